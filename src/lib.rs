@@ -1,0 +1,9 @@
+//! quarry: an embedded document store with secondary indexes and a small query language.
+//!
+//! Documents are JSON-like [`Value`]s stored in [sled](https://docs.rs/sled) trees, encoded with
+//! bincode, with secondary indexes kept atomically in step with them.
+
+pub mod path;
+pub mod value;
+
+pub use value::{Map, Value, ValueError};

@@ -1,0 +1,356 @@
+//! Paths into documents (`author.name`, `tags[0]`, `` `first name` ``) and how they reach values.
+//!
+//! One definition of "the values a path reaches in a document" serves both index maintenance
+//! and query evaluation, so an index can never disagree with the predicate it stands in for.
+//!
+//! Reaching through arrays follows the usual document-store rule: a field step applied to an
+//! array steps into each object element (`authors.name` reaches every author's name), and an
+//! index step (`tags[0]`) picks one element.
+
+use std::fmt;
+use std::str::FromStr;
+
+use nom::branch::alt;
+use nom::bytes::complete::{tag, take_while, take_while1};
+use nom::character::complete::{char, digit1};
+use nom::combinator::{all_consuming, map, map_opt, recognize};
+use nom::error::ParseError;
+use nom::multi::many0;
+use nom::sequence::{delimited, pair, preceded};
+use nom::{IResult, Parser};
+
+use crate::value::Value;
+
+/// One step of a path.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Segment {
+    /// An object field by name.
+    Field(String),
+    /// An array element by position, from 0.
+    Index(usize),
+}
+
+/// A path from a document's root to the values inside it.
+///
+/// ```
+/// use quarry::path::Path;
+/// let doc: quarry::Value = serde_json::json!({"author": {"name": "Ada"}}).try_into().unwrap();
+/// let path: Path = "author.name".parse().unwrap();
+/// assert_eq!(path.values(&doc), vec![&quarry::Value::from("Ada")]);
+/// assert_eq!(path.to_string(), "author.name");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Path {
+    segments: Vec<Segment>,
+}
+
+/// A path that could not be read, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid path {text:?}: expected a field name, `quoted name` or [position] at column {column}")]
+pub struct PathError {
+    /// The text given.
+    pub text: String,
+    /// 1-based column where reading stopped.
+    pub column: usize,
+}
+
+impl Path {
+    /// A path from its segments; the first must be a field.
+    ///
+    /// ```
+    /// use quarry::path::{Path, Segment};
+    /// let p = Path::new(vec![Segment::Field("tags".into()), Segment::Index(0)]);
+    /// assert_eq!(p.to_string(), "tags[0]");
+    /// ```
+    pub fn new(segments: Vec<Segment>) -> Path {
+        Path { segments }
+    }
+
+    /// A one-field path.
+    ///
+    /// ```
+    /// assert_eq!(quarry::path::Path::field("year").to_string(), "year");
+    /// ```
+    pub fn field(name: impl Into<String>) -> Path {
+        Path {
+            segments: vec![Segment::Field(name.into())],
+        }
+    }
+
+    /// The steps of this path.
+    ///
+    /// ```
+    /// assert_eq!(quarry::path::Path::field("a").segments().len(), 1);
+    /// ```
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
+
+    /// True for the document id path `_id`.
+    ///
+    /// ```
+    /// assert!(quarry::path::Path::field("_id").is_id());
+    /// ```
+    pub fn is_id(&self) -> bool {
+        matches!(self.segments.as_slice(), [Segment::Field(f)] if f == "_id")
+    }
+
+    /// Every value this path reaches in `doc`, in document order; empty when it reaches none
+    /// (a missing field). Arrays reached are returned whole, not expanded.
+    ///
+    /// ```
+    /// use quarry::{path::Path, Value};
+    /// let doc: Value = serde_json::json!({"a": [{"b": 1}, {"b": 2}, {"c": 3}]}).try_into().unwrap();
+    /// let b: Path = "a.b".parse().unwrap();
+    /// assert_eq!(b.values(&doc), vec![&Value::Int(1), &Value::Int(2)]);
+    /// ```
+    pub fn values<'a>(&self, doc: &'a Value) -> Vec<&'a Value> {
+        let mut current = vec![doc];
+        let mut next = Vec::new();
+        for segment in &self.segments {
+            for value in current.drain(..) {
+                match (segment, value) {
+                    (Segment::Field(name), Value::Object(map)) => next.extend(map.get(name)),
+                    (Segment::Field(name), Value::Array(items)) => {
+                        next.extend(items.iter().filter_map(|item| item.get(name)))
+                    }
+                    (Segment::Index(i), Value::Array(items)) => next.extend(items.get(*i)),
+                    _ => {}
+                }
+            }
+            std::mem::swap(&mut current, &mut next);
+            if current.is_empty() {
+                break;
+            }
+        }
+        current
+    }
+
+    /// The first value the path reaches, or `None` when it reaches none: the value `order by`
+    /// and `select` use.
+    ///
+    /// ```
+    /// use quarry::{path::Path, Value};
+    /// let doc: Value = serde_json::json!({"tags": ["x", "y"]}).try_into().unwrap();
+    /// assert_eq!(Path::field("tags").first(&doc).unwrap().to_string(), r#"["x","y"]"#);
+    /// ```
+    pub fn first<'a>(&self, doc: &'a Value) -> Option<&'a Value> {
+        self.values(doc).into_iter().next()
+    }
+
+    /// The values a comparison on this path is tried against: each value reached, and each
+    /// element of each array reached. A missing field gives `[null]`.
+    ///
+    /// ```
+    /// use quarry::{path::Path, Value};
+    /// let doc: Value = serde_json::json!({"tags": ["x", "y"]}).try_into().unwrap();
+    /// assert_eq!(Path::field("tags").candidates(&doc).len(), 3); // the array, "x", "y"
+    /// assert_eq!(Path::field("nope").candidates(&doc), vec![&Value::Null]);
+    /// ```
+    pub fn candidates<'a>(&self, doc: &'a Value) -> Vec<&'a Value> {
+        let reached = self.values(doc);
+        if reached.is_empty() {
+            return vec![&NULL];
+        }
+        let mut out = Vec::with_capacity(reached.len());
+        for value in reached {
+            out.push(value);
+            if let Value::Array(items) = value {
+                out.extend(items.iter());
+            }
+        }
+        out
+    }
+
+    /// The index keys this path gives `doc`: each element of each array reached (an empty
+    /// array keys as itself), each other value reached, or `null` when it reaches nothing.
+    /// Sorted and without duplicates. The flag says whether the path was multi-valued here.
+    ///
+    /// ```
+    /// use quarry::{path::Path, Value};
+    /// let doc: Value = serde_json::json!({"tags": ["y", "x", "y"]}).try_into().unwrap();
+    /// let (keys, multi) = Path::field("tags").index_keys(&doc);
+    /// assert_eq!(keys, vec![Value::from("x"), Value::from("y")]);
+    /// assert!(multi);
+    /// ```
+    pub fn index_keys(&self, doc: &Value) -> (Vec<Value>, bool) {
+        let reached = self.values(doc);
+        let mut multi = reached.len() > 1;
+        let mut keys = Vec::new();
+        for value in &reached {
+            match value {
+                Value::Array(items) if !items.is_empty() => {
+                    multi = true;
+                    keys.extend(items.iter().cloned());
+                }
+                Value::Array(_) => {
+                    multi = true;
+                    keys.push((*value).clone());
+                }
+                other => keys.push((*other).clone()),
+            }
+        }
+        if keys.is_empty() {
+            keys.push(Value::Null);
+        }
+        keys.sort();
+        keys.dedup();
+        (keys, multi)
+    }
+}
+
+static NULL: Value = Value::Null;
+
+fn is_ident_start(c: char) -> bool {
+    c.is_ascii_alphabetic() || c == '_'
+}
+
+fn is_ident_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// `ident = (letter | "_") { letter | digit | "_" }`
+fn ident<'a, E: ParseError<&'a str>>(input: &'a str) -> IResult<&'a str, String, E> {
+    map(
+        recognize(pair(take_while1(is_ident_start), take_while(is_ident_char))),
+        str::to_owned,
+    )
+    .parse(input)
+}
+
+/// ``quoted = "`" { any char but "`" | "``" } "`"``
+fn quoted<'a, E: ParseError<&'a str>>(input: &'a str) -> IResult<&'a str, String, E> {
+    let (rest, body) = delimited(
+        char('`'),
+        recognize(many0(alt((take_while1(|c| c != '`'), tag("``"))))),
+        char('`'),
+    )
+    .parse(input)?;
+    Ok((rest, body.replace("``", "`")))
+}
+
+fn field_name<'a, E: ParseError<&'a str>>(input: &'a str) -> IResult<&'a str, String, E> {
+    alt((ident, quoted)).parse(input)
+}
+
+/// Parses a path at the start of `input` (grammar rule `path` in `grammar/quarry.ebnf`):
+///
+/// ```text
+/// path    = field { "." field | "[" digits "]" } ;
+/// field   = ident | quoted ;
+/// ```
+///
+/// Generic over the nom error type so the query parser can embed it.
+pub fn parse_path<'a, E: ParseError<&'a str>>(input: &'a str) -> IResult<&'a str, Path, E> {
+    let index = map_opt(delimited(char('['), digit1, char(']')), |d: &str| {
+        d.parse::<usize>().ok().map(Segment::Index)
+    });
+    let (rest, (head, tail)) = pair(
+        field_name,
+        many0(alt((
+            map(preceded(char('.'), field_name), Segment::Field),
+            index,
+        ))),
+    )
+    .parse(input)?;
+    let mut segments = vec![Segment::Field(head)];
+    segments.extend(tail);
+    Ok((rest, Path { segments }))
+}
+
+impl FromStr for Path {
+    type Err = PathError;
+
+    fn from_str(text: &str) -> Result<Path, PathError> {
+        let trimmed = text.trim();
+        all_consuming(parse_path::<nom::error::Error<&str>>)
+            .parse(trimmed)
+            .map(|(_, path)| path)
+            .map_err(|e| {
+                let column = match e {
+                    nom::Err::Error(e) | nom::Err::Failure(e) => trimmed.len() - e.input.len() + 1,
+                    nom::Err::Incomplete(_) => trimmed.len() + 1,
+                };
+                PathError {
+                    text: text.to_owned(),
+                    column,
+                }
+            })
+    }
+}
+
+impl fmt::Display for Path {
+    /// The path as written in the language, quoting names that need it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, segment) in self.segments.iter().enumerate() {
+            match segment {
+                Segment::Field(name) => {
+                    if i > 0 {
+                        f.write_str(".")?;
+                    }
+                    let plain = name.starts_with(is_ident_start) && name.chars().all(is_ident_char);
+                    if plain {
+                        f.write_str(name)?;
+                    } else {
+                        write!(f, "`{}`", name.replace('`', "``"))?;
+                    }
+                }
+                Segment::Index(n) => write!(f, "[{n}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(json: serde_json::Value) -> Value {
+        Value::try_from(json).unwrap()
+    }
+
+    #[test]
+    fn parses_and_prints_every_form() {
+        for text in ["a", "author.name", "tags[0]", "a.b[2].c", "`first name`", "`a``b`.x", "_id"] {
+            let path: Path = text.parse().unwrap();
+            assert_eq!(path.to_string(), text);
+        }
+    }
+
+    #[test]
+    fn rejects_bad_paths_with_column() {
+        let err = "a..b".parse::<Path>().unwrap_err();
+        assert_eq!(err.column, 2);
+        assert!("".parse::<Path>().is_err());
+        assert!("1abc".parse::<Path>().is_err());
+        assert!("a[x]".parse::<Path>().is_err());
+    }
+
+    #[test]
+    fn missing_field_is_a_null_candidate_and_null_key() {
+        let d = doc(serde_json::json!({"a": 1}));
+        let p = Path::field("b");
+        assert!(p.values(&d).is_empty());
+        assert_eq!(p.candidates(&d), vec![&Value::Null]);
+        assert_eq!(p.index_keys(&d), (vec![Value::Null], false));
+    }
+
+    #[test]
+    fn index_steps_pick_one_element() {
+        let d = doc(serde_json::json!({"tags": ["x", "y"]}));
+        let p: Path = "tags[1]".parse().unwrap();
+        assert_eq!(p.values(&d), vec![&Value::from("y")]);
+        let p: Path = "tags[5]".parse().unwrap();
+        assert!(p.values(&d).is_empty());
+    }
+
+    #[test]
+    fn empty_array_keys_as_itself() {
+        let d = doc(serde_json::json!({"tags": []}));
+        assert_eq!(
+            Path::field("tags").index_keys(&d),
+            (vec![Value::Array(vec![])], true)
+        );
+    }
+}
