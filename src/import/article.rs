@@ -103,6 +103,9 @@ const NAVIGATION: [&str; 5] = [
     "skip to main content",
 ];
 
+/// What may stand beside a date on a line that holds nothing else (`Dated 3 March 2021`).
+const DATE_LABELS: [&str; 6] = ["", "date", "dated", "written", "published", "issued"];
+
 /// Words left out of an organisation's acronym, whatever their case.
 const MINOR_WORDS: [&str; 14] = [
     "a", "an", "and", "at", "by", "for", "in", "of", "on", "the", "to", "&", "de", "des",
@@ -438,9 +441,10 @@ impl Page {
         }
     }
 
-    /// Drops navigation lines everywhere, and the site taglines and navigation at the top
-    /// (everything above the last navigation line of the head goes too). Returns the first line
-    /// after that furniture.
+    /// Drops navigation lines everywhere and the site furniture at the top: everything above
+    /// the last navigation line of the head, or else a first line such as `... since 1995`
+    /// standing directly above a dateline (a headline may end that way too, so elsewhere it
+    /// is kept). Returns the first line after that furniture.
     fn skip_leading_furniture(&mut self) -> usize {
         for (line, keep) in self.lines.iter().zip(self.keep.iter_mut()) {
             if NAVIGATION.iter().any(|n| line.eq_ignore_ascii_case(n)) {
@@ -453,12 +457,13 @@ impl Page {
             .filter(|&i| !self.keep[i])
             .last();
         let mut start = head_navigation.map_or(0, |i| i + 1);
-        for i in self.non_blank(start).collect::<Vec<_>>() {
-            if !TAGLINE.is_match(&self.lines[i]) {
-                break;
-            }
-            self.keep[i] = false;
-            start = i + 1;
+        let first_two: Vec<usize> = self.non_blank(0).take(2).collect();
+        if let (None, &[tagline, dateline]) = (head_navigation, &first_two[..])
+            && TAGLINE.is_match(&self.lines[tagline])
+            && DATELINE.is_match(&self.lines[dateline])
+        {
+            self.keep[tagline] = false;
+            start = tagline + 1;
         }
         self.body_start = start;
         start
@@ -541,7 +546,8 @@ impl Page {
     }
 
     /// Reads a file with neither dateline nor `Posted` line: a date in the head (a line
-    /// holding only the date is dropped), and a headline when the first line stands alone.
+    /// holding only the date, maybe labelled `Dated`, is dropped), and a headline when the first
+    /// line stands alone.
     fn read_loose(
         &mut self,
         start: usize,
@@ -562,10 +568,11 @@ impl Page {
                 invalid = true;
                 continue;
             };
-            let only_date = line
+            let label = line
                 .replacen(raw, "", 1)
                 .trim_matches(|c: char| c.is_whitespace() || c.is_ascii_punctuation())
-                .is_empty();
+                .to_lowercase();
+            let only_date = DATE_LABELS.contains(&label.as_str());
             fields.date = Some(date);
             self.keep[i] &= !only_date;
             break;
@@ -928,6 +935,33 @@ mod tests {
         assert_eq!(got.warnings.len(), 1);
         assert!(got.warnings[0].contains("test.txt"));
         assert!(got.warnings[0].contains("02/30/2021"));
+    }
+
+    #[test]
+    fn a_tagline_directly_above_the_dateline_is_dropped() {
+        let a = read(
+            "Mapping kelp forests since 1991\n05/06/2020 Hobart (Southern Kelp Society) – One.",
+        )
+        .article;
+        assert_eq!(a.title.as_deref(), Some("One."));
+        assert_eq!(a.body, "One.");
+    }
+
+    #[test]
+    fn a_headline_ending_in_since_and_a_year_stays_the_headline() {
+        let got = read(
+            "Go to contents\n\nRiver level highest since 1952\n\nPosted Mar. 2, 2020 08:00\n\nThe river rose.",
+        );
+        assert_eq!(
+            got.article.title.as_deref(),
+            Some("River level highest since 1952")
+        );
+        assert_eq!(got.article.body, "The river rose.");
+        let got = read("Drought worst since 1976\n\nThe wells ran dry in June.");
+        assert_eq!(
+            got.article.title.as_deref(),
+            Some("Drought worst since 1976")
+        );
     }
 
     #[test]
