@@ -46,7 +46,9 @@ pub struct Path {
 
 /// A path that could not be read, with the reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid path {text:?}: expected a field name, `quoted name` or [position] at column {column}")]
+#[error(
+    "invalid path {text:?}: expected a field name, `quoted name` or [position] at column {column}"
+)]
 pub struct PathError {
     /// The text given.
     pub text: String,
@@ -197,6 +199,116 @@ impl Path {
         keys.dedup();
         (keys, multi)
     }
+
+    /// Sets the value at this path in `doc`, creating missing objects on the way (for
+    /// `update ... set`). Fails when the path runs into a value that is not an object, or an
+    /// array position beyond the end (one past the end appends).
+    ///
+    /// ```
+    /// use quarry::{path::Path, Value};
+    /// let mut doc: Value = serde_json::json!({"a": {"b": 1}, "t": [1]}).try_into().unwrap();
+    /// "a.c.d".parse::<Path>().unwrap().set(&mut doc, Value::Int(2)).unwrap();
+    /// "t[1]".parse::<Path>().unwrap().set(&mut doc, Value::Int(9)).unwrap();
+    /// assert_eq!(doc.to_string(), r#"{"a":{"b":1,"c":{"d":2}},"t":[1,9]}"#);
+    /// assert!("a.b.x".parse::<Path>().unwrap().set(&mut doc, Value::Null).is_err());
+    /// ```
+    pub fn set(&self, doc: &mut Value, value: Value) -> Result<(), crate::Error> {
+        let mut current = doc;
+        let last = self.segments.len().saturating_sub(1);
+        for (i, segment) in self.segments.iter().enumerate() {
+            let reached = self.prefix_text(i);
+            current = match (segment, current) {
+                (Segment::Field(name), Value::Object(map)) => {
+                    if i == last {
+                        map.insert(name.clone(), value);
+                        return Ok(());
+                    }
+                    map.entry(name.clone())
+                        .or_insert_with(|| Value::Object(crate::value::Map::new()))
+                }
+                (Segment::Index(n), Value::Array(items)) => {
+                    if i == last && *n == items.len() {
+                        items.push(value);
+                        return Ok(());
+                    }
+                    let len = items.len();
+                    let item = items.get_mut(*n).ok_or_else(|| {
+                        crate::Error::Query(format!(
+                            "cannot set `{self}`: `{reached}` has {len} elements"
+                        ))
+                    })?;
+                    if i == last {
+                        *item = value;
+                        return Ok(());
+                    }
+                    item
+                }
+                (_, other) => {
+                    return Err(crate::Error::Query(format!(
+                        "cannot set `{self}`: `{reached}` is {} {}, not {}",
+                        if other.type_name().starts_with(['a', 'o']) {
+                            "an"
+                        } else {
+                            "a"
+                        },
+                        other.type_name(),
+                        if matches!(segment, Segment::Index(_)) {
+                            "an array"
+                        } else {
+                            "an object"
+                        }
+                    )));
+                }
+            };
+        }
+        Ok(())
+    }
+
+    /// Removes the value at this path from `doc` (for `update ... unset`); nothing happens
+    /// when there is none. An array position removes that element.
+    ///
+    /// ```
+    /// use quarry::{path::Path, Value};
+    /// let mut doc: Value = serde_json::json!({"a": {"b": 1, "c": 2}, "t": [1, 2]}).try_into().unwrap();
+    /// "a.b".parse::<Path>().unwrap().remove(&mut doc);
+    /// "t[0]".parse::<Path>().unwrap().remove(&mut doc);
+    /// "nope.x".parse::<Path>().unwrap().remove(&mut doc);
+    /// assert_eq!(doc.to_string(), r#"{"a":{"c":2},"t":[2]}"#);
+    /// ```
+    pub fn remove(&self, doc: &mut Value) {
+        let Some((last, parents)) = self.segments.split_last() else {
+            return;
+        };
+        let mut current = doc;
+        for segment in parents {
+            let next = match (segment, current) {
+                (Segment::Field(name), Value::Object(map)) => map.get_mut(name),
+                (Segment::Index(n), Value::Array(items)) => items.get_mut(*n),
+                _ => None,
+            };
+            match next {
+                Some(next) => current = next,
+                None => return,
+            }
+        }
+        match (last, current) {
+            (Segment::Field(name), Value::Object(map)) => {
+                map.shift_remove(name);
+            }
+            (Segment::Index(n), Value::Array(items)) if *n < items.len() => {
+                items.remove(*n);
+            }
+            _ => {}
+        }
+    }
+
+    /// The text of the first `n` segments (for messages).
+    fn prefix_text(&self, n: usize) -> String {
+        if n == 0 {
+            return "the document".to_owned();
+        }
+        Path::new(self.segments[..n].to_vec()).to_string()
+    }
 }
 
 static NULL: Value = Value::Null;
@@ -279,6 +391,20 @@ impl FromStr for Path {
     }
 }
 
+impl serde::Serialize for Path {
+    /// A path is stored as its text.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Path {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl fmt::Display for Path {
     /// The path as written in the language, quoting names that need it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -312,7 +438,15 @@ mod tests {
 
     #[test]
     fn parses_and_prints_every_form() {
-        for text in ["a", "author.name", "tags[0]", "a.b[2].c", "`first name`", "`a``b`.x", "_id"] {
+        for text in [
+            "a",
+            "author.name",
+            "tags[0]",
+            "a.b[2].c",
+            "`first name`",
+            "`a``b`.x",
+            "_id",
+        ] {
             let path: Path = text.parse().unwrap();
             assert_eq!(path.to_string(), text);
         }

@@ -16,8 +16,11 @@ use std::cmp::Ordering;
 use std::fmt;
 
 use indexmap::IndexMap;
+
+mod serde_bridge;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+pub use serde_bridge::{from_value, to_value};
 
 /// The fields of an object, in the order they were inserted.
 pub type Map = IndexMap<String, Value>;
@@ -470,7 +473,10 @@ mod tests {
     fn json_round_trip_keeps_field_order() {
         let json = serde_json::json!({"z": 1, "a": [true, null, 2.5], "m": {"y": "s"}});
         let v = Value::try_from(json.clone()).unwrap();
-        assert_eq!(v.to_string(), r#"{"z":1,"a":[true,null,2.5],"m":{"y":"s"}}"#);
+        assert_eq!(
+            v.to_string(),
+            r#"{"z":1,"a":[true,null,2.5],"m":{"y":"s"}}"#
+        );
         assert_eq!(v.to_json(), json);
         let back: Value = serde_json::from_str(&v.to_string()).unwrap();
         assert_eq!(back, v);
