@@ -3,8 +3,10 @@
 //! Documents are JSON-like [`Value`]s stored in [sled](https://docs.rs/sled) trees, encoded with
 //! bincode, with secondary indexes kept atomically in step with them.
 
+pub mod error;
 pub mod import;
 pub mod path;
 pub mod value;
 
-pub use value::{Map, Value, ValueError};
+pub use error::{Error, Result};
+pub use value::{Map, Value, ValueError, from_value, to_value};

@@ -1,0 +1,116 @@
+//! The one error type of the crate: every fallible call returns [`Error`].
+
+use std::path::PathBuf;
+
+/// A `Result` whose error is [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in quarry, with variants a caller can match on.
+///
+/// ```
+/// let err = quarry::Error::from(quarry::Value::float(f64::NAN).unwrap_err());
+/// assert!(matches!(err, quarry::Error::InvalidDocument(_)));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A collection, index or document that does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+
+    /// A write would give two documents the same value in a unique index; nothing was written.
+    #[error("unique index `{index}` already has a document with {value}")]
+    UniqueViolation {
+        /// The index's name.
+        index: String,
+        /// The duplicated value (or values, for a compound index), as JSON.
+        value: String,
+    },
+
+    /// A document that cannot be stored (not an object, NaN, too deep, two arrays in a compound
+    /// index, …); nothing was written.
+    #[error("invalid document: {0}")]
+    InvalidDocument(String),
+
+    /// A collection name that is not allowed.
+    #[error("invalid name: {0}")]
+    InvalidName(String),
+
+    /// An index definition that cannot be created (bad path, too many paths, …).
+    #[error("invalid index: {0}")]
+    InvalidIndex(String),
+
+    /// Another process has the database open.
+    #[error(
+        "database {} is locked: another quarry process has it open (close it, or try again when it is done)",
+        path.display()
+    )]
+    Locked {
+        /// The database's path.
+        path: PathBuf,
+    },
+
+    /// Stored data that cannot be read back.
+    #[error("corrupt data: {0}")]
+    Corrupt(String),
+
+    /// The database was written by a format this build does not read.
+    #[error(
+        "database format version {found} is not supported: this build of quarry reads format version {supported}"
+    )]
+    FormatVersion {
+        /// The version recorded in the database.
+        found: u32,
+        /// The version this build reads and writes.
+        supported: u32,
+    },
+
+    /// A statement that cannot run: an unknown collection in a query, a bad regular
+    /// expression, a wrong type for `limit`, an unbound parameter, …
+    #[error("{0}")]
+    Query(String),
+
+    /// A value given to or asked of serde that does not fit (for example a typed read of a
+    /// document whose fields do not match the type).
+    #[error("cannot convert document: {0}")]
+    Conversion(String),
+
+    /// An error from the file system.
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+
+    /// Any other error from the storage engine.
+    #[error("storage error: {0}")]
+    Storage(String),
+}
+
+impl Error {
+    /// Maps a sled error, recognising the lock failure of a database held by another process.
+    pub(crate) fn from_sled(err: sled::Error, path: &std::path::Path) -> Error {
+        match err {
+            sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
+                Error::Locked {
+                    path: path.to_path_buf(),
+                }
+            }
+            sled::Error::Io(io) => Error::Io(io),
+            sled::Error::Corruption { at, .. } => {
+                Error::Corrupt(format!("the storage file is damaged (at {at:?})"))
+            }
+            sled::Error::CollectionNotFound(_) => Error::NotFound("collection".into()),
+            other => Error::Storage(other.to_string()),
+        }
+    }
+}
+
+impl From<sled::Error> for Error {
+    fn from(err: sled::Error) -> Error {
+        Error::from_sled(err, std::path::Path::new(""))
+    }
+}
+
+impl From<crate::value::ValueError> for Error {
+    fn from(err: crate::value::ValueError) -> Error {
+        Error::InvalidDocument(err.0)
+    }
+}
