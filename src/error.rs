@@ -109,6 +109,15 @@ impl From<sled::Error> for Error {
     }
 }
 
+impl From<crate::codec::CodecError> for Error {
+    fn from(err: crate::codec::CodecError) -> Error {
+        match err {
+            crate::codec::CodecError::Decode(what) => Error::Corrupt(what),
+            other => Error::Storage(other.to_string()),
+        }
+    }
+}
+
 impl From<crate::value::ValueError> for Error {
     fn from(err: crate::value::ValueError) -> Error {
         Error::InvalidDocument(err.0)

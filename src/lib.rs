@@ -3,6 +3,7 @@
 //! Documents are JSON-like [`Value`]s stored in [sled](https://docs.rs/sled) trees, encoded with
 //! bincode, with secondary indexes kept atomically in step with them.
 
+pub mod codec;
 pub mod error;
 pub mod import;
 pub mod path;
