@@ -1,13 +1,50 @@
 //! quarry: an embedded document store with secondary indexes and a small query language.
 //!
 //! Documents are JSON-like [`Value`]s stored in [sled](https://docs.rs/sled) trees, encoded with
-//! bincode, with secondary indexes kept atomically in step with them.
+//! bincode, with secondary indexes (single, compound, multikey, unique) kept atomically in step
+//! with them.
+//!
+//! ```
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Serialize, Deserialize, Debug, PartialEq)]
+//! struct Article { org: String, year: i64, title: String }
+//!
+//! fn main() -> Result<(), quarry::Error> {
+//!     let dir = tempfile::tempdir()?;
+//!     let db = quarry::Db::open(dir.path().join("news.db"))?;     // creates it when missing
+//!     let articles = db.collection("articles")?;                   // creates it when missing
+//!     let id: u64 = articles.insert(&Article { org: "ICC".into(), year: 2021, title: "Letter".into() })?;
+//!     articles.create_index(&["org", "year"])?;
+//!     articles.create_unique_index(&["title"])?;
+//!     let back: Option<Article> = articles.get(id)?;
+//!     assert_eq!(back.unwrap().year, 2021);
+//!     let ids = articles.insert_many(vec![
+//!         serde_json::json!({"org": "HRW", "year": 2022, "title": "Report"}),
+//!     ])?;                                                          // one batch, all or nothing
+//!     assert_eq!(ids.len(), 1);
+//!     articles.update(id, &serde_json::json!({"org": "ICC", "year": 2020, "title": "Letter"}))?;
+//!     articles.delete(ids[0])?;
+//!     let count: u64 = articles.len()?;
+//!     assert_eq!(count, 1);
+//!     db.flush()?;                                                   // durable on disk
+//!     let report = db.check()?;                                      // Result<CheckReport>
+//!     assert!(report.is_clean());
+//!     Ok(())
+//! }
+//! ```
+//!
+//! Modules: [`value`] (the value model and its order), [`path`] (paths into documents),
+//! [`codec`] (byte encodings), [`store`] (databases, collections, indexes), [`import`]
+//! (reading files into collections).
 
 pub mod codec;
 pub mod error;
 pub mod import;
 pub mod path;
+pub mod store;
 pub mod value;
 
 pub use error::{Error, Result};
+pub use store::{CheckReport, Collection, Db, IndexDef, Options};
 pub use value::{Map, Value, ValueError, from_value, to_value};

@@ -1,0 +1,308 @@
+//! All-or-nothing bulk loads (imports): many batches, one outcome.
+//!
+//! A load owns the contiguous id range it assigns. Before its first batch it records a journal
+//! entry with the first id; every document it replaces (an upsert) is saved under the journal
+//! in the same batch as the replacement. Committing removes the journal. Rolling back — on
+//! error, when the load is dropped unfinished, or at the next open after a crash — restores
+//! the saved documents, deletes every document from the first id on, and removes the journal,
+//! so the collection and its indexes are exactly as before.
+
+use std::collections::HashMap;
+use std::sync::MutexGuard;
+
+use crate::codec::{document, keycode};
+use crate::error::{Error, Result};
+use crate::path::Path;
+use crate::store::collection::CollectionState;
+use crate::store::write::{Writer, prepare_document};
+use crate::store::{Collection, layout};
+use crate::value::Value;
+
+/// Documents per batch.
+const BATCH_DOCS: usize = 2000;
+/// Encoded bytes per batch (whichever limit comes first).
+const BATCH_BYTES: usize = 4 << 20;
+
+/// The key under which a replaced document is saved during a load.
+fn saved_key(id: u64) -> Vec<u8> {
+    [layout::JOURNAL_SAVED_PREFIX, &id.to_be_bytes()].concat()
+}
+
+/// A running bulk load; see the module docs. Holds the collection's write lock.
+///
+/// ```
+/// let db = quarry::Db::temporary()?;
+/// let people = db.collection("people")?;
+/// let mut load = people.bulk_load()?;
+/// load.insert(serde_json::json!({"name": "Ada"}).try_into()?)?;
+/// load.insert(serde_json::json!({"name": "Bob"}).try_into()?)?;
+/// load.commit()?;
+/// assert_eq!(people.len()?, 2);
+///
+/// let mut load = people.bulk_load()?;
+/// load.insert(serde_json::json!({"name": "Cy"}).try_into()?)?;
+/// load.rollback()?; // or drop it unfinished
+/// assert_eq!(people.len()?, 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct BulkLoad<'a> {
+    state: &'a CollectionState,
+    _guard: MutexGuard<'a, ()>,
+    first_id: u64,
+    writer: Option<Writer<'a>>,
+    batch_docs: usize,
+    batch_bytes: usize,
+    /// For upserts: encoded key value -> document id, built on first use.
+    keys: Option<(Path, HashMap<Vec<u8>, u64>)>,
+    saved: std::collections::HashSet<u64>,
+    inserted: u64,
+    replaced: u64,
+    finished: bool,
+}
+
+impl Collection {
+    /// Starts an all-or-nothing bulk load into this collection. Other writers wait until it
+    /// commits or rolls back; readers may see its committed batches meanwhile.
+    pub fn bulk_load(&self) -> Result<BulkLoad<'_>> {
+        let guard = self.state.lock_writes()?;
+        let first_id = self.state.meta().next_id;
+        self.state
+            .tree
+            .insert(layout::JOURNAL_KEY, &first_id.to_be_bytes())?;
+        Ok(BulkLoad {
+            state: &self.state,
+            _guard: guard,
+            first_id,
+            writer: None,
+            batch_docs: 0,
+            batch_bytes: 0,
+            keys: None,
+            saved: Default::default(),
+            inserted: 0,
+            replaced: 0,
+            finished: false,
+        })
+    }
+}
+
+impl<'a> BulkLoad<'a> {
+    /// Adds a document under a new id.
+    pub fn insert(&mut self, doc: Value) -> Result<u64> {
+        let doc = prepare_document(doc)?;
+        let id = self.writer().insert(&doc)?;
+        self.inserted += 1;
+        self.after_write(&doc)?;
+        Ok(id)
+    }
+
+    /// Adds a document, or replaces the one whose value at `key` is the same (keeping its
+    /// id). Returns the id and whether it replaced one. Documents without the key are added.
+    pub fn upsert(&mut self, key: &Path, doc: Value) -> Result<(u64, bool)> {
+        let doc = prepare_document(doc)?;
+        self.writer().track_pending();
+        let Some(value) = key.first(&doc).cloned() else {
+            let id = self.writer().insert(&doc)?;
+            self.inserted += 1;
+            self.after_write(&doc)?;
+            return Ok((id, false));
+        };
+        let mut encoded = Vec::new();
+        keycode::encode_value(&value, &mut encoded);
+        let existing = self.key_map(key)?.get(&encoded).copied();
+        let result = match existing {
+            Some(id) => {
+                let old = self.current(id)?;
+                if id < self.first_id && self.saved.insert(id) {
+                    let mut bytes = Vec::new();
+                    document::encode_document(&old, &mut bytes)?;
+                    self.writer().put_raw(&saved_key(id), bytes);
+                }
+                self.writer().replace(id, &old, &doc)?;
+                self.replaced += 1;
+                (id, true)
+            }
+            None => {
+                let id = self.writer().insert(&doc)?;
+                self.inserted += 1;
+                (id, false)
+            }
+        };
+        self.key_map(key)?.insert(encoded, result.0);
+        self.after_write(&doc)?;
+        Ok(result)
+    }
+
+    /// Documents added so far.
+    pub fn inserted(&self) -> u64 {
+        self.inserted
+    }
+
+    /// Documents replaced so far (upserts).
+    pub fn replaced(&self) -> u64 {
+        self.replaced
+    }
+
+    /// Writes the last batch and ends the load: everything it added stays.
+    pub fn commit(mut self) -> Result<()> {
+        self.flush_batch()?;
+        let mut writer = Writer::new(self.state);
+        writer.remove_key(layout::JOURNAL_KEY);
+        for id in &self.saved {
+            writer.remove_key(&saved_key(*id));
+        }
+        writer.commit()?;
+        self.finished = true;
+        Ok(())
+    }
+
+    /// Undoes everything the load wrote.
+    pub fn rollback(mut self) -> Result<()> {
+        self.finished = true;
+        self.writer = None;
+        roll_back(self.state)
+    }
+
+    fn writer(&mut self) -> &mut Writer<'a> {
+        let state = self.state;
+        self.writer.get_or_insert_with(|| Writer::new(state))
+    }
+
+    /// The document `id` as it is now: in this batch's pending writes or in the tree.
+    fn current(&mut self, id: u64) -> Result<Value> {
+        if let Some(doc) = self.writer.as_ref().and_then(|w| w.pending_document(id)) {
+            return Ok(doc);
+        }
+        let mut doc = self
+            .state
+            .read(id)?
+            .ok_or_else(|| Error::Corrupt(format!("document {id} vanished during a load")))?;
+        if let Value::Object(fields) = &mut doc {
+            fields.shift_remove("_id");
+        }
+        Ok(doc)
+    }
+
+    fn key_map(&mut self, key: &Path) -> Result<&mut HashMap<Vec<u8>, u64>> {
+        if self.keys.as_ref().is_none_or(|(p, _)| p != key) {
+            let mut map = HashMap::new();
+            for item in self.state.tree.scan_prefix([layout::DOC_PREFIX]) {
+                let (k, bytes) = item?;
+                let Some(id) = layout::doc_id(&k) else {
+                    continue;
+                };
+                let doc = self.state.decode(id, &bytes)?;
+                if let Some(value) = key.first(&doc) {
+                    let mut encoded = Vec::new();
+                    keycode::encode_value(value, &mut encoded);
+                    map.insert(encoded, id);
+                }
+            }
+            self.keys = Some((key.clone(), map));
+        }
+        match &mut self.keys {
+            Some((_, map)) => Ok(map),
+            None => Err(Error::Storage("upsert key map missing".into())),
+        }
+    }
+
+    fn after_write(&mut self, doc: &Value) -> Result<()> {
+        self.batch_docs += 1;
+        self.batch_bytes += approximate_size(doc);
+        if self.batch_docs >= BATCH_DOCS || self.batch_bytes >= BATCH_BYTES {
+            self.flush_batch()?;
+        }
+        Ok(())
+    }
+
+    fn flush_batch(&mut self) -> Result<()> {
+        self.batch_docs = 0;
+        self.batch_bytes = 0;
+        match self.writer.take() {
+            Some(writer) => writer.commit(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for BulkLoad<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.writer = None;
+            // Best effort: if this fails too, the journal stays and the next open finishes it.
+            let _ = roll_back(self.state);
+        }
+    }
+}
+
+/// A cheap estimate of a document's encoded size, for sizing batches.
+fn approximate_size(doc: &Value) -> usize {
+    match doc {
+        Value::String(s) => s.len() + 2,
+        Value::Array(items) => 2 + items.iter().map(approximate_size).sum::<usize>(),
+        Value::Object(fields) => {
+            2 + fields
+                .iter()
+                .map(|(k, v)| k.len() + 1 + approximate_size(v))
+                .sum::<usize>()
+        }
+        _ => 9,
+    }
+}
+
+/// Undoes an unfinished load recorded in the journal: restores saved documents, deletes the
+/// load's ids, removes the journal. Call with the write lock held; does nothing without a
+/// journal.
+pub(crate) fn roll_back(state: &CollectionState) -> Result<()> {
+    let Some(first) = state.tree.get(layout::JOURNAL_KEY)? else {
+        return Ok(());
+    };
+    let first_id = layout::read_u64(&first)
+        .ok_or_else(|| Error::Corrupt("unreadable import journal".into()))?;
+    // Put back the documents the load replaced.
+    loop {
+        let saved: Vec<(sled::IVec, sled::IVec)> = state
+            .tree
+            .scan_prefix(layout::JOURNAL_SAVED_PREFIX)
+            .take(BATCH_DOCS)
+            .collect::<std::result::Result<_, _>>()?;
+        if saved.is_empty() {
+            break;
+        }
+        let mut writer = Writer::new(state);
+        for (key, bytes) in &saved {
+            let id = layout::read_u64(&key[layout::JOURNAL_SAVED_PREFIX.len()..])
+                .ok_or_else(|| Error::Corrupt("unreadable import journal entry".into()))?;
+            let old = document::decode_document(bytes, None)
+                .map_err(|e| Error::Corrupt(format!("import journal: {e}")))?;
+            if let Some(current) = state.read(id)? {
+                writer.replace(id, &current, &old)?;
+            }
+            writer.remove_key(key);
+        }
+        writer.commit_unchecked()?;
+    }
+    // Delete what the load added.
+    loop {
+        let added: Vec<(sled::IVec, sled::IVec)> = state
+            .tree
+            .range(layout::doc_key(first_id).to_vec()..vec![layout::DOC_PREFIX + 1])
+            .take(BATCH_DOCS)
+            .collect::<std::result::Result<_, _>>()?;
+        if added.is_empty() {
+            break;
+        }
+        let mut writer = Writer::new(state);
+        for (key, bytes) in &added {
+            let Some(id) = layout::doc_id(key) else {
+                continue;
+            };
+            let doc = document::decode_document(bytes, None)
+                .map_err(|e| Error::Corrupt(format!("document {id}: {e}")))?;
+            writer.remove(id, &doc)?;
+        }
+        writer.commit_unchecked()?;
+    }
+    let mut writer = Writer::new(state);
+    writer.remove_key(layout::JOURNAL_KEY);
+    writer.commit_unchecked()
+}

@@ -1,0 +1,691 @@
+//! A collection: its documents, its indexes and the typed API over them.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::codec::{self, document};
+use crate::error::{Error, Result};
+use crate::store::index::{self, IndexDef, IndexState};
+use crate::store::layout;
+use crate::store::write::{Writer, prepare_document};
+use crate::store::{Db, DbInner};
+use crate::value::{Value, from_value, to_value};
+
+/// How many documents a backfill or a bulk removal writes per batch.
+const CHUNK: usize = 1000;
+
+/// A collection's counters and index definitions, as last committed.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Meta {
+    pub next_id: u64,
+    pub next_index: u32,
+    pub count: u64,
+    pub indexes: Vec<IndexDef>,
+}
+
+/// What every handle on one collection shares.
+pub(crate) struct CollectionState {
+    pub name: String,
+    pub number: u32,
+    pub tree: sled::Tree,
+    /// Serialises writers; readers never take it.
+    write_lock: Mutex<()>,
+    meta: RwLock<Meta>,
+    dropped: AtomicBool,
+}
+
+impl CollectionState {
+    /// Loads a collection's metadata from its tree.
+    pub fn load(name: String, number: u32, tree: sled::Tree) -> Result<CollectionState> {
+        let read_u64 = |key: &[u8], default: u64| -> Result<u64> {
+            match tree.get(key)? {
+                None => Ok(default),
+                Some(bytes) => layout::read_u64(&bytes).ok_or_else(|| {
+                    Error::Corrupt(format!("collection `{name}`: bad counter {key:?}"))
+                }),
+            }
+        };
+        let next_id = read_u64(layout::NEXT_ID_KEY, 1)?;
+        let count = read_u64(layout::COUNT_KEY, 0)?;
+        let next_index = match tree.get(layout::NEXT_INDEX_KEY)? {
+            None => 1,
+            Some(bytes) => layout::read_u32(&bytes)
+                .ok_or_else(|| Error::Corrupt(format!("collection `{name}`: bad index counter")))?,
+        };
+        let mut indexes = Vec::new();
+        for item in tree.scan_prefix(layout::INDEX_DEF_PREFIX) {
+            let (_, bytes) = item?;
+            let def: IndexDef = codec::decode_record(&bytes).map_err(|e| {
+                Error::Corrupt(format!("collection `{name}`: index definition: {e}"))
+            })?;
+            indexes.push(def);
+        }
+        Ok(CollectionState {
+            name,
+            number,
+            tree,
+            write_lock: Mutex::new(()),
+            meta: RwLock::new(Meta {
+                next_id,
+                next_index,
+                count,
+                indexes,
+            }),
+            dropped: AtomicBool::new(false),
+        })
+    }
+
+    /// A copy of the committed metadata.
+    pub fn meta(&self) -> Meta {
+        self.meta.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Replaces the metadata after a successful commit.
+    pub fn install_meta(&self, meta: Meta) {
+        *self.meta.write().unwrap_or_else(|e| e.into_inner()) = meta;
+    }
+
+    /// Takes the write lock, failing if the collection was dropped meanwhile.
+    pub fn lock_writes(&self) -> Result<MutexGuard<'_, ()>> {
+        let guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        self.ensure_live()?;
+        Ok(guard)
+    }
+
+    /// Fails if the collection was dropped.
+    pub fn ensure_live(&self) -> Result<()> {
+        if self.dropped.load(Ordering::Acquire) {
+            Err(Error::NotFound(format!("collection `{}`", self.name)))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Marks the collection dropped; handles still held fail from now on.
+    pub fn mark_dropped(&self) {
+        self.dropped.store(true, Ordering::Release);
+    }
+
+    /// Reads and decodes document `id`, with `_id` as its first field.
+    pub fn read(&self, id: u64) -> Result<Option<Value>> {
+        match self.tree.get(layout::doc_key(id))? {
+            None => Ok(None),
+            Some(bytes) => Ok(Some(self.decode(id, &bytes)?)),
+        }
+    }
+
+    /// Decodes a stored document.
+    pub fn decode(&self, id: u64, bytes: &[u8]) -> Result<Value> {
+        document::decode_document(bytes, Some(id)).map_err(|e| {
+            Error::Corrupt(format!("document {id} of collection `{}`: {e}", self.name))
+        })
+    }
+
+    /// Finishes what a crash interrupted: an unfinished import is rolled back, indexes half
+    /// built or half dropped are removed.
+    pub fn recover(&self) -> Result<()> {
+        let _guard = self.lock_writes()?;
+        crate::store::bulk::roll_back(self)?;
+        let unfinished: Vec<u32> = self
+            .meta()
+            .indexes
+            .iter()
+            .filter(|d| d.state != IndexState::Ready)
+            .map(|d| d.number)
+            .collect();
+        for number in unfinished {
+            self.remove_index(number)?;
+        }
+        Ok(())
+    }
+
+    /// Deletes every entry of index `number`, then its definition. Call with the write lock.
+    fn remove_index(&self, number: u32) -> Result<()> {
+        let mut writer = Writer::new(self);
+        if let Some(def) = writer
+            .meta_mut()
+            .indexes
+            .iter_mut()
+            .find(|d| d.number == number)
+        {
+            def.state = IndexState::Dropping;
+        }
+        writer.commit()?;
+        self.clear_entries(number)?;
+        let mut writer = Writer::new(self);
+        writer.meta_mut().indexes.retain(|d| d.number != number);
+        writer.commit()
+    }
+
+    /// Deletes every entry of index `number`, in batches. Call with the write lock.
+    fn clear_entries(&self, number: u32) -> Result<()> {
+        loop {
+            let keys: Vec<sled::IVec> = self
+                .tree
+                .scan_prefix(layout::entry_prefix(number))
+                .keys()
+                .take(CHUNK * 10)
+                .collect::<std::result::Result<_, _>>()?;
+            if keys.is_empty() {
+                return Ok(());
+            }
+            let mut writer = Writer::new(self);
+            keys.iter().for_each(|k| writer.remove_key(k));
+            writer.commit()?;
+        }
+    }
+}
+
+/// A handle on one collection of a [`Db`]. Cheap to clone; all handles share one state.
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let db = quarry::Db::open(dir.path().join("x.db"))?;
+/// let people = db.collection("people")?;
+/// let id = people.insert(&serde_json::json!({"name": "Ada"}))?;
+/// let ada: serde_json::Value = people.get(id)?.unwrap();
+/// assert_eq!(ada, serde_json::json!({"_id": id, "name": "Ada"}));
+/// # Ok::<(), quarry::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Collection {
+    pub(crate) db: Db,
+    pub(crate) state: Arc<CollectionState>,
+}
+
+impl std::fmt::Debug for Collection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Collection")
+            .field("name", &self.state.name)
+            .finish()
+    }
+}
+
+fn to_document<T: Serialize + ?Sized>(doc: &T) -> Result<Value> {
+    prepare_document(to_value(doc)?)
+}
+
+impl Collection {
+    /// The collection's name.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// # let db = quarry::Db::open(dir.path().join("x.db"))?;
+    /// assert_eq!(db.collection("notes")?.name(), "notes");
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn name(&self) -> &str {
+        &self.state.name
+    }
+
+    /// Stores a document (any serde type that serialises to an object) and returns its new id.
+    /// An `_id` field in it is ignored: ids are assigned, from 1, never reused.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// # let db = quarry::Db::open(dir.path().join("x.db"))?;
+    /// let notes = db.collection("notes")?;
+    /// assert_eq!(notes.insert(&serde_json::json!({"text": "hi"}))?, 1);
+    /// assert!(notes.insert(&42).is_err()); // not an object
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn insert<T: Serialize + ?Sized>(&self, doc: &T) -> Result<u64> {
+        let doc = to_document(doc)?;
+        let _guard = self.state.lock_writes()?;
+        let mut writer = Writer::new(&self.state);
+        let id = writer.insert(&doc)?;
+        writer.commit()?;
+        Ok(id)
+    }
+
+    /// Stores many documents in one atomic batch: all of them, or none when one is invalid or
+    /// breaks a unique index. Returns their ids in order.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// # let db = quarry::Db::open(dir.path().join("x.db"))?;
+    /// let notes = db.collection("notes")?;
+    /// let ids = notes.insert_many([serde_json::json!({"n": 1}), serde_json::json!({"n": 2})])?;
+    /// assert_eq!(ids, vec![1, 2]);
+    /// assert!(notes.insert_many([serde_json::json!({"n": 3}), serde_json::json!(null)]).is_err());
+    /// assert_eq!(notes.len()?, 2);
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn insert_many<T: Serialize, I: IntoIterator<Item = T>>(
+        &self,
+        docs: I,
+    ) -> Result<Vec<u64>> {
+        let docs: Vec<Value> = docs
+            .into_iter()
+            .map(|d| to_document(&d))
+            .collect::<Result<_>>()?;
+        self.insert_values(&docs)
+    }
+
+    /// Stores prepared documents in one batch (used by `insert_many` and the executor).
+    pub(crate) fn insert_values(&self, docs: &[Value]) -> Result<Vec<u64>> {
+        let _guard = self.state.lock_writes()?;
+        let mut writer = Writer::new(&self.state);
+        let ids = docs
+            .iter()
+            .map(|doc| writer.insert(doc))
+            .collect::<Result<Vec<u64>>>()?;
+        writer.commit()?;
+        Ok(ids)
+    }
+
+    /// Reads document `id` as `T`; `None` when there is none. The document carries its id as
+    /// the field `_id`, which `T` may declare or ignore.
+    ///
+    /// ```
+    /// #[derive(serde::Deserialize)]
+    /// struct Note { _id: u64, text: String }
+    /// # let dir = tempfile::tempdir()?;
+    /// # let db = quarry::Db::open(dir.path().join("x.db"))?;
+    /// let notes = db.collection("notes")?;
+    /// let id = notes.insert(&serde_json::json!({"text": "hi"}))?;
+    /// let note: Note = notes.get(id)?.unwrap();
+    /// assert_eq!((note._id, note.text.as_str()), (id, "hi"));
+    /// assert!(notes.get::<Note>(999)?.is_none());
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn get<T: DeserializeOwned>(&self, id: u64) -> Result<Option<T>> {
+        match self.get_value(id)? {
+            None => Ok(None),
+            Some(value) => Ok(Some(
+                from_value(&value).map_err(|e| Error::Conversion(e.0))?,
+            )),
+        }
+    }
+
+    /// Reads document `id` as a [`Value`], with `_id` first.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// # let db = quarry::Db::open(dir.path().join("x.db"))?;
+    /// let notes = db.collection("notes")?;
+    /// let id = notes.insert(&serde_json::json!({"text": "hi"}))?;
+    /// assert_eq!(notes.get_value(id)?.unwrap().to_string(), r#"{"_id":1,"text":"hi"}"#);
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn get_value(&self, id: u64) -> Result<Option<Value>> {
+        self.state.ensure_live()?;
+        self.state.read(id)
+    }
+
+    /// Replaces document `id` with `doc`, keeping its id. [`Error::NotFound`] when there is no
+    /// such document; nothing is written when the new document breaks a unique index.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// # let db = quarry::Db::open(dir.path().join("x.db"))?;
+    /// let notes = db.collection("notes")?;
+    /// let id = notes.insert(&serde_json::json!({"text": "hi"}))?;
+    /// notes.update(id, &serde_json::json!({"text": "bye"}))?;
+    /// assert_eq!(notes.get_value(id)?.unwrap().get("text").unwrap().as_str(), Some("bye"));
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn update<T: Serialize + ?Sized>(&self, id: u64, doc: &T) -> Result<()> {
+        let doc = to_document(doc)?;
+        let _guard = self.state.lock_writes()?;
+        let old = self.state.read(id)?.ok_or_else(|| self.missing(id))?;
+        let mut writer = Writer::new(&self.state);
+        writer.replace(id, &old, &doc)?;
+        writer.commit()
+    }
+
+    /// Deletes document `id` and its index entries; `false` when there was no such document.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// # let db = quarry::Db::open(dir.path().join("x.db"))?;
+    /// let notes = db.collection("notes")?;
+    /// let id = notes.insert(&serde_json::json!({"text": "hi"}))?;
+    /// assert!(notes.delete(id)?);
+    /// assert!(!notes.delete(id)?);
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn delete(&self, id: u64) -> Result<bool> {
+        let _guard = self.state.lock_writes()?;
+        let Some(old) = self.state.read(id)? else {
+            return Ok(false);
+        };
+        let mut writer = Writer::new(&self.state);
+        writer.remove(id, &old)?;
+        writer.commit()?;
+        Ok(true)
+    }
+
+    /// How many documents the collection holds (kept as a counter: no scan).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// # let db = quarry::Db::open(dir.path().join("x.db"))?;
+    /// assert_eq!(db.collection("notes")?.len()?, 0);
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn len(&self) -> Result<u64> {
+        self.state.ensure_live()?;
+        Ok(self.state.meta().count)
+    }
+
+    /// Whether the collection holds no document.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// # let db = quarry::Db::open(dir.path().join("x.db"))?;
+    /// assert!(db.collection("notes")?.is_empty()?);
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn is_empty(&self) -> Result<bool> {
+        Ok(self.len()? == 0)
+    }
+
+    /// Every document in id order, each as `(id, document)` with `_id` in the document.
+    /// Documents are read lazily, one at a time.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// # let db = quarry::Db::open(dir.path().join("x.db"))?;
+    /// let notes = db.collection("notes")?;
+    /// notes.insert_many([serde_json::json!({"n": 1}), serde_json::json!({"n": 2})])?;
+    /// let ids: Vec<u64> = notes.iter().map(|d| d.map(|(id, _)| id)).collect::<Result<_, _>>()?;
+    /// assert_eq!(ids, vec![1, 2]);
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn iter(&self) -> Documents {
+        Documents {
+            state: self.state.clone(),
+            inner: self.state.tree.scan_prefix([layout::DOC_PREFIX]),
+        }
+    }
+
+    /// Creates an index on up to four paths (`["org", "year"]`, `["author.name"]`), filling
+    /// it from the documents already stored, and returns its name. Creating an index that
+    /// already exists returns the existing one's name.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// # let db = quarry::Db::open(dir.path().join("x.db"))?;
+    /// let articles = db.collection("articles")?;
+    /// assert_eq!(articles.create_index(&["org", "year"])?, "articles_org_year");
+    /// assert_eq!(articles.create_index(&["org", "year"])?, "articles_org_year");
+    /// assert!(articles.create_index(&["a", "b", "c", "d", "e"]).is_err());
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn create_index(&self, paths: &[&str]) -> Result<String> {
+        self.create_index_with(paths, false)
+    }
+
+    /// Creates a unique index: no two documents may share its value (documents where it is
+    /// null or missing are exempt). Fails, leaving no index behind, when the documents
+    /// already stored break the rule.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// # let db = quarry::Db::open(dir.path().join("x.db"))?;
+    /// let people = db.collection("people")?;
+    /// people.create_unique_index(&["email"])?;
+    /// people.insert(&serde_json::json!({"email": "a@x.org"}))?;
+    /// let err = people.insert(&serde_json::json!({"email": "a@x.org"})).unwrap_err();
+    /// assert!(matches!(err, quarry::Error::UniqueViolation { .. }));
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn create_unique_index(&self, paths: &[&str]) -> Result<String> {
+        self.create_index_with(paths, true)
+    }
+
+    /// Creates an index, unique or not (see [`Collection::create_index`]).
+    pub fn create_index_with(&self, paths: &[&str], unique: bool) -> Result<String> {
+        let paths = index::parse_index_paths(paths)?;
+        let _guard = self.state.lock_writes()?;
+        let meta = self.state.meta();
+        if let Some(existing) = meta
+            .indexes
+            .iter()
+            .find(|d| d.paths == paths && d.is_ready())
+        {
+            if existing.unique == unique {
+                return Ok(existing.name.clone());
+            }
+            return Err(Error::InvalidIndex(format!(
+                "index `{}` on ({}) already exists and is {}unique; drop it first",
+                existing.name,
+                existing.paths_text(),
+                if existing.unique { "" } else { "not " }
+            )));
+        }
+        let name = self
+            .db
+            .inner
+            .free_index_name(&index::default_index_name(&self.state.name, &paths));
+        let number = meta.next_index;
+        let mut writer = Writer::new(&self.state);
+        let meta = writer.meta_mut();
+        meta.next_index += 1;
+        meta.indexes.push(IndexDef {
+            name: name.clone(),
+            collection: self.state.name.clone(),
+            paths,
+            unique,
+            multikey: false,
+            number,
+            state: IndexState::Building,
+        });
+        writer.commit()?;
+        if let Err(err) = self.backfill(number) {
+            self.state.remove_index(number)?;
+            return Err(err);
+        }
+        let mut writer = Writer::new(&self.state);
+        if let Some(def) = writer
+            .meta_mut()
+            .indexes
+            .iter_mut()
+            .find(|d| d.number == number)
+        {
+            def.state = IndexState::Ready;
+        }
+        writer.commit()?;
+        Ok(name)
+    }
+
+    /// Writes the entries of every stored document into index `number`, a chunk at a time.
+    fn backfill(&self, number: u32) -> Result<()> {
+        let mut next = layout::doc_key(0).to_vec();
+        let end = [layout::DOC_PREFIX + 1];
+        loop {
+            let chunk: Vec<(sled::IVec, sled::IVec)> = self
+                .state
+                .tree
+                .range(next.as_slice()..&end[..])
+                .take(CHUNK)
+                .collect::<std::result::Result<_, _>>()?;
+            let Some((last, _)) = chunk.last() else {
+                return Ok(());
+            };
+            next = last.to_vec();
+            next.push(0);
+            let mut writer = Writer::new(&self.state);
+            let position = writer
+                .meta()
+                .indexes
+                .iter()
+                .position(|d| d.number == number)
+                .ok_or_else(|| Error::NotFound(format!("index number {number}")))?;
+            for (key, bytes) in &chunk {
+                let id = layout::doc_id(key)
+                    .ok_or_else(|| Error::Corrupt(format!("bad document key {key:?}")))?;
+                let doc = document::decode_document(bytes, None).map_err(|e| {
+                    Error::Corrupt(format!(
+                        "document {id} of collection `{}`: {e}",
+                        self.state.name
+                    ))
+                })?;
+                writer.add_index_entries(position, id, &doc)?;
+            }
+            writer.commit()?;
+        }
+    }
+
+    /// Drops index `name` of this collection and every entry of it.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// # let db = quarry::Db::open(dir.path().join("x.db"))?;
+    /// let articles = db.collection("articles")?;
+    /// let name = articles.create_index(&["org"])?;
+    /// articles.drop_index(&name)?;
+    /// assert!(articles.indexes()?.is_empty());
+    /// assert!(articles.drop_index(&name).is_err());
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn drop_index(&self, name: &str) -> Result<()> {
+        let _guard = self.state.lock_writes()?;
+        let number = self
+            .state
+            .meta()
+            .indexes
+            .iter()
+            .find(|d| d.name == name && d.is_ready())
+            .map(|d| d.number)
+            .ok_or_else(|| {
+                Error::NotFound(format!(
+                    "index `{name}` on collection `{}`",
+                    self.state.name
+                ))
+            })?;
+        self.state.remove_index(number)
+    }
+
+    /// The collection's indexes, in the order they were created.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// # let db = quarry::Db::open(dir.path().join("x.db"))?;
+    /// let c = db.collection("c")?;
+    /// c.create_index(&["a"])?;
+    /// c.create_unique_index(&["b"])?;
+    /// let names: Vec<String> = c.indexes()?.into_iter().map(|i| i.name).collect();
+    /// assert_eq!(names, ["c_a", "c_b"]);
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn indexes(&self) -> Result<Vec<IndexDef>> {
+        self.state.ensure_live()?;
+        Ok(self
+            .state
+            .meta()
+            .indexes
+            .into_iter()
+            .filter(IndexDef::is_ready)
+            .collect())
+    }
+
+    /// Rebuilds every index from the documents and corrects the counters (for
+    /// [`Db::repair`]). Returns what could not be rebuilt; such an index is dropped.
+    pub(crate) fn rebuild(&self) -> Result<Vec<String>> {
+        let _guard = self.state.lock_writes()?;
+        let mut failures = Vec::new();
+        let mut count = 0u64;
+        let mut max_id = 0u64;
+        for key in self.state.tree.scan_prefix([layout::DOC_PREFIX]).keys() {
+            if let Some(id) = layout::doc_id(&key?) {
+                count += 1;
+                max_id = max_id.max(id);
+            }
+        }
+        // Entries of numbers no index has any more (left by damage) go first.
+        let known: Vec<u32> = self.state.meta().indexes.iter().map(|d| d.number).collect();
+        let mut strays = Vec::new();
+        for key in self.state.tree.scan_prefix([layout::ENTRY_PREFIX]).keys() {
+            let key = key?;
+            let number = key.get(1..5).and_then(layout::read_u32);
+            if !number.is_some_and(|n| known.contains(&n)) {
+                strays.push(key);
+            }
+        }
+        for chunk in strays.chunks(CHUNK * 10) {
+            let mut writer = Writer::new(&self.state);
+            chunk.iter().for_each(|k| writer.remove_key(k));
+            writer.commit()?;
+        }
+        for def in self.state.meta().indexes {
+            self.state.clear_entries(def.number)?;
+            let mut writer = Writer::new(&self.state);
+            if let Some(d) = writer
+                .meta_mut()
+                .indexes
+                .iter_mut()
+                .find(|d| d.number == def.number)
+            {
+                d.multikey = false;
+            }
+            writer.commit()?;
+            if let Err(err) = self.backfill(def.number) {
+                failures.push(format!(
+                    "index `{}` could not be rebuilt and was dropped: {err}",
+                    def.name
+                ));
+                self.state.remove_index(def.number)?;
+            }
+        }
+        let mut writer = Writer::new(&self.state);
+        let meta = writer.meta_mut();
+        meta.count = count;
+        meta.next_id = meta.next_id.max(max_id + 1);
+        writer.commit()?;
+        Ok(failures)
+    }
+
+    fn missing(&self, id: u64) -> Error {
+        Error::NotFound(format!("document {id} in collection `{}`", self.state.name))
+    }
+}
+
+/// The documents of a collection in id order; see [`Collection::iter`].
+pub struct Documents {
+    state: Arc<CollectionState>,
+    inner: sled::Iter,
+}
+
+impl Iterator for Documents {
+    type Item = Result<(u64, Value)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let item = self.inner.next()?;
+        Some(item.map_err(Error::from).and_then(|(key, bytes)| {
+            let id = layout::doc_id(&key)
+                .ok_or_else(|| Error::Corrupt(format!("bad document key {key:?}")))?;
+            Ok((id, self.state.decode(id, &bytes)?))
+        }))
+    }
+}
+
+impl std::fmt::Debug for Documents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Documents")
+            .field("collection", &self.state.name)
+            .finish()
+    }
+}
+
+impl DbInner {
+    /// `base`, or `base_2`, `base_3`… : the first index name no collection uses.
+    fn free_index_name(&self, base: &str) -> String {
+        let taken: Vec<String> = self
+            .all_states()
+            .iter()
+            .flat_map(|s| s.meta().indexes.into_iter().map(|d| d.name))
+            .collect();
+        let mut name = base.to_owned();
+        let mut n = 2;
+        while taken.contains(&name) {
+            name = format!("{base}_{n}");
+            n += 1;
+        }
+        name
+    }
+}

@@ -1,0 +1,258 @@
+//! Index definitions and the entries a document gives an index.
+
+use serde::{Deserialize, Serialize};
+
+use crate::codec::keycode;
+use crate::error::{Error, Result};
+use crate::path::Path;
+use crate::store::layout;
+use crate::value::Value;
+
+/// The most paths a compound index may have.
+pub const MAX_INDEX_PATHS: usize = 4;
+
+/// Where an index is in its life: only `Ready` indexes serve queries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum IndexState {
+    /// Complete and maintained by every write.
+    Ready,
+    /// Being backfilled; rolled back at the next open if the process died meanwhile.
+    Building,
+    /// Being removed; finished at the next open if the process died meanwhile.
+    Dropping,
+}
+
+/// A secondary index on one collection, as `show indexes` lists it.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let db = quarry::Db::open(dir.path().join("x.db")).unwrap();
+/// let articles = db.collection("articles").unwrap();
+/// articles.create_index(&["org", "year"]).unwrap();
+/// let index = &articles.indexes().unwrap()[0];
+/// assert_eq!(index.name, "articles_org_year");
+/// assert_eq!(index.paths.len(), 2);
+/// assert!(!index.unique && !index.multikey);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexDef {
+    /// Name, unique in the database (`articles_org_year`).
+    pub name: String,
+    /// The collection it indexes.
+    pub collection: String,
+    /// The indexed paths, leading path first.
+    pub paths: Vec<Path>,
+    /// Whether two documents may not share a value (documents whose value is null or missing
+    /// are not held to it, as in SQL).
+    pub unique: bool,
+    /// Whether some document gave one of the paths several values (an array), so the index
+    /// holds several entries for it and cannot give whole-value order.
+    pub multikey: bool,
+    pub(crate) number: u32,
+    pub(crate) state: IndexState,
+}
+
+/// One index entry a document gives.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct Entry {
+    /// The full key: prefix, encoded values, document id.
+    pub key: Vec<u8>,
+    /// True when the unique rule applies to it (a unique index and no null value).
+    pub enforce_unique: bool,
+}
+
+impl Entry {
+    /// The key without the document id: equal for two documents with equal values.
+    pub fn value_prefix(&self) -> &[u8] {
+        &self.key[..self.key.len() - 8]
+    }
+}
+
+impl IndexDef {
+    /// The entries `doc` (with id `id`) gives this index, sorted, and whether the document is
+    /// multi-valued on one of its paths. Fails for a compound index on two array paths.
+    pub(crate) fn entries(&self, doc: &Value, id: u64) -> Result<(Vec<Entry>, bool)> {
+        let mut per_path = Vec::with_capacity(self.paths.len());
+        let mut multi_paths = Vec::new();
+        for path in &self.paths {
+            let (keys, multi) = path.index_keys(doc);
+            if multi {
+                multi_paths.push(path);
+            }
+            per_path.push(keys);
+        }
+        if multi_paths.len() > 1 {
+            return Err(Error::InvalidDocument(format!(
+                "index `{}` would need entries for two arrays, `{}` and `{}`: a compound index may \
+                 hold at most one array path per document",
+                self.name, multi_paths[0], multi_paths[1]
+            )));
+        }
+        let prefix = layout::entry_prefix(self.number);
+        let mut entries = Vec::new();
+        let mut tuple = Vec::with_capacity(per_path.len());
+        cartesian(&per_path, &mut tuple, &mut |values: &[Value]| {
+            let mut key = prefix.to_vec();
+            key.extend_from_slice(&keycode::encode_key(values, id));
+            entries.push(Entry {
+                key,
+                enforce_unique: self.unique && !values.iter().any(|v| matches!(v, Value::Null)),
+            });
+        });
+        entries.sort();
+        entries.dedup();
+        Ok((entries, !multi_paths.is_empty()))
+    }
+
+    /// Whether this index serves queries.
+    pub(crate) fn is_ready(&self) -> bool {
+        self.state == IndexState::Ready
+    }
+
+    /// The key prefix of all its entries.
+    pub(crate) fn prefix(&self) -> [u8; 5] {
+        layout::entry_prefix(self.number)
+    }
+
+    /// The paths as the user wrote them: `org, year`.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let db = quarry::Db::open(dir.path().join("x.db")).unwrap();
+    /// let c = db.collection("c").unwrap();
+    /// c.create_index(&["a.b", "c"]).unwrap();
+    /// assert_eq!(c.indexes().unwrap()[0].paths_text(), "a.b, c");
+    /// ```
+    pub fn paths_text(&self) -> String {
+        self.paths
+            .iter()
+            .map(Path::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Calls `emit` with every combination of one value from each list.
+fn cartesian(lists: &[Vec<Value>], tuple: &mut Vec<Value>, emit: &mut impl FnMut(&[Value])) {
+    match lists.split_first() {
+        None => emit(tuple),
+        Some((first, rest)) => {
+            for value in first {
+                tuple.push(value.clone());
+                cartesian(rest, tuple, emit);
+                tuple.pop();
+            }
+        }
+    }
+}
+
+/// Checks and parses the paths of a new index.
+pub(crate) fn parse_index_paths(paths: &[&str]) -> Result<Vec<Path>> {
+    if paths.is_empty() {
+        return Err(Error::InvalidIndex(
+            "an index needs at least one path".into(),
+        ));
+    }
+    if paths.len() > MAX_INDEX_PATHS {
+        return Err(Error::InvalidIndex(format!(
+            "an index may have at most {MAX_INDEX_PATHS} paths, not {}",
+            paths.len()
+        )));
+    }
+    let mut parsed: Vec<Path> = Vec::with_capacity(paths.len());
+    for text in paths {
+        let path: Path = text
+            .parse()
+            .map_err(|e: crate::path::PathError| Error::InvalidIndex(e.to_string()))?;
+        if path.is_id() {
+            return Err(Error::InvalidIndex(
+                "`_id` is the document id and is always indexed".into(),
+            ));
+        }
+        if parsed.contains(&path) {
+            return Err(Error::InvalidIndex(format!("path `{path}` appears twice")));
+        }
+        parsed.push(path);
+    }
+    Ok(parsed)
+}
+
+/// The default name of an index: the collection and paths joined by `_`, other characters
+/// replaced by `_` (`articles_author_name` for `author.name`).
+pub(crate) fn default_index_name(collection: &str, paths: &[Path]) -> String {
+    let mut name = collection.to_owned();
+    for path in paths {
+        name.push('_');
+        name.extend(
+            path.to_string()
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }),
+        );
+    }
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn def(paths: &[&str], unique: bool) -> IndexDef {
+        IndexDef {
+            name: "t".into(),
+            collection: "c".into(),
+            paths: parse_index_paths(paths).unwrap(),
+            unique,
+            multikey: false,
+            number: 1,
+            state: IndexState::Ready,
+        }
+    }
+
+    fn doc(json: serde_json::Value) -> Value {
+        Value::try_from(json).unwrap()
+    }
+
+    #[test]
+    fn compound_index_with_one_array_gives_one_entry_per_element() {
+        let d = doc(serde_json::json!({"org": "ICC", "tags": ["b", "a", "b"]}));
+        let (entries, multi) = def(&["org", "tags"], false).entries(&d, 7).unwrap();
+        assert!(multi);
+        assert_eq!(entries.len(), 2);
+        assert!(entries.iter().all(|e| keycode::key_id(&e.key) == Some(7)));
+    }
+
+    #[test]
+    fn compound_index_refuses_two_arrays() {
+        let d = doc(serde_json::json!({"a": [1, 2], "b": [3]}));
+        let err = def(&["a", "b"], false).entries(&d, 1).unwrap_err();
+        assert!(err.to_string().contains("at most one array"), "{err}");
+    }
+
+    #[test]
+    fn unique_rule_skips_null_and_missing_values() {
+        let (entries, _) = def(&["x"], true)
+            .entries(&doc(serde_json::json!({})), 1)
+            .unwrap();
+        assert!(!entries[0].enforce_unique);
+        let (entries, _) = def(&["x"], true)
+            .entries(&doc(serde_json::json!({"x": 1})), 1)
+            .unwrap();
+        assert!(entries[0].enforce_unique);
+    }
+
+    #[test]
+    fn index_paths_are_checked() {
+        assert!(parse_index_paths(&[]).is_err());
+        assert!(parse_index_paths(&["a", "b", "c", "d", "e"]).is_err());
+        assert!(parse_index_paths(&["a", "a"]).is_err());
+        assert!(parse_index_paths(&["_id"]).is_err());
+        assert!(parse_index_paths(&["a..b"]).is_err());
+        assert_eq!(
+            default_index_name(
+                "c",
+                &parse_index_paths(&["author.name", "tags[0]"]).unwrap()
+            ),
+            "c_author_name_tags_0_"
+        );
+    }
+}

@@ -1,0 +1,435 @@
+//! The storage engine: a database of collections of documents with secondary indexes.
+//!
+//! - [`layout`]: tree names and key prefixes (the on-disk map).
+//! - [`Db`] (this module): opening, the catalog of collections, recovery after a crash.
+//! - [`Collection`] (`collection`): documents and indexes of one collection.
+//! - `bulk`: all-or-nothing bulk loads (imports) with a journal.
+//! - `write`: the batch writer through which every change goes, atomically.
+//! - `index`: index definitions and the entries a document gives.
+//! - `check`: verifying and repairing a whole database.
+
+mod bulk;
+mod check;
+mod collection;
+mod index;
+pub mod layout;
+mod write;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+pub use bulk::BulkLoad;
+pub use check::{CheckReport, Problem};
+pub(crate) use collection::CollectionState;
+pub use collection::{Collection, Documents};
+pub use index::{IndexDef, MAX_INDEX_PATHS};
+
+use crate::codec;
+use crate::error::{Error, Result};
+
+/// The on-disk format this build reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The longest collection name allowed.
+pub const MAX_NAME_LEN: usize = 128;
+
+/// How a database is opened.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// let options = quarry::Options { cache_capacity: 64 << 20, ..Default::default() };
+/// let db = quarry::Db::open_with(dir.path().join("x.db"), options).unwrap();
+/// assert!(db.collections().is_empty());
+/// ```
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Bytes of sled's page cache (default 256 MiB). Memory use grows with it.
+    pub cache_capacity: u64,
+    /// How long `open` waits for a lock held by another handle that is closing (sled releases
+    /// it from a background thread shortly after the last handle drops) before failing with
+    /// [`Error::Locked`]. Default: one second.
+    pub lock_wait: std::time::Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            cache_capacity: 256 << 20,
+            lock_wait: std::time::Duration::from_secs(1),
+        }
+    }
+}
+
+/// A record of the catalog tree: a collection's name and the number of its tree.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CollectionRecord {
+    name: String,
+    number: u32,
+}
+
+/// An open database. Cheap to clone, `Send + Sync`: threads share one handle.
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let db = quarry::Db::open(dir.path().join("news.db"))?;
+/// let articles = db.collection("articles")?;
+/// articles.insert(&serde_json::json!({"org": "ICC", "year": 2021}))?;
+/// db.flush()?;
+/// assert_eq!(db.collections(), vec!["articles".to_string()]);
+/// # Ok::<(), quarry::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Db {
+    pub(crate) inner: Arc<DbInner>,
+}
+
+pub(crate) struct DbInner {
+    sled: sled::Db,
+    catalog: sled::Tree,
+    path: PathBuf,
+    collections: RwLock<BTreeMap<String, Arc<CollectionState>>>,
+    /// Serialises catalog changes (creating and dropping collections).
+    catalog_lock: Mutex<()>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("path", &self.inner.path)
+            .finish()
+    }
+}
+
+impl Db {
+    /// Opens the database at `path`, creating it when missing.
+    ///
+    /// Fails with [`Error::Locked`] when another process has it open, and with
+    /// [`Error::FormatVersion`] when it was written by an incompatible version of quarry.
+    /// Work a crash interrupted (a half-built index) is undone here.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quarry::Db::open(dir.path().join("news.db"))?;
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn open(path: impl AsRef<Path>) -> Result<Db> {
+        Db::open_with(path, Options::default())
+    }
+
+    /// Opens the database at `path` with `options`.
+    pub fn open_with(path: impl AsRef<Path>, options: Options) -> Result<Db> {
+        let path = path.as_ref();
+        let config = sled::Config::new()
+            .path(path)
+            .cache_capacity(options.cache_capacity);
+        let started = std::time::Instant::now();
+        let sled = loop {
+            match config.open().map_err(|e| Error::from_sled(e, path)) {
+                Err(Error::Locked { .. }) if started.elapsed() < options.lock_wait => {
+                    std::thread::sleep(std::time::Duration::from_millis(25));
+                }
+                other => break other?,
+            }
+        };
+        Db::from_sled(sled, path.to_path_buf())
+    }
+
+    /// A database that lives only as long as its handles (deleted when the last one drops).
+    ///
+    /// ```
+    /// let db = quarry::Db::temporary()?;
+    /// db.collection("scratch")?.insert(&serde_json::json!({"x": 1}))?;
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn temporary() -> Result<Db> {
+        let sled = sled::Config::new()
+            .temporary(true)
+            .cache_capacity(Options::default().cache_capacity)
+            .open()?;
+        Db::from_sled(sled, PathBuf::from("(temporary)"))
+    }
+
+    fn from_sled(sled: sled::Db, path: PathBuf) -> Result<Db> {
+        let catalog = sled.open_tree(layout::CATALOG_TREE)?;
+        match catalog.get(layout::FORMAT_KEY)? {
+            Some(bytes) => {
+                let found = layout::read_u32(&bytes)
+                    .ok_or_else(|| Error::Corrupt("unreadable format version".into()))?;
+                if found != FORMAT_VERSION {
+                    return Err(Error::FormatVersion {
+                        found,
+                        supported: FORMAT_VERSION,
+                    });
+                }
+            }
+            None => {
+                if !catalog.is_empty() {
+                    return Err(Error::Corrupt(
+                        "the catalog has no format version: not a quarry database".into(),
+                    ));
+                }
+                catalog.insert(layout::FORMAT_KEY, &FORMAT_VERSION.to_be_bytes())?;
+            }
+        }
+        let mut collections = BTreeMap::new();
+        for item in catalog.scan_prefix(layout::COLLECTION_PREFIX) {
+            let (_, bytes) = item?;
+            let record: CollectionRecord = codec::decode_record(&bytes)
+                .map_err(|e| Error::Corrupt(format!("catalog record: {e}")))?;
+            let tree = sled.open_tree(layout::collection_tree(record.number))?;
+            let state = CollectionState::load(record.name.clone(), record.number, tree)?;
+            collections.insert(record.name, Arc::new(state));
+        }
+        // A collection tree the catalog does not name was left by a crash while creating or
+        // dropping a collection: nothing refers to it.
+        let live: Vec<Vec<u8>> = collections
+            .values()
+            .map(|s| layout::collection_tree(s.number))
+            .collect();
+        for name in sled.tree_names() {
+            if name.starts_with(layout::COLLECTION_TREE_PREFIX)
+                && !live.iter().any(|l| l[..] == name[..])
+            {
+                sled.drop_tree(&name)?;
+            }
+        }
+        for state in collections.values() {
+            state.recover()?;
+        }
+        Ok(Db {
+            inner: Arc::new(DbInner {
+                sled,
+                catalog,
+                path,
+                collections: RwLock::new(collections),
+                catalog_lock: Mutex::new(()),
+            }),
+        })
+    }
+
+    /// Where the database lives.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quarry::Db::open(dir.path().join("news.db"))?;
+    /// assert!(db.path().ends_with("news.db"));
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// The collection called `name`, created when missing. Names are letters, digits and `_`,
+    /// not starting with a digit, at most 128 characters.
+    ///
+    /// ```
+    /// let db = quarry::Db::temporary()?;
+    /// let articles = db.collection("articles")?;
+    /// assert!(db.collection("no spaces").is_err());
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn collection(&self, name: &str) -> Result<Collection> {
+        if let Some(found) = self.get_collection(name) {
+            return Ok(found);
+        }
+        check_name(name)?;
+        let _guard = self
+            .inner
+            .catalog_lock
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = self.get_collection(name) {
+            return Ok(found);
+        }
+        let catalog = &self.inner.catalog;
+        let number = match catalog.get(layout::NEXT_COLLECTION_KEY)? {
+            Some(bytes) => layout::read_u32(&bytes)
+                .ok_or_else(|| Error::Corrupt("unreadable collection counter".into()))?,
+            None => 1,
+        };
+        let tree = self.inner.sled.open_tree(layout::collection_tree(number))?;
+        let mut batch = sled::Batch::default();
+        batch.insert(layout::NEXT_COLLECTION_KEY, &(number + 1).to_be_bytes());
+        batch.insert(
+            layout::collection_key(name),
+            codec::encode_record(&CollectionRecord {
+                name: name.to_owned(),
+                number,
+            })?,
+        );
+        catalog.apply_batch(batch)?;
+        let state = Arc::new(CollectionState::load(name.to_owned(), number, tree)?);
+        self.inner
+            .collections
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_owned(), state.clone());
+        Ok(Collection {
+            db: self.clone(),
+            state,
+        })
+    }
+
+    /// The collection called `name`, or `None` when there is none (never creates one).
+    ///
+    /// ```
+    /// let db = quarry::Db::temporary()?;
+    /// assert!(db.get_collection("articles").is_none());
+    /// db.collection("articles")?;
+    /// assert!(db.get_collection("articles").is_some());
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn get_collection(&self, name: &str) -> Option<Collection> {
+        let collections = self
+            .inner
+            .collections
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
+        collections.get(name).map(|state| Collection {
+            db: self.clone(),
+            state: state.clone(),
+        })
+    }
+
+    /// The names of all collections, sorted.
+    ///
+    /// ```
+    /// let db = quarry::Db::temporary()?;
+    /// db.collection("b")?;
+    /// db.collection("a")?;
+    /// assert_eq!(db.collections(), ["a", "b"]);
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn collections(&self) -> Vec<String> {
+        let collections = self
+            .inner
+            .collections
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
+        collections.keys().cloned().collect()
+    }
+
+    /// Every index of every collection, by collection then creation order.
+    ///
+    /// ```
+    /// let db = quarry::Db::temporary()?;
+    /// db.collection("a")?.create_index(&["x"])?;
+    /// assert_eq!(db.indexes()?[0].name, "a_x");
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn indexes(&self) -> Result<Vec<IndexDef>> {
+        let mut all = Vec::new();
+        for name in self.collections() {
+            if let Some(collection) = self.get_collection(&name) {
+                all.extend(collection.indexes()?);
+            }
+        }
+        Ok(all)
+    }
+
+    /// Drops the index called `name`, whichever collection it is on.
+    ///
+    /// ```
+    /// let db = quarry::Db::temporary()?;
+    /// let name = db.collection("a")?.create_index(&["x"])?;
+    /// db.drop_index(&name)?;
+    /// assert!(matches!(db.drop_index(&name), Err(quarry::Error::NotFound(_))));
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn drop_index(&self, name: &str) -> Result<()> {
+        let owner = self
+            .indexes()?
+            .into_iter()
+            .find(|d| d.name == name)
+            .ok_or_else(|| Error::NotFound(format!("index `{name}`")))?;
+        self.get_collection(&owner.collection)
+            .ok_or_else(|| Error::NotFound(format!("collection `{}`", owner.collection)))?
+            .drop_index(name)
+    }
+
+    /// Drops collection `name` with its documents and indexes; `false` when there was none.
+    ///
+    /// ```
+    /// let db = quarry::Db::temporary()?;
+    /// db.collection("a")?.insert(&serde_json::json!({"x": 1}))?;
+    /// assert!(db.drop_collection("a")?);
+    /// assert!(db.collections().is_empty());
+    /// assert!(!db.drop_collection("a")?);
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn drop_collection(&self, name: &str) -> Result<bool> {
+        let _guard = self
+            .inner
+            .catalog_lock
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let Some(state) = self.get_collection(name).map(|c| c.state) else {
+            return Ok(false);
+        };
+        let _writes = state.lock_writes()?;
+        // The catalog entry goes first: a crash after it leaves an unnamed tree, which the
+        // next open drops.
+        self.inner.catalog.remove(layout::collection_key(name))?;
+        state.mark_dropped();
+        self.inner
+            .collections
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
+        self.inner
+            .sled
+            .drop_tree(layout::collection_tree(state.number))?;
+        Ok(true)
+    }
+
+    /// Writes everything to disk: what was written before a successful `flush` survives a
+    /// crash.
+    ///
+    /// ```
+    /// let db = quarry::Db::temporary()?;
+    /// db.flush()?;
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn flush(&self) -> Result<()> {
+        self.inner.sled.flush()?;
+        Ok(())
+    }
+
+    /// Bytes the database takes on disk.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quarry::Db::open(dir.path().join("x.db"))?;
+    /// db.collection("c")?.insert(&serde_json::json!({"x": 1}))?;
+    /// db.flush()?;
+    /// assert!(db.size_on_disk()? > 0);
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn size_on_disk(&self) -> Result<u64> {
+        Ok(self.inner.sled.size_on_disk()?)
+    }
+}
+
+impl DbInner {
+    /// The state of every collection.
+    pub(crate) fn all_states(&self) -> Vec<Arc<CollectionState>> {
+        let collections = self.collections.read().unwrap_or_else(|e| e.into_inner());
+        collections.values().cloned().collect()
+    }
+}
+
+/// Collection names are identifiers so that queries can name them without quoting.
+fn check_name(name: &str) -> Result<()> {
+    let valid = !name.is_empty()
+        && name.len() <= MAX_NAME_LEN
+        && name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::InvalidName(format!(
+            "collection name {name:?}: use letters, digits and `_`, not starting with a digit, at most {MAX_NAME_LEN} characters"
+        )))
+    }
+}

@@ -1,0 +1,301 @@
+//! The batch writer: every change to a collection goes through it, so that a document, all of
+//! its index entries and the collection's counters change together in one atomic sled batch.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::codec::{document, keycode};
+use crate::error::{Error, Result};
+use crate::store::collection::{CollectionState, Meta};
+use crate::store::index::{Entry, IndexDef};
+use crate::store::layout;
+use crate::value::Value;
+
+/// Collects changes to one collection and applies them all at once in [`Writer::commit`].
+///
+/// Hold the collection's write lock while a writer lives: index maintenance reads the tree.
+pub(crate) struct Writer<'a> {
+    state: &'a CollectionState,
+    meta: Meta,
+    batch: sled::Batch,
+    /// Unique-rule entries this batch adds, with their document ids, checked at commit.
+    added_unique: Vec<(Entry, u64)>,
+    /// Entry keys this batch removes (an old value freed for another document).
+    removed: HashSet<Vec<u8>>,
+    defs_changed: bool,
+    buffer: Vec<u8>,
+    /// Documents written by this batch, kept (when asked) for reads before it commits.
+    pending: Option<HashMap<u64, Value>>,
+}
+
+/// Checks a document before it is stored: an object, finite numbers, not too deep. Drops any
+/// `_id` field: ids are assigned by the store and added back when the document is read.
+pub(crate) fn prepare_document(doc: Value) -> Result<Value> {
+    match doc {
+        Value::Object(mut fields) => {
+            fields.shift_remove("_id");
+            let doc = Value::Object(fields);
+            doc.validate()?;
+            Ok(doc)
+        }
+        other => Err(Error::InvalidDocument(format!(
+            "a document must be an object, not {} `{other}`",
+            article(other.type_name())
+        ))),
+    }
+}
+
+fn article(type_name: &str) -> String {
+    let a = if type_name.starts_with(['a', 'o']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{a} {type_name}")
+}
+
+impl<'a> Writer<'a> {
+    /// A writer over the collection's current metadata.
+    pub fn new(state: &'a CollectionState) -> Writer<'a> {
+        Writer {
+            state,
+            meta: state.meta(),
+            batch: sled::Batch::default(),
+            added_unique: Vec::new(),
+            removed: HashSet::new(),
+            defs_changed: false,
+            buffer: Vec::new(),
+            pending: None,
+        }
+    }
+
+    /// The metadata as this batch will leave it.
+    pub fn meta(&self) -> &Meta {
+        &self.meta
+    }
+
+    /// Replaces the metadata this batch will write (used for catalog changes).
+    pub fn meta_mut(&mut self) -> &mut Meta {
+        self.defs_changed = true;
+        &mut self.meta
+    }
+
+    /// Adds a prepared document under a new id and returns the id.
+    pub fn insert(&mut self, doc: &Value) -> Result<u64> {
+        let id = self.meta.next_id;
+        self.meta.next_id = id
+            .checked_add(1)
+            .ok_or_else(|| Error::Storage("document ids are exhausted".into()))?;
+        self.meta.count += 1;
+        self.put_document(id, doc)?;
+        for i in 0..self.meta.indexes.len() {
+            if !maintained(&self.meta.indexes[i]) {
+                continue;
+            }
+            for entry in self.entries(i, doc, id)? {
+                self.add_entry(entry, id);
+            }
+        }
+        Ok(id)
+    }
+
+    /// Replaces document `id`, currently `old`, with the prepared document `new`.
+    pub fn replace(&mut self, id: u64, old: &Value, new: &Value) -> Result<()> {
+        self.put_document(id, new)?;
+        for i in 0..self.meta.indexes.len() {
+            if !maintained(&self.meta.indexes[i]) {
+                continue;
+            }
+            let (before, _) = self.meta.indexes[i].entries(old, id)?;
+            let after = self.entries(i, new, id)?;
+            let before_keys: HashSet<&[u8]> = before.iter().map(|e| e.key.as_slice()).collect();
+            let after_keys: HashSet<&[u8]> = after.iter().map(|e| e.key.as_slice()).collect();
+            for entry in &before {
+                if !after_keys.contains(entry.key.as_slice()) {
+                    self.remove_entry(&entry.key);
+                }
+            }
+            for entry in after {
+                if !before_keys.contains(entry.key.as_slice()) {
+                    self.add_entry(entry, id);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes document `id`, currently `old`, and its entries.
+    pub fn remove(&mut self, id: u64, old: &Value) -> Result<()> {
+        if let Some(pending) = &mut self.pending {
+            pending.remove(&id);
+        }
+        self.batch.remove(&layout::doc_key(id));
+        self.meta.count = self.meta.count.saturating_sub(1);
+        for def in self.meta.indexes.iter().filter(|d| maintained(d)) {
+            let (entries, _) = def.entries(old, id)?;
+            for entry in entries {
+                self.batch.remove(entry.key.as_slice());
+                self.removed.insert(entry.key);
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the entries `doc` gives index `number`, for a backfill.
+    pub fn add_index_entries(&mut self, index: usize, id: u64, doc: &Value) -> Result<()> {
+        for entry in self.entries(index, doc, id)? {
+            self.add_entry(entry, id);
+        }
+        Ok(())
+    }
+
+    /// Removes a raw key (used when dropping an index's entries).
+    pub fn remove_key(&mut self, key: &[u8]) {
+        self.batch.remove(key);
+    }
+
+    /// Writes a raw key (the bulk loader's journal).
+    pub fn put_raw(&mut self, key: &[u8], value: Vec<u8>) {
+        self.batch.insert(key, value);
+    }
+
+    /// A document this batch has written but not yet committed, without `_id`.
+    pub fn pending_document(&self, id: u64) -> Option<Value> {
+        self.pending.as_ref()?.get(&id).cloned()
+    }
+
+    /// Keeps the documents this batch writes readable through [`Writer::pending_document`].
+    pub fn track_pending(&mut self) {
+        self.pending.get_or_insert_with(HashMap::new);
+    }
+
+    /// Checks the unique rules, then applies everything in one atomic batch and installs the
+    /// new metadata. Nothing is written when it fails.
+    pub fn commit(self) -> Result<()> {
+        self.check_unique()?;
+        self.commit_unchecked()
+    }
+
+    /// Applies the batch without checking unique rules: for restoring a previous state
+    /// (rollback), which held them already.
+    pub fn commit_unchecked(mut self) -> Result<()> {
+        let before = self.state.meta();
+        if self.meta.next_id != before.next_id {
+            self.batch
+                .insert(layout::NEXT_ID_KEY, &self.meta.next_id.to_be_bytes());
+        }
+        if self.meta.count != before.count {
+            self.batch
+                .insert(layout::COUNT_KEY, &self.meta.count.to_be_bytes());
+        }
+        if self.meta.next_index != before.next_index {
+            self.batch
+                .insert(layout::NEXT_INDEX_KEY, &self.meta.next_index.to_be_bytes());
+        }
+        if self.defs_changed {
+            for def in &before.indexes {
+                if !self.meta.indexes.iter().any(|d| d.number == def.number) {
+                    self.batch.remove(layout::index_def_key(def.number));
+                }
+            }
+            for def in &self.meta.indexes {
+                if before.indexes.iter().any(|d| d == def) {
+                    continue;
+                }
+                self.batch.insert(
+                    layout::index_def_key(def.number),
+                    crate::codec::encode_record(def)?,
+                );
+            }
+        }
+        self.state.tree.apply_batch(self.batch)?;
+        self.state.install_meta(self.meta);
+        Ok(())
+    }
+
+    fn put_document(&mut self, id: u64, doc: &Value) -> Result<()> {
+        if let Some(pending) = &mut self.pending {
+            pending.insert(id, doc.clone());
+        }
+        self.buffer.clear();
+        document::encode_document(doc, &mut self.buffer)?;
+        self.batch
+            .insert(&layout::doc_key(id), self.buffer.as_slice());
+        Ok(())
+    }
+
+    /// The entries of `doc` for index `i`, flipping its multikey flag when it first sees an
+    /// array.
+    fn entries(&mut self, i: usize, doc: &Value, id: u64) -> Result<Vec<Entry>> {
+        let (entries, multi) = self.meta.indexes[i].entries(doc, id)?;
+        if multi && !self.meta.indexes[i].multikey {
+            self.meta.indexes[i].multikey = true;
+            self.defs_changed = true;
+        }
+        Ok(entries)
+    }
+
+    fn add_entry(&mut self, entry: Entry, id: u64) {
+        self.batch.insert(entry.key.as_slice(), &[]);
+        self.removed.remove(&entry.key);
+        if entry.enforce_unique {
+            self.added_unique.push((entry, id));
+        }
+    }
+
+    fn remove_entry(&mut self, key: &[u8]) {
+        self.batch.remove(key);
+        self.removed.insert(key.to_vec());
+    }
+
+    /// Every added unique entry must be the only one with its values once the batch is in:
+    /// none among the others added, none already stored unless this batch removes it.
+    fn check_unique(&self) -> Result<()> {
+        let mut seen: HashMap<&[u8], u64> = HashMap::new();
+        for (entry, id) in &self.added_unique {
+            let prefix = entry.value_prefix();
+            if let Some(other) = seen.insert(prefix, *id)
+                && other != *id
+            {
+                return Err(self.violation(entry));
+            }
+            for key in self.state.tree.scan_prefix(prefix).keys() {
+                let key = key?;
+                if keycode::key_id(&key) != Some(*id) && !self.removed.contains(key.as_ref()) {
+                    return Err(self.violation(entry));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn violation(&self, entry: &Entry) -> Error {
+        let def = self
+            .meta
+            .indexes
+            .iter()
+            .find(|d| entry.key.starts_with(&d.prefix()));
+        let (index, value) = match def {
+            Some(def) => (def.name.clone(), describe_entry(def, &entry.key)),
+            None => ("?".to_owned(), "a duplicate value".to_owned()),
+        };
+        Error::UniqueViolation { index, value }
+    }
+}
+
+/// Whether writes keep this index's entries up to date.
+fn maintained(def: &IndexDef) -> bool {
+    def.state != crate::store::index::IndexState::Dropping
+}
+
+/// `org = "ICC"`, or `(org, year) = ("ICC", 2021)` for a compound index.
+fn describe_entry(def: &IndexDef, key: &[u8]) -> String {
+    let Ok((values, _)) = keycode::decode_key(&key[def.prefix().len()..], def.paths.len()) else {
+        return "a duplicate value".to_owned();
+    };
+    if let ([path], [value]) = (def.paths.as_slice(), values.as_slice()) {
+        return format!("{path} = {value}");
+    }
+    let paths: Vec<String> = def.paths.iter().map(ToString::to_string).collect();
+    let values: Vec<String> = values.iter().map(ToString::to_string).collect();
+    format!("({}) = ({})", paths.join(", "), values.join(", "))
+}

@@ -1,0 +1,546 @@
+//! The storage engine's contract, through the public API.
+
+use quarry::{Db, Error, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+struct Article {
+    org: String,
+    year: i64,
+    title: String,
+}
+
+fn fresh() -> (tempfile::TempDir, Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path().join("test.db")).unwrap();
+    (dir, db)
+}
+
+/// Opens the raw sled database under a quarry database (waiting for the lock that sled's
+/// background thread releases shortly after the last handle drops).
+fn raw_sled(path: &std::path::Path) -> sled::Db {
+    for _ in 0..200 {
+        if let Ok(db) = sled::open(path) {
+            return db;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    panic!("cannot open {}", path.display());
+}
+
+fn docs(c: &quarry::store::Collection) -> Vec<Value> {
+    c.iter().map(|d| d.unwrap().1).collect()
+}
+
+#[test]
+fn the_readme_example_works() {
+    let (_dir, db) = fresh();
+    let articles = db.collection("articles").unwrap();
+    let id = articles
+        .insert(&Article {
+            org: "ICC".into(),
+            year: 2021,
+            title: "Letter".into(),
+        })
+        .unwrap();
+    articles.create_index(&["org", "year"]).unwrap();
+    articles.create_unique_index(&["title"]).unwrap();
+    let back: Option<Article> = articles.get(id).unwrap();
+    assert_eq!(back.unwrap().year, 2021);
+    let ids = articles
+        .insert_many(vec![json!({"org": "HRW", "year": 2022, "title": "Report"})])
+        .unwrap();
+    assert_eq!(ids.len(), 1);
+    articles
+        .update(id, &json!({"org": "ICC", "year": 2020, "title": "Letter"}))
+        .unwrap();
+    articles.delete(ids[0]).unwrap();
+    assert_eq!(articles.len().unwrap(), 1);
+    db.flush().unwrap();
+    assert!(db.check().unwrap().is_clean());
+}
+
+#[test]
+fn db_handles_are_clone_send_sync() {
+    fn shareable<T: Clone + Send + Sync + 'static>() {}
+    shareable::<Db>();
+    shareable::<quarry::store::Collection>();
+}
+
+#[test]
+fn ids_start_at_one_are_monotonic_and_never_reused_even_after_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ids.db");
+    {
+        let db = Db::open(&path).unwrap();
+        let c = db.collection("c").unwrap();
+        assert_eq!(c.insert(&json!({"n": 1})).unwrap(), 1);
+        assert_eq!(c.insert(&json!({"n": 2})).unwrap(), 2);
+        assert!(c.delete(2).unwrap());
+        db.flush().unwrap();
+    }
+    let db = Db::open(&path).unwrap();
+    let c = db.collection("c").unwrap();
+    assert_eq!(c.insert(&json!({"n": 3})).unwrap(), 3);
+}
+
+#[test]
+fn flushed_data_and_indexes_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("reopen.db");
+    {
+        let db = Db::open(&path).unwrap();
+        let c = db.collection("articles").unwrap();
+        c.create_unique_index(&["title"]).unwrap();
+        c.create_index(&["tags"]).unwrap();
+        c.insert(&json!({"title": "a", "tags": ["x", "y"]}))
+            .unwrap();
+        db.collection("other").unwrap();
+        db.flush().unwrap();
+    }
+    let db = Db::open(&path).unwrap();
+    assert_eq!(db.collections(), ["articles", "other"]);
+    let c = db.collection("articles").unwrap();
+    let indexes = c.indexes().unwrap();
+    assert_eq!(indexes.len(), 2);
+    assert!(indexes[0].unique);
+    assert!(indexes[1].multikey, "multikey flag is stored");
+    assert_eq!(
+        docs(&c),
+        vec![Value::try_from(json!({"_id": 1, "title": "a", "tags": ["x", "y"]})).unwrap()]
+    );
+    // The unique index still works after reopening.
+    assert!(matches!(
+        c.insert(&json!({"title": "a"})),
+        Err(Error::UniqueViolation { .. })
+    ));
+    assert!(db.check().unwrap().is_clean());
+}
+
+#[test]
+fn stored_documents_keep_field_order_and_number_types() {
+    let (_dir, db) = fresh();
+    let c = db.collection("c").unwrap();
+    let id = c
+        .insert(&json!({"z": 1, "a": 1.0, "m": {"y": [1, 2.5]}}))
+        .unwrap();
+    assert_eq!(
+        c.get_value(id).unwrap().unwrap().to_string(),
+        r#"{"_id":1,"z":1,"a":1.0,"m":{"y":[1,2.5]}}"#
+    );
+}
+
+#[test]
+fn a_supplied_id_is_ignored_the_store_assigns_ids() {
+    let (_dir, db) = fresh();
+    let c = db.collection("c").unwrap();
+    let id = c.insert(&json!({"_id": 99, "a": 1})).unwrap();
+    assert_eq!(id, 1);
+    assert_eq!(
+        c.get_value(1).unwrap().unwrap().to_string(),
+        r#"{"_id":1,"a":1}"#
+    );
+}
+
+#[test]
+fn documents_that_are_not_objects_are_refused() {
+    let (_dir, db) = fresh();
+    let c = db.collection("c").unwrap();
+    for bad in [json!(1), json!("x"), json!([1]), json!(null)] {
+        let err = c.insert(&bad).unwrap_err();
+        assert!(matches!(err, Error::InvalidDocument(_)), "{err}");
+        assert!(err.to_string().contains("must be an object"), "{err}");
+    }
+    assert_eq!(c.len().unwrap(), 0);
+}
+
+#[test]
+fn nan_and_infinity_are_refused_with_a_clear_error() {
+    #[derive(Serialize)]
+    struct Reading {
+        v: f64,
+    }
+    let (_dir, db) = fresh();
+    let c = db.collection("c").unwrap();
+    for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        let err = c.insert(&Reading { v }).unwrap_err();
+        assert!(matches!(err, Error::InvalidDocument(_)), "{err}");
+        assert!(err.to_string().contains("NaN and infinities"), "{err}");
+    }
+    assert_eq!(c.len().unwrap(), 0);
+}
+
+#[test]
+fn too_deep_documents_are_refused() {
+    let mut doc = json!(1);
+    for _ in 0..200 {
+        doc = json!({ "a": doc });
+    }
+    let (_dir, db) = fresh();
+    let err = db.collection("c").unwrap().insert(&doc).unwrap_err();
+    assert!(err.to_string().contains("deeper"), "{err}");
+}
+
+#[test]
+fn unique_index_refuses_duplicates_and_writes_nothing() {
+    let (_dir, db) = fresh();
+    let c = db.collection("people").unwrap();
+    c.create_index(&["name"]).unwrap();
+    c.create_unique_index(&["email"]).unwrap();
+    let a = c.insert(&json!({"name": "A", "email": "a@x.org"})).unwrap();
+    let err = c
+        .insert(&json!({"name": "B", "email": "a@x.org"}))
+        .unwrap_err();
+    match &err {
+        Error::UniqueViolation { index, value } => {
+            assert_eq!(index, "people_email");
+            assert_eq!(value, r#"email = "a@x.org""#);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        err.to_string(),
+        r#"unique index `people_email` already has a document with email = "a@x.org""#
+    );
+    // Within one batch, and on update.
+    assert!(
+        c.insert_many([json!({"email": "n@x.org"}), json!({"email": "n@x.org"})])
+            .is_err()
+    );
+    let b = c.insert(&json!({"name": "B", "email": "b@x.org"})).unwrap();
+    assert!(
+        c.update(b, &json!({"name": "B", "email": "a@x.org"}))
+            .is_err()
+    );
+    // Updating a document to its own value is fine.
+    c.update(a, &json!({"name": "A2", "email": "a@x.org"}))
+        .unwrap();
+    // Missing and null values are exempt.
+    c.insert(&json!({"name": "C"})).unwrap();
+    c.insert(&json!({"name": "D", "email": null})).unwrap();
+    assert_eq!(c.len().unwrap(), 4);
+    let report = db.check().unwrap();
+    assert!(report.is_clean(), "{:?}", report.problems);
+}
+
+#[test]
+fn compound_unique_index_names_all_values_in_the_error() {
+    let (_dir, db) = fresh();
+    let c = db.collection("c").unwrap();
+    c.create_unique_index(&["org", "year"]).unwrap();
+    c.insert(&json!({"org": "ICC", "year": 2021})).unwrap();
+    c.insert(&json!({"org": "ICC", "year": 2022})).unwrap();
+    let err = c
+        .insert(&json!({"org": "ICC", "year": 2021.0}))
+        .unwrap_err();
+    assert!(
+        err.to_string().contains(r#"(org, year) = ("ICC", 2021)"#),
+        "{err}"
+    );
+}
+
+#[test]
+fn creating_a_unique_index_on_duplicates_fails_and_leaves_nothing() {
+    let (_dir, db) = fresh();
+    let c = db.collection("c").unwrap();
+    let many: Vec<_> = (0..2500).map(|i| json!({"k": i})).collect();
+    c.insert_many(many).unwrap();
+    c.insert(&json!({"k": 7})).unwrap();
+    let err = c.create_unique_index(&["k"]).unwrap_err();
+    assert!(matches!(err, Error::UniqueViolation { .. }), "{err}");
+    assert!(c.indexes().unwrap().is_empty());
+    let report = db.check().unwrap();
+    assert!(report.is_clean(), "{:?}", report.problems);
+    assert_eq!(report.index_entries, 0, "no partial index is left behind");
+}
+
+#[test]
+fn compound_index_on_two_arrays_is_refused_for_the_document() {
+    let (_dir, db) = fresh();
+    let c = db.collection("c").unwrap();
+    c.create_index(&["a", "b"]).unwrap();
+    c.insert(&json!({"a": [1, 2], "b": 3})).unwrap();
+    let err = c.insert(&json!({"a": [1], "b": [2, 3]})).unwrap_err();
+    assert!(matches!(err, Error::InvalidDocument(_)), "{err}");
+    assert_eq!(c.len().unwrap(), 1);
+    // And creating such an index over such data fails without leaving it.
+    c.insert(&json!({"x": [1], "y": [2]})).unwrap();
+    assert!(c.create_index(&["x", "y"]).is_err());
+    assert_eq!(c.indexes().unwrap().len(), 1);
+}
+
+#[test]
+fn backfill_indexes_existing_documents_and_drop_removes_every_entry() {
+    let (_dir, db) = fresh();
+    let c = db.collection("c").unwrap();
+    let many: Vec<_> = (0..3000)
+        .map(|i| json!({"n": i % 10, "tags": [i % 3, i % 5]}))
+        .collect();
+    c.insert_many(many).unwrap();
+    c.create_index(&["n"]).unwrap();
+    let tags = c.create_index(&["tags"]).unwrap();
+    let report = db.check().unwrap();
+    assert!(report.is_clean(), "{:?}", report.problems);
+    assert!(report.index_entries >= 3000 + 3000);
+    db.drop_index(&tags).unwrap();
+    let report = db.check().unwrap();
+    assert_eq!(report.index_entries, 3000);
+    assert!(report.is_clean());
+}
+
+#[test]
+fn dropping_a_collection_removes_it_and_its_handles_fail() {
+    let (_dir, db) = fresh();
+    let c = db.collection("c").unwrap();
+    c.insert(&json!({"a": 1})).unwrap();
+    assert!(db.drop_collection("c").unwrap());
+    assert!(matches!(
+        c.insert(&json!({"a": 2})),
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(c.len(), Err(Error::NotFound(_))));
+    let again = db.collection("c").unwrap();
+    assert_eq!(again.len().unwrap(), 0);
+    assert_eq!(again.insert(&json!({"a": 3})).unwrap(), 1);
+}
+
+#[test]
+fn bad_collection_names_are_refused() {
+    let (_dir, db) = fresh();
+    for bad in ["", "a b", "1abc", "a.b", "a-b", &"x".repeat(129)] {
+        assert!(
+            matches!(db.collection(bad), Err(Error::InvalidName(_))),
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn a_second_open_of_the_same_database_is_refused_as_locked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("locked.db");
+    let _first = Db::open(&path).unwrap();
+    let options = quarry::Options {
+        lock_wait: std::time::Duration::ZERO,
+        ..Default::default()
+    };
+    let err = Db::open_with(&path, options).unwrap_err();
+    assert!(matches!(err, Error::Locked { .. }), "{err:?}");
+    assert!(err.to_string().contains("another quarry process"), "{err}");
+}
+
+#[test]
+fn a_newer_format_version_is_refused_naming_both_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("future.db");
+    drop(Db::open(&path).unwrap());
+    {
+        let raw = raw_sled(&path);
+        let catalog = raw.open_tree(quarry::store::layout::CATALOG_TREE).unwrap();
+        catalog
+            .insert(quarry::store::layout::FORMAT_KEY, &99u32.to_be_bytes())
+            .unwrap();
+        raw.flush().unwrap();
+    }
+    let err = Db::open(&path).unwrap_err();
+    assert!(matches!(
+        err,
+        Error::FormatVersion {
+            found: 99,
+            supported: 1
+        }
+    ));
+    assert_eq!(
+        err.to_string(),
+        "database format version 99 is not supported: this build of quarry reads format version 1"
+    );
+}
+
+#[test]
+fn check_finds_entries_and_documents_that_disagree_and_repair_fixes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("damaged.db");
+    {
+        let db = Db::open(&path).unwrap();
+        let c = db.collection("c").unwrap();
+        c.create_index(&["n"]).unwrap();
+        c.insert_many((0..10).map(|i| json!({"n": i}))).unwrap();
+        db.flush().unwrap();
+    }
+    {
+        // Damage it behind quarry's back: remove one entry, add a stray one.
+        let raw = raw_sled(&path);
+        let tree = raw
+            .open_tree(quarry::store::layout::collection_tree(1))
+            .unwrap();
+        let prefix = quarry::store::layout::entry_prefix(1);
+        let first = tree.scan_prefix(prefix).keys().next().unwrap().unwrap();
+        tree.remove(&first).unwrap();
+        let mut stray = prefix.to_vec();
+        stray.extend_from_slice(&[9, 9, 9]);
+        tree.insert(stray, &[]).unwrap();
+        raw.flush().unwrap();
+    }
+    let db = Db::open(&path).unwrap();
+    let report = db.check().unwrap();
+    assert_eq!(report.problems.len(), 2, "{:?}", report.problems);
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.message.contains("missing 1 entries"))
+    );
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.message.contains("does not give"))
+    );
+    let repaired = db.repair().unwrap();
+    assert!(repaired.is_clean(), "{:?}", repaired.problems);
+    assert_eq!(repaired.index_entries, 10);
+}
+
+#[test]
+fn threads_share_one_handle_and_writes_stay_consistent() {
+    let (_dir, db) = fresh();
+    let c = db.collection("c").unwrap();
+    c.create_index(&["t"]).unwrap();
+    let handles: Vec<_> = (0..4)
+        .map(|t| {
+            let c = c.clone();
+            std::thread::spawn(move || {
+                for i in 0..100 {
+                    let id = c.insert(&json!({"t": t, "i": i})).unwrap();
+                    if i % 3 == 0 {
+                        c.update(id, &json!({"t": t, "i": -i})).unwrap();
+                    }
+                    if i % 5 == 0 {
+                        assert!(c.delete(id).unwrap());
+                    }
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.join().unwrap();
+    }
+    assert_eq!(c.len().unwrap(), 4 * 80);
+    let report = db.check().unwrap();
+    assert!(report.is_clean(), "{:?}", report.problems);
+}
+
+fn value(json: serde_json::Value) -> Value {
+    Value::try_from(json).unwrap()
+}
+
+#[test]
+fn a_bulk_load_is_all_or_nothing_across_many_batches() {
+    let (_dir, db) = fresh();
+    let c = db.collection("c").unwrap();
+    c.create_index(&["n"]).unwrap();
+    c.create_unique_index(&["k"]).unwrap();
+    c.insert(&json!({"n": -1, "k": "first"})).unwrap();
+    let before: Vec<Value> = docs(&c);
+
+    let mut load = c.bulk_load().unwrap();
+    for i in 0..5000 {
+        load.insert(value(json!({"n": i % 7, "k": format!("k{i}")})))
+            .unwrap();
+    }
+    // A duplicate unique key in a later batch fails that batch…
+    load.insert(value(json!({"k": "k1"}))).unwrap();
+    let failed = (0..3000).try_for_each(|i| {
+        load.insert(value(json!({"k": format!("x{i}")})))
+            .map(|_| ())
+    });
+    let err = failed.and_then(|_| load.commit()).unwrap_err();
+    assert!(matches!(err, Error::UniqueViolation { .. }), "{err}");
+    // …and the load is dropped unfinished: everything it wrote is gone.
+    assert_eq!(docs(&c), before);
+    let report = db.check().unwrap();
+    assert!(report.is_clean(), "{:?}", report.problems);
+    assert_eq!(report.index_entries, 2);
+
+    let mut load = c.bulk_load().unwrap();
+    for i in 0..4500 {
+        load.insert(value(json!({"n": i, "k": format!("k{i}")})))
+            .unwrap();
+    }
+    load.commit().unwrap();
+    assert_eq!(c.len().unwrap(), 4501);
+    assert!(db.check().unwrap().is_clean());
+}
+
+#[test]
+fn a_rolled_back_upsert_load_restores_the_documents_it_replaced() {
+    let (_dir, db) = fresh();
+    let c = db.collection("c").unwrap();
+    c.create_index(&["v"]).unwrap();
+    c.insert_many((0..10).map(|i| json!({"key": i, "v": "old"})))
+        .unwrap();
+    let before = docs(&c);
+    let key: quarry::path::Path = "key".parse().unwrap();
+
+    let mut load = c.bulk_load().unwrap();
+    for i in 5..15 {
+        load.upsert(&key, value(json!({"key": i, "v": "new"})))
+            .unwrap();
+    }
+    assert_eq!((load.inserted(), load.replaced()), (5, 5));
+    load.rollback().unwrap();
+    assert_eq!(docs(&c), before);
+    assert!(db.check().unwrap().is_clean());
+
+    let mut load = c.bulk_load().unwrap();
+    for i in 5..15 {
+        let (id, replaced) = load
+            .upsert(&key, value(json!({"key": i, "v": "new"})))
+            .unwrap();
+        assert_eq!(replaced, i < 10);
+        if i < 10 {
+            assert_eq!(
+                id,
+                i as u64 + 1,
+                "an upsert keeps the replaced document's id"
+            );
+        }
+    }
+    load.commit().unwrap();
+    assert_eq!(c.len().unwrap(), 15);
+    let new = docs(&c)
+        .into_iter()
+        .filter(|d| d.get("v") == Some(&Value::from("new")));
+    assert_eq!(new.count(), 10);
+    assert!(db.check().unwrap().is_clean());
+}
+
+#[test]
+fn an_import_interrupted_by_a_crash_is_rolled_back_at_the_next_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("crash.db");
+    let before;
+    {
+        let db = Db::open(&path).unwrap();
+        let c = db.collection("c").unwrap();
+        c.create_index(&["key"]).unwrap();
+        c.insert_many((0..3).map(|i| json!({"key": i}))).unwrap();
+        before = docs(&c);
+        let key: quarry::path::Path = "key".parse().unwrap();
+        let mut load = c.bulk_load().unwrap();
+        for i in 0..4000 {
+            load.upsert(&key, value(json!({"key": i, "new": true})))
+                .unwrap();
+        }
+        // The process dies: no commit, no rollback, no destructor.
+        std::mem::forget(load);
+        db.flush().unwrap();
+    }
+    let db = Db::open(&path).unwrap();
+    let c = db.collection("c").unwrap();
+    assert_eq!(docs(&c), before);
+    let report = db.check().unwrap();
+    assert!(report.is_clean(), "{:?}", report.problems);
+    assert_eq!(report.index_entries, 3);
+}
