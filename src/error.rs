@@ -65,6 +65,10 @@ pub enum Error {
         supported: u32,
     },
 
+    /// A statement that does not parse (with line, column and what was expected).
+    #[error("{0}")]
+    Parse(#[from] crate::query::ParseError),
+
     /// A statement that cannot run: an unknown collection in a query, a bad regular
     /// expression, a wrong type for `limit`, an unbound parameter, …
     #[error("{0}")]

@@ -34,17 +34,39 @@
 //! }
 //! ```
 //!
+//! Queries, from Rust:
+//!
+//! ```
+//! let db = quarry::Db::temporary()?;
+//! db.execute(r#"create index on articles (org, year);
+//!               insert into articles [{org: "ICC", year: 2021}, {org: "HRW", year: 2019}]"#)?;
+//! let recent: Vec<serde_json::Value> = db.query_as(r#"where org = "ICC" and year >= 2020"#)?;
+//! assert_eq!(recent.len(), 1);
+//! # Ok::<(), quarry::Error>(())
+//! ```
+//!
 //! Modules: [`value`] (the value model and its order), [`path`] (paths into documents),
-//! [`codec`] (byte encodings), [`store`] (databases, collections, indexes), [`import`]
-//! (reading files into collections).
+//! [`codec`] (byte encodings), [`store`] (databases, collections, indexes), [`query`] (the
+//! language: parser, planner, executor), [`output`] (printing results), [`import`] (reading
+//! files into collections), [`cli`], [`repl`] and [`demo`] (the `quarry` command).
 
+pub mod cli;
 pub mod codec;
+pub mod demo;
 pub mod error;
 pub mod import;
+pub mod output;
 pub mod path;
+pub mod query;
+pub mod repl;
 pub mod store;
 pub mod value;
 
 pub use error::{Error, Result};
 pub use store::{CheckReport, Collection, Db, IndexDef, Options};
 pub use value::{Map, Value, ValueError, from_value, to_value};
+
+/// The examples in README.md, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -24,6 +24,7 @@ pub use check::{CheckReport, Problem};
 pub(crate) use collection::CollectionState;
 pub use collection::{Collection, Documents};
 pub use index::{IndexDef, MAX_INDEX_PATHS};
+pub(crate) use write::{Writer, prepare_document};
 
 use crate::codec;
 use crate::error::{Error, Result};

@@ -1,0 +1,203 @@
+//! The `quarry` command line: argument parsing and the subcommands.
+//!
+//! Exit codes: 0 success, 1 a statement (or check) failed, 2 bad usage.
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::Error;
+use crate::output::{self, Mode, Style};
+use crate::query::{Params, Session};
+use crate::store::Db;
+use crate::value::Value;
+
+/// Exit code of success.
+pub const EXIT_OK: i32 = 0;
+/// Exit code of a failed statement or check.
+pub const EXIT_FAILED: i32 = 1;
+/// Exit code of bad usage.
+pub const EXIT_USAGE: i32 = 2;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "quarry",
+    version,
+    about = "An embedded document store with a small query language",
+    long_about = "An embedded document store with a small query language.\n\n\
+        Without a subcommand, opens a shell on the database (or, when stdin is not a terminal,\n\
+        runs the statements read from stdin).",
+    after_help = "Examples:\n  quarry --db news.db\n  quarry exec --db news.db 'count from articles by org'\n  echo 'count' | quarry --db news.db\n  quarry demo"
+)]
+struct Cli {
+    /// The database (default: $QUARRY_DB, else ./quarry.db); created when missing.
+    #[arg(long, global = true, value_name = "PATH")]
+    db: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run statements and print their output.
+    #[command(
+        after_help = "Example:\n  quarry exec --db news.db --format json --param org=ICC 'from articles where org = $org'"
+    )]
+    Exec {
+        /// How to print rows.
+        #[arg(long, short, default_value = "table", value_parser = parse_mode)]
+        format: Mode,
+        /// Bind a parameter: `--param org=ICC` for `$org`, `--param 1=5` for `$1`. The value
+        /// is read as JSON when it parses as JSON, else as a string.
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        /// One or more statements separated by `;`.
+        statements: String,
+    },
+    /// A shell on a temporary database of the bundled sample articles, with a guide of
+    /// queries to try (without a terminal: runs the guide and prints the results).
+    #[command(after_help = "Example:\n  quarry demo")]
+    Demo,
+    /// Verify the database: every document against every index entry, and the counters.
+    #[command(after_help = "Example:\n  quarry check --db news.db --repair")]
+    Check {
+        /// Rebuild the indexes from the documents, then check again.
+        #[arg(long)]
+        repair: bool,
+    },
+}
+
+fn parse_mode(text: &str) -> Result<Mode, String> {
+    text.parse()
+}
+
+/// Runs the command line and returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() {
+                EXIT_USAGE
+            } else {
+                EXIT_OK
+            };
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err}");
+            EXIT_FAILED
+        }
+    }
+}
+
+fn db_path(explicit: Option<PathBuf>) -> PathBuf {
+    explicit
+        .or_else(|| std::env::var_os("QUARRY_DB").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("quarry.db"))
+}
+
+fn run(cli: Cli) -> Result<i32, Error> {
+    match cli.command {
+        Some(Command::Exec {
+            format,
+            params,
+            statements,
+        }) => {
+            let db = Db::open(db_path(cli.db))?;
+            let mut session = Session::new(db.clone());
+            session.set_params(parse_params(&params)?);
+            let code = run_text(
+                &mut session,
+                &statements,
+                &Style {
+                    mode: format,
+                    width: None,
+                },
+            );
+            db.flush()?;
+            Ok(code)
+        }
+        Some(Command::Check { repair }) => {
+            let db = Db::open(db_path(cli.db))?;
+            let report = if repair { db.repair()? } else { db.check()? };
+            for problem in &report.problems {
+                println!("{problem}");
+            }
+            println!(
+                "checked {} collections, {} documents, {} index entries: {}",
+                report.collections,
+                report.documents,
+                report.index_entries,
+                match report.problems.len() {
+                    0 => "no problems".to_owned(),
+                    1 => "1 problem".to_owned(),
+                    n => format!("{n} problems"),
+                }
+            );
+            db.flush()?;
+            Ok(if report.is_clean() {
+                EXIT_OK
+            } else {
+                EXIT_FAILED
+            })
+        }
+        Some(Command::Demo) => crate::demo::run(),
+        None => {
+            let db = Db::open(db_path(cli.db))?;
+            let mut session = Session::new(db.clone());
+            let code = if std::io::stdin().is_terminal() {
+                crate::repl::run(&mut session)?
+            } else {
+                let mut text = String::new();
+                std::io::stdin().read_to_string(&mut text)?;
+                run_text(&mut session, &text, &Style::default())
+            };
+            db.flush()?;
+            Ok(code)
+        }
+    }
+}
+
+/// Binds `NAME=VALUE` pairs: JSON values when they parse as JSON, else strings.
+pub fn parse_params(pairs: &[String]) -> Result<Params, Error> {
+    let mut params = Params::new();
+    for pair in pairs {
+        let (name, text) = pair
+            .split_once('=')
+            .ok_or_else(|| Error::Query(format!("--param takes NAME=VALUE, not {pair:?}")))?;
+        let name = name.trim().trim_start_matches('$');
+        let value = serde_json::from_str::<serde_json::Value>(text)
+            .ok()
+            .and_then(|json| Value::try_from(json).ok())
+            .unwrap_or_else(|| Value::from(text));
+        params.set(name, value);
+    }
+    Ok(params)
+}
+
+/// Runs statements one by one, printing each output; on the first error prints it (with the
+/// caret display for syntax errors) and returns [`EXIT_FAILED`].
+pub fn run_text(session: &mut Session, text: &str, style: &Style) -> i32 {
+    let statements = match crate::query::parse(text) {
+        Ok(statements) => statements,
+        Err(err) => {
+            eprint!("{}", err.render(text, None));
+            return EXIT_FAILED;
+        }
+    };
+    for statement in &statements {
+        match session.run(statement) {
+            Ok(out) => print!("{}", output::render(&out, style)),
+            Err(err) => {
+                eprintln!("error: {err}");
+                return EXIT_FAILED;
+            }
+        }
+    }
+    EXIT_OK
+}

@@ -1,0 +1,95 @@
+//! `quarry demo`: a temporary database of the bundled sample articles and a guide of queries.
+
+use std::io::IsTerminal;
+
+use crate::error::{Error, Result};
+use crate::import::article::parse_article;
+use crate::output::{self, Style};
+use crate::query::Session;
+use crate::store::Db;
+
+include!(concat!(env!("OUT_DIR"), "/samples.rs"));
+
+/// The guide: what each query shows, and the query.
+pub const GUIDE: &[(&str, &str)] = &[
+    ("How many articles are there?", "count"),
+    (
+        "Who publishes the most? (`count ... by` counts each value)",
+        "count by org",
+    ),
+    (
+        "The International Coral Council since 2020, newest first (an index on org, year)",
+        r#"select date, location, title from articles where org = "ICC" and year >= 2020 order by date desc"#,
+    ),
+    (
+        "How quarry answers that: `explain` shows the plan",
+        r#"explain select date, title from articles where org = "ICC" and year >= 2020 order by date desc"#,
+    ),
+    (
+        "Anything about water? (regular expressions, (?i) for any case)",
+        r#"select date, org, title from articles where body matches "(?i)water" order by date"#,
+    ),
+    (
+        "Press and media contacts (a condition on an array matches any element)",
+        r#"select source, contacts from articles where contacts starts with "press@" or contacts starts with "media@""#,
+    ),
+    (
+        "The three longest pieces",
+        "select title, words from articles order by words desc limit 3",
+    ),
+    ("Which fields do the articles have?", "show fields"),
+];
+
+/// A temporary database holding the sample articles in `articles`, indexed for the guide.
+///
+/// ```
+/// let db = quarry::demo::load()?;
+/// assert!(db.collection("articles")?.len()? >= 12);
+/// # Ok::<(), quarry::Error>(())
+/// ```
+pub fn load() -> Result<Db> {
+    let db = Db::temporary()?;
+    let articles = db.collection("articles")?;
+    let docs = SAMPLE_ARTICLES
+        .iter()
+        .map(|(name, text)| {
+            parse_article(text.as_bytes(), name)
+                .map(|extracted| extracted.article.to_value())
+                .map_err(|e| Error::InvalidDocument(e.to_string()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    articles.insert_many(docs)?;
+    articles.create_index(&["org", "year"])?;
+    articles.create_index(&["date"])?;
+    articles.create_index(&["contacts"])?;
+    Ok(db)
+}
+
+/// Runs the demo: the shell in a terminal, else the guide's queries and their results.
+pub fn run() -> Result<i32> {
+    let db = load()?;
+    let mut session = Session::new(db);
+    session.execute("use articles")?;
+    let count = SAMPLE_ARTICLES.len();
+    if std::io::stdin().is_terminal() {
+        println!("quarry demo: {count} sample articles in the collection `articles`. Try:\n");
+        for (what, query) in GUIDE {
+            println!("  -- {what}\n  {query}\n");
+        }
+        println!("Type .help for help, .quit (or Ctrl-D) to leave.\n");
+        return crate::repl::run(&mut session);
+    }
+    println!("quarry demo: {count} sample articles in the collection `articles`.\n");
+    let style = Style::default();
+    for (what, query) in GUIDE {
+        println!("-- {what}");
+        println!("articles> {query}");
+        let outputs = session.execute(query)?;
+        for out in &outputs {
+            print!("{}", output::render(out, &style));
+        }
+        println!();
+    }
+    println!("Run `quarry demo` in a terminal to try your own queries.");
+    Ok(crate::cli::EXIT_OK)
+}

@@ -1,0 +1,283 @@
+//! Predicates ready to run: parameters bound, regexes compiled, and the one definition of what
+//! each operator means. Every plan, indexed or not, ends by filtering documents through
+//! [`Predicate::matches`], so the answer cannot depend on the plan.
+//!
+//! The rules: a missing field equals null; a comparison against an array is true when the
+//! array itself or any element satisfies it; comparisons across types are false (ordering
+//! comparisons only hold between values of the same type in the total order); `1 = 1.0`;
+//! `!=`, `not in` and `is not null` are exactly the negations of `=`, `in` and `is null`.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use regex::Regex;
+
+use crate::error::{Error, Result};
+use crate::path::Path;
+use crate::query::ast::{CompareOp, Expr, Operand, Param};
+use crate::value::Value;
+
+/// Values for `$1` / `$name` parameters.
+///
+/// ```
+/// use quarry::query::Params;
+/// let params = Params::new().with("org", "ICC").with_positional(2021i64);
+/// assert_eq!(params.len(), 2);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Params {
+    positional: Vec<Value>,
+    named: HashMap<String, Value>,
+}
+
+impl Params {
+    /// No parameters.
+    pub fn new() -> Params {
+        Params::default()
+    }
+
+    /// Binds `$name`.
+    pub fn with(mut self, name: &str, value: impl Into<Value>) -> Params {
+        self.set(name, value);
+        self
+    }
+
+    /// Binds the next positional parameter (`$1`, then `$2`, …).
+    pub fn with_positional(mut self, value: impl Into<Value>) -> Params {
+        self.positional.push(value.into());
+        self
+    }
+
+    /// Binds `$name` in place (a name of digits binds that position).
+    ///
+    /// ```
+    /// let mut params = quarry::query::Params::new();
+    /// params.set("1", 5i64);
+    /// params.set("org", "ICC");
+    /// assert_eq!(params.len(), 2);
+    /// ```
+    pub fn set(&mut self, name: &str, value: impl Into<Value>) {
+        let value = value.into();
+        match name.parse::<usize>() {
+            Ok(position) if position >= 1 => {
+                if self.positional.len() < position {
+                    self.positional.resize(position, Value::Null);
+                }
+                self.positional[position - 1] = value;
+            }
+            _ => {
+                self.named.insert(name.to_owned(), value);
+            }
+        }
+    }
+
+    /// How many parameters are bound.
+    pub fn len(&self) -> usize {
+        self.positional.len() + self.named.len()
+    }
+
+    /// Whether none is bound.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The value of an operand: a literal, or a bound parameter.
+    pub fn resolve(&self, operand: &Operand) -> Result<Value> {
+        match operand {
+            Operand::Value(value) => Ok(value.clone()),
+            Operand::Param(param) => {
+                let found = match param {
+                    Param::Position(n) => n.checked_sub(1).and_then(|i| self.positional.get(i)),
+                    Param::Named(name) => self.named.get(name),
+                };
+                found.cloned().ok_or_else(|| {
+                    Error::Query(format!(
+                        "no value is bound for parameter {}",
+                        param_text(param)
+                    ))
+                })
+            }
+        }
+    }
+}
+
+fn param_text(param: &Param) -> String {
+    match param {
+        Param::Position(n) => format!("${n}"),
+        Param::Named(name) => format!("${name}"),
+    }
+}
+
+/// An expression ready to evaluate against documents.
+#[derive(Clone, Debug)]
+pub enum Predicate {
+    /// Any of them.
+    Or(Vec<Predicate>),
+    /// All of them.
+    And(Vec<Predicate>),
+    /// The negation.
+    Not(Box<Predicate>),
+    /// `path OP value`.
+    Compare(Path, CompareOp, Value),
+    /// `path in [values]`.
+    In(Path, Vec<Value>),
+    /// `path between low and high`, both ends included.
+    Between(Path, Value, Value),
+    /// `path contains value`.
+    Contains(Path, Value),
+    /// `path starts with "prefix"`.
+    StartsWith(Path, String),
+    /// `path matches "regex"`.
+    Matches(Path, Regex),
+    /// `exists path`.
+    Exists(Path),
+    /// `path is null` (missing counts as null).
+    IsNull(Path),
+}
+
+/// Binds parameters and compiles regexes: the expression as it will run.
+pub fn bind(expr: &Expr, params: &Params) -> Result<Predicate> {
+    Ok(match expr {
+        Expr::Or(items) => Predicate::Or(bind_all(items, params)?),
+        Expr::And(items) => Predicate::And(bind_all(items, params)?),
+        Expr::Not(inner) => Predicate::Not(Box::new(bind(inner, params)?)),
+        Expr::Compare { path, op, value } => match op {
+            CompareOp::Ne => Predicate::Not(Box::new(Predicate::Compare(
+                path.clone(),
+                CompareOp::Eq,
+                params.resolve(value)?,
+            ))),
+            op => Predicate::Compare(path.clone(), *op, params.resolve(value)?),
+        },
+        Expr::In {
+            path,
+            values,
+            negated,
+        } => {
+            let values = values
+                .iter()
+                .map(|v| params.resolve(v))
+                .collect::<Result<Vec<_>>>()?;
+            negate_if(*negated, Predicate::In(path.clone(), values))
+        }
+        Expr::Between { path, low, high } => {
+            Predicate::Between(path.clone(), params.resolve(low)?, params.resolve(high)?)
+        }
+        Expr::Contains { path, value } => Predicate::Contains(path.clone(), params.resolve(value)?),
+        Expr::StartsWith { path, prefix } => match params.resolve(prefix)? {
+            Value::String(s) => Predicate::StartsWith(path.clone(), s),
+            other => {
+                return Err(Error::Query(format!(
+                    "`starts with` needs a string, not {other}"
+                )));
+            }
+        },
+        Expr::Matches { path, pattern } => match params.resolve(pattern)? {
+            Value::String(s) => Predicate::Matches(path.clone(), compile_regex(&s)?),
+            other => {
+                return Err(Error::Query(format!(
+                    "`matches` needs a regular expression string, not {other}"
+                )));
+            }
+        },
+        Expr::Exists { path } => Predicate::Exists(path.clone()),
+        Expr::IsNull { path, negated } => negate_if(*negated, Predicate::IsNull(path.clone())),
+    })
+}
+
+/// Compiles a `matches` pattern with bounded size, so a hostile pattern is an error, not a
+/// memory blow-up. (The regex crate guarantees linear-time matching.)
+pub fn compile_regex(pattern: &str) -> Result<Regex> {
+    regex::RegexBuilder::new(pattern)
+        .size_limit(1 << 20)
+        .dfa_size_limit(4 << 20)
+        .build()
+        .map_err(|e| Error::Query(format!("invalid regular expression {pattern:?}: {e}")))
+}
+
+fn bind_all(items: &[Expr], params: &Params) -> Result<Vec<Predicate>> {
+    items.iter().map(|e| bind(e, params)).collect()
+}
+
+fn negate_if(negated: bool, predicate: Predicate) -> Predicate {
+    if negated {
+        Predicate::Not(Box::new(predicate))
+    } else {
+        predicate
+    }
+}
+
+/// `candidate OP value` for one candidate: ordering comparisons hold only within one type.
+pub fn compare(candidate: &Value, op: CompareOp, value: &Value) -> bool {
+    if op == CompareOp::Eq {
+        return candidate == value;
+    }
+    if op == CompareOp::Ne {
+        return candidate != value;
+    }
+    if candidate.type_rank() != value.type_rank() {
+        return false;
+    }
+    let ordering = candidate.cmp(value);
+    match op {
+        CompareOp::Lt => ordering == Ordering::Less,
+        CompareOp::Le => ordering != Ordering::Greater,
+        CompareOp::Gt => ordering == Ordering::Greater,
+        CompareOp::Ge => ordering != Ordering::Less,
+        CompareOp::Eq | CompareOp::Ne => unreachable!("handled above"),
+    }
+}
+
+impl Predicate {
+    /// Whether `doc` satisfies the predicate.
+    pub fn matches(&self, doc: &Value) -> bool {
+        match self {
+            Predicate::Or(items) => items.iter().any(|p| p.matches(doc)),
+            Predicate::And(items) => items.iter().all(|p| p.matches(doc)),
+            Predicate::Not(inner) => !inner.matches(doc),
+            Predicate::Compare(path, op, value) => path
+                .candidates(doc)
+                .into_iter()
+                .any(|c| compare(c, *op, value)),
+            Predicate::In(path, values) => {
+                path.candidates(doc).into_iter().any(|c| values.contains(c))
+            }
+            Predicate::Between(path, low, high) => path
+                .candidates(doc)
+                .into_iter()
+                .any(|c| compare(c, CompareOp::Ge, low) && compare(c, CompareOp::Le, high)),
+            Predicate::Contains(path, needle) => {
+                path.values(doc)
+                    .into_iter()
+                    .any(|reached| match (reached, needle) {
+                        (Value::Array(items), _) => items.contains(needle),
+                        (Value::String(hay), Value::String(needle)) => {
+                            hay.contains(needle.as_str())
+                        }
+                        _ => false,
+                    })
+            }
+            Predicate::StartsWith(path, prefix) => path
+                .candidates(doc)
+                .into_iter()
+                .any(|c| c.as_str().is_some_and(|s| s.starts_with(prefix.as_str()))),
+            Predicate::Matches(path, regex) => path
+                .candidates(doc)
+                .into_iter()
+                .any(|c| c.as_str().is_some_and(|s| regex.is_match(s))),
+            Predicate::Exists(path) => !path.values(doc).is_empty(),
+            Predicate::IsNull(path) => path
+                .candidates(doc)
+                .into_iter()
+                .any(|c| matches!(c, Value::Null)),
+        }
+    }
+
+    /// The conjuncts of the predicate: its parts when it is an `and`, else itself.
+    pub fn conjuncts(&self) -> Vec<&Predicate> {
+        match self {
+            Predicate::And(items) => items.iter().flat_map(Predicate::conjuncts).collect(),
+            other => vec![other],
+        }
+    }
+}

@@ -1,0 +1,663 @@
+//! The executor: a plan becomes a chain of lazy iterators.
+//!
+//! `source` (full scan, ids, index scan, intersection, union) → `filter` (the whole predicate)
+//! → `sort` (all, or the best K in a bounded heap when there is a limit) → `offset` → `limit`
+//! → `project`. Nothing is collected unless a sort needs it, so `limit 10` without a sort
+//! stops after ten matches. With `explain analyze` each step counts its rows and time.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::time::Instant;
+
+use crate::codec::keycode;
+use crate::error::{Error, Result};
+use crate::path::Path;
+use crate::query::ast::OrderKey;
+use crate::query::explain::PlanNode;
+use crate::query::plan::{Access, IndexScan, KeyRange, Plan};
+use crate::store::Collection;
+use crate::value::Value;
+
+/// A document with its id, as it moves through the pipeline.
+type Doc = (u64, Value);
+/// A boxed stream of pipeline items.
+type Stream<T> = Box<dyn Iterator<Item = Result<T>> + Send>;
+
+/// Rows and time one step produced, for `explain analyze`.
+#[derive(Debug, Default)]
+pub struct StepStats {
+    rows: AtomicU64,
+    nanos: AtomicU64,
+}
+
+impl StepStats {
+    /// Rows the step produced.
+    pub fn rows(&self) -> u64 {
+        self.rows.load(AtomicOrdering::Relaxed)
+    }
+
+    /// Time spent in the step and the steps below it, in milliseconds.
+    pub fn millis(&self) -> f64 {
+        self.nanos.load(AtomicOrdering::Relaxed) as f64 / 1e6
+    }
+}
+
+/// Counts the items and time of an inner iterator.
+struct Measured<I> {
+    inner: I,
+    stats: Arc<StepStats>,
+}
+
+impl<T, I: Iterator<Item = Result<T>>> Iterator for Measured<I> {
+    type Item = Result<T>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let started = Instant::now();
+        let item = self.inner.next();
+        let nanos = started.elapsed().as_nanos() as u64;
+        self.stats.nanos.fetch_add(nanos, AtomicOrdering::Relaxed);
+        if matches!(item, Some(Ok(_))) {
+            self.stats.rows.fetch_add(1, AtomicOrdering::Relaxed);
+        }
+        item
+    }
+}
+
+/// Attaches stats to a step when analysing.
+fn measure<T: 'static>(stream: Stream<T>, node: &mut PlanNode, analyze: bool) -> Stream<T> {
+    if !analyze {
+        return stream;
+    }
+    let stats = Arc::new(StepStats::default());
+    node.stats = Some(stats.clone());
+    Box::new(Measured {
+        inner: stream,
+        stats,
+    })
+}
+
+/// The result of a query: documents (or projected rows), produced lazily.
+///
+/// ```
+/// let db = quarry::Db::temporary()?;
+/// db.execute(r#"insert into t [{"n": 1}, {"n": 2}, {"n": 3}]"#)?;
+/// let rows: Vec<quarry::Value> = db.query("from t where n >= 2")?.collect::<Result<_, _>>()?;
+/// assert_eq!(rows.len(), 2);
+/// # Ok::<(), quarry::Error>(())
+/// ```
+pub struct Rows {
+    inner: Stream<Value>,
+}
+
+impl Iterator for Rows {
+    type Item = Result<Value>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.inner.next()
+    }
+}
+
+impl std::fmt::Debug for Rows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Rows { .. }")
+    }
+}
+
+/// What a query asks for beyond the plan.
+#[derive(Clone, Debug, Default)]
+pub struct Shape {
+    /// Paths to keep (`select a, b`); `None` for whole documents.
+    pub fields: Option<Vec<Path>>,
+    /// Rows to skip.
+    pub offset: u64,
+    /// Rows to return at most.
+    pub limit: Option<u64>,
+}
+
+/// Builds the pipeline of a query and the plan tree that describes it.
+pub fn query(
+    collection: &Collection,
+    plan: &Plan,
+    filter_text: Option<String>,
+    shape: &Shape,
+    analyze: bool,
+) -> (Rows, PlanNode) {
+    let (mut stream, mut node) = filtered(collection, plan, filter_text, analyze);
+    if !plan.sort.is_empty() {
+        let keep = shape.limit.map(|l| l.saturating_add(shape.offset));
+        let label = match keep {
+            Some(k) => format!("Top {k} by {}", order_text(&plan.sort)),
+            None => format!("Sort by {}", order_text(&plan.sort)),
+        };
+        node = PlanNode::new(label).child(node);
+        stream = sort(stream, plan.sort.clone(), keep);
+        stream = measure(stream, &mut node, analyze);
+    }
+    if shape.offset > 0 {
+        node = PlanNode::new(format!("Offset {}", shape.offset)).child(node);
+        stream = Box::new(skip_ok(stream, shape.offset));
+        stream = measure(stream, &mut node, analyze);
+    }
+    if let Some(limit) = shape.limit {
+        node = PlanNode::new(format!("Limit {limit}")).child(node);
+        stream = Box::new(take_ok(stream, limit));
+        stream = measure(stream, &mut node, analyze);
+    }
+    let rows: Stream<Value> = match &shape.fields {
+        Some(fields) => {
+            let texts: Vec<String> = fields.iter().map(Path::to_string).collect();
+            node = PlanNode::new(format!("Project {}", texts.join(", "))).child(node);
+            let fields = fields.clone();
+            let projected: Stream<Value> =
+                Box::new(stream.map(move |item| item.map(|(_, doc)| project(&doc, &fields))));
+            measure(projected, &mut node, analyze)
+        }
+        None => Box::new(stream.map(|item| item.map(|(_, doc)| doc))),
+    };
+    (Rows { inner: rows }, node)
+}
+
+/// The source followed by the residual filter.
+fn filtered(
+    collection: &Collection,
+    plan: &Plan,
+    filter_text: Option<String>,
+    analyze: bool,
+) -> (Stream<Doc>, PlanNode) {
+    let (mut stream, mut node) = source(collection, &plan.access, analyze);
+    if let Some(predicate) = plan.filter.clone() {
+        node = PlanNode::new(format!("Filter {}", filter_text.unwrap_or_default())).child(node);
+        stream = Box::new(stream.filter(move |item| match item {
+            Ok((_, doc)) => predicate.matches(doc),
+            Err(_) => true,
+        }));
+        stream = measure(stream, &mut node, analyze);
+    }
+    (stream, node)
+}
+
+/// Documents found by an access path.
+fn source(collection: &Collection, access: &Access, analyze: bool) -> (Stream<Doc>, PlanNode) {
+    let state = collection.state.clone();
+    let (stream, mut node): (Stream<Doc>, PlanNode) = match access {
+        Access::FullScan => (
+            Box::new(collection.iter()),
+            PlanNode::new(format!("Full scan of {}", collection.name()))
+                .estimate(collection.len().unwrap_or(0)),
+        ),
+        Access::Ids(ids) => {
+            let texts: Vec<String> = ids.iter().map(u64::to_string).collect();
+            (
+                fetch(collection, Box::new(ids.clone().into_iter().map(Ok))),
+                PlanNode::new(format!("Fetch by _id [{}]", texts.join(", ")))
+                    .estimate(ids.len() as u64),
+            )
+        }
+        Access::IndexScan(scan) => {
+            let ids = scan_ids(&state.tree, scan);
+            (fetch(collection, ids), scan_node(scan))
+        }
+        Access::Intersect(scans) => {
+            let mut node = PlanNode::new("Intersect ids".to_owned());
+            for scan in scans {
+                node = node.child(scan_node(scan));
+            }
+            let tree = state.tree.clone();
+            let scans = scans.clone();
+            let ids = lazily(move || {
+                let mut result: Option<BTreeSet<u64>> = None;
+                for scan in &scans {
+                    let found: BTreeSet<u64> = scan_ids(&tree, scan).collect::<Result<_>>()?;
+                    result = Some(match result {
+                        None => found,
+                        Some(so_far) => so_far.intersection(&found).copied().collect(),
+                    });
+                }
+                Ok(result.unwrap_or_default().into_iter().collect())
+            });
+            (fetch(collection, ids), node)
+        }
+        Access::Union(parts) => {
+            let mut node = PlanNode::new("Union ids".to_owned());
+            for part in parts {
+                node = node.child(source(collection, part, false).1);
+            }
+            let tree = state.tree.clone();
+            let parts = parts.clone();
+            let ids = lazily(move || {
+                let mut all = BTreeSet::new();
+                for part in &parts {
+                    match part {
+                        Access::Ids(ids) => all.extend(ids.iter().copied()),
+                        Access::IndexScan(scan) => {
+                            for id in scan_ids(&tree, scan) {
+                                all.insert(id?);
+                            }
+                        }
+                        _ => return Err(Error::Query("unsupported union branch".into())),
+                    }
+                }
+                Ok(all.into_iter().collect())
+            });
+            (fetch(collection, ids), node)
+        }
+    };
+    let stream = measure(stream, &mut node, analyze);
+    (stream, node)
+}
+
+fn scan_node(scan: &IndexScan) -> PlanNode {
+    let mut label = format!("Index scan {}", scan.index.name);
+    if !scan.condition.is_empty() {
+        label.push_str(&format!(" ({})", scan.condition));
+    }
+    if scan.reverse {
+        label.push_str(" backwards");
+    }
+    let mut node = PlanNode::new(label).estimate(scan.estimate);
+    if scan.ranges.len() > 1 {
+        node = node.note(format!("{} key ranges", scan.ranges.len()));
+    }
+    node
+}
+
+/// An id stream computed all at once on first use (for intersections and unions).
+fn lazily(compute: impl FnOnce() -> Result<Vec<u64>> + Send + 'static) -> Stream<u64> {
+    let mut compute = Some(compute);
+    let mut ids: Option<std::vec::IntoIter<u64>> = None;
+    Box::new(std::iter::from_fn(move || {
+        if ids.is_none() {
+            match compute.take().map(|f| f()) {
+                Some(Ok(found)) => ids = Some(found.into_iter()),
+                Some(Err(e)) => return Some(Err(e)),
+                None => return None,
+            }
+        }
+        ids.as_mut().and_then(Iterator::next).map(Ok)
+    }))
+}
+
+/// Reads the documents of an id stream; ids whose document is gone (deleted meanwhile) are
+/// passed over.
+fn fetch(collection: &Collection, ids: Stream<u64>) -> Stream<Doc> {
+    let state = collection.state.clone();
+    Box::new(ids.filter_map(move |id| match id {
+        Err(e) => Some(Err(e)),
+        Ok(id) => match state.read(id) {
+            Ok(Some(doc)) => Some(Ok((id, doc))),
+            Ok(None) => None,
+            Err(e) => Some(Err(e)),
+        },
+    }))
+}
+
+/// The document ids in an index scan's ranges, each once, in scan order. A backwards scan
+/// keeps documents with equal values in id order, so ties stay broken by `_id` ascending.
+pub(crate) fn scan_ids(tree: &sled::Tree, scan: &IndexScan) -> Stream<u64> {
+    let ranges: Vec<KeyRange> = if scan.reverse {
+        scan.ranges.iter().rev().cloned().collect()
+    } else {
+        scan.ranges.clone()
+    };
+    let reverse = scan.reverse;
+    let tree = tree.clone();
+    let keys = ranges.into_iter().flat_map(move |range| {
+        let iter = match range.end {
+            Some(end) => tree.range(range.start..end),
+            None => tree.range(range.start..),
+        };
+        let keys = iter.keys();
+        let keys: Box<dyn Iterator<Item = sled::Result<sled::IVec>> + Send> = if reverse {
+            Box::new(keys.rev())
+        } else {
+            Box::new(keys)
+        };
+        keys
+    });
+    let mut seen: HashSet<u64> = HashSet::new();
+    let dedupe = scan.index.multikey || scan.ranges.len() > 1;
+    let ids = keys.filter_map(move |key| match key {
+        Err(e) => Some(Err(Error::from(e))),
+        Ok(key) => {
+            let id = keycode::key_id(&key)?;
+            let value_part = key[..key.len() - 8].to_vec();
+            Some(Ok((value_part, id)))
+        }
+    });
+    let ordered: Box<dyn Iterator<Item = Result<(Vec<u8>, u64)>> + Send> = if reverse {
+        Box::new(ascending_ties(ids))
+    } else {
+        Box::new(ids)
+    };
+    Box::new(ordered.filter_map(move |item| match item {
+        Err(e) => Some(Err(e)),
+        Ok((_, id)) => {
+            if dedupe && !seen.insert(id) {
+                None
+            } else {
+                Some(Ok(id))
+            }
+        }
+    }))
+}
+
+/// Within each run of equal values (coming in descending id order from a backwards scan),
+/// yields the ids ascending.
+fn ascending_ties(
+    mut items: impl Iterator<Item = Result<(Vec<u8>, u64)>> + Send,
+) -> impl Iterator<Item = Result<(Vec<u8>, u64)>> + Send {
+    let mut pending: Vec<(Vec<u8>, u64)> = Vec::new();
+    let mut lookahead: Option<Result<(Vec<u8>, u64)>> = None;
+    std::iter::from_fn(move || {
+        loop {
+            if let Some(item) = pending.pop() {
+                return Some(Ok(item));
+            }
+            let first = match lookahead.take().or_else(|| items.next())? {
+                Ok(first) => first,
+                Err(e) => return Some(Err(e)),
+            };
+            let mut group = vec![first];
+            loop {
+                match items.next() {
+                    Some(Ok(next)) if next.0 == group[0].0 => group.push(next),
+                    other => {
+                        lookahead = other;
+                        break;
+                    }
+                }
+            }
+            // `group` is id-descending; popping from it yields ascending ids.
+            pending = group;
+        }
+    })
+}
+
+fn skip_ok<T>(stream: Stream<T>, n: u64) -> impl Iterator<Item = Result<T>> {
+    let mut skipped = 0u64;
+    stream.filter(move |item| {
+        if item.is_ok() && skipped < n {
+            skipped += 1;
+            false
+        } else {
+            true
+        }
+    })
+}
+
+fn take_ok<T>(mut stream: Stream<T>, n: u64) -> impl Iterator<Item = Result<T>> {
+    let mut taken = 0u64;
+    std::iter::from_fn(move || {
+        if taken >= n {
+            return None;
+        }
+        let item = stream.next()?;
+        if item.is_ok() {
+            taken += 1;
+        }
+        Some(item)
+    })
+}
+
+/// `select a, b.c`: an object of the paths' first values (null when missing), keyed by path.
+fn project(doc: &Value, fields: &[Path]) -> Value {
+    Value::Object(
+        fields
+            .iter()
+            .map(|p| (p.to_string(), p.first(doc).cloned().unwrap_or(Value::Null)))
+            .collect(),
+    )
+}
+
+fn order_text(order: &[OrderKey]) -> String {
+    order
+        .iter()
+        .map(|k| format!("{}{}", k.path, if k.descending { " desc" } else { "" }))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A document with its sort key, ordered by the `order by` and then by id.
+struct Sorted {
+    key: Vec<Value>,
+    descending: Arc<[bool]>,
+    doc: Doc,
+}
+
+impl Sorted {
+    fn new(doc: Doc, order: &[OrderKey], descending: &Arc<[bool]>) -> Sorted {
+        let key = order
+            .iter()
+            .map(|k| k.path.first(&doc.1).cloned().unwrap_or(Value::Null))
+            .collect();
+        Sorted {
+            key,
+            descending: descending.clone(),
+            doc,
+        }
+    }
+}
+
+impl Ord for Sorted {
+    fn cmp(&self, other: &Self) -> Ordering {
+        for ((a, b), desc) in self.key.iter().zip(&other.key).zip(self.descending.iter()) {
+            let ordering = a.cmp(b);
+            let ordering = if *desc { ordering.reverse() } else { ordering };
+            if ordering != Ordering::Equal {
+                return ordering;
+            }
+        }
+        self.doc.0.cmp(&other.doc.0)
+    }
+}
+
+impl PartialOrd for Sorted {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Sorted {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Sorted {}
+
+/// Sorts the stream; with `keep`, only the best `keep` are held (a bounded max-heap).
+fn sort(stream: Stream<Doc>, order: Vec<OrderKey>, keep: Option<u64>) -> Stream<Doc> {
+    let descending: Arc<[bool]> = order.iter().map(|k| k.descending).collect();
+    let mut stream = Some(stream);
+    let mut sorted: Option<std::vec::IntoIter<Doc>> = None;
+    Box::new(std::iter::from_fn(move || {
+        if sorted.is_none() {
+            let input = stream.take()?;
+            let mut heap: BinaryHeap<Sorted> = BinaryHeap::new();
+            let mut all: Vec<Sorted> = Vec::new();
+            for item in input {
+                let item = Sorted::new(
+                    match item {
+                        Ok(doc) => doc,
+                        Err(e) => return Some(Err(e)),
+                    },
+                    &order,
+                    &descending,
+                );
+                match keep {
+                    Some(0) => {}
+                    Some(k) => {
+                        if (heap.len() as u64) < k {
+                            heap.push(item);
+                        } else if heap.peek().is_some_and(|worst| item < *worst) {
+                            heap.pop();
+                            heap.push(item);
+                        }
+                    }
+                    None => all.push(item),
+                }
+            }
+            let mut result = if keep.is_some() { heap.into_vec() } else { all };
+            result.sort();
+            sorted = Some(
+                result
+                    .into_iter()
+                    .map(|s| s.doc)
+                    .collect::<Vec<_>>()
+                    .into_iter(),
+            );
+        }
+        sorted.as_mut().and_then(Iterator::next).map(Ok)
+    }))
+}
+
+/// Counts the documents a plan selects; reads only index keys when the plan allows.
+pub fn count(
+    collection: &Collection,
+    plan: &Plan,
+    filter_text: Option<String>,
+    analyze: bool,
+) -> Result<(u64, PlanNode)> {
+    if plan.filter.is_none() {
+        let n = collection.len()?;
+        return Ok((
+            n,
+            PlanNode::new("Count from the collection's counter".to_owned()),
+        ));
+    }
+    if plan.counts_from_keys() {
+        let (ids, node) = source_ids(collection, &plan.access);
+        let mut node = PlanNode::new("Count index keys (no documents read)".to_owned()).child(node);
+        let started = Instant::now();
+        let mut n = 0u64;
+        for id in ids {
+            id?;
+            n += 1;
+        }
+        if analyze {
+            let stats = Arc::new(StepStats::default());
+            stats.rows.store(n, AtomicOrdering::Relaxed);
+            stats
+                .nanos
+                .store(started.elapsed().as_nanos() as u64, AtomicOrdering::Relaxed);
+            node.stats = Some(stats);
+        }
+        return Ok((n, node));
+    }
+    let (stream, node) = filtered(collection, plan, filter_text, analyze);
+    let mut node = PlanNode::new("Count".to_owned()).child(node);
+    let started = Instant::now();
+    let mut n = 0u64;
+    for item in stream {
+        item?;
+        n += 1;
+    }
+    if analyze {
+        let stats = Arc::new(StepStats::default());
+        stats.rows.store(1, AtomicOrdering::Relaxed);
+        stats
+            .nanos
+            .store(started.elapsed().as_nanos() as u64, AtomicOrdering::Relaxed);
+        node.stats = Some(stats);
+    }
+    Ok((n, node))
+}
+
+/// The distinct ids of an exact plan's index scans.
+fn source_ids(collection: &Collection, access: &Access) -> (Stream<u64>, PlanNode) {
+    let tree = collection.state.tree.clone();
+    match access {
+        Access::IndexScan(scan) => (scan_ids(&tree, scan), scan_node(scan)),
+        other => {
+            let node = source(collection, other, false).1;
+            let parts = match other {
+                Access::Union(parts) => parts.clone(),
+                _ => Vec::new(),
+            };
+            let ids = lazily(move || {
+                let mut all = BTreeSet::new();
+                for part in &parts {
+                    match part {
+                        Access::IndexScan(scan) => {
+                            for id in scan_ids(&tree, scan) {
+                                all.insert(id?);
+                            }
+                        }
+                        Access::Ids(ids) => all.extend(ids.iter().copied()),
+                        _ => {}
+                    }
+                }
+                Ok(all.into_iter().collect())
+            });
+            (ids, node)
+        }
+    }
+}
+
+/// `count by PATH`: how many documents have each value (each element of an array counts;
+/// a missing field counts as null), most frequent first, ties by value.
+pub fn count_by(
+    collection: &Collection,
+    plan: &Plan,
+    filter_text: Option<String>,
+    by: &Path,
+) -> Result<(Vec<(Value, u64)>, PlanNode)> {
+    let mut counts: HashMap<Vec<u8>, (Value, u64)> = HashMap::new();
+    let mut add = |value: Value| {
+        let value = canonical(value);
+        let mut key = Vec::new();
+        keycode::encode_value(&value, &mut key);
+        counts.entry(key).or_insert((value, 0)).1 += 1;
+    };
+    let covering = if plan.filter.is_none() {
+        collection
+            .indexes()?
+            .into_iter()
+            .find(|d| d.paths.first() == Some(by) && (d.paths.len() == 1 || !d.multikey))
+    } else {
+        None
+    };
+    let node = if let Some(index) = covering {
+        let prefix = index.prefix();
+        for key in collection.state.tree.scan_prefix(prefix).keys() {
+            let key = key?;
+            let (value, _) = keycode::decode_value(&key[prefix.len()..])
+                .map_err(|e| Error::Corrupt(e.to_string()))?;
+            add(value);
+        }
+        PlanNode::new(format!(
+            "Group by {by} from index {} keys (no documents read)",
+            index.name
+        ))
+    } else {
+        let (stream, node) = filtered(collection, plan, filter_text, false);
+        for item in stream {
+            let (_, doc) = item?;
+            for value in by.index_keys(&doc).0 {
+                add(value);
+            }
+        }
+        PlanNode::new(format!("Group by {by}")).child(node)
+    };
+    let mut groups: Vec<(Value, u64)> = counts.into_values().collect();
+    groups.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    Ok((groups, node))
+}
+
+/// Integral floats as integers, so `1` and `1.0` group under one printed value.
+fn canonical(value: Value) -> Value {
+    match value {
+        Value::Float(f) => match Value::Float(f).as_i64() {
+            Some(i) => Value::Int(i),
+            None => Value::Float(f),
+        },
+        other => other,
+    }
+}
+
+/// Reads the documents the plan selects, with ids, after the filter (for updates/deletes).
+pub fn matching(collection: &Collection, plan: &Plan) -> Result<Vec<Doc>> {
+    filtered(collection, plan, None, false).0.collect()
+}

@@ -1,0 +1,604 @@
+//! The planner: turns a bound predicate and an `order by` into an access path over a
+//! collection's indexes, always keeping the whole predicate as a residual filter.
+//!
+//! Access paths, from cheapest: document ids (`_id = 3`, `_id in [..]`); an index scan over
+//! key ranges built from equalities and `in` lists on the index's leading paths followed by
+//! one range (`<`, `<=`, `>`, `>=`, `between`, `starts with`); an intersection or union of
+//! index scans (for `and` across indexes, for `or`); a full scan. An index whose paths follow
+//! the `order by` (after its equality prefix) also gives the order, so no sort is needed and a
+//! `limit` stops the scan early.
+//!
+//! What an index can stand for: a multikey index (one whose path held an array) holds array
+//! elements, not whole arrays, so it never serves a comparison with an array literal, and two
+//! range conditions on its path are not merged (each may be met by a different element).
+
+use std::collections::BTreeSet;
+
+use crate::codec::keycode;
+use crate::path::Path;
+use crate::query::ast::{CompareOp, OrderKey};
+use crate::query::eval::Predicate;
+use crate::store::{Collection, IndexDef};
+use crate::value::Value;
+
+/// Index keys counted at most per candidate when estimating its rows.
+const ESTIMATE_CAP: u64 = 2000;
+/// The most key ranges one scan may expand into (`in` lists on several paths multiply).
+const MAX_RANGES: usize = 256;
+
+/// One contiguous range of index keys: `start` inclusive, `end` exclusive (`None`: to the end).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyRange {
+    /// First key in the range, with the index prefix.
+    pub start: Vec<u8>,
+    /// First key after the range.
+    pub end: Option<Vec<u8>>,
+}
+
+/// How documents are found.
+#[derive(Clone, Debug)]
+pub enum Access {
+    /// Every document, in id order.
+    FullScan,
+    /// These documents, in id order.
+    Ids(Vec<u64>),
+    /// Entries of one index within key ranges.
+    IndexScan(IndexScan),
+    /// Documents found by every one of these (in id order).
+    Intersect(Vec<IndexScan>),
+    /// Documents found by any of these (in id order).
+    Union(Vec<Access>),
+}
+
+/// A scan of one index.
+#[derive(Clone, Debug)]
+pub struct IndexScan {
+    /// The index.
+    pub index: IndexDef,
+    /// Key ranges, in key order.
+    pub ranges: Vec<KeyRange>,
+    /// What the ranges select, for `explain` (`org = "ICC", year >= 2020`; empty: all).
+    pub condition: String,
+    /// Walk the ranges backwards (for `order by ... desc`).
+    pub reverse: bool,
+    /// The ranges select exactly the documents the whole predicate selects, so a `count`
+    /// needs no documents.
+    pub exact: bool,
+    /// Estimated entries (capped at a few thousand while planning).
+    pub estimate: u64,
+}
+
+/// A complete plan for reading a collection.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// How documents are found.
+    pub access: Access,
+    /// The whole predicate, applied to every document found.
+    pub filter: Option<Predicate>,
+    /// Sort keys still to apply (empty when the access already gives the order).
+    pub sort: Vec<OrderKey>,
+    /// The `order by` is given by the index scan.
+    pub ordered_by_index: bool,
+    /// Estimated documents the access reads.
+    pub estimate: u64,
+}
+
+/// A candidate index scan with the conjuncts it consumed.
+struct Candidate {
+    scan: IndexScan,
+    eq_paths: usize,
+}
+
+/// One end of a range: the value and whether it is included.
+type Bound = Option<(Value, bool)>;
+
+/// The bounds a range condition puts on one path's value.
+#[derive(Clone, Debug)]
+enum Suffix {
+    /// No range: every value.
+    All,
+    /// Values of one type between optional bounds (`(value, inclusive)`).
+    Range {
+        rank: u8,
+        lower: Bound,
+        upper: Bound,
+    },
+    /// Strings starting with this prefix.
+    Prefix(String),
+}
+
+impl Plan {
+    /// Plans a read of `collection` for `filter` in `order`.
+    pub fn new(
+        collection: &Collection,
+        filter: Option<Predicate>,
+        order: &[OrderKey],
+        limited: bool,
+    ) -> crate::Result<Plan> {
+        let total = collection.len()?;
+        let indexes = collection.indexes()?;
+        let conjuncts: Vec<&Predicate> = filter
+            .as_ref()
+            .map(Predicate::conjuncts)
+            .unwrap_or_default();
+
+        // Document ids first: nothing is cheaper.
+        if let Some(ids) = id_lookup(&conjuncts) {
+            let estimate = ids.len() as u64;
+            return Ok(Plan {
+                access: Access::Ids(ids),
+                sort: order.to_vec(),
+                ordered_by_index: false,
+                filter,
+                estimate,
+            });
+        }
+
+        let mut candidates: Vec<Candidate> = indexes
+            .iter()
+            .filter_map(|def| candidate(collection, def, &conjuncts))
+            .collect();
+        candidates.sort_by_key(|c| (c.scan.estimate, std::cmp::Reverse(c.eq_paths)));
+
+        // An index that gives the order (with the best ranges it can use).
+        let ordered = if order.is_empty() {
+            None
+        } else {
+            indexes
+                .iter()
+                .filter_map(|def| ordered_scan(collection, def, &conjuncts, order))
+                .min_by_key(|s| s.estimate)
+        };
+
+        let selective = |estimate: u64| estimate.saturating_mul(2) <= total.max(1);
+        if let Some(scan) = ordered
+            && (limited || selective(scan.estimate))
+            && candidates
+                .first()
+                .is_none_or(|best| scan.estimate <= best.scan.estimate.saturating_mul(4))
+        {
+            let estimate = scan.estimate;
+            return Ok(Plan {
+                access: Access::IndexScan(scan),
+                sort: Vec::new(),
+                ordered_by_index: true,
+                filter,
+                estimate,
+            });
+        }
+
+        if let Some(best) = candidates.first()
+            && selective(best.scan.estimate)
+        {
+            let second = candidates.iter().skip(1).find(|c| {
+                c.scan.index.number != best.scan.index.number && selective(c.scan.estimate)
+            });
+            let (access, estimate) = match second {
+                Some(other) if best.scan.estimate >= 64 && !best.scan.exact => (
+                    Access::Intersect(vec![best.scan.clone(), other.scan.clone()]),
+                    best.scan.estimate.min(other.scan.estimate),
+                ),
+                _ => (Access::IndexScan(best.scan.clone()), best.scan.estimate),
+            };
+            return Ok(Plan {
+                access,
+                sort: order.to_vec(),
+                ordered_by_index: false,
+                filter,
+                estimate,
+            });
+        }
+
+        // An `or` whose every branch has an index: union them.
+        if let [Predicate::Or(branches)] = conjuncts.as_slice()
+            && let Some(parts) = union_parts(collection, &indexes, branches)
+        {
+            let estimate: u64 = parts.iter().map(access_estimate).sum();
+            if selective(estimate) {
+                return Ok(Plan {
+                    access: Access::Union(parts),
+                    sort: order.to_vec(),
+                    ordered_by_index: false,
+                    filter,
+                    estimate,
+                });
+            }
+        }
+
+        Ok(Plan {
+            access: Access::FullScan,
+            sort: order.to_vec(),
+            ordered_by_index: false,
+            filter,
+            estimate: total,
+        })
+    }
+
+    /// Whether the access alone answers a `count`: no document needs reading.
+    pub fn counts_from_keys(&self) -> bool {
+        match &self.access {
+            Access::IndexScan(scan) => scan.exact,
+            Access::Union(parts) => parts
+                .iter()
+                .all(|p| matches!(p, Access::IndexScan(scan) if scan.exact)),
+            _ => false,
+        }
+    }
+}
+
+fn access_estimate(access: &Access) -> u64 {
+    match access {
+        Access::IndexScan(scan) => scan.estimate,
+        Access::Ids(ids) => ids.len() as u64,
+        _ => u64::MAX / 4,
+    }
+}
+
+/// Each branch of an `or` planned on its own; `None` when one branch has no index.
+fn union_parts(
+    collection: &Collection,
+    indexes: &[IndexDef],
+    branches: &[Predicate],
+) -> Option<Vec<Access>> {
+    let mut parts = Vec::with_capacity(branches.len());
+    for branch in branches {
+        let conjuncts = branch.conjuncts();
+        if let Some(ids) = id_lookup(&conjuncts) {
+            parts.push(Access::Ids(ids));
+            continue;
+        }
+        // A branch is exact for its own conjuncts; the union is exact when every branch is.
+        let best = indexes
+            .iter()
+            .filter_map(|def| candidate(collection, def, &conjuncts))
+            .min_by_key(|c| c.scan.estimate)?;
+        parts.push(Access::IndexScan(best.scan));
+    }
+    Some(parts)
+}
+
+/// `_id = n` or `_id in [..]` among the conjuncts: those ids, sorted.
+fn id_lookup(conjuncts: &[&Predicate]) -> Option<Vec<u64>> {
+    for conjunct in conjuncts {
+        let values: Vec<&Value> = match conjunct {
+            Predicate::Compare(path, CompareOp::Eq, value) if path.is_id() => vec![value],
+            Predicate::In(path, values) if path.is_id() => values.iter().collect(),
+            _ => continue,
+        };
+        let ids: BTreeSet<u64> = values
+            .into_iter()
+            .filter_map(|v| v.as_i64().and_then(|i| u64::try_from(i).ok()))
+            .collect();
+        return Some(ids.into_iter().collect());
+    }
+    None
+}
+
+/// Whether a literal can be looked up in `def`: multikey indexes hold elements, not arrays.
+fn usable(def: &IndexDef, value: &Value) -> bool {
+    !(def.multikey && matches!(value, Value::Array(_)))
+}
+
+/// The best scan of `def` for the conjuncts: equalities on leading paths, then one range.
+fn candidate(
+    collection: &Collection,
+    def: &IndexDef,
+    conjuncts: &[&Predicate],
+) -> Option<Candidate> {
+    let (eq_sets, suffix, consumed, parts) = match_paths(def, conjuncts, def.paths.len());
+    if eq_sets.is_empty() && matches!(suffix, Suffix::All) {
+        return None;
+    }
+    let exact = consumed.len() == conjuncts.len();
+    let scan = build_scan(
+        collection,
+        def,
+        &eq_sets,
+        &suffix,
+        parts.join(", "),
+        exact,
+        false,
+    )?;
+    Some(Candidate {
+        eq_paths: eq_sets.len(),
+        scan,
+    })
+}
+
+/// A scan of `def` that yields documents in `order`, if `def` can: not multikey, and the
+/// order paths follow the equality prefix, all in one direction.
+fn ordered_scan(
+    collection: &Collection,
+    def: &IndexDef,
+    conjuncts: &[&Predicate],
+    order: &[OrderKey],
+) -> Option<IndexScan> {
+    if def.multikey {
+        return None;
+    }
+    let descending = order.first()?.descending;
+    if order.iter().any(|k| k.descending != descending) {
+        return None;
+    }
+    // Try the longest equality prefix that still leaves the order paths next.
+    for eq_len in (0..=def.paths.len()).rev() {
+        let (eq_sets, suffix, consumed, parts) = match_paths(def, conjuncts, eq_len);
+        if eq_sets.len() != eq_len || eq_sets.iter().any(|s| s.len() != 1) {
+            continue;
+        }
+        let rest = &def.paths[eq_len..];
+        let order_paths: Vec<&Path> = order
+            .iter()
+            .map(|k| &k.path)
+            .filter(|p| !def.paths[..eq_len].contains(p))
+            .collect();
+        // Every remaining index path must be an order path, so that entries with equal
+        // values are in id order: ties are broken by `_id`.
+        if order_paths.is_empty()
+            || order_paths.len() != rest.len()
+            || !order_paths.iter().zip(rest).all(|(a, b)| *a == b)
+        {
+            continue;
+        }
+        // A range is only allowed on the first order path (it keeps the order).
+        let suffix = match suffix {
+            Suffix::All => Suffix::All,
+            other if order_paths.first().copied() == rest.first() => other,
+            _ => continue,
+        };
+        let exact = consumed.len() == conjuncts.len();
+        return build_scan(
+            collection,
+            def,
+            &eq_sets,
+            &suffix,
+            parts.join(", "),
+            exact,
+            descending,
+        );
+    }
+    None
+}
+
+/// Walks `def`'s paths: equality (`=`, `in`) conjuncts on up to `max_eq` leading paths, then
+/// range conjuncts on the next path. Returns the equality value sets, the range, which
+/// conjuncts were used, and their text.
+fn match_paths(
+    def: &IndexDef,
+    conjuncts: &[&Predicate],
+    max_eq: usize,
+) -> (Vec<Vec<Value>>, Suffix, Vec<usize>, Vec<String>) {
+    let mut eq_sets = Vec::new();
+    let mut consumed = Vec::new();
+    let mut parts = Vec::new();
+    let mut suffix = Suffix::All;
+    for path in &def.paths {
+        if eq_sets.len() < max_eq
+            && let Some((i, values)) = equality(def, path, conjuncts)
+        {
+            parts.push(if values.len() == 1 {
+                format!("{path} = {}", values[0])
+            } else {
+                let texts: Vec<String> = values.iter().map(Value::to_string).collect();
+                format!("{path} in [{}]", texts.join(", "))
+            });
+            eq_sets.push(values);
+            consumed.push(i);
+            continue;
+        }
+        let (range, used, text) = range_on(def, path, conjuncts);
+        if !used.is_empty() {
+            suffix = range;
+            consumed.extend(used);
+            parts.push(text);
+        }
+        break;
+    }
+    (eq_sets, suffix, consumed, parts)
+}
+
+/// An `=` or `in` conjunct on `path` usable with `def`.
+fn equality(def: &IndexDef, path: &Path, conjuncts: &[&Predicate]) -> Option<(usize, Vec<Value>)> {
+    conjuncts.iter().enumerate().find_map(|(i, c)| match c {
+        Predicate::Compare(p, CompareOp::Eq, v) if p == path && usable(def, v) => {
+            Some((i, vec![v.clone()]))
+        }
+        Predicate::In(p, values) if p == path && values.iter().all(|v| usable(def, v)) => {
+            let mut values = values.clone();
+            values.sort();
+            values.dedup();
+            Some((i, values))
+        }
+        _ => None,
+    })
+}
+
+/// The range conjuncts on `path`: merged when `def` is not multikey, else only the first.
+fn range_on(def: &IndexDef, path: &Path, conjuncts: &[&Predicate]) -> (Suffix, Vec<usize>, String) {
+    let mut rank: Option<u8> = None;
+    let mut lower: Bound = None;
+    let mut upper: Bound = None;
+    let mut used = Vec::new();
+    let mut texts = Vec::new();
+    for (i, conjunct) in conjuncts.iter().enumerate() {
+        if def.multikey && !used.is_empty() {
+            break;
+        }
+        let (lo, hi): (Bound, Bound) = match conjunct {
+            Predicate::StartsWith(p, prefix) if p == path => {
+                if used.is_empty() {
+                    return (
+                        Suffix::Prefix(prefix.clone()),
+                        vec![i],
+                        format!("{path} starts with {}", Value::from(prefix.as_str())),
+                    );
+                }
+                continue;
+            }
+            Predicate::Compare(p, op, v) if p == path && usable(def, v) => match op {
+                CompareOp::Gt => (Some((v.clone(), false)), None),
+                CompareOp::Ge => (Some((v.clone(), true)), None),
+                CompareOp::Lt => (None, Some((v.clone(), false))),
+                CompareOp::Le => (None, Some((v.clone(), true))),
+                _ => continue,
+            },
+            Predicate::Between(p, lo, hi)
+                if p == path
+                    && usable(def, lo)
+                    && usable(def, hi)
+                    && lo.type_rank() == hi.type_rank() =>
+            {
+                (Some((lo.clone(), true)), Some((hi.clone(), true)))
+            }
+            _ => continue,
+        };
+        let this_rank = lo.as_ref().or(hi.as_ref()).map(|(v, _)| v.type_rank());
+        if rank.is_some() && this_rank != rank {
+            continue; // a different type: left to the residual filter
+        }
+        rank = this_rank;
+        if let Some(lo) = lo {
+            lower = Some(tighter(lower, lo, true));
+        }
+        if let Some(hi) = hi {
+            upper = Some(tighter(upper, hi, false));
+        }
+        used.push(i);
+        texts.push(range_text(path, conjunct));
+    }
+    match rank {
+        Some(rank) => (Suffix::Range { rank, lower, upper }, used, texts.join(", ")),
+        None => (Suffix::All, Vec::new(), String::new()),
+    }
+}
+
+fn range_text(path: &Path, conjunct: &Predicate) -> String {
+    match conjunct {
+        Predicate::Compare(_, op, v) => {
+            let op = match op {
+                CompareOp::Gt => ">",
+                CompareOp::Ge => ">=",
+                CompareOp::Lt => "<",
+                CompareOp::Le => "<=",
+                CompareOp::Eq => "=",
+                CompareOp::Ne => "!=",
+            };
+            format!("{path} {op} {v}")
+        }
+        Predicate::Between(_, lo, hi) => format!("{path} between {lo} and {hi}"),
+        _ => path.to_string(),
+    }
+}
+
+/// The tighter of two bounds (the larger lower bound, or the smaller upper bound).
+fn tighter(current: Option<(Value, bool)>, new: (Value, bool), lower: bool) -> (Value, bool) {
+    let Some(current) = current else { return new };
+    match current.0.cmp(&new.0) {
+        std::cmp::Ordering::Equal => (current.0, current.1 && new.1),
+        std::cmp::Ordering::Less if lower => new,
+        std::cmp::Ordering::Greater if !lower => new,
+        _ => current,
+    }
+}
+
+fn build_scan(
+    collection: &Collection,
+    def: &IndexDef,
+    eq_sets: &[Vec<Value>],
+    suffix: &Suffix,
+    condition: String,
+    exact: bool,
+    reverse: bool,
+) -> Option<IndexScan> {
+    let mut prefixes: Vec<Vec<u8>> = vec![def.prefix().to_vec()];
+    for set in eq_sets {
+        if prefixes.len() * set.len() > MAX_RANGES {
+            return None;
+        }
+        prefixes = prefixes
+            .iter()
+            .flat_map(|p| {
+                set.iter().map(move |v| {
+                    let mut key = p.clone();
+                    keycode::encode_value(v, &mut key);
+                    key
+                })
+            })
+            .collect();
+    }
+    let mut ranges: Vec<KeyRange> = prefixes.iter().map(|p| suffix_range(p, suffix)).collect();
+    ranges.sort_by(|a, b| a.start.cmp(&b.start));
+    let estimate = estimate(collection, &ranges);
+    Some(IndexScan {
+        index: def.clone(),
+        ranges,
+        condition,
+        reverse,
+        exact,
+        estimate,
+    })
+}
+
+fn suffix_range(prefix: &[u8], suffix: &Suffix) -> KeyRange {
+    let with = |v: &Value| {
+        let mut key = prefix.to_vec();
+        keycode::encode_value(v, &mut key);
+        key
+    };
+    let band = |tag: u8| [prefix, &[tag]].concat();
+    match suffix {
+        Suffix::All => KeyRange {
+            start: prefix.to_vec(),
+            end: keycode::prefix_end(prefix),
+        },
+        Suffix::Prefix(text) => {
+            let start = [prefix, &keycode::string_prefix(text)].concat();
+            let end = keycode::prefix_end(&start);
+            KeyRange { start, end }
+        }
+        Suffix::Range { rank, lower, upper } => {
+            let tag = rank_tag(*rank);
+            let start = match lower {
+                Some((v, true)) => with(v),
+                Some((v, false)) => keycode::prefix_end(&with(v)).unwrap_or_else(|| with(v)),
+                None => band(tag),
+            };
+            let end = match upper {
+                Some((v, true)) => keycode::prefix_end(&with(v)),
+                Some((v, false)) => Some(with(v)),
+                None => Some(band(tag + 1)),
+            };
+            KeyRange { start, end }
+        }
+    }
+}
+
+/// The key tag of the values of a type rank (see `Value::type_rank`).
+fn rank_tag(rank: u8) -> u8 {
+    match rank {
+        0 => keycode::tag::NULL,
+        1 => keycode::tag::BOOL,
+        2 => keycode::tag::NUMBER,
+        3 => keycode::tag::STRING,
+        4 => keycode::tag::ARRAY,
+        _ => keycode::tag::OBJECT,
+    }
+}
+
+/// Counts entries in the ranges, up to [`ESTIMATE_CAP`].
+fn estimate(collection: &Collection, ranges: &[KeyRange]) -> u64 {
+    let tree = &collection.state.tree;
+    let mut count = 0u64;
+    for range in ranges {
+        let remaining = (ESTIMATE_CAP - count) as usize;
+        let keys = match &range.end {
+            Some(end) => tree.range(range.start.clone()..end.clone()),
+            None => tree.range(range.start.clone()..),
+        };
+        count += keys.keys().take(remaining).count() as u64;
+        if count >= ESTIMATE_CAP {
+            break;
+        }
+    }
+    count
+}

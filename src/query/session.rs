@@ -1,0 +1,610 @@
+//! Running statements: a session holds the current collection (`use`) and bound parameters,
+//! and turns each statement into an [`Output`].
+
+use std::fmt;
+
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, Result};
+use crate::path::Path;
+use crate::query::ast::{Count, Query, Statement};
+use crate::query::eval::{self, Params};
+use crate::query::exec::{self, Rows, Shape};
+use crate::query::explain::PlanNode;
+use crate::query::plan::Plan;
+use crate::store::{Collection, Db, Writer, prepare_document};
+use crate::value::{Map, Value};
+
+/// What one statement produced.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Output {
+    /// Documents or rows (queries, `show ...`).
+    Rows(Vec<Value>),
+    /// `count ... by PATH`: rows of `{PATH: value, count: n}`, most frequent first.
+    Groups(Vec<Value>),
+    /// A number (`count`).
+    Count(u64),
+    /// Documents written: `inserted 3 documents`.
+    Changed {
+        /// `inserted`, `updated` or `deleted`.
+        action: &'static str,
+        /// How many documents.
+        count: u64,
+    },
+    /// A schema change or setting, said in words (`created index articles_org`).
+    Done(String),
+    /// The plan of `explain`.
+    Plan(PlanNode),
+}
+
+impl fmt::Display for Output {
+    /// Plain text: rows as compact JSON lines, counts bare, messages as they are.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Output::Rows(rows) | Output::Groups(rows) => {
+                for row in rows {
+                    writeln!(f, "{row}")?;
+                }
+                Ok(())
+            }
+            Output::Count(n) => writeln!(f, "{n}"),
+            Output::Changed { action, count } => writeln!(
+                f,
+                "{action} {count} document{}",
+                if *count == 1 { "" } else { "s" }
+            ),
+            Output::Done(message) => writeln!(f, "{message}"),
+            Output::Plan(plan) => write!(f, "{plan}"),
+        }
+    }
+}
+
+/// A conversation with a database: the current collection and parameters carry over from one
+/// statement to the next, as in the REPL and in scripts.
+///
+/// ```
+/// let db = quarry::Db::temporary()?;
+/// let mut session = quarry::query::Session::new(db);
+/// session.execute("insert into notes {text: 'hi'}; use notes")?;
+/// let out = session.execute("count")?;
+/// assert_eq!(out[0].to_string(), "1\n");
+/// # Ok::<(), quarry::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Session {
+    db: Db,
+    current: Option<String>,
+    params: Params,
+    base_dir: Option<std::path::PathBuf>,
+}
+
+impl Session {
+    /// A session on `db` with no current collection and no parameters.
+    pub fn new(db: Db) -> Session {
+        Session {
+            db,
+            current: None,
+            params: Params::new(),
+            base_dir: None,
+        }
+    }
+
+    /// The database.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The collection chosen with `use`, if any.
+    pub fn current(&self) -> Option<&str> {
+        self.current.as_deref()
+    }
+
+    /// The parameters statements see.
+    pub fn params_mut(&mut self) -> &mut Params {
+        &mut self.params
+    }
+
+    /// The folder relative paths in statements (`import "data.csv" into ...`) start from:
+    /// a script's own folder; the working directory when unset.
+    pub fn set_base_dir(&mut self, dir: Option<std::path::PathBuf>) {
+        self.base_dir = dir;
+    }
+
+    /// Replaces the parameters.
+    pub fn set_params(&mut self, params: Params) {
+        self.params = params;
+    }
+
+    /// Parses and runs one or more statements, returning each one's output. Stops at the
+    /// first failing statement; those before it keep their effect (each statement is atomic).
+    pub fn execute(&mut self, text: &str) -> Result<Vec<Output>> {
+        let statements = crate::query::parse(text)?;
+        statements.iter().map(|s| self.run(s)).collect()
+    }
+
+    /// Runs a query and returns its rows lazily.
+    pub fn query(&mut self, text: &str) -> Result<Rows> {
+        match crate::query::parse_statement(text)? {
+            Statement::Query(query) => self.rows(&query),
+            _ => Err(Error::Query(
+                "`query` runs a query (`from ... where ...`); use `execute` for other statements"
+                    .into(),
+            )),
+        }
+    }
+
+    /// Runs one parsed statement.
+    pub fn run(&mut self, statement: &Statement) -> Result<Output> {
+        self.run_explained(statement, None)
+    }
+
+    /// Runs a statement; with `explain` set, returns its plan instead (running it too when
+    /// `explain` is `Some(true)`, i.e. `explain analyze`).
+    fn run_explained(&mut self, statement: &Statement, explain: Option<bool>) -> Result<Output> {
+        match statement {
+            Statement::Query(query) => self.run_query(query, explain),
+            Statement::Count(count) => self.run_count(count, explain),
+            Statement::Insert {
+                collection,
+                documents,
+            } => {
+                if let Some(analyze) = explain {
+                    let node = PlanNode::new(format!(
+                        "Insert {} document{} into {collection}",
+                        documents.len(),
+                        if documents.len() == 1 { "" } else { "s" }
+                    ));
+                    if analyze {
+                        self.insert(collection, documents)?;
+                    }
+                    return Ok(Output::Plan(node));
+                }
+                self.insert(collection, documents)
+            }
+            Statement::Update {
+                collection,
+                set,
+                unset,
+                filter,
+            } => {
+                let collection = self.existing(collection)?;
+                let predicate = eval::bind(filter, &self.params)?;
+                let set: Vec<(Path, Value)> = set
+                    .iter()
+                    .map(|(p, v)| Ok((p.clone(), self.params.resolve(v)?)))
+                    .collect::<Result<_>>()?;
+                for (path, _) in &set {
+                    if path.is_id() {
+                        return Err(Error::Query("`_id` cannot be changed".into()));
+                    }
+                }
+                self.write_matching(
+                    &collection,
+                    predicate,
+                    filter.to_string(),
+                    explain,
+                    "updated",
+                    |doc| {
+                        let mut doc = doc.clone();
+                        for (path, value) in &set {
+                            path.set(&mut doc, value.clone())?;
+                        }
+                        for path in unset {
+                            path.remove(&mut doc);
+                        }
+                        Ok(Some(doc))
+                    },
+                )
+            }
+            Statement::Delete { collection, filter } => {
+                let collection = self.existing(collection)?;
+                let (predicate, text) = match filter {
+                    Some(filter) => (eval::bind(filter, &self.params)?, filter.to_string()),
+                    None => (eval::Predicate::And(Vec::new()), "all".to_owned()),
+                };
+                self.write_matching(&collection, predicate, text, explain, "deleted", |_| {
+                    Ok(None)
+                })
+            }
+            Statement::CreateIndex {
+                collection,
+                paths,
+                unique,
+            } => {
+                let texts: Vec<String> = paths.iter().map(Path::to_string).collect();
+                let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+                let handle = self.db.collection(collection)?;
+                let existed = handle.indexes()?.iter().any(|d| d.paths == *paths);
+                let name = handle.create_index_with(&refs, *unique)?;
+                Ok(Output::Done(if existed {
+                    format!("index {name} already exists")
+                } else {
+                    format!(
+                        "created {}index {name} on {collection} ({})",
+                        if *unique { "unique " } else { "" },
+                        texts.join(", ")
+                    )
+                }))
+            }
+            Statement::DropIndex { name } => {
+                self.db.drop_index(name)?;
+                Ok(Output::Done(format!("dropped index {name}")))
+            }
+            Statement::DropCollection { name } => {
+                if !self.db.drop_collection(name)? {
+                    return Err(self.unknown_collection(name));
+                }
+                if self.current.as_deref() == Some(name.as_str()) {
+                    self.current = None;
+                }
+                Ok(Output::Done(format!("dropped collection {name}")))
+            }
+            Statement::Use { collection } => {
+                let note = if self.db.get_collection(collection).is_some() {
+                    ""
+                } else {
+                    " (a new collection: it is created by the first insert)"
+                };
+                self.current = Some(collection.clone());
+                Ok(Output::Done(format!("using {collection}{note}")))
+            }
+            Statement::ShowCollections => {
+                let mut rows = Vec::new();
+                for name in self.db.collections() {
+                    if let Some(c) = self.db.get_collection(&name) {
+                        rows.push(object([
+                            ("name", Value::from(name.as_str())),
+                            ("documents", count_value(c.len()?)),
+                            ("indexes", count_value(c.indexes()?.len() as u64)),
+                        ]));
+                    }
+                }
+                Ok(Output::Rows(rows))
+            }
+            Statement::ShowIndexes { collection } => {
+                let indexes = match collection {
+                    Some(name) => self.existing(name)?.indexes()?,
+                    None => self.db.indexes()?,
+                };
+                Ok(Output::Rows(
+                    indexes
+                        .into_iter()
+                        .map(|d| {
+                            object([
+                                ("name", Value::from(d.name.as_str())),
+                                ("collection", Value::from(d.collection.as_str())),
+                                ("paths", Value::from(d.paths_text())),
+                                ("unique", Value::Bool(d.unique)),
+                                ("multikey", Value::Bool(d.multikey)),
+                            ])
+                        })
+                        .collect(),
+                ))
+            }
+            Statement::ShowFields { collection } => {
+                let collection = self.resolve(collection.as_deref())?;
+                Ok(Output::Rows(crate::query::fields::field_summary(
+                    &collection,
+                )?))
+            }
+            Statement::Explain { analyze, statement } => {
+                if matches!(**statement, Statement::Explain { .. }) {
+                    return Err(Error::Query("`explain explain` is not a statement".into()));
+                }
+                self.run_explained(statement, Some(*analyze))
+            }
+            Statement::Import {
+                path,
+                collection,
+                format,
+            } => {
+                let file = match &self.base_dir {
+                    Some(dir) => dir.join(path),
+                    None => std::path::PathBuf::from(path),
+                };
+                let report = crate::import::import_statement(
+                    &self.db,
+                    &file,
+                    collection,
+                    format.as_deref(),
+                )?;
+                Ok(Output::Done(report))
+            }
+        }
+    }
+
+    fn run_query(&mut self, query: &Query, explain: Option<bool>) -> Result<Output> {
+        let (rows, node) = self.pipeline(query, explain == Some(true))?;
+        match explain {
+            None => Ok(Output::Rows(rows.collect::<Result<_>>()?)),
+            Some(analyze) => {
+                if analyze {
+                    rows.for_each(drop);
+                }
+                Ok(Output::Plan(node))
+            }
+        }
+    }
+
+    fn rows(&mut self, query: &Query) -> Result<Rows> {
+        Ok(self.pipeline(query, false)?.0)
+    }
+
+    fn pipeline(&mut self, query: &Query, analyze: bool) -> Result<(Rows, PlanNode)> {
+        let collection = self.resolve(query.collection.as_deref())?;
+        let predicate = query
+            .filter
+            .as_ref()
+            .map(|f| eval::bind(f, &self.params))
+            .transpose()?;
+        let limit = query
+            .limit
+            .as_ref()
+            .map(|l| self.whole_number("limit", l))
+            .transpose()?;
+        let offset = query
+            .offset
+            .as_ref()
+            .map(|o| self.whole_number("offset", o))
+            .transpose()?
+            .unwrap_or(0);
+        let plan = Plan::new(&collection, predicate, &query.order_by, limit.is_some())?;
+        let shape = Shape {
+            fields: query.fields.clone(),
+            offset,
+            limit,
+        };
+        let text = query.filter.as_ref().map(ToString::to_string);
+        Ok(exec::query(&collection, &plan, text, &shape, analyze))
+    }
+
+    fn run_count(&mut self, count: &Count, explain: Option<bool>) -> Result<Output> {
+        let collection = self.resolve(count.collection.as_deref())?;
+        let predicate = count
+            .filter
+            .as_ref()
+            .map(|f| eval::bind(f, &self.params))
+            .transpose()?;
+        let plan = Plan::new(&collection, predicate, &[], false)?;
+        let text = count.filter.as_ref().map(ToString::to_string);
+        match &count.by {
+            Some(by) => {
+                if explain == Some(false) {
+                    let node = PlanNode::new(format!("Group by {by}"))
+                        .child(exec::query(&collection, &plan, text, &Shape::default(), false).1);
+                    return Ok(Output::Plan(node));
+                }
+                let (groups, node) = exec::count_by(&collection, &plan, text, by)?;
+                if explain.is_some() {
+                    return Ok(Output::Plan(node));
+                }
+                let by_text = by.to_string();
+                Ok(Output::Groups(
+                    groups
+                        .into_iter()
+                        .map(|(value, n)| {
+                            object([(by_text.as_str(), value), ("count", count_value(n))])
+                        })
+                        .collect(),
+                ))
+            }
+            None => {
+                let analyze = explain == Some(true);
+                if explain == Some(false) {
+                    let label = if plan.filter.is_none() {
+                        "Count from the collection's counter"
+                    } else if plan.counts_from_keys() {
+                        "Count index keys (no documents read)"
+                    } else {
+                        "Count"
+                    };
+                    let mut node = PlanNode::new(label.to_owned());
+                    if plan.filter.is_some() {
+                        node = node.child(
+                            exec::query(&collection, &plan, text, &Shape::default(), false).1,
+                        );
+                    }
+                    return Ok(Output::Plan(node));
+                }
+                let (n, node) = exec::count(&collection, &plan, text, analyze)?;
+                if analyze {
+                    return Ok(Output::Plan(node));
+                }
+                Ok(Output::Count(n))
+            }
+        }
+    }
+
+    fn insert(&mut self, collection: &str, documents: &[Value]) -> Result<Output> {
+        let docs: Vec<Value> = documents
+            .iter()
+            .cloned()
+            .map(prepare_document)
+            .collect::<Result<_>>()?;
+        let ids = self.db.collection(collection)?.insert_values(&docs)?;
+        Ok(Output::Changed {
+            action: "inserted",
+            count: ids.len() as u64,
+        })
+    }
+
+    /// Applies `change` to every document matching `predicate`, all in one atomic batch:
+    /// `Some(doc)` replaces it, `None` deletes it.
+    fn write_matching(
+        &mut self,
+        collection: &Collection,
+        predicate: eval::Predicate,
+        text: String,
+        explain: Option<bool>,
+        action: &'static str,
+        change: impl Fn(&Value) -> Result<Option<Value>>,
+    ) -> Result<Output> {
+        let _guard = collection.state.lock_writes()?;
+        let plan = Plan::new(collection, Some(predicate), &[], false)?;
+        if explain == Some(false) {
+            let node = exec::query(collection, &plan, Some(text), &Shape::default(), false).1;
+            let verb = if action == "updated" {
+                "Update"
+            } else {
+                "Delete"
+            };
+            return Ok(Output::Plan(
+                PlanNode::new(format!(
+                    "{verb} matching documents in {}",
+                    collection.name()
+                ))
+                .child(node),
+            ));
+        }
+        let matches = exec::matching(collection, &plan)?;
+        let mut writer = Writer::new(&collection.state);
+        for (id, old) in &matches {
+            match change(old)? {
+                Some(new) => writer.replace(*id, old, &prepare_document(new)?)?,
+                None => writer.remove(*id, old)?,
+            }
+        }
+        writer.commit()?;
+        if explain == Some(true) {
+            let node = exec::query(collection, &plan, Some(text), &Shape::default(), false).1;
+            return Ok(Output::Plan(
+                PlanNode::new(format!("{action} {} documents", matches.len())).child(node),
+            ));
+        }
+        Ok(Output::Changed {
+            action,
+            count: matches.len() as u64,
+        })
+    }
+
+    /// The collection a statement reads: named, or the current one, or the only one.
+    fn resolve(&self, named: Option<&str>) -> Result<Collection> {
+        if let Some(name) = named.or(self.current.as_deref()) {
+            return self.existing(name);
+        }
+        let names = self.db.collections();
+        match names.as_slice() {
+            [only] => self.existing(only),
+            [] => Err(Error::Query(
+                "the database has no collections yet: `insert into NAME {...}` creates one".into(),
+            )),
+            _ => Err(Error::Query(format!(
+                "which collection? add `from NAME` or run `use NAME` first (collections: {})",
+                names.join(", ")
+            ))),
+        }
+    }
+
+    fn existing(&self, name: &str) -> Result<Collection> {
+        self.db
+            .get_collection(name)
+            .ok_or_else(|| self.unknown_collection(name))
+    }
+
+    fn unknown_collection(&self, name: &str) -> Error {
+        let names = self.db.collections();
+        let hint = match names.iter().min_by_key(|n| strsim::levenshtein(n, name)) {
+            Some(near) if strsim::levenshtein(near, name) <= 2 => {
+                format!("; did you mean `{near}`?")
+            }
+            _ if names.is_empty() => "; the database has no collections yet".to_owned(),
+            _ => format!(" (collections: {})", names.join(", ")),
+        };
+        Error::NotFound(format!("collection `{name}`{hint}"))
+    }
+
+    fn whole_number(&self, what: &str, operand: &crate::query::ast::Operand) -> Result<u64> {
+        let value = self.params.resolve(operand)?;
+        match &value {
+            Value::Int(i) if *i >= 0 => Ok(*i as u64),
+            Value::Float(_) => value
+                .as_i64()
+                .and_then(|i| u64::try_from(i).ok())
+                .ok_or_else(|| {
+                    Error::Query(format!("`{what}` takes a whole number ≥ 0, not {value}"))
+                }),
+            _ => Err(Error::Query(format!(
+                "`{what}` takes a whole number ≥ 0, not {value}"
+            ))),
+        }
+    }
+}
+
+fn count_value(n: u64) -> Value {
+    Value::Int(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+fn object<'a>(fields: impl IntoIterator<Item = (&'a str, Value)>) -> Value {
+    Value::Object(
+        fields
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect::<Map>(),
+    )
+}
+
+impl Db {
+    /// Runs one or more statements of any kind and returns each one's output.
+    ///
+    /// ```
+    /// let db = quarry::Db::temporary()?;
+    /// let out = db.execute("insert into t [{a: 1}, {a: 2}]; count from t where a > 1")?;
+    /// assert_eq!(out[0].to_string(), "inserted 2 documents\n");
+    /// assert_eq!(out[1].to_string(), "1\n");
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn execute(&self, text: &str) -> Result<Vec<Output>> {
+        Session::new(self.clone()).execute(text)
+    }
+
+    /// Runs a query and returns its documents lazily, each with its `_id`.
+    ///
+    /// ```
+    /// let db = quarry::Db::temporary()?;
+    /// db.execute("insert into t [{a: 1}, {a: 2}]")?;
+    /// let first = db.query("from t order by a desc limit 1")?.next().unwrap()?;
+    /// assert_eq!(first.to_string(), r#"{"_id":2,"a":2}"#);
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn query(&self, text: &str) -> Result<Rows> {
+        Session::new(self.clone()).query(text)
+    }
+
+    /// Runs a query with `$1` / `$name` parameters bound.
+    ///
+    /// ```
+    /// use quarry::query::Params;
+    /// let db = quarry::Db::temporary()?;
+    /// db.execute("insert into t [{org: 'ICC', year: 2021}, {org: 'HRW', year: 2020}]")?;
+    /// let params = Params::new().with("org", "ICC");
+    /// let rows: Vec<_> = db.query_with("from t where org = $org", &params)?.collect();
+    /// assert_eq!(rows.len(), 1);
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn query_with(&self, text: &str, params: &Params) -> Result<Rows> {
+        let mut session = Session::new(self.clone());
+        session.set_params(params.clone());
+        session.query(text)
+    }
+
+    /// Runs a query and converts every document into `T`.
+    ///
+    /// ```
+    /// #[derive(serde::Deserialize)]
+    /// struct Row { _id: u64, a: i64 }
+    /// let db = quarry::Db::temporary()?;
+    /// db.execute("insert into t [{a: 1}, {a: 2}]")?;
+    /// let rows: Vec<Row> = db.query_as("from t where a = 2")?;
+    /// assert_eq!((rows[0]._id, rows[0].a), (2, 2));
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn query_as<T: DeserializeOwned>(&self, text: &str) -> Result<Vec<T>> {
+        self.query(text)?
+            .map(|row| {
+                let row = row?;
+                crate::value::from_value(&row).map_err(|e| Error::Conversion(e.0))
+            })
+            .collect()
+    }
+}
