@@ -414,7 +414,13 @@ impl fmt::Display for Path {
                     if i > 0 {
                         f.write_str(".")?;
                     }
-                    let plain = name.starts_with(is_ident_start) && name.chars().all(is_ident_char);
+                    let reserved = i == 0
+                        && crate::query::parser::RESERVED
+                            .iter()
+                            .any(|r| r.eq_ignore_ascii_case(name));
+                    let plain = !reserved
+                        && name.starts_with(is_ident_start)
+                        && name.chars().all(is_ident_char);
                     if plain {
                         f.write_str(name)?;
                     } else {

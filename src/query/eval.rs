@@ -192,7 +192,17 @@ pub fn compile_regex(pattern: &str) -> Result<Regex> {
         .size_limit(1 << 20)
         .dfa_size_limit(4 << 20)
         .build()
-        .map_err(|e| Error::Query(format!("invalid regular expression {pattern:?}: {e}")))
+        .map_err(|e| {
+            // The regex crate's message spans lines (pattern, caret, error); keep the error.
+            let text = e.to_string();
+            let reason = text
+                .lines()
+                .rev()
+                .find_map(|l| l.strip_prefix("error: "))
+                .unwrap_or(text.lines().last().unwrap_or("invalid"))
+                .to_owned();
+            Error::Query(format!("invalid regular expression {pattern:?}: {reason}"))
+        })
 }
 
 fn bind_all(items: &[Expr], params: &Params) -> Result<Vec<Predicate>> {

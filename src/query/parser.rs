@@ -97,6 +97,8 @@ const OPERATORS: &str =
 pub struct Failure<'a> {
     input: &'a str,
     message: Option<String>,
+    /// Another place the message refers to (an unclosed `(`), as the input remaining there.
+    related: Option<&'a str>,
 }
 
 impl<'a> NomParseError<&'a str> for Failure<'a> {
@@ -104,6 +106,7 @@ impl<'a> NomParseError<&'a str> for Failure<'a> {
         Failure {
             input,
             message: None,
+            related: None,
         }
     }
 
@@ -128,6 +131,7 @@ fn fail<'a, T>(input: &'a str, message: String) -> PResult<'a, T> {
     Err(nom::Err::Failure(Failure {
         input,
         message: Some(message),
+        related: None,
     }))
 }
 
@@ -453,6 +457,15 @@ fn operand_list(input: &str) -> PResult<'_, Vec<Operand>> {
 
 /// `compare_op = "=" | "==" | "!=" | "<>" | "<=" | ">=" | "<" | ">"`
 fn compare_op(input: &str) -> PResult<'_, (CompareOp, &str)> {
+    let (start, _) = ws(input)?;
+    for (wrong, right) in [("=>", ">="), ("=<", "<=")] {
+        if start.starts_with(wrong) {
+            return fail(
+                start,
+                format!("`{wrong}` is not an operator: did you mean `{right}`?"),
+            );
+        }
+    }
     preceded(
         ws,
         alt((
@@ -474,12 +487,16 @@ fn compare_op(input: &str) -> PResult<'_, (CompareOp, &str)> {
 fn predicate(path: Path) -> impl FnMut(&str) -> PResult<'_, Expr> {
     move |input: &str| {
         let path = path.clone();
-        if let Ok((rest, (op, text))) = compare_op(input) {
-            let (rest, value) = expect(operand, || {
-                format!("expected a value after `{text}` ({VALUE_HELP})")
-            })
-            .parse(rest)?;
-            return Ok((rest, Expr::Compare { path, op, value }));
+        match compare_op(input) {
+            Err(nom::Err::Error(_)) => {}
+            Err(e) => return Err(e),
+            Ok((rest, (op, text))) => {
+                let (rest, value) = expect(operand, || {
+                    format!("expected a value after `{text}` ({VALUE_HELP})")
+                })
+                .parse(rest)?;
+                return Ok((rest, Expr::Compare { path, op, value }));
+            }
         }
         if let Ok((rest, negated)) = alt((
             value(true, pair(kw("not"), kw("in"))),
@@ -551,17 +568,10 @@ fn condition(input: &str) -> PResult<'_, Expr> {
             Ok(ok) => ok,
             Err(_) => {
                 let at = ws(rest).map(|(r, _)| r).unwrap_or(rest);
-                let opened = open;
                 return Err(nom::Err::Failure(Failure {
                     input: at,
-                    message: Some(format!(
-                        "expected `)` to close the `(` {}",
-                        if opened.len() == input.len() {
-                            "before it".to_owned()
-                        } else {
-                            "opened earlier".to_owned()
-                        }
-                    )),
+                    message: Some("expected `)` to close the `(`".to_owned()),
+                    related: Some(open),
                 }));
             }
         };
@@ -583,6 +593,16 @@ fn condition(input: &str) -> PResult<'_, Expr> {
 /// `not_expr = {"not"} condition`
 fn not_expr(input: &str) -> PResult<'_, Expr> {
     let (rest, nots) = many0(kw("not")).parse(input)?;
+    if nots.len() > MAX_NESTING {
+        let (at, _) = ws(input)?;
+        return fail(
+            at,
+            format!(
+                "nesting deeper than {MAX_NESTING} levels (`not` repeated {} times)",
+                nots.len()
+            ),
+        );
+    }
     let (rest, mut inner) = if nots.is_empty() {
         condition(rest)?
     } else {
@@ -1020,8 +1040,9 @@ fn statement(input: &str) -> PResult<'_, Statement> {
     }
 }
 
-/// The nearest keyword to the word at `at`, if it looks like a misspelling of one.
-fn suggestion(at: &str) -> Option<String> {
+/// The nearest keyword to the word at `at`, if it is at most `max` edits away (and at most
+/// one for short keywords).
+fn suggestion(at: &str, max: usize) -> Option<String> {
     let word: String = at.chars().take_while(|c| is_ident_char(*c)).collect();
     if word.len() < 2 {
         return None;
@@ -1033,7 +1054,7 @@ fn suggestion(at: &str) -> Option<String> {
     KEYWORDS
         .iter()
         .map(|k| (strsim::damerau_levenshtein(k, &lower), *k))
-        .filter(|(d, k)| *d <= if k.len() <= 4 { 1 } else { 2 })
+        .filter(|(d, k)| *d <= if k.len() <= 4 { 1 } else { max })
         .min()
         .map(|(_, k)| format!("did you mean `{k}`?"))
 }
@@ -1079,11 +1100,17 @@ fn to_error(text: &str, err: nom::Err<Failure<'_>>) -> ParseError {
         nom::Err::Incomplete(_) => Failure {
             input: "",
             message: None,
+            related: None,
         },
     };
     let offset = text.len() - failure.input.len();
-    let hint = suggestion(failure.input);
-    let message = failure.message.unwrap_or_else(|| {
+    // A keyword suggestion where any word could stand, or a near miss where one was expected.
+    let open_ended = failure
+        .message
+        .as_ref()
+        .is_none_or(|m| m.starts_with("expected a statement"));
+    let hint = suggestion(failure.input, if open_ended { 2 } else { 1 });
+    let mut message = failure.message.unwrap_or_else(|| {
         let token: String = failure
             .input
             .chars()
@@ -1096,6 +1123,13 @@ fn to_error(text: &str, err: nom::Err<Failure<'_>>) -> ParseError {
             format!("unexpected `{token}`")
         }
     });
+    if let Some(related) = failure.related {
+        let at = ParseError::at(text, text.len() - related.len(), String::new(), None);
+        message.push_str(&format!(
+            " opened at line {}, column {}",
+            at.line, at.column
+        ));
+    }
     ParseError::at(text, offset, message, hint)
 }
 
@@ -1135,7 +1169,7 @@ pub fn parse_script(text: &str) -> Result<Vec<(Statement, Range<usize>)>, ParseE
                 text,
                 text.len() - after.len(),
                 format!("unexpected `{token}` after the end of the statement"),
-                suggestion(after).or_else(|| Some("separate statements with `;`".to_owned())),
+                suggestion(after, 2).or_else(|| Some("separate statements with `;`".to_owned())),
             ));
         }
         rest = after;
