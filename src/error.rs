@@ -14,8 +14,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A collection, index or document that does not exist.
-    #[error("{0} not found")]
+    /// A collection, index or document that does not exist (the message says which, and
+    /// may suggest the nearest name).
+    #[error("{0}")]
     NotFound(String),
 
     /// A write would give two documents the same value in a unique index; nothing was written.
@@ -101,7 +102,7 @@ impl Error {
             sled::Error::Corruption { at, .. } => {
                 Error::Corrupt(format!("the storage file is damaged (at {at:?})"))
             }
-            sled::Error::CollectionNotFound(_) => Error::NotFound("collection".into()),
+            sled::Error::CollectionNotFound(_) => Error::NotFound("collection not found".into()),
             other => Error::Storage(other.to_string()),
         }
     }

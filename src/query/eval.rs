@@ -291,3 +291,142 @@ impl Predicate {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::ast::{Query, Statement};
+    use crate::query::parse_statement;
+
+    fn doc(json: serde_json::Value) -> Value {
+        Value::try_from(json).unwrap()
+    }
+
+    /// Whether `doc` matches the condition written in the language.
+    fn holds(condition: &str, d: &Value) -> bool {
+        let statement = parse_statement(&format!("where {condition}")).unwrap();
+        let Statement::Query(Query {
+            filter: Some(expr), ..
+        }) = statement
+        else {
+            panic!("not a query")
+        };
+        let params = Params::new().with("x", 2i64).with_positional("a");
+        bind(&expr, &params).unwrap().matches(d)
+    }
+
+    #[test]
+    fn a_missing_field_equals_null() {
+        let d = doc(serde_json::json!({"a": 1}));
+        assert!(holds("b = null", &d));
+        assert!(holds("b is null", &d));
+        assert!(!holds("b is not null", &d));
+        assert!(!holds("exists b", &d));
+        assert!(holds("exists a", &d));
+        let explicit = doc(serde_json::json!({"b": null}));
+        assert!(holds("b is null", &explicit) && holds("exists b", &explicit));
+    }
+
+    #[test]
+    fn not_equal_is_exactly_not_equal() {
+        for d in [
+            doc(serde_json::json!({"a": 1})),
+            doc(serde_json::json!({"a": [1, 2]})),
+            doc(serde_json::json!({"a": "1"})),
+            doc(serde_json::json!({})),
+        ] {
+            for v in ["1", "2", "null", "\"1\"", "[1, 2]"] {
+                assert_eq!(
+                    holds(&format!("a != {v}"), &d),
+                    !holds(&format!("a = {v}"), &d),
+                    "{d} {v}"
+                );
+                assert_eq!(
+                    holds(&format!("a <> {v}"), &d),
+                    !holds(&format!("a == {v}"), &d)
+                );
+            }
+            assert_eq!(holds("a not in [1, 3]", &d), !holds("a in [1, 3]", &d));
+            assert_eq!(holds("a is not null", &d), !holds("a is null", &d));
+        }
+    }
+
+    #[test]
+    fn a_condition_on_an_array_holds_when_any_element_or_the_array_does() {
+        let d = doc(serde_json::json!({"tags": ["reef", "fiji"], "n": [1, 10]}));
+        assert!(holds("tags = \"fiji\"", &d));
+        assert!(holds("tags = [\"reef\", \"fiji\"]", &d));
+        assert!(!holds("tags = \"reef fiji\"", &d));
+        assert!(holds("n > 5", &d) && holds("n < 5", &d));
+        assert!(
+            !holds("n between 2 and 9", &d),
+            "one element must satisfy both ends"
+        );
+        assert!(holds("tags in [\"x\", \"reef\"]", &d));
+        assert!(holds("tags starts with \"fi\"", &d));
+        assert!(holds("tags matches \"^r\"", &d));
+    }
+
+    #[test]
+    fn comparisons_across_types_are_false_never_errors() {
+        let d = doc(serde_json::json!({"s": "abc", "n": 5, "b": true}));
+        assert!(!holds("s > 1", &d) && !holds("s < 1", &d) && !holds("s = 1", &d));
+        assert!(!holds("n > \"a\"", &d) && !holds("n < \"a\"", &d));
+        assert!(!holds("b > 1", &d));
+        assert!(!holds("n starts with \"5\"", &d) && !holds("n matches \"5\"", &d));
+        assert!(!holds("n between 1 and \"z\"", &d));
+        assert!(holds("b > false", &d));
+    }
+
+    #[test]
+    fn integers_and_floats_are_one_number_type() {
+        let d = doc(serde_json::json!({"i": 1, "f": 2.5}));
+        assert!(holds("i = 1.0", &d) && holds("i in [1.0]", &d));
+        assert!(holds("f > 2", &d) && holds("f < 3", &d) && holds("f between 2 and 3", &d));
+    }
+
+    #[test]
+    fn contains_looks_into_arrays_and_strings() {
+        let d = doc(serde_json::json!({"tags": ["a", "b"], "title": "Coral reef survey", "n": 12}));
+        assert!(holds("tags contains \"a\"", &d));
+        assert!(!holds("tags contains \"c\"", &d));
+        assert!(holds("title contains \"reef\"", &d));
+        assert!(!holds("title contains \"Reef\"", &d));
+        assert!(!holds("n contains 1", &d));
+    }
+
+    #[test]
+    fn matches_uses_regex_syntax_with_inline_flags() {
+        let d = doc(serde_json::json!({"title": "Coral Reef"}));
+        assert!(holds("title matches \"(?i)^coral\"", &d));
+        assert!(!holds("title matches \"^coral\"", &d));
+        assert!(compile_regex("(").is_err());
+    }
+
+    #[test]
+    fn nested_paths_reach_into_objects_and_arrays_of_objects() {
+        let d = doc(
+            serde_json::json!({"author": {"name": "Ada"}, "people": [{"n": "x"}, {"n": "y"}], "t": [5, 6]}),
+        );
+        assert!(holds("author.name = \"Ada\"", &d));
+        assert!(holds("people.n = \"y\"", &d));
+        assert!(holds("t[1] = 6", &d) && !holds("t[0] = 6", &d));
+    }
+
+    #[test]
+    fn boolean_logic_and_parameters() {
+        let d = doc(serde_json::json!({"a": 2, "b": "a"}));
+        assert!(holds("a = $x and b = $1", &d));
+        assert!(holds("not a = 3 or a = 9", &d));
+        assert!(!holds("not (a = 2 or a = 9)", &d));
+        let statement = parse_statement("where a = $missing").unwrap();
+        let Statement::Query(Query {
+            filter: Some(expr), ..
+        }) = statement
+        else {
+            unreachable!()
+        };
+        let err = bind(&expr, &Params::new()).unwrap_err();
+        assert_eq!(err.to_string(), "no value is bound for parameter $missing");
+    }
+}

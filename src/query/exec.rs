@@ -513,23 +513,42 @@ fn sort(stream: Stream<Doc>, order: Vec<OrderKey>, keep: Option<u64>) -> Stream<
     }))
 }
 
-/// Counts the documents a plan selects; reads only index keys when the plan allows.
+/// How far to go with a plan: run it, only describe it (`explain`), or run and measure it
+/// (`explain analyze`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Run it.
+    Run,
+    /// Describe it without running.
+    Explain,
+    /// Run it and measure each step.
+    Analyze,
+}
+
+/// Counts the documents a plan selects; reads only index keys when the plan allows. With
+/// [`Mode::Explain`] nothing is read and the count is 0.
 pub fn count(
     collection: &Collection,
     plan: &Plan,
     filter_text: Option<String>,
-    analyze: bool,
+    mode: Mode,
 ) -> Result<(u64, PlanNode)> {
+    let analyze = mode == Mode::Analyze;
     if plan.filter.is_none() {
-        let n = collection.len()?;
-        return Ok((
-            n,
-            PlanNode::new("Count from the collection's counter".to_owned()),
-        ));
+        let node = PlanNode::new("Count from the collection's counter".to_owned());
+        let n = if mode == Mode::Explain {
+            0
+        } else {
+            collection.len()?
+        };
+        return Ok((n, node));
     }
     if plan.counts_from_keys() {
         let (ids, node) = source_ids(collection, &plan.access);
         let mut node = PlanNode::new("Count index keys (no documents read)".to_owned()).child(node);
+        if mode == Mode::Explain {
+            return Ok((0, node));
+        }
         let started = Instant::now();
         let mut n = 0u64;
         for id in ids {
@@ -548,6 +567,9 @@ pub fn count(
     }
     let (stream, node) = filtered(collection, plan, filter_text, analyze);
     let mut node = PlanNode::new("Count".to_owned()).child(node);
+    if mode == Mode::Explain {
+        return Ok((0, node));
+    }
     let started = Instant::now();
     let mut n = 0u64;
     for item in stream {
@@ -598,11 +620,13 @@ fn source_ids(collection: &Collection, access: &Access) -> (Stream<u64>, PlanNod
 
 /// `count by PATH`: how many documents have each value (each element of an array counts;
 /// a missing field counts as null), most frequent first, ties by value.
+/// With [`Mode::Explain`] nothing is read and there are no groups.
 pub fn count_by(
     collection: &Collection,
     plan: &Plan,
     filter_text: Option<String>,
     by: &Path,
+    mode: Mode,
 ) -> Result<(Vec<(Value, u64)>, PlanNode)> {
     let mut counts: HashMap<Vec<u8>, (Value, u64)> = HashMap::new();
     let mut add = |value: Value| {
@@ -619,7 +643,15 @@ pub fn count_by(
     } else {
         None
     };
-    let node = if let Some(index) = covering {
+    let started = Instant::now();
+    let mut node = if let Some(index) = covering {
+        let node = PlanNode::new(format!(
+            "Group by {by} from index {} keys (no documents read)",
+            index.name
+        ));
+        if mode == Mode::Explain {
+            return Ok((Vec::new(), node));
+        }
         let prefix = index.prefix();
         for key in collection.state.tree.scan_prefix(prefix).keys() {
             let key = key?;
@@ -639,9 +671,19 @@ pub fn count_by(
                 add(value);
             }
         }
-        PlanNode::new(format!("Group by {by}")).child(node)
+        node
     };
     let mut groups: Vec<(Value, u64)> = counts.into_values().collect();
+    if mode == Mode::Analyze {
+        let stats = Arc::new(StepStats::default());
+        stats
+            .rows
+            .store(groups.len() as u64, AtomicOrdering::Relaxed);
+        stats
+            .nanos
+            .store(started.elapsed().as_nanos() as u64, AtomicOrdering::Relaxed);
+        node.stats = Some(stats);
+    }
     groups.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     Ok((groups, node))
 }

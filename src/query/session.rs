@@ -368,14 +368,14 @@ impl Session {
             .transpose()?;
         let plan = Plan::new(&collection, predicate, &[], false)?;
         let text = count.filter.as_ref().map(ToString::to_string);
+        let mode = match explain {
+            None => exec::Mode::Run,
+            Some(false) => exec::Mode::Explain,
+            Some(true) => exec::Mode::Analyze,
+        };
         match &count.by {
             Some(by) => {
-                if explain == Some(false) {
-                    let node = PlanNode::new(format!("Group by {by}"))
-                        .child(exec::query(&collection, &plan, text, &Shape::default(), false).1);
-                    return Ok(Output::Plan(node));
-                }
-                let (groups, node) = exec::count_by(&collection, &plan, text, by)?;
+                let (groups, node) = exec::count_by(&collection, &plan, text, by, mode)?;
                 if explain.is_some() {
                     return Ok(Output::Plan(node));
                 }
@@ -390,25 +390,8 @@ impl Session {
                 ))
             }
             None => {
-                let analyze = explain == Some(true);
-                if explain == Some(false) {
-                    let label = if plan.filter.is_none() {
-                        "Count from the collection's counter"
-                    } else if plan.counts_from_keys() {
-                        "Count index keys (no documents read)"
-                    } else {
-                        "Count"
-                    };
-                    let mut node = PlanNode::new(label.to_owned());
-                    if plan.filter.is_some() {
-                        node = node.child(
-                            exec::query(&collection, &plan, text, &Shape::default(), false).1,
-                        );
-                    }
-                    return Ok(Output::Plan(node));
-                }
-                let (n, node) = exec::count(&collection, &plan, text, analyze)?;
-                if analyze {
+                let (n, node) = exec::count(&collection, &plan, text, mode)?;
+                if explain.is_some() {
                     return Ok(Output::Plan(node));
                 }
                 Ok(Output::Count(n))
@@ -511,7 +494,7 @@ impl Session {
             _ if names.is_empty() => "; the database has no collections yet".to_owned(),
             _ => format!(" (collections: {})", names.join(", ")),
         };
-        Error::NotFound(format!("collection `{name}`{hint}"))
+        Error::NotFound(format!("collection `{name}` not found{hint}"))
     }
 
     fn whole_number(&self, what: &str, operand: &crate::query::ast::Operand) -> Result<u64> {

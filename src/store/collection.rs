@@ -98,7 +98,10 @@ impl CollectionState {
     /// Fails if the collection was dropped.
     pub fn ensure_live(&self) -> Result<()> {
         if self.dropped.load(Ordering::Acquire) {
-            Err(Error::NotFound(format!("collection `{}`", self.name)))
+            Err(Error::NotFound(format!(
+                "collection `{}` not found",
+                self.name
+            )))
         } else {
             Ok(())
         }
@@ -515,7 +518,7 @@ impl Collection {
                 .indexes
                 .iter()
                 .position(|d| d.number == number)
-                .ok_or_else(|| Error::NotFound(format!("index number {number}")))?;
+                .ok_or_else(|| Error::NotFound(format!("index number {number} not found")))?;
             for (key, bytes) in &chunk {
                 let id = layout::doc_id(key)
                     .ok_or_else(|| Error::Corrupt(format!("bad document key {key:?}")))?;
@@ -554,7 +557,7 @@ impl Collection {
             .map(|d| d.number)
             .ok_or_else(|| {
                 Error::NotFound(format!(
-                    "index `{name}` on collection `{}`",
+                    "index `{name}` not found on collection `{}`",
                     self.state.name
                 ))
             })?;
@@ -641,7 +644,10 @@ impl Collection {
     }
 
     fn missing(&self, id: u64) -> Error {
-        Error::NotFound(format!("document {id} in collection `{}`", self.state.name))
+        Error::NotFound(format!(
+            "document {id} not found in collection `{}`",
+            self.state.name
+        ))
     }
 }
 

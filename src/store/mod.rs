@@ -343,9 +343,9 @@ impl Db {
             .indexes()?
             .into_iter()
             .find(|d| d.name == name)
-            .ok_or_else(|| Error::NotFound(format!("index `{name}`")))?;
+            .ok_or_else(|| Error::NotFound(format!("index `{name}` not found")))?;
         self.get_collection(&owner.collection)
-            .ok_or_else(|| Error::NotFound(format!("collection `{}`", owner.collection)))?
+            .ok_or_else(|| Error::NotFound(format!("collection `{}` not found", owner.collection)))?
             .drop_index(name)
     }
 

@@ -1,0 +1,222 @@
+//! The query engine through `Db::execute` / `Db::query`: ordering rules, streaming, plans,
+//! atomic writes and the errors users see.
+
+use quarry::query::Output;
+use quarry::{Db, Error, Value};
+
+fn db_with(docs: &str) -> Db {
+    let db = Db::temporary().unwrap();
+    db.execute(&format!("insert into t {docs}")).unwrap();
+    db
+}
+
+fn ids(db: &Db, query: &str) -> Vec<i64> {
+    db.query(query)
+        .unwrap()
+        .map(|row| row.unwrap().get("_id").and_then(Value::as_i64).unwrap())
+        .collect()
+}
+
+fn text(db: &Db, statement: &str) -> String {
+    db.execute(statement)
+        .unwrap()
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+#[test]
+fn order_by_puts_missing_first_ascending_and_last_descending_ties_by_id() {
+    let db = db_with("[{a: 2}, {}, {a: 1}, {a: null}, {a: 2}, {a: 'x'}]");
+    assert_eq!(ids(&db, "from t order by a"), [2, 4, 3, 1, 5, 6]);
+    assert_eq!(ids(&db, "from t order by a desc"), [6, 1, 5, 3, 2, 4]);
+    db.execute("create index on t (a)").unwrap();
+    assert_eq!(ids(&db, "from t order by a desc limit 3"), [6, 1, 5]);
+    assert_eq!(ids(&db, "from t order by a limit 2 offset 1"), [4, 3]);
+}
+
+#[test]
+fn limit_without_sort_stops_reading_early() {
+    let db = Db::temporary().unwrap();
+    let docs: Vec<serde_json::Value> = (0..1000).map(|i| serde_json::json!({"n": i})).collect();
+    db.collection("t").unwrap().insert_many(docs).unwrap();
+    let plan = text(&db, "explain analyze from t where n >= 0 limit 10");
+    assert!(
+        plan.contains("Full scan of t  [est. 1000 rows]  [actual 10 rows"),
+        "{plan}"
+    );
+}
+
+#[test]
+fn top_k_sorts_without_an_index_and_keeps_only_k() {
+    let db = Db::temporary().unwrap();
+    let docs: Vec<serde_json::Value> = (0..500)
+        .map(|i| serde_json::json!({"n": (i * 37) % 500}))
+        .collect();
+    db.collection("t").unwrap().insert_many(docs).unwrap();
+    let top: Vec<i64> = db
+        .query("from t order by n desc limit 3")
+        .unwrap()
+        .map(|r| r.unwrap().get("n").and_then(Value::as_i64).unwrap())
+        .collect();
+    assert_eq!(top, [499, 498, 497]);
+    assert!(text(&db, "explain from t order by n desc limit 3").contains("Top 3 by n desc"));
+}
+
+#[test]
+fn an_index_gives_order_and_counts_without_reading_documents() {
+    let db = Db::temporary().unwrap();
+    let docs: Vec<serde_json::Value> = (0..300)
+        .map(|i| {
+            let org = ["ICC", "HRW", "MWA"][i % 3];
+            serde_json::json!({"org": org, "year": 2000 + (i % 25)})
+        })
+        .collect();
+    db.collection("t").unwrap().insert_many(docs).unwrap();
+    db.execute("create index on t (org, year)").unwrap();
+    let plan = text(
+        &db,
+        "explain from t where org = 'ICC' order by year desc limit 5",
+    );
+    assert!(
+        plan.contains("Index scan t_org_year (org = \"ICC\") backwards"),
+        "{plan}"
+    );
+    assert!(!plan.contains("Sort"), "{plan}");
+    let count = text(
+        &db,
+        "explain count from t where org = 'ICC' and year >= 2020",
+    );
+    assert!(
+        count.contains("Count index keys (no documents read)"),
+        "{count}"
+    );
+    assert_eq!(
+        text(&db, "count from t where org = 'ICC' and year >= 2020"),
+        "20\n"
+    );
+    let groups = text(&db, "explain count from t by org");
+    assert!(groups.contains("from index t_org_year keys"), "{groups}");
+}
+
+#[test]
+fn writes_report_what_they_changed_and_are_atomic() {
+    let db = db_with("[{k: 1, v: 'a'}, {k: 2, v: 'b'}, {k: 3, v: 'c'}]");
+    db.execute("create unique index on t (v)").unwrap();
+    assert_eq!(
+        text(&db, "update t set w = true where k >= 2"),
+        "updated 2 documents\n"
+    );
+    // Setting every v to the same value breaks the unique index: nothing changes.
+    let err = db
+        .execute("update t set v = 'same' where exists k")
+        .unwrap_err();
+    assert!(matches!(err, Error::UniqueViolation { .. }), "{err}");
+    assert_eq!(text(&db, "count where v = 'same'"), "0\n");
+    assert_eq!(
+        text(&db, "update t unset w where k = 3"),
+        "updated 1 document\n"
+    );
+    assert_eq!(text(&db, "count where exists w"), "1\n");
+    assert_eq!(
+        text(&db, "delete from t where k = 1"),
+        "deleted 1 document\n"
+    );
+    assert_eq!(text(&db, "delete from t all"), "deleted 2 documents\n");
+    assert!(db.check().unwrap().is_clean());
+}
+
+#[test]
+fn statements_without_from_use_the_only_or_current_collection() {
+    let db = db_with("{a: 1}");
+    assert_eq!(text(&db, "count"), "1\n");
+    db.execute("insert into u {b: 1}").unwrap();
+    let err = db.execute("count").unwrap_err();
+    assert!(err.to_string().contains("which collection?"), "{err}");
+    let mut session = quarry::query::Session::new(db);
+    session.execute("use u").unwrap();
+    let out = session.execute("count where b = 1").unwrap();
+    assert!(matches!(out[0], Output::Count(1)));
+}
+
+#[test]
+fn runtime_errors_are_clear() {
+    let db = db_with("{title: 'x'}");
+    let message = |q: &str| db.execute(q).unwrap_err().to_string();
+    assert_eq!(
+        message("from articels"),
+        "collection `articels` not found (collections: t)"
+    );
+    db.execute("insert into articles {a: 1}").unwrap();
+    assert_eq!(
+        message("from articels"),
+        "collection `articels` not found; did you mean `articles`?"
+    );
+    assert_eq!(
+        message("from t limit 'ten'"),
+        "`limit` takes a whole number ≥ 0, not \"ten\""
+    );
+    assert_eq!(
+        message("from t limit -1"),
+        "`limit` takes a whole number ≥ 0, not -1"
+    );
+    assert_eq!(
+        message("from t where a = $p"),
+        "no value is bound for parameter $p"
+    );
+    assert_eq!(message("drop index nope"), "index `nope` not found");
+    assert!(message("from t where title matches $1").contains("no value is bound"));
+    let parse = db.execute("from t whre a = 1").unwrap_err();
+    assert!(matches!(parse, Error::Parse(_)));
+    assert_eq!(
+        parse.to_string(),
+        "line 1, column 8: unexpected `whre` after the end of the statement (did you mean `where`?)"
+    );
+}
+
+#[test]
+fn select_projects_paths_and_show_statements_describe_the_database() {
+    let db = db_with("[{a: {b: 1}, t: [5, 6]}, {a: 2}]");
+    assert_eq!(
+        text(&db, "select a.b, t[1], missing from t"),
+        "{\"a.b\":1,\"t[1]\":6,\"missing\":null}\n{\"a.b\":null,\"t[1]\":null,\"missing\":null}\n"
+    );
+    db.execute("create index on t (a.b)").unwrap();
+    assert_eq!(
+        text(&db, "show collections"),
+        "{\"name\":\"t\",\"documents\":2,\"indexes\":1}\n"
+    );
+    assert_eq!(
+        text(&db, "show indexes"),
+        "{\"name\":\"t_a_b\",\"collection\":\"t\",\"paths\":\"a.b\",\"unique\":false,\"multikey\":false}\n"
+    );
+    assert!(
+        text(&db, "show fields")
+            .contains("{\"path\":\"a\",\"types\":\"number, object\",\"documents\":2}")
+    );
+}
+
+#[test]
+fn query_with_binds_parameters_and_query_as_gives_types() {
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct Row {
+        _id: u64,
+        org: String,
+    }
+    let db = db_with("[{org: 'ICC'}, {org: 'HRW'}]");
+    let params = quarry::query::Params::new().with("org", "HRW");
+    let rows: Vec<Value> = db
+        .query_with("where org = $org", &params)
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(rows.len(), 1);
+    let typed: Vec<Row> = db.query_as("where org = 'ICC'").unwrap();
+    assert_eq!(
+        typed,
+        [Row {
+            _id: 1,
+            org: "ICC".into()
+        }]
+    );
+}
