@@ -65,6 +65,26 @@ impl<T, I: Iterator<Item = Result<T>>> Iterator for Measured<I> {
     }
 }
 
+/// Records what a step that ran all at once produced, for `explain analyze`.
+fn record(node: &mut PlanNode, rows: u64, started: Instant) {
+    let stats = Arc::new(StepStats::default());
+    stats.rows.store(rows, AtomicOrdering::Relaxed);
+    stats
+        .nanos
+        .store(started.elapsed().as_nanos() as u64, AtomicOrdering::Relaxed);
+    node.stats = Some(stats);
+}
+
+/// Counts the items of a stream, failing on the first error.
+fn count_items<T>(stream: impl Iterator<Item = Result<T>>) -> Result<u64> {
+    let mut n = 0u64;
+    for item in stream {
+        item?;
+        n += 1;
+    }
+    Ok(n)
+}
+
 /// Attaches stats to a step when analysing.
 fn measure<T: 'static>(stream: Stream<T>, node: &mut PlanNode, analyze: bool) -> Stream<T> {
     if !analyze {
@@ -224,23 +244,7 @@ fn source(collection: &Collection, access: &Access, analyze: bool) -> (Stream<Do
             for part in parts {
                 node = node.child(source(collection, part, false).1);
             }
-            let tree = state.tree.clone();
-            let parts = parts.clone();
-            let ids = lazily(move || {
-                let mut all = BTreeSet::new();
-                for part in &parts {
-                    match part {
-                        Access::Ids(ids) => all.extend(ids.iter().copied()),
-                        Access::IndexScan(scan) => {
-                            for id in scan_ids(&tree, scan) {
-                                all.insert(id?);
-                            }
-                        }
-                        _ => return Err(Error::Query("unsupported union branch".into())),
-                    }
-                }
-                Ok(all.into_iter().collect())
-            });
+            let ids = union_ids(state.tree.clone(), parts.clone());
             (fetch(collection, ids), node)
         }
     };
@@ -550,18 +554,9 @@ pub fn count(
             return Ok((0, node));
         }
         let started = Instant::now();
-        let mut n = 0u64;
-        for id in ids {
-            id?;
-            n += 1;
-        }
+        let n = count_items(ids)?;
         if analyze {
-            let stats = Arc::new(StepStats::default());
-            stats.rows.store(n, AtomicOrdering::Relaxed);
-            stats
-                .nanos
-                .store(started.elapsed().as_nanos() as u64, AtomicOrdering::Relaxed);
-            node.stats = Some(stats);
+            record(&mut node, n, started);
         }
         return Ok((n, node));
     }
@@ -571,49 +566,43 @@ pub fn count(
         return Ok((0, node));
     }
     let started = Instant::now();
-    let mut n = 0u64;
-    for item in stream {
-        item?;
-        n += 1;
-    }
+    let n = count_items(stream)?;
     if analyze {
-        let stats = Arc::new(StepStats::default());
-        stats.rows.store(1, AtomicOrdering::Relaxed);
-        stats
-            .nanos
-            .store(started.elapsed().as_nanos() as u64, AtomicOrdering::Relaxed);
-        node.stats = Some(stats);
+        record(&mut node, 1, started);
     }
     Ok((n, node))
 }
 
-/// The distinct ids of an exact plan's index scans.
-fn source_ids(collection: &Collection, access: &Access) -> (Stream<u64>, PlanNode) {
-    let tree = collection.state.tree.clone();
-    match access {
-        Access::IndexScan(scan) => (scan_ids(&tree, scan), scan_node(scan)),
-        other => {
-            let node = source(collection, other, false).1;
-            let parts = match other {
-                Access::Union(parts) => parts.clone(),
-                _ => Vec::new(),
-            };
-            let ids = lazily(move || {
-                let mut all = BTreeSet::new();
-                for part in &parts {
-                    match part {
-                        Access::IndexScan(scan) => {
-                            for id in scan_ids(&tree, scan) {
-                                all.insert(id?);
-                            }
-                        }
-                        Access::Ids(ids) => all.extend(ids.iter().copied()),
-                        _ => {}
+/// The ids of the documents found by every branch of a union, each once, in id order.
+fn union_ids(tree: sled::Tree, parts: Vec<Access>) -> Stream<u64> {
+    lazily(move || {
+        let mut all = BTreeSet::new();
+        for part in &parts {
+            match part {
+                Access::Ids(ids) => all.extend(ids.iter().copied()),
+                Access::IndexScan(scan) => {
+                    for id in scan_ids(&tree, scan) {
+                        all.insert(id?);
                     }
                 }
-                Ok(all.into_iter().collect())
-            });
-            (ids, node)
+                _ => return Err(Error::Query("a union branch must be an index scan".into())),
+            }
+        }
+        Ok(all.into_iter().collect())
+    })
+}
+
+/// The distinct ids an access finds: from index keys alone for index scans and unions.
+fn source_ids(collection: &Collection, access: &Access) -> (Stream<u64>, PlanNode) {
+    match access {
+        Access::IndexScan(scan) => (scan_ids(&collection.state.tree, scan), scan_node(scan)),
+        Access::Union(parts) => (
+            union_ids(collection.state.tree.clone(), parts.clone()),
+            source(collection, access, false).1,
+        ),
+        other => {
+            let (docs, node) = source(collection, other, false);
+            (Box::new(docs.map(|d| d.map(|(id, _)| id))), node)
         }
     }
 }

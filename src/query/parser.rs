@@ -344,43 +344,52 @@ fn literal(input: &str) -> PResult<'_, Value> {
     .parse(input)
 }
 
-/// `array = "[" [literal {"," literal} [","]] "]"`
-fn array(input: &str) -> PResult<'_, Value> {
-    let (mut rest, _) = sym("[").parse(input)?;
+/// `open [item {"," item} [","]] close`: the shape of arrays, objects and `in` lists.
+/// `what` names the list in errors (`the array`).
+fn comma_list<'a, T>(
+    input: &'a str,
+    (open, close): (&'static str, &'static str),
+    mut item: impl FnMut(&'a str) -> PResult<'a, T>,
+    what: &'static str,
+) -> PResult<'a, Vec<T>> {
+    let (mut rest, _) = sym(open).parse(input)?;
     let mut items = Vec::new();
     loop {
-        if let Ok((after, _)) = sym("]").parse(rest) {
-            return Ok((after, Value::Array(items)));
+        if let Ok((after, _)) = sym(close).parse(rest) {
+            return Ok((after, items));
         }
-        let (after, item) = expect(literal, || {
-            format!("expected a value in the array ({VALUE_HELP} inside `[...]` are literals)")
-        })
-        .parse(rest)?;
-        items.push(item);
+        let (after, next) = item(rest)?;
+        items.push(next);
         rest = after;
         match sym(",").parse(rest) {
             Ok((after, _)) => rest = after,
             Err(_) => {
-                let (after, _) =
-                    expect(sym("]"), || "expected `,` or `]` in the array".into()).parse(rest)?;
-                return Ok((after, Value::Array(items)));
+                let (after, _) = expect(sym(close), || {
+                    format!("expected `,` or `{close}` in {what}")
+                })
+                .parse(rest)?;
+                return Ok((after, items));
             }
         }
     }
 }
 
+/// `array = "[" [literal {"," literal} [","]] "]"`
+fn array(input: &str) -> PResult<'_, Value> {
+    let element = expect(literal, || {
+        format!("expected a value in the array ({VALUE_HELP} inside `[...]` are literals)")
+    });
+    let (rest, items) = comma_list(input, ("[", "]"), element, "the array")?;
+    Ok((rest, Value::Array(items)))
+}
+
 /// `object = "{" [(ident | string) ":" literal {"," ...} [","]] "}"`
 fn object(input: &str) -> PResult<'_, Value> {
-    let (mut rest, _) = sym("{").parse(input)?;
-    let mut fields = Map::new();
-    loop {
-        if let Ok((after, _)) = sym("}").parse(rest) {
-            return Ok((after, Value::Object(fields)));
-        }
+    let entry = |input| {
         let (after, key) = expect(alt((string, ident)), || {
             "expected a field name (a name or a quoted string) in the object".into()
         })
-        .parse(rest)?;
+        .parse(input)?;
         let (after, _) = expect(sym(":"), || {
             format!("expected `:` after the field name `{key}`")
         })
@@ -389,17 +398,10 @@ fn object(input: &str) -> PResult<'_, Value> {
             format!("expected a value for `{key}` ({VALUE_HELP})")
         })
         .parse(after)?;
-        fields.insert(key, item);
-        rest = after;
-        match sym(",").parse(rest) {
-            Ok((after, _)) => rest = after,
-            Err(_) => {
-                let (after, _) =
-                    expect(sym("}"), || "expected `,` or `}` in the object".into()).parse(rest)?;
-                return Ok((after, Value::Object(fields)));
-            }
-        }
-    }
+        Ok((after, (key, item)))
+    };
+    let (rest, fields) = comma_list(input, ("{", "}"), entry, "the object")?;
+    Ok((rest, Value::Object(fields.into_iter().collect::<Map>())))
 }
 
 /// `param = "$" (digits | ident)`
@@ -432,27 +434,10 @@ fn value_after<'a>(what: &'static str) -> impl FnMut(&'a str) -> PResult<'a, Ope
 
 /// `list = "[" [operand {"," operand} [","]] "]"` (the values of `in`)
 fn operand_list(input: &str) -> PResult<'_, Vec<Operand>> {
-    let (mut rest, _) = sym("[").parse(input)?;
-    let mut items = Vec::new();
-    loop {
-        if let Ok((after, _)) = sym("]").parse(rest) {
-            return Ok((after, items));
-        }
-        let (after, item) = expect(operand, || {
-            format!("expected a value in the list ({VALUE_HELP})")
-        })
-        .parse(rest)?;
-        items.push(item);
-        rest = after;
-        match sym(",").parse(rest) {
-            Ok((after, _)) => rest = after,
-            Err(_) => {
-                let (after, _) =
-                    expect(sym("]"), || "expected `,` or `]` in the list".into()).parse(rest)?;
-                return Ok((after, items));
-            }
-        }
-    }
+    let element = expect(operand, || {
+        format!("expected a value in the list ({VALUE_HELP})")
+    });
+    comma_list(input, ("[", "]"), element, "the list")
 }
 
 /// `compare_op = "=" | "==" | "!=" | "<>" | "<=" | ">=" | "<" | ">"`
