@@ -1,0 +1,177 @@
+//! Crash safety: a child process writes in a loop (inserts, updates, deletes, all-or-nothing
+//! bulk loads) while the parent kills it with SIGKILL at random moments. After every kill the
+//! database opens, `check` finds no problem, every write acknowledged after a flush is there,
+//! and every bulk load is either entirely present or entirely absent.
+//!
+//! `QUARRY_CRASH_KILLS` sets the number of kills (default 50; thousands for a long run).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use quarry::{Db, Value};
+use serde_json::json;
+
+const LOAD_SIZE: u64 = 200;
+
+/// A small deterministic generator (no dependency needed for this).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+/// The child: writes until killed, appending to the ack file what is durable after each flush:
+/// `keep ID` (a document never changed again) and `load TAG` (a committed bulk load).
+#[test]
+#[ignore = "run by crash_kills_never_lose_acknowledged_writes as a child process"]
+fn crash_child() {
+    let Ok(dir) = std::env::var("QUARRY_CRASH_DIR") else {
+        return;
+    };
+    let dir = Path::new(&dir);
+    let db = Db::open(dir.join("db")).unwrap();
+    let c = db.collection("c").unwrap();
+    c.create_index(&["k"]).unwrap();
+    c.create_index(&["tags"]).unwrap();
+    c.create_unique_index(&["u"]).unwrap();
+    let mut ack = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(dir.join("ack"))
+        .unwrap();
+    let seed = std::process::id() as u64 * 2654435761 + 1;
+    let mut rng = Rng(seed);
+    let mut pending: Vec<String> = Vec::new();
+    let mut mutable: Vec<u64> = Vec::new();
+    for i in 0u64.. {
+        match rng.below(10) {
+            0..=3 => {
+                let id = c.insert(&json!({"k": i % 7, "u": format!("keep-{seed}-{i}"), "tags": [i % 3, i % 5], "kind": "keep"})).unwrap();
+                pending.push(format!("keep {id}"));
+            }
+            4..=5 => {
+                let id = c
+                    .insert(&json!({"k": i % 7, "u": format!("m-{seed}-{i}"), "kind": "mutable"}))
+                    .unwrap();
+                mutable.push(id);
+            }
+            6 if !mutable.is_empty() => {
+                let id = mutable[rng.below(mutable.len() as u64) as usize];
+                c.update(id, &json!({"k": rng.below(7), "u": format!("m2-{seed}-{i}"), "tags": [i], "kind": "mutable"})).unwrap();
+            }
+            7 if !mutable.is_empty() => {
+                let id = mutable.swap_remove(rng.below(mutable.len() as u64) as usize);
+                c.delete(id).unwrap();
+            }
+            8 => {
+                let tag = format!("load-{seed}-{i}");
+                let mut load = c.bulk_load().unwrap();
+                for j in 0..LOAD_SIZE {
+                    load.insert(
+                        Value::try_from(json!({"k": j % 7, "load": tag, "tags": [j % 4]})).unwrap(),
+                    )
+                    .unwrap();
+                }
+                load.commit().unwrap();
+                pending.push(format!("load {tag}"));
+            }
+            _ => {
+                db.flush().unwrap();
+                for line in pending.drain(..) {
+                    writeln!(ack, "{line}").unwrap();
+                }
+                ack.flush().unwrap();
+            }
+        }
+    }
+}
+
+fn verify(dir: &Path) {
+    let db = Db::open(dir.join("db")).unwrap();
+    let report = db.check().unwrap();
+    assert!(report.is_clean(), "after a kill: {:?}", report.problems);
+    let Some(c) = db.get_collection("c") else {
+        return; // killed before the collection was created
+    };
+    let docs: BTreeMap<u64, Value> = c.iter().map(|d| d.unwrap()).collect();
+    let ack = std::fs::read_to_string(dir.join("ack")).unwrap_or_default();
+    let mut loads: BTreeMap<String, u64> = BTreeMap::new();
+    for doc in docs.values() {
+        if let Some(tag) = doc.get("load").and_then(Value::as_str) {
+            *loads.entry(tag.to_owned()).or_default() += 1;
+        }
+    }
+    for (tag, n) in &loads {
+        assert_eq!(*n, LOAD_SIZE, "bulk load {tag} is partly there");
+    }
+    let mut acked_loads = BTreeSet::new();
+    for line in ack.lines() {
+        match line.split_once(' ') {
+            Some(("keep", id)) => {
+                let id: u64 = id.parse().unwrap();
+                let doc = docs
+                    .get(&id)
+                    .unwrap_or_else(|| panic!("acknowledged document {id} is gone"));
+                assert_eq!(doc.get("kind").and_then(Value::as_str), Some("keep"));
+            }
+            Some(("load", tag)) => {
+                acked_loads.insert(tag.to_owned());
+            }
+            _ => {}
+        }
+    }
+    for tag in acked_loads {
+        assert!(
+            loads.contains_key(&tag),
+            "acknowledged bulk load {tag} is gone"
+        );
+    }
+}
+
+#[test]
+fn crash_kills_never_lose_acknowledged_writes() {
+    let kills: u64 = std::env::var("QUARRY_CRASH_KILLS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(50);
+    let exe = std::env::current_exe().unwrap();
+    let mut rng = Rng(0x9E3779B97F4A7C15);
+    let mut dir = tempfile::tempdir().unwrap();
+    for round in 0..kills {
+        // A fresh database every ten kills keeps each check quick.
+        if round % 10 == 0 {
+            dir = tempfile::tempdir().unwrap();
+        }
+        let mut child = Command::new(&exe)
+            .args([
+                "--ignored",
+                "--exact",
+                "crash_child",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("QUARRY_CRASH_DIR", dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(30 + rng.below(250)));
+        child.kill().unwrap(); // SIGKILL on Unix
+        child.wait().unwrap();
+        verify(dir.path());
+        if round % 10 == 9 {
+            eprintln!("{} kills survived", round + 1);
+        }
+    }
+}
