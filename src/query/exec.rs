@@ -17,7 +17,7 @@ use crate::path::Path;
 use crate::query::ast::OrderKey;
 use crate::query::explain::PlanNode;
 use crate::query::plan::{Access, IndexScan, KeyRange, Plan};
-use crate::store::Collection;
+use crate::store::{Collection, CollectionState};
 use crate::value::Value;
 
 /// A document with its id, as it moves through the pipeline.
@@ -224,12 +224,14 @@ fn source(collection: &Collection, access: &Access, analyze: bool) -> (Stream<Do
             for scan in scans {
                 node = node.child(scan_node(scan));
             }
-            let tree = state.tree.clone();
+            let state = state.clone();
             let scans = scans.clone();
             let ids = lazily(move || {
+                let _whole_batches = state.read_gate();
                 let mut result: Option<BTreeSet<u64>> = None;
                 for scan in &scans {
-                    let found: BTreeSet<u64> = scan_ids(&tree, scan).collect::<Result<_>>()?;
+                    let found: BTreeSet<u64> =
+                        scan_ids(&state.tree, scan).collect::<Result<_>>()?;
                     result = Some(match result {
                         None => found,
                         Some(so_far) => so_far.intersection(&found).copied().collect(),
@@ -244,7 +246,7 @@ fn source(collection: &Collection, access: &Access, analyze: bool) -> (Stream<Do
             for part in parts {
                 node = node.child(source(collection, part, false).1);
             }
-            let ids = union_ids(state.tree.clone(), parts.clone());
+            let ids = union_ids(state.clone(), parts.clone());
             (fetch(collection, ids), node)
         }
     };
@@ -320,8 +322,9 @@ pub(crate) fn scan_ids(tree: &sled::Tree, scan: &IndexScan) -> Stream<u64> {
         };
         keys
     });
+    // A document can meet a scan twice: under several entries (multikey, several ranges), or
+    // under its old and new entries when a writer changes it mid-scan. Each is returned once.
     let mut seen: HashSet<u64> = HashSet::new();
-    let dedupe = scan.index.multikey || scan.ranges.len() > 1;
     let ids = keys.filter_map(move |key| match key {
         Err(e) => Some(Err(Error::from(e))),
         Ok(key) => {
@@ -337,13 +340,7 @@ pub(crate) fn scan_ids(tree: &sled::Tree, scan: &IndexScan) -> Stream<u64> {
     };
     Box::new(ordered.filter_map(move |item| match item {
         Err(e) => Some(Err(e)),
-        Ok((_, id)) => {
-            if dedupe && !seen.insert(id) {
-                None
-            } else {
-                Some(Ok(id))
-            }
-        }
+        Ok((_, id)) => seen.insert(id).then_some(Ok(id)),
     }))
 }
 
@@ -554,7 +551,14 @@ pub fn count(
             return Ok((0, node));
         }
         let started = Instant::now();
-        let n = count_items(ids)?;
+        // A union takes the gate itself while it collects ids; never take it twice (a
+        // waiting writer would make the second read wait forever).
+        let n = if matches!(plan.access, Access::Union(_)) {
+            count_items(ids)?
+        } else {
+            let _whole_batches = collection.state.read_gate();
+            count_items(ids)?
+        };
         if analyze {
             record(&mut node, n, started);
         }
@@ -574,14 +578,15 @@ pub fn count(
 }
 
 /// The ids of the documents found by every branch of a union, each once, in id order.
-fn union_ids(tree: sled::Tree, parts: Vec<Access>) -> Stream<u64> {
+fn union_ids(state: Arc<CollectionState>, parts: Vec<Access>) -> Stream<u64> {
     lazily(move || {
+        let _whole_batches = state.read_gate();
         let mut all = BTreeSet::new();
         for part in &parts {
             match part {
                 Access::Ids(ids) => all.extend(ids.iter().copied()),
                 Access::IndexScan(scan) => {
-                    for id in scan_ids(&tree, scan) {
+                    for id in scan_ids(&state.tree, scan) {
                         all.insert(id?);
                     }
                 }
@@ -597,7 +602,7 @@ fn source_ids(collection: &Collection, access: &Access) -> (Stream<u64>, PlanNod
     match access {
         Access::IndexScan(scan) => (scan_ids(&collection.state.tree, scan), scan_node(scan)),
         Access::Union(parts) => (
-            union_ids(collection.state.tree.clone(), parts.clone()),
+            union_ids(collection.state.clone(), parts.clone()),
             source(collection, access, false).1,
         ),
         other => {
@@ -642,6 +647,7 @@ pub fn count_by(
             return Ok((Vec::new(), node));
         }
         let prefix = index.prefix();
+        let _whole_batches = collection.state.read_gate();
         for key in collection.state.tree.scan_prefix(prefix).keys() {
             let key = key?;
             let (value, _) = keycode::decode_value(&key[prefix.len()..])

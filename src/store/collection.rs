@@ -33,6 +33,10 @@ pub(crate) struct CollectionState {
     pub tree: sled::Tree,
     /// Serialises writers; readers never take it.
     write_lock: Mutex<()>,
+    /// Held exclusively while a batch is applied, and shared by readers that must see whole
+    /// batches (sled applies a batch atomically for crashes, but concurrent readers can see it
+    /// half applied).
+    gate: RwLock<()>,
     meta: RwLock<Meta>,
     dropped: AtomicBool,
 }
@@ -68,6 +72,7 @@ impl CollectionState {
             number,
             tree,
             write_lock: Mutex::new(()),
+            gate: RwLock::new(()),
             meta: RwLock::new(Meta {
                 next_id,
                 next_index,
@@ -86,6 +91,19 @@ impl CollectionState {
     /// Replaces the metadata after a successful commit.
     pub fn install_meta(&self, meta: Meta) {
         *self.meta.write().unwrap_or_else(|e| e.into_inner()) = meta;
+    }
+
+    /// Applies a batch so that gated readers see all of it or none of it.
+    pub fn apply(&self, batch: sled::Batch) -> Result<()> {
+        let _exclusive = self.gate.write().unwrap_or_else(|e| e.into_inner());
+        self.tree.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// Keeps batches out while the guard lives: for reads that must see whole batches
+    /// (counting index keys).
+    pub fn read_gate(&self) -> std::sync::RwLockReadGuard<'_, ()> {
+        self.gate.read().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Takes the write lock, failing if the collection was dropped meanwhile.

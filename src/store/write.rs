@@ -207,7 +207,7 @@ impl<'a> Writer<'a> {
                 );
             }
         }
-        self.state.tree.apply_batch(self.batch)?;
+        self.state.apply(self.batch)?;
         self.state.install_meta(self.meta);
         Ok(())
     }

@@ -1,0 +1,125 @@
+//! Many readers and a writer on one `Db`: readers never see a document twice, never see one
+//! that does not match their condition, and counts taken from index keys always see whole
+//! batches. A second process (here: a second open) is refused with the locked error.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use quarry::query::Output;
+use quarry::{Db, Value};
+use serde_json::json;
+
+const DOCS: u64 = 400;
+
+#[test]
+fn readers_see_whole_writes_while_a_writer_moves_documents() {
+    let db = Db::temporary().unwrap();
+    db.execute("create index on t (g); create index on t (g, n)")
+        .unwrap();
+    let docs: Vec<serde_json::Value> = (0..DOCS)
+        .map(|n| json!({"g": 1, "n": n, "twice": n * 2}))
+        .collect();
+    db.collection("t").unwrap().insert_many(docs).unwrap();
+    // Many documents outside both groups, so the planner reads the groups through the index.
+    let others: Vec<serde_json::Value> = (0..10 * DOCS)
+        .map(|n| json!({"g": 0, "n": n, "twice": n * 2}))
+        .collect();
+    db.collection("t").unwrap().insert_many(others).unwrap();
+    let plan = db
+        .execute("explain count from t where g in [1, 2]")
+        .unwrap()[0]
+        .to_string();
+    assert!(plan.contains("Count index keys"), "{plan}");
+    let stop = Arc::new(AtomicBool::new(false));
+
+    let writer = {
+        let db = db.clone();
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut round = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let (from, to) = if round % 2 == 0 { (1, 2) } else { (2, 1) };
+                // Moves every document from one group to the other in one statement: one
+                // batch of 2 * DOCS index changes that readers must see whole or not at all.
+                db.execute(&format!("update t set g = {to} where g = {from}"))
+                    .unwrap();
+                round += 1;
+            }
+            round
+        })
+    };
+
+    let readers: Vec<_> = (0..3)
+        .map(|r| {
+            let db = db.clone();
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut checks = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    // Key-only count over both groups: every document exactly once.
+                    match db
+                        .execute("count from t where g in [1, 2]")
+                        .unwrap()
+                        .remove(0)
+                    {
+                        Output::Count(n) => assert_eq!(n, DOCS, "a count saw half a batch"),
+                        other => panic!("{other:?}"),
+                    }
+                    // Rows through an index: no duplicates, each matching, each whole.
+                    let g = 1 + (checks + r) % 2;
+                    let rows: Vec<Value> = db
+                        .query(&format!("from t where g = {g}"))
+                        .unwrap()
+                        .map(Result::unwrap)
+                        .collect();
+                    let mut ids: Vec<i64> = rows
+                        .iter()
+                        .map(|d| d.get("_id").and_then(Value::as_i64).unwrap())
+                        .collect();
+                    for row in &rows {
+                        assert_eq!(
+                            row.get("g").and_then(Value::as_i64),
+                            Some(g as i64),
+                            "{row}"
+                        );
+                        let n = row.get("n").and_then(Value::as_i64).unwrap();
+                        assert_eq!(
+                            row.get("twice").and_then(Value::as_i64),
+                            Some(n * 2),
+                            "{row}"
+                        );
+                    }
+                    let before = ids.len();
+                    ids.sort_unstable();
+                    ids.dedup();
+                    assert_eq!(ids.len(), before, "a document was returned twice");
+                    checks += 1;
+                }
+                checks
+            })
+        })
+        .collect();
+
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    stop.store(true, Ordering::Relaxed);
+    let rounds = writer.join().unwrap();
+    let checks: u64 = readers.into_iter().map(|r| r.join().unwrap()).sum();
+    assert!(rounds > 0 && checks > 0);
+    assert!(db.check().unwrap().is_clean());
+}
+
+#[test]
+fn a_second_opener_is_told_the_database_is_locked_and_can_retry() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.db");
+    let first = Db::open(&path).unwrap();
+    let quick = quarry::Options {
+        lock_wait: std::time::Duration::from_millis(50),
+        ..Default::default()
+    };
+    let err = Db::open_with(&path, quick.clone()).unwrap_err();
+    assert!(matches!(err, quarry::Error::Locked { .. }), "{err:?}");
+    drop(first);
+    // Once the holder is gone, a retry succeeds (the default wait covers sled's release).
+    Db::open(&path).unwrap();
+}
