@@ -1,0 +1,83 @@
+//! Damaged database files: truncated, zeroed and random-garbage files each give a clear error
+//! (or open with whatever `check` then reports), never a panic.
+
+use std::path::Path;
+
+use quarry::{Db, Error};
+use serde_json::json;
+
+fn make_db(path: &Path) {
+    let db = Db::open(path).unwrap();
+    let c = db.collection("c").unwrap();
+    c.create_index(&["k"]).unwrap();
+    c.insert_many((0..2000).map(|i| json!({"k": i, "text": "x".repeat(100)}))).unwrap();
+    db.flush().unwrap();
+}
+
+/// Opens, checks and queries a damaged database: any outcome but a panic is acceptable.
+fn survive(path: &Path) -> String {
+    let outcome = std::panic::catch_unwind(|| match Db::open(path) {
+        Err(err) => format!("open failed: {err}"),
+        Ok(db) => match db.check() {
+            Err(err) => format!("check failed: {err}"),
+            Ok(report) => {
+                let _ = db.execute("count from c where k > 5");
+                format!("opened, {} problems", report.problems.len())
+            }
+        },
+    });
+    outcome.unwrap_or_else(|_| panic!("a damaged database made quarry panic: {}", path.display()))
+}
+
+fn data_files(path: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = vec![path.join("db")];
+    if let Ok(entries) = std::fs::read_dir(path.join("blobs")) {
+        files.extend(entries.filter_map(|e| e.ok().map(|e| e.path())));
+    }
+    files.retain(|f| f.is_file());
+    files
+}
+
+#[test]
+fn truncated_zeroed_and_garbage_files_never_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    type Damage = fn(&mut Vec<u8>);
+    let damages: [(&str, Damage); 5] = [
+        ("truncated to half", |b| b.truncate(b.len() / 2)),
+        ("truncated to 10 bytes", |b| b.truncate(10)),
+        ("zeroed", |b| b.iter_mut().for_each(|x| *x = 0)),
+        ("zeroed in the middle", |b| {
+            let n = b.len();
+            b[n / 3..2 * n / 3].iter_mut().for_each(|x| *x = 0)
+        }),
+        ("random garbage", |b| {
+            let mut s = 0x2545F4914F6CDD1Du64;
+            for x in b.iter_mut() {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                *x = s as u8;
+            }
+        }),
+    ];
+    for (what, damage) in damages {
+        let path = dir.path().join(what.replace(' ', "_"));
+        make_db(&path);
+        for file in data_files(&path) {
+            let mut bytes = std::fs::read(&file).unwrap();
+            damage(&mut bytes);
+            std::fs::write(&file, bytes).unwrap();
+        }
+        let outcome = survive(&path);
+        eprintln!("{what}: {outcome}");
+    }
+}
+
+#[test]
+fn a_missing_database_directory_is_created_and_a_file_in_the_way_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("not-a-dir");
+    std::fs::write(&blocker, b"hello").unwrap();
+    let err = Db::open(&blocker).unwrap_err();
+    assert!(matches!(err, Error::Io(_) | Error::Corrupt(_) | Error::Storage(_)), "{err:?}");
+}
