@@ -60,6 +60,26 @@ enum Command {
     /// queries to try (without a terminal: runs the guide and prints the results).
     #[command(after_help = "Example:\n  quarry demo")]
     Demo,
+    /// Run query scripts (`.qry`) and print their output; stops at the first error.
+    #[command(after_help = "Example:\n  quarry run --db news.db setup.qry report.qry")]
+    Run {
+        /// The scripts, run in order on the database.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Check scripts' expected output: each file runs on a fresh temporary database (or a
+    /// copy of --db); prints a diff per mismatch and `N passed, M failed`.
+    #[command(
+        after_help = "Example:\n  quarry test tests/queries\n  quarry test --update tests/queries/articles.qry"
+    )]
+    Test {
+        /// Script files, or folders searched for `.qry` files.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Rewrite the expected blocks with the actual output (also: QUARRY_UPDATE=1).
+        #[arg(long)]
+        update: bool,
+    },
     /// Verify the database: every document against every index entry, and the counters.
     #[command(after_help = "Example:\n  quarry check --db news.db --repair")]
     Check {
@@ -147,6 +167,56 @@ fn run(cli: Cli) -> Result<i32, Error> {
             })
         }
         Some(Command::Demo) => crate::demo::run(),
+        Some(Command::Run { files }) => {
+            let db = Db::open(db_path(cli.db))?;
+            let mut session = Session::new(db.clone());
+            let mut runner = crate::script::Runner::printing(&mut session);
+            let mut code = EXIT_OK;
+            for file in &files {
+                if let Err(stopped) = runner.run_file(file) {
+                    eprintln!("{}: {}", stopped.place, stopped.message);
+                    code = EXIT_FAILED;
+                    break;
+                }
+            }
+            db.flush()?;
+            Ok(code)
+        }
+        Some(Command::Test { paths, update }) => {
+            let update = update || crate::script::update_requested();
+            let mut report = crate::script::Report::default();
+            let mut broken = 0;
+            for path in &paths {
+                for file in crate::script::script_files(path)? {
+                    match crate::script::test_file(&file, cli.db.as_deref()) {
+                        Ok(one) => {
+                            if update {
+                                crate::script::run::update_file(&file, &one.failures())?;
+                            } else {
+                                for failure in one.failures() {
+                                    println!("{}", failure.diff());
+                                }
+                            }
+                            report.checks.extend(one.checks);
+                        }
+                        Err(err) => {
+                            eprintln!("{err}");
+                            broken += 1;
+                        }
+                    }
+                }
+            }
+            if update {
+                println!("updated: {} checks", report.checks.len());
+                return Ok(if broken == 0 { EXIT_OK } else { EXIT_FAILED });
+            }
+            println!("{}", report.summary());
+            Ok(if report.failures().is_empty() && broken == 0 {
+                EXIT_OK
+            } else {
+                EXIT_FAILED
+            })
+        }
         None => {
             let db = Db::open(db_path(cli.db))?;
             let mut session = Session::new(db.clone());

@@ -59,6 +59,7 @@ pub mod output;
 pub mod path;
 pub mod query;
 pub mod repl;
+pub mod script;
 pub mod store;
 pub mod value;
 

@@ -6,7 +6,8 @@
 //!   `count ... by` gets a bar chart column.
 //! - `json`: one JSON array of the rows (a `count` is its bare number).
 //! - `ndjson`: one compact JSON row per line.
-//! - `csv`: a header of the top-level fields, then the rows; nested values as JSON.
+//! - `csv`: a header of the top-level fields, then the rows; nested values as JSON, null and
+//!   missing values as empty cells.
 //! - `line`: each row as `field = value` lines, rows separated by a blank line.
 //!
 //! Messages (`inserted 3 documents`) and plans print as text in every mode.
@@ -208,7 +209,16 @@ fn csv(rows: &[Value]) -> String {
     let mut write = |record: Vec<String>| writer.write_record(&record).is_ok();
     if !columns.is_empty() && write(columns.clone()) {
         for row in rows {
-            write(columns.iter().map(|c| cell_text(row.get(c))).collect());
+            // Null is an empty cell, as the CSV importer reads it.
+            write(
+                columns
+                    .iter()
+                    .map(|c| match row.get(c) {
+                        Some(Value::Null) => String::new(),
+                        other => cell_text(other),
+                    })
+                    .collect(),
+            );
         }
     }
     writer

@@ -331,7 +331,7 @@ fn ident<'a, E: ParseError<&'a str>>(input: &'a str) -> IResult<&'a str, String,
 }
 
 /// ``quoted = "`" { any char but "`" | "``" } "`"``
-fn quoted<'a, E: ParseError<&'a str>>(input: &'a str) -> IResult<&'a str, String, E> {
+pub(crate) fn quoted<'a, E: ParseError<&'a str>>(input: &'a str) -> IResult<&'a str, String, E> {
     let (rest, body) = delimited(
         char('`'),
         recognize(many0(alt((take_while1(|c| c != '`'), tag("``"))))),

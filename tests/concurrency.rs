@@ -38,7 +38,11 @@ fn readers_see_whole_writes_while_a_writer_moves_documents() {
         std::thread::spawn(move || {
             let mut round = 0u64;
             while !stop.load(Ordering::Relaxed) {
-                let (from, to) = if round.is_multiple_of(2) { (1, 2) } else { (2, 1) };
+                let (from, to) = if round.is_multiple_of(2) {
+                    (1, 2)
+                } else {
+                    (2, 1)
+                };
                 // Moves every document from one group to the other in one statement: one
                 // batch of 2 * DOCS index changes that readers must see whole or not at all.
                 db.execute(&format!("update t set g = {to} where g = {from}"))

@@ -10,7 +10,8 @@ fn make_db(path: &Path) {
     let db = Db::open(path).unwrap();
     let c = db.collection("c").unwrap();
     c.create_index(&["k"]).unwrap();
-    c.insert_many((0..2000).map(|i| json!({"k": i, "text": "x".repeat(100)}))).unwrap();
+    c.insert_many((0..2000).map(|i| json!({"k": i, "text": "x".repeat(100)})))
+        .unwrap();
     db.flush().unwrap();
 }
 
@@ -79,5 +80,8 @@ fn a_missing_database_directory_is_created_and_a_file_in_the_way_is_an_error() {
     let blocker = dir.path().join("not-a-dir");
     std::fs::write(&blocker, b"hello").unwrap();
     let err = Db::open(&blocker).unwrap_err();
-    assert!(matches!(err, Error::Io(_) | Error::Corrupt(_) | Error::Storage(_)), "{err:?}");
+    assert!(
+        matches!(err, Error::Io(_) | Error::Corrupt(_) | Error::Storage(_)),
+        "{err:?}"
+    );
 }

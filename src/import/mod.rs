@@ -99,13 +99,40 @@ fn read_documents(file: &Path, format: Format) -> Result<Vec<(String, Value)>> {
     }
 }
 
+/// What an import did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Imported {
+    /// Documents added.
+    pub count: u64,
+    /// The collection.
+    pub collection: String,
+    /// How long it took.
+    pub elapsed: std::time::Duration,
+}
+
+impl std::fmt::Display for Imported {
+    /// `imported 100000 documents into articles in 2.1 s (47600 docs/s)`
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let seconds = self.elapsed.as_secs_f64();
+        write!(
+            f,
+            "imported {} document{} into {} in {seconds:.1} s ({:.0} docs/s)",
+            self.count,
+            if self.count == 1 { "" } else { "s" },
+            self.collection,
+            self.count as f64 / seconds.max(1e-9)
+        )
+    }
+}
+
 /// Runs `import "path" into COLL [format F]`: every document of the file (or of the folder's
-/// files) goes in, or none does. Returns the summary line.
+/// files) goes in, or none does.
 ///
 /// ```
 /// let db = quarry::Db::temporary()?;
-/// let summary = quarry::import::import_statement(&db, "examples/data/articles".as_ref(), "articles", None)?;
-/// assert!(summary.starts_with("imported 15 documents into articles"), "{summary}");
+/// let done = quarry::import::import_statement(&db, "examples/data/articles".as_ref(), "articles", None)?;
+/// assert_eq!(done.count, 15);
+/// assert!(done.to_string().starts_with("imported 15 documents into articles in"));
 /// # Ok::<(), quarry::Error>(())
 /// ```
 pub fn import_statement(
@@ -113,7 +140,7 @@ pub fn import_statement(
     path: &Path,
     collection: &str,
     format: Option<&str>,
-) -> Result<String> {
+) -> Result<Imported> {
     let started = Instant::now();
     let forced = format.map(Format::named).transpose()?;
     let files = files_of(path).map_err(|e| Error::Query(format!("{}: {e}", path.display())))?;
@@ -133,10 +160,9 @@ pub fn import_statement(
     }
     let count = load.inserted();
     load.commit()?;
-    let seconds = started.elapsed().as_secs_f64();
-    Ok(format!(
-        "imported {count} document{} into {collection} in {seconds:.1} s ({:.0} docs/s)",
-        if count == 1 { "" } else { "s" },
-        count as f64 / seconds.max(1e-9)
-    ))
+    Ok(Imported {
+        count,
+        collection: collection.to_owned(),
+        elapsed: started.elapsed(),
+    })
 }

@@ -402,12 +402,19 @@ fn take_ok<T>(mut stream: Stream<T>, n: u64) -> impl Iterator<Item = Result<T>> 
     })
 }
 
-/// `select a, b.c`: an object of the paths' first values (null when missing), keyed by path.
+/// `select a, b.c`: an object of the paths' first values (null when missing), keyed by the
+/// field name for a one-field path, else by the path as written (`b.c`, `tags[0]`).
 fn project(doc: &Value, fields: &[Path]) -> Value {
     Value::Object(
         fields
             .iter()
-            .map(|p| (p.to_string(), p.first(doc).cloned().unwrap_or(Value::Null)))
+            .map(|p| {
+                let name = match p.segments() {
+                    [crate::path::Segment::Field(name)] => name.clone(),
+                    _ => p.to_string(),
+                };
+                (name, p.first(doc).cloned().unwrap_or(Value::Null))
+            })
             .collect(),
     )
 }

@@ -62,12 +62,12 @@ impl PlanNode {
             line.push_str(&format!("; {note}"));
         }
         if let Some(rows) = self.estimate {
-            line.push_str(&format!("  [est. {rows} rows]"));
+            line.push_str(&format!("  [est. {}]", rows_text(rows)));
         }
         if let Some(stats) = &self.stats {
             line.push_str(&format!(
-                "  [actual {} rows, {:.3} ms]",
-                stats.rows(),
+                "  [actual {}, {:.3} ms]",
+                rows_text(stats.rows()),
                 stats.millis()
             ));
         }
@@ -101,6 +101,11 @@ impl PlanNode {
         }
         Ok(())
     }
+}
+
+/// `1 row`, `3 rows`.
+fn rows_text(n: u64) -> String {
+    format!("{n} row{}", if n == 1 { "" } else { "s" })
 }
 
 impl fmt::Display for PlanNode {

@@ -383,12 +383,16 @@ fn array(input: &str) -> PResult<'_, Value> {
     Ok((rest, Value::Array(items)))
 }
 
-/// `object = "{" [(ident | string) ":" literal {"," ...} [","]] "}"`
+/// `object = "{" [key ":" literal {"," key ":" literal} [","]] "}"`, `key = ident | string | quoted`
 fn object(input: &str) -> PResult<'_, Value> {
     let entry = |input| {
-        let (after, key) = expect(alt((string, ident)), || {
-            "expected a field name (a name or a quoted string) in the object".into()
-        })
+        let (after, key) = expect(
+            alt((string, ident, preceded(ws, crate::path::quoted))),
+            || {
+                "expected a field name (a name, a quoted string or a `quoted name`) in the object"
+                    .into()
+            },
+        )
         .parse(input)?;
         let (after, _) = expect(sym(":"), || {
             format!("expected `:` after the field name `{key}`")

@@ -27,7 +27,7 @@ pub enum Output {
     Count(u64),
     /// Documents written: `inserted 3 documents`.
     Changed {
-        /// `inserted`, `updated` or `deleted`.
+        /// `inserted`, `updated`, `deleted` or `imported`.
         action: &'static str,
         /// How many documents.
         count: u64,
@@ -109,6 +109,11 @@ impl Session {
     /// a script's own folder; the working directory when unset.
     pub fn set_base_dir(&mut self, dir: Option<std::path::PathBuf>) {
         self.base_dir = dir;
+    }
+
+    /// The folder relative paths start from, if set.
+    pub fn base_dir(&self) -> Option<&std::path::Path> {
+        self.base_dir.as_deref()
     }
 
     /// Replaces the parameters.
@@ -303,13 +308,21 @@ impl Session {
                     Some(dir) => dir.join(path),
                     None => std::path::PathBuf::from(path),
                 };
-                let report = crate::import::import_statement(
+                if !file.exists() {
+                    return Err(Error::NotFound(format!(
+                        "file or folder {path:?} not found"
+                    )));
+                }
+                let imported = crate::import::import_statement(
                     &self.db,
                     &file,
                     collection,
                     format.as_deref(),
                 )?;
-                Ok(Output::Done(report))
+                Ok(Output::Changed {
+                    action: "imported",
+                    count: imported.count,
+                })
             }
         }
     }

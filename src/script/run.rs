@@ -1,0 +1,344 @@
+//! Running scripts: each statement's output is rendered as the shell would print it (no
+//! colours, no timings) and compared with its expected block.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::output::{self, Mode, Style};
+use crate::query::{ParseError, Session};
+use crate::script::parse::{self, Item};
+use crate::value::Value;
+
+/// How deeply `.read` may nest.
+const MAX_READ_DEPTH: usize = 16;
+
+/// One statement whose output the script states.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Check {
+    /// The script file.
+    pub file: PathBuf,
+    /// The statement's first line.
+    pub line: usize,
+    /// The statement text.
+    pub statement: String,
+    /// What the script says it prints.
+    pub expected: Vec<String>,
+    /// What it printed.
+    pub actual: Vec<String>,
+    /// Lines (0-based, end exclusive) of the expected block, for `--update`.
+    pub span: std::ops::Range<usize>,
+}
+
+impl Check {
+    /// Whether the output is as expected.
+    pub fn passed(&self) -> bool {
+        self.expected == self.actual
+    }
+
+    /// The mismatch as a diff, headed by `FILE:LINE` and the statement.
+    pub fn diff(&self) -> String {
+        let expected = self.expected.join("\n") + "\n";
+        let actual = self.actual.join("\n") + "\n";
+        let diff = similar::TextDiff::from_lines(&expected, &actual);
+        let mut text = format!(
+            "{}:{}: output differs for:\n  {}\n--- expected\n+++ actual\n",
+            self.file.display(),
+            self.line,
+            self.statement.replace('\n', "\n  ")
+        );
+        for change in diff.iter_all_changes() {
+            let sign = match change.tag() {
+                similar::ChangeTag::Delete => '-',
+                similar::ChangeTag::Insert => '+',
+                similar::ChangeTag::Equal => ' ',
+            };
+            text.push_str(&format!("{sign} {}", change.value()));
+        }
+        text
+    }
+}
+
+/// What running scripts found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Every statement that had an expected block, in order.
+    pub checks: Vec<Check>,
+}
+
+impl Report {
+    /// How many checks passed.
+    pub fn passed(&self) -> usize {
+        self.checks.iter().filter(|c| c.passed()).count()
+    }
+
+    /// The checks that failed.
+    pub fn failures(&self) -> Vec<&Check> {
+        self.checks.iter().filter(|c| !c.passed()).collect()
+    }
+
+    /// `N passed, M failed`.
+    pub fn summary(&self) -> String {
+        format!("{} passed, {} failed", self.passed(), self.failures().len())
+    }
+}
+
+/// Runs scripts against one session, tracking the output mode.
+pub struct Runner<'a> {
+    session: &'a mut Session,
+    style: Style,
+    /// Stop at the first statement that fails (for `quarry run`).
+    stop_on_error: bool,
+    /// Print each statement's output as it runs (for `quarry run`).
+    echo: bool,
+    depth: usize,
+    report: Report,
+}
+
+/// A statement that failed while running with `stop_on_error`.
+#[derive(Debug)]
+pub struct Stopped {
+    /// `FILE:LINE`.
+    pub place: String,
+    /// The error as printed.
+    pub message: String,
+}
+
+impl<'a> Runner<'a> {
+    /// A runner that checks expected blocks and goes on after errors (`quarry test`).
+    pub fn checking(session: &'a mut Session) -> Runner<'a> {
+        Runner {
+            session,
+            style: Style {
+                mode: Mode::Table,
+                width: None,
+            },
+            stop_on_error: false,
+            echo: false,
+            depth: 0,
+            report: Report::default(),
+        }
+    }
+
+    /// A runner that prints outputs and stops at the first error (`quarry run`).
+    pub fn printing(session: &'a mut Session) -> Runner<'a> {
+        Runner {
+            stop_on_error: true,
+            echo: true,
+            ..Runner::checking(session)
+        }
+    }
+
+    /// The checks so far.
+    pub fn into_report(self) -> Report {
+        self.report
+    }
+
+    /// Runs a script file. `Err(Stopped)` only with `stop_on_error`; a file that cannot be
+    /// read or parsed is also reported as stopped at its line.
+    pub fn run_file(&mut self, path: &Path) -> std::result::Result<(), Stopped> {
+        let place = |line: usize| format!("{}:{line}", path.display());
+        let text = std::fs::read_to_string(path).map_err(|e| Stopped {
+            place: place(0),
+            message: format!("error: cannot read {}: {e}", path.display()),
+        })?;
+        let items = parse::parse(&text).map_err(|e| Stopped {
+            place: place(e.line),
+            message: format!("error: {}", e.message),
+        })?;
+        let previous = self.session_base(path);
+        let result = self.run_items(path, &text, items);
+        self.session.set_base_dir(previous);
+        result
+    }
+
+    fn session_base(&mut self, path: &Path) -> Option<PathBuf> {
+        let dir = path.parent().map(Path::to_path_buf);
+        let previous = self.session.base_dir().map(Path::to_path_buf);
+        self.session.set_base_dir(dir);
+        previous
+    }
+
+    fn run_items(
+        &mut self,
+        path: &Path,
+        text: &str,
+        items: Vec<Item>,
+    ) -> std::result::Result<(), Stopped> {
+        for item in items {
+            match item {
+                Item::Dot {
+                    command,
+                    args,
+                    line,
+                    expected,
+                } => {
+                    let output = match self.dot(path, &command, &args) {
+                        Ok(()) => String::new(),
+                        Err(message) => {
+                            let message = format!("error: {message}");
+                            if self.stop_on_error {
+                                return Err(Stopped {
+                                    place: format!("{}:{line}", path.display()),
+                                    message,
+                                });
+                            }
+                            message
+                        }
+                    };
+                    if let Some(expected) = expected {
+                        self.report.checks.push(Check {
+                            file: path.to_path_buf(),
+                            line,
+                            statement: format!(".{command} {}", args.join(" "))
+                                .trim_end()
+                                .to_owned(),
+                            expected: expected.lines,
+                            actual: output_lines(&output),
+                            span: expected.span,
+                        });
+                    }
+                }
+                Item::Statement {
+                    text: statement,
+                    line,
+                    expected,
+                } => {
+                    let (output, failed) = self.statement(path, text, &statement, line);
+                    if self.echo && !failed {
+                        print!("{output}");
+                    }
+                    if failed && self.stop_on_error {
+                        return Err(Stopped {
+                            place: format!("{}:{line}", path.display()),
+                            message: output.trim_end().to_owned(),
+                        });
+                    }
+                    if let Some(expected) = expected {
+                        self.report.checks.push(Check {
+                            file: path.to_path_buf(),
+                            line,
+                            statement,
+                            expected: expected.lines,
+                            actual: output_lines(&output),
+                            span: expected.span,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs one entry; returns what it printed (errors as `error: ...` lines) and whether it
+    /// failed.
+    fn statement(&mut self, path: &Path, script: &str, text: &str, line: usize) -> (String, bool) {
+        let statements = match crate::query::parse(text) {
+            Ok(statements) => statements,
+            Err(err) => return (render_parse_error(&err, path, script, line), true),
+        };
+        let mut out = String::new();
+        for statement in &statements {
+            match self.session.run(statement) {
+                Ok(result) => out.push_str(&output::render(&result, &self.style)),
+                Err(err) => {
+                    out.push_str(&format!("error: {err}\n"));
+                    return (out, true);
+                }
+            }
+        }
+        (out, false)
+    }
+
+    /// `.mode M`, `.param set NAME VALUE` / `.param clear`, `.read FILE`.
+    fn dot(
+        &mut self,
+        path: &Path,
+        command: &str,
+        args: &[String],
+    ) -> std::result::Result<(), String> {
+        match (command, args) {
+            ("mode", [mode]) => {
+                self.style.mode = mode.parse()?;
+                Ok(())
+            }
+            ("param", [set, name, rest @ ..]) if set == "set" && !rest.is_empty() => {
+                let text = rest.join(" ");
+                let value = serde_json::from_str::<serde_json::Value>(&text)
+                    .ok()
+                    .and_then(|json| Value::try_from(json).ok())
+                    .unwrap_or(Value::String(text));
+                self.session
+                    .params_mut()
+                    .set(name.trim_start_matches('$'), value);
+                Ok(())
+            }
+            ("param", [clear]) if clear == "clear" => {
+                self.session.set_params(Default::default());
+                Ok(())
+            }
+            ("read", [file]) => {
+                if self.depth >= MAX_READ_DEPTH {
+                    return Err(format!("`.read` nested more than {MAX_READ_DEPTH} deep"));
+                }
+                let target = path.parent().unwrap_or(Path::new(".")).join(file);
+                self.depth += 1;
+                let result = self.run_file(&target);
+                self.depth -= 1;
+                result.map_err(|stopped| format!("{} ({})", stopped.message, stopped.place))
+            }
+            _ => Err(format!(
+                "unknown dot-command `.{command}{}` (scripts know .mode, .param set|clear, .read)",
+                args.iter().map(|a| format!(" {a}")).collect::<String>()
+            )),
+        }
+    }
+}
+
+/// A parse error shown at its place in the script: `--> file.qry:LINE:COL`.
+fn render_parse_error(err: &ParseError, path: &Path, script: &str, line: usize) -> String {
+    let mut moved = err.clone();
+    moved.line += line - 1;
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    moved.render(script, Some(&name))
+}
+
+/// Output text as lines, without trailing spaces or trailing empty lines.
+fn output_lines(output: &str) -> Vec<String> {
+    let mut lines: Vec<String> = output.lines().map(|l| l.trim_end().to_owned()).collect();
+    while lines.last().is_some_and(String::is_empty) {
+        lines.pop();
+    }
+    lines
+}
+
+/// Rewrites the expected blocks of `file` with the actual outputs of its checks, keeping
+/// everything else (comments, layout) as it was.
+pub fn update_file(file: &Path, checks: &[&Check]) -> Result<()> {
+    let text = std::fs::read_to_string(file)?;
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let mut checks: Vec<&&Check> = checks.iter().filter(|c| c.file == file).collect();
+    checks.sort_by_key(|c| std::cmp::Reverse(c.span.start));
+    for check in checks {
+        let replacement = check.actual.iter().map(|l| {
+            if l.is_empty() {
+                "~".to_owned()
+            } else {
+                l.clone()
+            }
+        });
+        if check.span.end > lines.len() || check.span.start > check.span.end {
+            return Err(Error::Query(format!(
+                "{}: the file changed while it ran",
+                file.display()
+            )));
+        }
+        lines.splice(check.span.clone(), replacement);
+    }
+    let mut text = lines.join("\n");
+    text.push('\n');
+    std::fs::write(file, text)?;
+    Ok(())
+}
