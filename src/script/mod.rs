@@ -47,6 +47,28 @@ pub fn script_files(path: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// Runs a script against `db` and checks its expected blocks; statements after a failing
+/// one still run (their errors are their output).
+///
+/// ```
+/// let db = quarry::Db::temporary()?;
+/// let dir = tempfile::tempdir()?;
+/// let file = dir.path().join("s.qry");
+/// std::fs::write(&file, "insert into t {a: 1}\ncount from t\n----\n1\n")?;
+/// let report = quarry::script::run_file(&db, &file)?;
+/// assert_eq!(report.summary(), "1 passed, 0 failed");
+/// assert_eq!(db.collection("t")?.len()?, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn run_file(db: &Db, file: &Path) -> Result<Report> {
+    let mut session = Session::new(db.clone());
+    let mut runner = Runner::checking(&mut session);
+    if let Err(stopped) = runner.run_file(file) {
+        return Err(Error::Query(format!("{}: {}", stopped.place, stopped.message)));
+    }
+    Ok(runner.into_report())
+}
+
 /// Runs one script on a fresh temporary database (or on a copy of `template`, a database
 /// folder) and checks its expected blocks.
 pub fn test_file(file: &Path, template: Option<&Path>) -> Result<Report> {
