@@ -77,7 +77,7 @@ pub fn run() -> Result<i32> {
             println!("  -- {what}\n  {query}\n");
         }
         println!("Type .help for help, .quit (or Ctrl-D) to leave.\n");
-        return crate::repl::run(&mut session);
+        return crate::repl::run_named(&mut session, "demo");
     }
     println!("quarry demo: {count} sample articles in the collection `articles`.\n");
     let style = Style::default();

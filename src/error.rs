@@ -75,6 +75,10 @@ pub enum Error {
     #[error("{0}")]
     Query(String),
 
+    /// A running statement was stopped (Ctrl-C in the shell); nothing it was writing was kept.
+    #[error("interrupted")]
+    Interrupted,
+
     /// A value given to or asked of serde that does not fit (for example a typed read of a
     /// document whose fields do not match the type).
     #[error("cannot convert document: {0}")]

@@ -187,6 +187,15 @@ fn filtered(
     analyze: bool,
 ) -> (Stream<Doc>, PlanNode) {
     let (mut stream, mut node) = source(collection, &plan.access, analyze);
+    if let Some(interrupt) = plan.interrupt.clone() {
+        stream = Box::new(stream.map(move |item| {
+            if interrupt.is_raised() {
+                Err(Error::Interrupted)
+            } else {
+                item
+            }
+        }));
+    }
     if let Some(predicate) = plan.filter.clone() {
         node = PlanNode::new(format!("Filter {}", filter_text.unwrap_or_default())).child(node);
         stream = Box::new(stream.filter(move |item| match item {

@@ -20,14 +20,7 @@ use crate::value::{Map, Value};
 /// # Ok::<(), quarry::Error>(())
 /// ```
 pub fn field_summary(collection: &Collection) -> Result<Vec<Value>> {
-    let mut paths: BTreeMap<String, (BTreeSet<&'static str>, u64)> = BTreeMap::new();
-    for item in collection.iter() {
-        let (_, doc) = item?;
-        let mut seen = HashSet::new();
-        if let Value::Object(fields) = &doc {
-            walk(fields, "", &mut paths, &mut seen);
-        }
-    }
+    let paths = summarise(collection, usize::MAX)?;
     Ok(paths
         .into_iter()
         .map(|(path, (types, documents))| {
@@ -44,6 +37,35 @@ pub fn field_summary(collection: &Collection) -> Result<Vec<Value>> {
             Value::Object(row)
         })
         .collect())
+}
+
+/// The field paths of the first `sample` documents, sorted (for completion in the shell).
+///
+/// ```
+/// let db = quarry::Db::temporary()?;
+/// db.execute("insert into t {author: {name: 'Ada'}}")?;
+/// let paths = quarry::query::fields::field_paths(&db.collection("t")?, 100)?;
+/// assert_eq!(paths, ["_id", "author", "author.name"]);
+/// # Ok::<(), quarry::Error>(())
+/// ```
+pub fn field_paths(collection: &Collection, sample: usize) -> Result<Vec<String>> {
+    Ok(summarise(collection, sample)?.into_keys().collect())
+}
+
+/// Every path of the first `limit` documents: its types and how many documents have it.
+fn summarise(
+    collection: &Collection,
+    limit: usize,
+) -> Result<BTreeMap<String, (BTreeSet<&'static str>, u64)>> {
+    let mut paths: BTreeMap<String, (BTreeSet<&'static str>, u64)> = BTreeMap::new();
+    for item in collection.iter().take(limit) {
+        let (_, doc) = item?;
+        let mut seen = HashSet::new();
+        if let Value::Object(fields) = &doc {
+            walk(fields, "", &mut paths, &mut seen);
+        }
+    }
+    Ok(paths)
 }
 
 fn walk(

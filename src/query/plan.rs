@@ -81,6 +81,36 @@ pub struct Plan {
     pub ordered_by_index: bool,
     /// Estimated documents the access reads.
     pub estimate: u64,
+    /// Set from another thread (Ctrl-C in the shell) to stop the plan while it reads.
+    pub interrupt: Option<Interrupt>,
+}
+
+/// A flag that stops running plans: reading stops with [`crate::Error::Interrupted`].
+///
+/// ```
+/// let flag = quarry::query::plan::Interrupt::default();
+/// flag.raise();
+/// assert!(flag.is_raised());
+/// flag.clear();
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Interrupt(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Interrupt {
+    /// Asks running plans to stop.
+    pub fn raise(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Lets plans run again.
+    pub fn clear(&self) {
+        self.0.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether a stop was asked.
+    pub fn is_raised(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
 }
 
 /// A candidate index scan with the conjuncts it consumed.
@@ -131,6 +161,7 @@ impl Plan {
                 ordered_by_index: false,
                 filter,
                 estimate,
+                interrupt: None,
             });
         }
 
@@ -164,6 +195,7 @@ impl Plan {
                 ordered_by_index: true,
                 filter,
                 estimate,
+                interrupt: None,
             });
         }
 
@@ -186,6 +218,7 @@ impl Plan {
                 ordered_by_index: false,
                 filter,
                 estimate,
+                interrupt: None,
             });
         }
 
@@ -201,6 +234,7 @@ impl Plan {
                     ordered_by_index: false,
                     filter,
                     estimate,
+                    interrupt: None,
                 });
             }
         }
@@ -211,6 +245,7 @@ impl Plan {
             ordered_by_index: false,
             filter,
             estimate: total,
+            interrupt: None,
         })
     }
 

@@ -77,6 +77,7 @@ pub struct Session {
     current: Option<String>,
     params: Params,
     base_dir: Option<std::path::PathBuf>,
+    interrupt: Option<crate::query::plan::Interrupt>,
 }
 
 impl Session {
@@ -87,6 +88,7 @@ impl Session {
             current: None,
             params: Params::new(),
             base_dir: None,
+            interrupt: None,
         }
     }
 
@@ -109,6 +111,11 @@ impl Session {
     /// a script's own folder; the working directory when unset.
     pub fn set_base_dir(&mut self, dir: Option<std::path::PathBuf>) {
         self.base_dir = dir;
+    }
+
+    /// A flag that, once raised, stops the statement running (the shell raises it on Ctrl-C).
+    pub fn set_interrupt(&mut self, interrupt: Option<crate::query::plan::Interrupt>) {
+        self.interrupt = interrupt;
     }
 
     /// The folder relative paths start from, if set.
@@ -362,7 +369,8 @@ impl Session {
             .map(|o| self.whole_number("offset", o))
             .transpose()?
             .unwrap_or(0);
-        let plan = Plan::new(&collection, predicate, &query.order_by, limit.is_some())?;
+        let mut plan = Plan::new(&collection, predicate, &query.order_by, limit.is_some())?;
+        plan.interrupt = self.interrupt.clone();
         let shape = Shape {
             fields: query.fields.clone(),
             offset,
@@ -379,7 +387,8 @@ impl Session {
             .as_ref()
             .map(|f| eval::bind(f, &self.params))
             .transpose()?;
-        let plan = Plan::new(&collection, predicate, &[], false)?;
+        let mut plan = Plan::new(&collection, predicate, &[], false)?;
+        plan.interrupt = self.interrupt.clone();
         let text = count.filter.as_ref().map(ToString::to_string);
         let mode = match explain {
             None => exec::Mode::Run,
@@ -437,7 +446,8 @@ impl Session {
         change: impl Fn(&Value) -> Result<Option<Value>>,
     ) -> Result<Output> {
         let _guard = collection.state.lock_writes()?;
-        let plan = Plan::new(collection, Some(predicate), &[], false)?;
+        let mut plan = Plan::new(collection, Some(predicate), &[], false)?;
+        plan.interrupt = self.interrupt.clone();
         if explain == Some(false) {
             let node = exec::query(collection, &plan, Some(text), &Shape::default(), false).1;
             let verb = if action == "updated" {

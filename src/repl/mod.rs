@@ -1,41 +1,299 @@
-//! The interactive shell: reads statements line by line (a statement ends at `;` or at the end
-//! of a line once it is complete) and prints their results as tables.
+//! The interactive shell: a line editor (rustyline) with history, completion, highlighting
+//! and hints; statements continue on `...> ` lines until complete; dot-commands; results as
+//! tables fitted to the terminal with a `12 rows (0.8 ms)` footer.
 
-use std::io::{BufRead, Write};
+pub mod dot;
+pub mod helper;
 
-use crate::error::Result;
-use crate::output::Style;
-use crate::query::Session;
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Instant;
 
-/// Runs the shell on a session until end of input; returns the exit code.
-pub fn run(session: &mut Session) -> Result<i32> {
-    let stdin = std::io::stdin();
-    let mut pending = String::new();
-    loop {
-        let prompt = match (pending.is_empty(), session.current()) {
-            (false, _) => "...> ".to_owned(),
-            (true, Some(c)) => format!("{c}> "),
-            (true, None) => "quarry> ".to_owned(),
-        };
-        print!("{prompt}");
-        std::io::stdout().flush()?;
-        let mut line = String::new();
-        if stdin.lock().read_line(&mut line)? == 0 {
-            println!();
-            return Ok(crate::cli::EXIT_OK);
-        }
-        let trimmed = line.trim();
-        if pending.is_empty() && (trimmed == ".quit" || trimmed == ".exit") {
-            return Ok(crate::cli::EXIT_OK);
-        }
-        pending.push_str(&line);
-        if crate::query::is_incomplete(&pending) {
-            continue;
-        }
-        let text = std::mem::take(&mut pending);
-        if text.trim().is_empty() {
-            continue;
-        }
-        crate::cli::run_text(session, &text, &Style::default());
+use rustyline::Editor;
+use rustyline::config::{ColorMode, CompletionType, Config, EditMode};
+use rustyline::error::ReadlineError;
+use rustyline::history::FileHistory;
+
+use crate::error::{Error, Result};
+use crate::output::{self, Mode, Style};
+use crate::query::plan::Interrupt;
+use crate::query::{Output, Session};
+use dot::Dot;
+use helper::ReplHelper;
+
+/// Documents sampled per collection for field-path completion.
+const FIELD_SAMPLE: usize = 1000;
+
+/// Where history is kept: `$QUARRY_HISTORY`, else the user's data directory.
+fn history_path() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("QUARRY_HISTORY") {
+        return Some(PathBuf::from(path));
     }
+    let dir = dirs::data_dir()?.join("quarry");
+    std::fs::create_dir_all(&dir).ok()?;
+    Some(dir.join("history.txt"))
+}
+
+/// Whether to use colour: a terminal, and no `NO_COLOR`.
+fn color_wanted() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+}
+
+/// The shell's state between statements.
+struct Shell<'a> {
+    session: &'a mut Session,
+    name: String,
+    mode: Mode,
+    timer: bool,
+    fields: HashMap<String, Vec<String>>,
+    interrupt: Interrupt,
+}
+
+/// Runs the shell on a session until the user leaves; returns the exit code. The prompt
+/// names the database file (`news.db:articles> `).
+pub fn run(session: &mut Session) -> Result<i32> {
+    let name = session
+        .db()
+        .path()
+        .file_name()
+        .map_or_else(|| "quarry".to_owned(), |n| n.to_string_lossy().into_owned());
+    run_named(session, &name)
+}
+
+/// Runs the shell with `name` in the prompt.
+pub fn run_named(session: &mut Session, name: &str) -> Result<i32> {
+    let color = color_wanted();
+    let config = Config::builder()
+        .history_ignore_dups(true)
+        .map_err(|e| Error::Storage(e.to_string()))?
+        .history_ignore_space(true)
+        .completion_type(CompletionType::List)
+        .edit_mode(EditMode::Emacs)
+        .color_mode(if color {
+            ColorMode::Enabled
+        } else {
+            ColorMode::Disabled
+        })
+        .build();
+    let mut editor: Editor<ReplHelper, FileHistory> =
+        Editor::with_config(config).map_err(|e| Error::Storage(e.to_string()))?;
+    editor.set_helper(Some(ReplHelper::new(color)));
+    let history = history_path();
+    if let Some(path) = &history {
+        let _ = editor.load_history(path);
+    }
+    let interrupt = Interrupt::default();
+    {
+        // Ctrl-C while a statement runs stops it; while typing, the editor handles it.
+        let interrupt = interrupt.clone();
+        let _ = ctrlc::set_handler(move || interrupt.raise());
+    }
+    session.set_interrupt(Some(interrupt.clone()));
+    let mut shell = Shell {
+        session,
+        name: name.to_owned(),
+        mode: Mode::Table,
+        timer: true,
+        fields: HashMap::new(),
+        interrupt,
+    };
+    let code = shell.run(&mut editor, history.as_ref());
+    shell.session.set_interrupt(None);
+    code
+}
+
+impl Shell<'_> {
+    fn prompt(&self) -> String {
+        match self.session.current() {
+            Some(collection) => format!("{}:{collection}> ", self.name),
+            None => format!("{}> ", self.name),
+        }
+    }
+
+    /// Refreshes what completion offers.
+    fn refresh_names(&mut self, editor: &mut Editor<ReplHelper, FileHistory>) {
+        let db = self.session.db().clone();
+        let collections = db.collections();
+        let indexes = db
+            .indexes()
+            .map(|i| i.into_iter().map(|d| d.name).collect())
+            .unwrap_or_default();
+        let current =
+            self.session
+                .current()
+                .map(str::to_owned)
+                .or_else(|| match collections.as_slice() {
+                    [only] => Some(only.clone()),
+                    _ => None,
+                });
+        let fields = match &current {
+            Some(name) => self
+                .fields
+                .entry(name.clone())
+                .or_insert_with(|| {
+                    db.get_collection(name)
+                        .and_then(|c| crate::query::fields::field_paths(&c, FIELD_SAMPLE).ok())
+                        .unwrap_or_default()
+                })
+                .clone(),
+            None => Vec::new(),
+        };
+        if let Some(helper) = editor.helper_mut() {
+            helper.names.collections = collections;
+            helper.names.indexes = indexes;
+            helper.names.fields = fields;
+        }
+    }
+
+    fn run(
+        &mut self,
+        editor: &mut Editor<ReplHelper, FileHistory>,
+        history: Option<&PathBuf>,
+    ) -> Result<i32> {
+        loop {
+            self.refresh_names(editor);
+            let Some(text) = self.read_entry(editor)? else {
+                return Ok(crate::cli::EXIT_OK);
+            };
+            let trimmed = text.trim();
+            if trimmed.is_empty() {
+                continue;
+            }
+            let _ = editor.add_history_entry(trimmed);
+            if let Some(path) = history {
+                let _ = editor.save_history(path);
+            }
+            if trimmed.starts_with('.') {
+                match dot::parse(trimmed) {
+                    Ok(Dot::Quit) => return Ok(crate::cli::EXIT_OK),
+                    Ok(command) => self.dot(command),
+                    Err(message) => eprintln!("error: {message}"),
+                }
+                continue;
+            }
+            self.execute(trimmed);
+        }
+    }
+
+    /// Reads one entry: a dot-command line, or lines until the statement is complete.
+    /// `None` at end of input (Ctrl-D on an empty line).
+    fn read_entry(
+        &mut self,
+        editor: &mut Editor<ReplHelper, FileHistory>,
+    ) -> Result<Option<String>> {
+        let mut text = String::new();
+        loop {
+            let prompt = if text.is_empty() {
+                self.prompt()
+            } else {
+                "...> ".to_owned()
+            };
+            match editor.readline(&prompt) {
+                Ok(line) => {
+                    if text.is_empty() && line.trim_start().starts_with('.') {
+                        return Ok(Some(line));
+                    }
+                    if !text.is_empty() {
+                        text.push('\n');
+                    }
+                    text.push_str(&line);
+                    if !crate::query::is_incomplete(&text) {
+                        return Ok(Some(text));
+                    }
+                }
+                // Ctrl-C clears what was typed, including earlier lines of the statement.
+                Err(ReadlineError::Interrupted) => {
+                    text.clear();
+                }
+                Err(ReadlineError::Eof) => {
+                    if text.is_empty() {
+                        return Ok(None);
+                    }
+                    // Ctrl-D inside a statement runs it as it is (and reports its error).
+                    return Ok(Some(text));
+                }
+                Err(err) => return Err(Error::Io(std::io::Error::other(err.to_string()))),
+            }
+        }
+    }
+
+    fn style(&self) -> Style {
+        Style {
+            mode: self.mode,
+            width: if self.mode == Mode::Table {
+                terminal_width()
+            } else {
+                None
+            },
+        }
+    }
+
+    /// Runs statements, printing each result, its footer and any error.
+    fn execute(&mut self, text: &str) {
+        let statements = match crate::query::parse(text) {
+            Ok(statements) => statements,
+            Err(err) => {
+                eprint!("{}", err.render(text, None));
+                return;
+            }
+        };
+        for statement in &statements {
+            self.interrupt.clear();
+            let started = Instant::now();
+            let result = self.session.run(statement);
+            let elapsed = started.elapsed();
+            match result {
+                Ok(out) => {
+                    if matches!(out, Output::Changed { .. } | Output::Done(_)) {
+                        self.fields.clear();
+                    }
+                    print!("{}", output::render(&out, &self.style()));
+                    let time = if self.timer {
+                        format!(" ({:.1} ms)", elapsed.as_secs_f64() * 1e3)
+                    } else {
+                        String::new()
+                    };
+                    if let Some(rows) = output::row_count(&out) {
+                        println!("{rows} row{}{time}", if rows == 1 { "" } else { "s" });
+                    } else if self.timer {
+                        println!("({:.1} ms)", elapsed.as_secs_f64() * 1e3);
+                    }
+                }
+                Err(Error::Interrupted) => {
+                    eprintln!("interrupted");
+                    return;
+                }
+                Err(err) => {
+                    eprintln!("error: {err}");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn dot(&mut self, command: Dot) {
+        match command {
+            Dot::Help => println!("{}", dot::HELP),
+            Dot::Mode(mode) => self.mode = mode,
+            Dot::Timer(on) => self.timer = on,
+            Dot::Read(file) => {
+                let mut runner = crate::script::Runner::printing(self.session);
+                if let Err(stopped) = runner.run_file(std::path::Path::new(&file)) {
+                    eprintln!("{}: {}", stopped.place, stopped.message);
+                }
+                self.fields.clear();
+            }
+            Dot::Statement(text) => self.execute(&text),
+            Dot::Quit => {}
+        }
+    }
+}
+
+/// The terminal's width, when stdout is one.
+fn terminal_width() -> Option<u16> {
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    comfy_table::Table::new().width()
 }

@@ -64,7 +64,10 @@ pub fn run_file(db: &Db, file: &Path) -> Result<Report> {
     let mut session = Session::new(db.clone());
     let mut runner = Runner::checking(&mut session);
     if let Err(stopped) = runner.run_file(file) {
-        return Err(Error::Query(format!("{}: {}", stopped.place, stopped.message)));
+        return Err(Error::Query(format!(
+            "{}: {}",
+            stopped.place, stopped.message
+        )));
     }
     Ok(runner.into_report())
 }

@@ -1,0 +1,80 @@
+//! The shell's dot-commands: settings and shortcuts that are not statements.
+
+use crate::output::Mode;
+
+/// What a dot-command asks the shell to do.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Dot {
+    /// Print the help.
+    Help,
+    /// Change the output mode.
+    Mode(Mode),
+    /// Show or hide timings.
+    Timer(bool),
+    /// Run a script file.
+    Read(String),
+    /// Run a statement (`.collections`, `.indexes`, `.schema C`, `.use C`).
+    Statement(String),
+    /// Leave.
+    Quit,
+}
+
+/// Reads a dot-command line (`.mode json`).
+///
+/// ```
+/// use quarry::repl::dot::{parse, Dot};
+/// assert_eq!(parse(".timer off"), Ok(Dot::Timer(false)));
+/// assert_eq!(parse(".schema people"), Ok(Dot::Statement("show fields of people".into())));
+/// assert!(parse(".nope").is_err());
+/// ```
+pub fn parse(line: &str) -> Result<Dot, String> {
+    let mut words = line.split_whitespace();
+    let command = words.next().unwrap_or("");
+    let args: Vec<&str> = words.collect();
+    match (command, args.as_slice()) {
+        (".help", []) => Ok(Dot::Help),
+        (".mode", [mode]) => mode.parse().map(Dot::Mode),
+        (".timer", ["on"]) => Ok(Dot::Timer(true)),
+        (".timer", ["off"]) => Ok(Dot::Timer(false)),
+        (".read", [file]) => Ok(Dot::Read((*file).to_owned())),
+        (".collections", []) => Ok(Dot::Statement("show collections".into())),
+        (".indexes", []) => Ok(Dot::Statement("show indexes".into())),
+        (".indexes", [c]) => Ok(Dot::Statement(format!("show indexes on {c}"))),
+        (".schema", [c]) => Ok(Dot::Statement(format!("show fields of {c}"))),
+        (".schema", []) => Ok(Dot::Statement("show fields".into())),
+        (".use", [c]) => Ok(Dot::Statement(format!("use {c}"))),
+        (".quit" | ".exit", []) => Ok(Dot::Quit),
+        (".mode", _) => Err("usage: .mode table|json|ndjson|csv|line".into()),
+        (".timer", _) => Err("usage: .timer on|off".into()),
+        (".read", _) => Err("usage: .read FILE".into()),
+        (".use", _) => Err("usage: .use COLLECTION".into()),
+        _ => Err(format!("unknown command `{command}`: .help lists them")),
+    }
+}
+
+/// The text of `.help`: every statement with an example, and the dot-commands.
+pub const HELP: &str = "\
+Statements (end with ; or press Enter when complete; `--` starts a comment):
+  [select PATH, ...] [from C] [where COND] [order by PATH [desc], ...] [limit N] [offset N]
+      where org = \"ICC\" and year >= 2020 order by date desc limit 10
+  count [from C] [where COND] [by PATH]       count by org
+  insert into C {...} | [{...}, ...]          insert into people {name: 'Ada', tags: ['math']}
+  update C set PATH = V, ... [unset PATH, ...] where COND
+                                              update people set age = 37 where name = 'Ada'
+  delete from C where COND | all              delete from people where age < 18
+  create [unique] index on C (PATH, ...)      create index on articles (org, year)
+  drop index NAME | drop collection C         drop index articles_org_year
+  use C | show collections | show indexes [on C] | show fields [of C]
+  explain [analyze] STATEMENT                 explain where org = \"ICC\"
+  import \"FILE\" into C [format F]             import \"articles.ndjson\" into articles
+Conditions: = != < <= > >= in [..] not in [..] between A and B contains V
+  starts with \"p\" matches \"regex\" exists PATH  PATH is [not] null  and or not ( )
+Parameters: $1 $name (set with --param on the command line).
+Commands:
+  .help                      this text
+  .mode table|json|ndjson|csv|line
+  .timer on|off              show how long each statement took
+  .read FILE                 run a script
+  .collections  .indexes [C]  .schema [C]  .use C
+  .quit                      leave (or Ctrl-D)
+Keys: Tab completes, Ctrl-R searches history, Ctrl-C clears the line or stops a query.";

@@ -1,0 +1,87 @@
+//! The shell through a pseudo-terminal, typed like a person (who waits for the prompt before
+//! typing): a multi-line statement with its `...>` continuation, Tab completing a field path,
+//! Ctrl-C clearing the line, dot-commands, history after a restart, and Ctrl-D to leave.
+
+use std::process::Command;
+use std::time::Duration;
+
+use expectrl::session::OsSession;
+use expectrl::{ControlCode, Eof, Expect, Session};
+
+const PROMPT: &str = "news.db> ";
+
+fn shell(dir: &std::path::Path) -> OsSession {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_quarry"));
+    command
+        .args(["--db", "news.db"])
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("TERM", "xterm")
+        .env("QUARRY_HISTORY", dir.join("history.txt"));
+    let mut session = Session::spawn(command).unwrap();
+    // Shared CI machines are slow: be patient.
+    session.set_expect_timeout(Some(Duration::from_secs(30)));
+    session
+}
+
+/// Waits for the prompt, then types a line and presses Enter.
+fn type_line(q: &mut OsSession, line: &str) {
+    q.expect(PROMPT).unwrap();
+    q.send_line(line).unwrap();
+}
+
+#[test]
+fn a_person_uses_the_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut q = shell(dir.path());
+    type_line(
+        &mut q,
+        r#"insert into articles [{org: "ICC", author: {name: "Ada"}}, {org: "HRW"}]"#,
+    );
+    q.expect("inserted 2 documents").unwrap();
+
+    // A statement that is not finished continues on a `...>` line.
+    type_line(&mut q, "select org from articles where");
+    q.expect("...> ").unwrap();
+    q.send_line(r#"org = "ICC""#).unwrap();
+    q.expect("1 row").unwrap();
+
+    // Tab completes a field path from the collection's documents.
+    q.expect(PROMPT).unwrap();
+    q.send("select auth").unwrap();
+    q.send(ControlCode::HorizontalTabulation).unwrap();
+    q.send(".na").unwrap();
+    q.send(ControlCode::HorizontalTabulation).unwrap();
+    q.send_line(" from articles where exists author").unwrap();
+    q.expect("author.name").unwrap();
+    q.expect("Ada").unwrap();
+
+    // Ctrl-C clears the line being typed and the shell goes on.
+    q.expect(PROMPT).unwrap();
+    q.send("count where this is not finished").unwrap();
+    q.send(ControlCode::EndOfText).unwrap();
+    type_line(&mut q, "count");
+    q.expect("2\r\n(").unwrap();
+
+    // Dot-commands.
+    type_line(&mut q, ".mode ndjson");
+    type_line(&mut q, "select org from articles order by org");
+    q.expect(r#"{"org":"HRW"}"#).unwrap();
+    type_line(&mut q, ".nope");
+    q.expect("unknown command `.nope`").unwrap();
+
+    // Ctrl-D leaves.
+    q.expect(PROMPT).unwrap();
+    q.send(ControlCode::EndOfTransmission).unwrap();
+    q.expect(Eof).unwrap();
+
+    // History survives a restart: Up twice brings back the last query.
+    let mut q = shell(dir.path());
+    q.expect(PROMPT).unwrap();
+    q.send("\x1b[A").unwrap();
+    q.send("\x1b[A").unwrap();
+    q.send("\r").unwrap();
+    q.expect("2 rows").unwrap();
+    type_line(&mut q, ".quit");
+    q.expect(Eof).unwrap();
+}
