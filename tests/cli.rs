@@ -1,0 +1,226 @@
+//! The `quarry` command end to end: subcommands, formats, exit codes and error messages.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+struct Run {
+    code: i32,
+    out: String,
+    err: String,
+}
+
+fn quarry_in(dir: &Path, args: &[&str], stdin: Option<&str>) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_quarry"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("QUARRY_DB")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).unwrap();
+    }
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        out: String::from_utf8_lossy(&out.stdout).into_owned(),
+        err: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn setup() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let run = quarry_in(
+        dir.path(),
+        &[
+            "exec",
+            "--db",
+            "news.db",
+            r#"create index on t (org); insert into t [{org: "ICC", n: {k: 1}}, {org: "HRW", tags: ["a"]}]"#,
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.err);
+    assert_eq!(
+        run.out,
+        "created index t_org on t (org)\ninserted 2 documents\n"
+    );
+    dir
+}
+
+#[test]
+fn exec_prints_every_format() {
+    let dir = setup();
+    let q = |format: &str, statement: &str| {
+        quarry_in(
+            dir.path(),
+            &["exec", "--db", "news.db", "--format", format, statement],
+            None,
+        )
+    };
+    assert_eq!(q("json", "count from t").out, "2\n");
+    assert_eq!(
+        q("json", "select org from t order by org").out,
+        "[\n  {\n    \"org\": \"HRW\"\n  },\n  {\n    \"org\": \"ICC\"\n  }\n]\n"
+    );
+    assert_eq!(
+        q("ndjson", "from t").out,
+        "{\"_id\":1,\"org\":\"ICC\",\"n\":{\"k\":1}}\n{\"_id\":2,\"org\":\"HRW\",\"tags\":[\"a\"]}\n"
+    );
+    assert_eq!(
+        q("csv", "from t").out,
+        "_id,org,n,tags\n1,ICC,\"{\"\"k\"\":1}\",\n2,HRW,,\"[\"\"a\"\"]\"\n"
+    );
+    let table = q("table", "select org from t where org = 'ICC'").out;
+    assert!(table.contains("│ ICC │"), "{table}");
+    let bad = q("xml", "count");
+    assert_eq!(bad.code, 2);
+    assert!(bad.err.contains("unknown output mode `xml`"), "{}", bad.err);
+}
+
+#[test]
+fn exec_binds_parameters() {
+    let dir = setup();
+    let run = quarry_in(
+        dir.path(),
+        &[
+            "exec",
+            "--db",
+            "news.db",
+            "--format",
+            "ndjson",
+            "--param",
+            "org=ICC",
+            "--param",
+            "1=2",
+            "select org from t where org = $org or _id = $1 order by org",
+        ],
+        None,
+    );
+    assert_eq!(
+        run.out, "{\"org\":\"HRW\"}\n{\"org\":\"ICC\"}\n",
+        "{}",
+        run.err
+    );
+}
+
+#[test]
+fn a_syntax_error_shows_the_caret_on_stderr_and_exits_1() {
+    let dir = setup();
+    let run = quarry_in(
+        dir.path(),
+        &["exec", "--db", "news.db", "from t whre org = 1"],
+        None,
+    );
+    assert_eq!(run.code, 1);
+    assert_eq!(run.out, "");
+    assert_eq!(
+        run.err,
+        "error: unexpected `whre` after the end of the statement\n --> line 1, column 8\n  |\n1 | from t whre org = 1\n  |        ^\n  = hint: did you mean `where`?\n"
+    );
+}
+
+#[test]
+fn runtime_errors_exit_1_with_one_line() {
+    let dir = setup();
+    let run = quarry_in(
+        dir.path(),
+        &["exec", "--db", "news.db", "count from nope"],
+        None,
+    );
+    assert_eq!(
+        (run.code, run.err.as_str()),
+        (1, "error: collection `nope` not found (collections: t)\n")
+    );
+}
+
+#[test]
+fn a_locked_database_is_a_one_line_error() {
+    let dir = setup();
+    let _held = quarry::Db::open(dir.path().join("news.db")).unwrap();
+    let run = quarry_in(
+        dir.path(),
+        &["exec", "--db", "news.db", "count from t"],
+        None,
+    );
+    assert_eq!(run.code, 1);
+    assert_eq!(run.err.lines().count(), 1, "{}", run.err);
+    assert!(
+        run.err
+            .contains("is locked: another quarry process has it open"),
+        "{}",
+        run.err
+    );
+}
+
+#[test]
+fn statements_come_from_stdin_when_it_is_not_a_terminal() {
+    let dir = setup();
+    let run = quarry_in(
+        dir.path(),
+        &["--db", "news.db"],
+        Some("count from t;\ncount from t where org = 'ICC'\n"),
+    );
+    assert_eq!((run.code, run.out.as_str()), (0, "2\n1\n"), "{}", run.err);
+    // The default database is $QUARRY_DB, else ./quarry.db.
+    let run = quarry_in(dir.path(), &[], Some("insert into x {a: 1}"));
+    assert_eq!(run.code, 0, "{}", run.err);
+    assert!(dir.path().join("quarry.db").exists());
+}
+
+#[test]
+fn check_reports_and_repairs() {
+    let dir = setup();
+    let run = quarry_in(dir.path(), &["check", "--db", "news.db"], None);
+    assert_eq!(run.code, 0);
+    assert_eq!(
+        run.out,
+        "checked 1 collections, 2 documents, 2 index entries: no problems\n"
+    );
+    let run = quarry_in(dir.path(), &["check", "--repair", "--db", "news.db"], None);
+    assert_eq!(run.code, 0, "{}", run.out);
+}
+
+#[test]
+fn demo_without_a_terminal_prints_real_results_and_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = quarry_in(dir.path(), &["demo"], None);
+    assert_eq!(run.code, 0, "{}", run.err);
+    assert!(run.out.contains("15 sample articles"), "{}", run.out);
+    assert!(run.out.contains("articles> count by org"));
+    assert!(run.out.contains("│ ICC  ┆ 3 "), "{}", run.out);
+    assert!(
+        run.out.contains("Index scan articles_org_year"),
+        "{}",
+        run.out
+    );
+    assert!(
+        run.out
+            .contains("Coral nurseries double their survival rate"),
+        "{}",
+        run.out
+    );
+}
+
+#[test]
+fn every_subcommand_has_help_with_an_example_and_bad_usage_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    for sub in ["exec", "demo", "check", "run", "test"] {
+        let run = quarry_in(dir.path(), &[sub, "--help"], None);
+        assert_eq!(run.code, 0, "{sub}");
+        assert!(run.out.contains("Example"), "{sub}: {}", run.out);
+        assert!(run.out.contains("--db"), "{sub}: {}", run.out);
+    }
+    let run = quarry_in(dir.path(), &["--version"], None);
+    assert!(run.out.starts_with("quarry "), "{}", run.out);
+    let run = quarry_in(dir.path(), &["frobnicate"], None);
+    assert_eq!(run.code, 2);
+    let run = quarry_in(dir.path(), &["exec"], None);
+    assert_eq!(run.code, 2);
+}
