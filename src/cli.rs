@@ -60,6 +60,47 @@ enum Command {
     /// queries to try (without a terminal: runs the guide and prints the results).
     #[command(after_help = "Example:\n  quarry demo")]
     Demo,
+    /// Import files into a collection: all records or none. Formats by extension (.ndjson,
+    /// .jsonl, .json, .csv, .txt articles); folders import their files; `-` reads stdin.
+    #[command(
+        after_help = "Examples:\n  quarry import --db news.db articles examples/data/articles\n  quarry import --db news.db people people.csv --key email\n  cat dump.ndjson | quarry import --db news.db dump -"
+    )]
+    Import {
+        /// The collection (created when missing).
+        collection: String,
+        /// Files or folders; `-` for stdin (NDJSON unless --format says otherwise).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// auto (by extension), ndjson, json, csv or article.
+        #[arg(long, default_value = "auto")]
+        format: String,
+        /// Upsert by this field: a record with the same value replaces the document.
+        #[arg(long, value_name = "PATH")]
+        key: Option<String>,
+        /// Skip bad records (and list them) instead of importing nothing.
+        #[arg(long)]
+        skip_invalid: bool,
+        /// Keep CSV cells as strings instead of typing numbers, booleans and empty cells.
+        #[arg(long)]
+        no_infer: bool,
+    },
+    /// Export a collection (or the documents matching --where) as NDJSON, JSON or CSV.
+    #[command(
+        after_help = "Example:\n  quarry export --db news.db articles --format csv --where 'year >= 2020' -o recent.csv"
+    )]
+    Export {
+        /// The collection.
+        collection: String,
+        /// ndjson, json or csv.
+        #[arg(long, default_value = "ndjson")]
+        format: crate::export::ExportFormat,
+        /// Only documents matching this condition (as after `where`).
+        #[arg(long = "where", value_name = "CONDITION")]
+        filter: Option<String>,
+        /// Write to this file instead of stdout.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Run query scripts (`.qry`) and print their output; stops at the first error.
     #[command(after_help = "Example:\n  quarry run --db news.db setup.qry report.qry")]
     Run {
@@ -167,6 +208,66 @@ fn run(cli: Cli) -> Result<i32, Error> {
             })
         }
         Some(Command::Demo) => crate::demo::run(),
+        Some(Command::Import {
+            collection,
+            files,
+            format,
+            key,
+            skip_invalid,
+            no_infer,
+        }) => {
+            let db = Db::open(db_path(cli.db))?;
+            let options = crate::import::ImportOptions {
+                format: match format.as_str() {
+                    "auto" => None,
+                    name => Some(crate::import::Format::named(name)?),
+                },
+                key: key
+                    .map(|k| {
+                        k.parse()
+                            .map_err(|e: crate::path::PathError| Error::Query(e.to_string()))
+                    })
+                    .transpose()?,
+                skip_invalid,
+                infer_types: !no_infer,
+                progress: true,
+            };
+            let done = crate::import::import_files(&db, &collection, &files, &options)?;
+            db.flush()?;
+            for warning in &done.warnings {
+                eprintln!("warning: {warning}");
+            }
+            println!("{done}");
+            Ok(EXIT_OK)
+        }
+        Some(Command::Export {
+            collection,
+            format,
+            filter,
+            output,
+        }) => {
+            let db = Db::open(db_path(cli.db))?;
+            match output {
+                Some(path) => {
+                    let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
+                    let count = crate::export::export(
+                        &db,
+                        &collection,
+                        format,
+                        filter.as_deref(),
+                        &mut file,
+                    )?;
+                    std::io::Write::flush(&mut file)?;
+                    eprintln!("exported {count} documents to {}", path.display());
+                }
+                None => {
+                    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                    crate::export::export(&db, &collection, format, filter.as_deref(), &mut out)?;
+                    std::io::Write::flush(&mut out)?;
+                }
+            }
+            Ok(EXIT_OK)
+        }
         Some(Command::Run { files }) => {
             let db = Db::open(db_path(cli.db))?;
             let mut session = Session::new(db.clone());

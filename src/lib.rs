@@ -54,6 +54,7 @@ pub mod cli;
 pub mod codec;
 pub mod demo;
 pub mod error;
+pub mod export;
 pub mod import;
 pub mod output;
 pub mod path;

@@ -1,0 +1,133 @@
+//! Writing a collection (or the documents matching a condition) out as NDJSON, JSON or CSV,
+//! streaming: documents are read and written one at a time.
+
+use std::io::Write;
+
+use crate::error::{Error, Result};
+use crate::store::Db;
+use crate::value::Value;
+
+/// The formats documents can be written as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// One compact JSON document per line.
+    Ndjson,
+    /// One JSON array, a document per line.
+    Json,
+    /// A header of the fields, then a row per document: nested objects become dotted columns
+    /// (`address.city`, as the CSV importer reads them back), arrays are JSON, null and
+    /// missing values are empty cells.
+    Csv,
+}
+
+impl std::str::FromStr for ExportFormat {
+    type Err = String;
+
+    fn from_str(text: &str) -> std::result::Result<Self, String> {
+        match text.to_ascii_lowercase().as_str() {
+            "ndjson" | "jsonl" => Ok(ExportFormat::Ndjson),
+            "json" => Ok(ExportFormat::Json),
+            "csv" => Ok(ExportFormat::Csv),
+            other => Err(format!(
+                "unknown export format `{other}`: use ndjson, json or csv"
+            )),
+        }
+    }
+}
+
+/// Writes the documents of `collection` matching `filter` (a condition, as after `where`)
+/// to `out`, in id order, each with its `_id`. Returns how many were written.
+///
+/// ```
+/// use quarry::export::{export, ExportFormat};
+/// let db = quarry::Db::temporary()?;
+/// db.execute("insert into t [{a: 1}, {a: 2}]")?;
+/// let mut out = Vec::new();
+/// assert_eq!(export(&db, "t", ExportFormat::Ndjson, Some("a > 1"), &mut out)?, 1);
+/// assert_eq!(String::from_utf8(out).unwrap(), "{\"_id\":2,\"a\":2}\n");
+/// # Ok::<(), quarry::Error>(())
+/// ```
+pub fn export(
+    db: &Db,
+    collection: &str,
+    format: ExportFormat,
+    filter: Option<&str>,
+    out: &mut dyn Write,
+) -> Result<u64> {
+    if db.get_collection(collection).is_none() {
+        return Err(Error::NotFound(format!(
+            "collection `{collection}` not found"
+        )));
+    }
+    let query = match filter {
+        Some(condition) => format!("from {collection} where {condition}"),
+        None => format!("from {collection}"),
+    };
+    let mut count = 0u64;
+    match format {
+        ExportFormat::Ndjson => {
+            for row in db.query(&query)? {
+                writeln!(out, "{}", row?)?;
+                count += 1;
+            }
+        }
+        ExportFormat::Json => {
+            write!(out, "[")?;
+            for row in db.query(&query)? {
+                write!(out, "{}\n{}", if count == 0 { "" } else { "," }, row?)?;
+                count += 1;
+            }
+            writeln!(out, "{}]", if count == 0 { "" } else { "\n" })?;
+        }
+        ExportFormat::Csv => {
+            // Two passes keep memory flat: the header needs every top-level field first.
+            let mut columns: indexmap::IndexSet<String> = indexmap::IndexSet::new();
+            for row in db.query(&query)? {
+                columns.extend(flatten(&row?).into_keys());
+            }
+            let mut writer = csv::Writer::from_writer(out);
+            let csv_error = |e: csv::Error| Error::Io(std::io::Error::other(e.to_string()));
+            if !columns.is_empty() {
+                writer.write_record(columns.iter()).map_err(csv_error)?;
+            }
+            for row in db.query(&query)? {
+                let cells = flatten(&row?);
+                let cells = columns.iter().map(|c| match cells.get(c) {
+                    None | Some(Value::Null) => String::new(),
+                    Some(Value::String(s)) => s.clone(),
+                    Some(other) => other.to_string(),
+                });
+                writer.write_record(cells).map_err(csv_error)?;
+                count += 1;
+            }
+            writer.flush()?;
+        }
+    }
+    Ok(count)
+}
+
+/// A document's leaves by dotted path: nested objects are walked, everything else is a leaf.
+/// An empty object stays a leaf (`{}`) so it is not lost.
+fn flatten(doc: &Value) -> indexmap::IndexMap<String, Value> {
+    fn walk(prefix: &str, value: &Value, out: &mut indexmap::IndexMap<String, Value>) {
+        match value {
+            Value::Object(fields) if !fields.is_empty() => {
+                for (name, inner) in fields {
+                    let segment = crate::path::Path::field(name.as_str()).to_string();
+                    let path = if prefix.is_empty() {
+                        segment
+                    } else {
+                        format!("{prefix}.{segment}")
+                    };
+                    walk(&path, inner, out);
+                }
+            }
+            other => {
+                out.insert(prefix.to_owned(), other.clone());
+            }
+        }
+    }
+    let mut out = indexmap::IndexMap::new();
+    walk("", doc, &mut out);
+    out
+}
