@@ -115,7 +115,13 @@ fn a_bad_record_in_the_middle_leaves_everything_as_it_was() {
         }
     }
     drop(out);
-    let err = import_files(&db, "c", &[file.clone()], &ImportOptions::default()).unwrap_err();
+    let err = import_files(
+        &db,
+        "c",
+        std::slice::from_ref(&file),
+        &ImportOptions::default(),
+    )
+    .unwrap_err();
     assert!(
         err.to_string().contains("big.ndjson:5001: expected value"),
         "{err}"

@@ -219,5 +219,7 @@ fn looks_like_a_number(cell: &str) -> bool {
     let leading_zero = digits.len() > 1 && digits.starts_with('0') && !digits.starts_with("0.");
     digits.starts_with(|c: char| c.is_ascii_digit())
         && !leading_zero
-        && digits.chars().all(|c| c.is_ascii_digit() || ".eE-+".contains(c))
+        && digits
+            .chars()
+            .all(|c| c.is_ascii_digit() || ".eE-+".contains(c))
 }
