@@ -211,7 +211,7 @@ fn demo_without_a_terminal_prints_real_results_and_exits_0() {
 #[test]
 fn every_subcommand_has_help_with_an_example_and_bad_usage_exits_2() {
     let dir = tempfile::tempdir().unwrap();
-    for sub in ["exec", "demo", "check", "run", "test"] {
+    for sub in ["exec", "demo", "check", "run", "test", "import", "export"] {
         let run = quarry_in(dir.path(), &[sub, "--help"], None);
         assert_eq!(run.code, 0, "{sub}");
         assert!(run.out.contains("Example"), "{sub}: {}", run.out);
@@ -223,4 +223,80 @@ fn every_subcommand_has_help_with_an_example_and_bad_usage_exits_2() {
     assert_eq!(run.code, 2);
     let run = quarry_in(dir.path(), &["exec"], None);
     assert_eq!(run.code, 2);
+}
+
+#[test]
+fn import_and_export_through_the_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data");
+    let articles = data.join("articles");
+    let run = quarry_in(
+        dir.path(),
+        &[
+            "import",
+            "--db",
+            "n.db",
+            "articles",
+            articles.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.err);
+    assert!(
+        run.out
+            .starts_with("imported 15 documents into articles in "),
+        "{}",
+        run.out
+    );
+    assert!(
+        run.err
+            .contains("warning: undated-kayak-club-memo.txt: no date found"),
+        "{}",
+        run.err
+    );
+    // From stdin, NDJSON.
+    let run = quarry_in(
+        dir.path(),
+        &["import", "--db", "n.db", "s", "-"],
+        Some("{\"a\": 1}\n{\"a\": 2}\n"),
+    );
+    assert!(
+        run.out.starts_with("imported 2 documents into s"),
+        "{}{}",
+        run.out,
+        run.err
+    );
+    // A bad record: exit 1, FILE:LINE, nothing imported.
+    std::fs::write(dir.path().join("bad.ndjson"), "{\"a\": 1}\nnot json\n").unwrap();
+    let run = quarry_in(
+        dir.path(),
+        &["import", "--db", "n.db", "s", "bad.ndjson"],
+        None,
+    );
+    assert_eq!(run.code, 1);
+    assert!(run.err.contains("bad.ndjson:2: "), "{}", run.err);
+    let run = quarry_in(dir.path(), &["exec", "--db", "n.db", "count from s"], None);
+    assert_eq!(run.out, "2\n");
+    // Export to a file and to stdout.
+    let run = quarry_in(
+        dir.path(),
+        &[
+            "export", "--db", "n.db", "s", "--format", "csv", "--where", "a > 1",
+        ],
+        None,
+    );
+    assert_eq!(run.out, "_id,a\n2,2\n");
+    let run = quarry_in(
+        dir.path(),
+        &["export", "--db", "n.db", "articles", "-o", "a.ndjson"],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.err);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("a.ndjson"))
+            .unwrap()
+            .lines()
+            .count(),
+        15
+    );
 }
