@@ -278,7 +278,9 @@ fn string(input: &str) -> PResult<'_, String> {
             other => {
                 return fail(
                     &start[i..],
-                    format!("unknown escape `\\{other}` in a string"),
+                    format!(
+                        "unknown escape `\\{other}` in a string (a backslash is written `\\\\`, as in `\\\\d` for a regex digit)"
+                    ),
                 );
             }
         }

@@ -11,6 +11,10 @@ use crate::value::Value;
 /// The most paths a compound index may have.
 pub const MAX_INDEX_PATHS: usize = 4;
 
+/// The most entries one document may give one index (a multikey index holds one per array
+/// element): a bound on the memory and time one write can take.
+pub const MAX_ENTRIES_PER_DOCUMENT: usize = 100_000;
+
 /// Where an index is in its life: only `Ready` indexes serve queries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum IndexState {
@@ -86,6 +90,17 @@ impl IndexDef {
                 "index `{}` would need entries for two arrays, `{}` and `{}`: a compound index may \
                  hold at most one array path per document",
                 self.name, multi_paths[0], multi_paths[1]
+            )));
+        }
+        let total = per_path
+            .iter()
+            .map(Vec::len)
+            .fold(1usize, usize::saturating_mul);
+        if total > MAX_ENTRIES_PER_DOCUMENT {
+            return Err(Error::InvalidDocument(format!(
+                "index `{}` would need {total} entries for this document (at most \
+                 {MAX_ENTRIES_PER_DOCUMENT}): an indexed array that long cannot be stored",
+                self.name
             )));
         }
         let prefix = layout::entry_prefix(self.number);

@@ -23,7 +23,7 @@ pub use bulk::BulkLoad;
 pub use check::{CheckReport, Problem};
 pub(crate) use collection::CollectionState;
 pub use collection::{Collection, Documents};
-pub use index::{IndexDef, MAX_INDEX_PATHS};
+pub use index::{IndexDef, MAX_ENTRIES_PER_DOCUMENT, MAX_INDEX_PATHS};
 pub(crate) use write::{Writer, prepare_document};
 
 use crate::codec;

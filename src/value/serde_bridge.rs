@@ -19,7 +19,7 @@ use super::{Map, Value, ValueError};
 /// assert!(quarry::to_value(&P { x: f64::NAN, tags: vec![] }).is_err());
 /// ```
 pub fn to_value<T: Serialize + ?Sized>(value: &T) -> Result<Value, ValueError> {
-    value.serialize(ValueSerializer)
+    value.serialize(ValueSerializer { depth: 0 })
 }
 
 /// Converts a [`Value`] into any deserialisable type.
@@ -40,12 +40,33 @@ impl ser::Error for ValueError {
     }
 }
 
-struct ValueSerializer;
+/// Serialises into a [`Value`], refusing nesting deeper than [`super::MAX_DEPTH`] before it
+/// recurses further (so a hostile value cannot exhaust the stack).
+#[derive(Clone, Copy)]
+struct ValueSerializer {
+    depth: usize,
+}
+
+impl ValueSerializer {
+    /// The serializer for values one level down.
+    fn nested(self) -> Result<ValueSerializer, ValueError> {
+        if self.depth >= super::MAX_DEPTH {
+            return Err(ValueError(format!(
+                "value nests deeper than {} levels",
+                super::MAX_DEPTH
+            )));
+        }
+        Ok(ValueSerializer {
+            depth: self.depth + 1,
+        })
+    }
+}
 
 /// Collects sequence elements (arrays, tuples, tuple variants).
 struct SeqBuilder {
     items: Vec<Value>,
     variant: Option<&'static str>,
+    inner: ValueSerializer,
 }
 
 /// Collects map entries and struct fields.
@@ -53,6 +74,7 @@ struct MapBuilder {
     map: Map,
     next_key: Option<String>,
     variant: Option<&'static str>,
+    inner: ValueSerializer,
 }
 
 fn wrap_variant(variant: Option<&'static str>, value: Value) -> Value {
@@ -161,12 +183,16 @@ impl ser::Serializer for ValueSerializer {
         variant: &'static str,
         value: &T,
     ) -> Result<Value, ValueError> {
-        Ok(wrap_variant(Some(variant), value.serialize(self)?))
+        Ok(wrap_variant(
+            Some(variant),
+            value.serialize(self.nested()?)?,
+        ))
     }
     fn serialize_seq(self, len: Option<usize>) -> Result<SeqBuilder, ValueError> {
         Ok(SeqBuilder {
-            items: Vec::with_capacity(len.unwrap_or(0)),
+            items: Vec::with_capacity(len.unwrap_or(0).min(4096)),
             variant: None,
+            inner: self.nested()?,
         })
     }
     fn serialize_tuple(self, len: usize) -> Result<SeqBuilder, ValueError> {
@@ -187,15 +213,17 @@ impl ser::Serializer for ValueSerializer {
         len: usize,
     ) -> Result<SeqBuilder, ValueError> {
         Ok(SeqBuilder {
-            items: Vec::with_capacity(len),
+            items: Vec::with_capacity(len.min(4096)),
             variant: Some(variant),
+            inner: self.nested()?,
         })
     }
     fn serialize_map(self, len: Option<usize>) -> Result<MapBuilder, ValueError> {
         Ok(MapBuilder {
-            map: Map::with_capacity(len.unwrap_or(0)),
+            map: Map::with_capacity(len.unwrap_or(0).min(4096)),
             next_key: None,
             variant: None,
+            inner: self.nested()?,
         })
     }
     fn serialize_struct(self, _name: &'static str, len: usize) -> Result<MapBuilder, ValueError> {
@@ -209,16 +237,17 @@ impl ser::Serializer for ValueSerializer {
         len: usize,
     ) -> Result<MapBuilder, ValueError> {
         Ok(MapBuilder {
-            map: Map::with_capacity(len),
+            map: Map::with_capacity(len.min(4096)),
             next_key: None,
             variant: Some(variant),
+            inner: self.nested()?,
         })
     }
 }
 
 impl SeqBuilder {
     fn push<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), ValueError> {
-        self.items.push(value.serialize(ValueSerializer)?);
+        self.items.push(value.serialize(self.inner)?);
         Ok(())
     }
     fn finish(self) -> Result<Value, ValueError> {
@@ -273,7 +302,7 @@ impl ser::SerializeTupleVariant for SeqBuilder {
 impl MapBuilder {
     fn field<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<(), ValueError> {
         self.map
-            .insert(key.to_owned(), value.serialize(ValueSerializer)?);
+            .insert(key.to_owned(), value.serialize(self.inner)?);
         Ok(())
     }
     fn finish(self) -> Result<Value, ValueError> {

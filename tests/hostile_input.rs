@@ -1,0 +1,145 @@
+//! Hostile input: each is refused with a clear error or handled within bounds — never a
+//! panic, a hang or a stack overflow.
+
+use std::io::Write;
+
+use quarry::import::{ImportOptions, import_files};
+use quarry::{Db, Error, Value};
+
+#[test]
+fn json_nested_100000_levels_is_refused_on_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("deep.ndjson");
+    let mut out = std::fs::File::create(&file).unwrap();
+    write!(
+        out,
+        "{{\"a\": {}1{}}}\n",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    )
+    .unwrap();
+    drop(out);
+    let db = Db::temporary().unwrap();
+    let err = import_files(&db, "d", &[file], &ImportOptions::default()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("deep.ndjson:1: recursion limit exceeded"),
+        "{err}"
+    );
+    assert!(db.get_collection("d").is_none_or(|c| c.is_empty().unwrap()));
+}
+
+/// A value nested `depth` levels, built and torn down without recursion.
+struct Deep(usize);
+
+impl serde::Serialize for Deep {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = serializer.serialize_seq(Some(1))?;
+        if self.0 == 0 {
+            seq.serialize_element(&1)?;
+        } else {
+            seq.serialize_element(&Deep(self.0 - 1))?;
+        }
+        seq.end()
+    }
+}
+
+#[test]
+fn a_deeply_nested_value_from_rust_is_refused_before_it_overflows() {
+    #[derive(serde::Serialize)]
+    struct Doc {
+        deep: Deep,
+    }
+    let db = Db::temporary().unwrap();
+    let err = db
+        .collection("d")
+        .unwrap()
+        .insert(&Doc {
+            deep: Deep(100_000),
+        })
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidDocument(_)), "{err}");
+    assert!(err.to_string().contains("deeper than 128"), "{err}");
+    // 100 levels are fine.
+    db.collection("d")
+        .unwrap()
+        .insert(&Doc { deep: Deep(100) })
+        .unwrap();
+}
+
+#[test]
+fn a_statement_nested_10000_levels_is_refused() {
+    let db = Db::temporary().unwrap();
+    let text = format!("where {}a = 1{}", "(".repeat(10_000), ")".repeat(10_000));
+    let err = db.execute(&text).unwrap_err();
+    assert!(err.to_string().contains("nesting deeper than 64"), "{err}");
+}
+
+#[test]
+fn a_100_mb_string_is_stored_and_read_back() {
+    let db = Db::temporary().unwrap();
+    let c = db.collection("big").unwrap();
+    let text = "x".repeat(100 << 20);
+    let id = c.insert(&serde_json::json!({ "s": text })).unwrap();
+    let back = c.get_value(id).unwrap().unwrap();
+    assert_eq!(
+        back.get("s").and_then(Value::as_str).map(str::len),
+        Some(100 << 20)
+    );
+    // In a statement it is refused: statements are at most 1 MiB.
+    let err = db
+        .execute(&format!(
+            "insert into big {{s: \"{}\"}}",
+            "y".repeat(2 << 20)
+        ))
+        .unwrap_err();
+    assert!(err.to_string().contains("at most 1048576"), "{err}");
+}
+
+#[test]
+fn a_million_element_array_is_stored_but_not_indexed_element_by_element() {
+    let db = Db::temporary().unwrap();
+    let c = db.collection("arr").unwrap();
+    let tags: Vec<i64> = (0..1_000_000).collect();
+    // Without an index on it, it is an ordinary (large) document.
+    let id = c
+        .insert(&serde_json::json!({ "tags": tags, "k": 1 }))
+        .unwrap();
+    let out = db.execute("count from arr where tags = 999999").unwrap();
+    assert_eq!(out[0].to_string(), "1\n");
+    // A multikey index would need a million entries for it: refused, with the reason.
+    let err = c.create_index(&["tags"]).unwrap_err();
+    assert!(
+        err.to_string().contains("would need 1000000 entries"),
+        "{err}"
+    );
+    assert!(c.indexes().unwrap().is_empty(), "no partial index is left");
+    c.create_index(&["k"]).unwrap();
+    assert_eq!(
+        c.get_value(id).unwrap().unwrap().get("k"),
+        Some(&Value::Int(1))
+    );
+    let report = db.check().unwrap();
+    assert!(report.is_clean(), "{:?}", report.problems);
+}
+
+#[test]
+fn a_catastrophic_looking_regex_runs_in_linear_time() {
+    let db = Db::temporary().unwrap();
+    db.execute(&format!("insert into r {{s: \"{}b\"}}", "a".repeat(50_000)))
+        .unwrap();
+    // Exponential for backtracking engines; the regex crate guarantees linear time.
+    let out = db
+        .execute(r#"count from r where s matches "^(a+)+$""#)
+        .unwrap();
+    assert_eq!(out[0].to_string(), "0\n");
+    // A pattern too large to compile is an error, not a memory blow-up.
+    let err = db
+        .execute(r#"count from r where s matches "(\\w{1000}){1000}""#)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("invalid regular expression"),
+        "{err}"
+    );
+}
