@@ -11,9 +11,9 @@ fn json_nested_100000_levels_is_refused_on_import() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("deep.ndjson");
     let mut out = std::fs::File::create(&file).unwrap();
-    write!(
+    writeln!(
         out,
-        "{{\"a\": {}1{}}}\n",
+        "{{\"a\": {}1{}}}",
         "[".repeat(100_000),
         "]".repeat(100_000)
     )
