@@ -70,6 +70,11 @@ fn truncated_zeroed_and_garbage_files_never_panic() {
             std::fs::write(&file, bytes).unwrap();
         }
         let outcome = survive(&path);
+        // Either the damage is reported, or what opened is whole.
+        assert!(
+            outcome.starts_with("open failed: corrupt data") || outcome.contains(", 0 problems"),
+            "{what}: {outcome}"
+        );
         eprintln!("{what}: {outcome}");
     }
 }
@@ -84,4 +89,17 @@ fn a_missing_database_directory_is_created_and_a_file_in_the_way_is_an_error() {
         matches!(err, Error::Io(_) | Error::Corrupt(_) | Error::Storage(_)),
         "{err:?}"
     );
+}
+
+#[test]
+fn a_store_whose_catalog_was_lost_is_reported_not_opened_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lost.db");
+    make_db(&path);
+    for file in data_files(&path) {
+        std::fs::write(&file, vec![0u8; 64]).unwrap();
+    }
+    let err = Db::open(&path).unwrap_err();
+    assert!(matches!(err, Error::Corrupt(_)), "{err:?}");
+    assert!(err.to_string().contains("the catalog is missing"), "{err}");
 }

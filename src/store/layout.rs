@@ -1,6 +1,7 @@
 //! Where everything lives on disk: the one place that knows tree names and key prefixes.
 //!
-//! A database is one sled instance with a catalog tree and one tree per collection:
+//! A database is a folder holding one sled instance (with a catalog tree and one tree per
+//! collection) and the marker file `quarry.format`:
 //!
 //! ```text
 //! tree "quarry.catalog"
@@ -23,6 +24,10 @@
 //! collection's own tree instead, because sled batches are atomic only within one tree: this way
 //! a document, its index entries, the id counter and a flipped multikey flag all land in one
 //! `apply_batch` and no crash can separate them. The catalog tree only names collections.
+
+/// A file beside sled's own, written once the catalog is durable: with it present, an empty
+/// catalog means the store was damaged rather than newly created.
+pub const MARKER_FILE: &str = "quarry.format";
 
 /// Name of the catalog tree.
 pub const CATALOG_TREE: &[u8] = b"quarry.catalog";

@@ -133,7 +133,11 @@ impl Db {
                 other => break other?,
             }
         };
-        Db::from_sled(sled, path.to_path_buf())
+        Db::from_sled(
+            sled,
+            path.to_path_buf(),
+            Some(path.join(layout::MARKER_FILE)),
+        )
     }
 
     /// A database that lives only as long as its handles (deleted when the last one drops).
@@ -148,10 +152,13 @@ impl Db {
             .temporary(true)
             .cache_capacity(Options::default().cache_capacity)
             .open()?;
-        Db::from_sled(sled, PathBuf::from("(temporary)"))
+        Db::from_sled(sled, PathBuf::from("(temporary)"), None)
     }
 
-    fn from_sled(sled: sled::Db, path: PathBuf) -> Result<Db> {
+    /// Opens quarry's catalog inside a sled database. `marker` is the file that records that
+    /// the database was created: with it present, a missing catalog means damage, not a new
+    /// database.
+    fn from_sled(sled: sled::Db, path: PathBuf, marker: Option<PathBuf>) -> Result<Db> {
         let catalog = sled.open_tree(layout::CATALOG_TREE)?;
         match catalog.get(layout::FORMAT_KEY)? {
             Some(bytes) => {
@@ -170,8 +177,22 @@ impl Db {
                         "the catalog has no format version: not a quarry database".into(),
                     ));
                 }
+                if let Some(marker) = marker.as_ref().filter(|m| m.exists()) {
+                    return Err(Error::Corrupt(format!(
+                        "the catalog is missing although {} shows the database was created: \
+                         the store file is damaged (restore it from a copy)",
+                        marker.display()
+                    )));
+                }
                 catalog.insert(layout::FORMAT_KEY, &FORMAT_VERSION.to_be_bytes())?;
+                sled.flush()?;
             }
+        }
+        if let Some(marker) = marker.as_ref().filter(|m| !m.exists()) {
+            std::fs::write(
+                marker,
+                format!("quarry database, format {FORMAT_VERSION}\n"),
+            )?;
         }
         let mut collections = BTreeMap::new();
         for item in catalog.scan_prefix(layout::COLLECTION_PREFIX) {
