@@ -1,0 +1,85 @@
+//! Fuzzing by property: the importers' readers, the article reader and the script reader take
+//! arbitrary bytes and mutations of valid input without panicking, and bad records come back
+//! as errors with their place.
+
+use proptest::prelude::*;
+use quarry::import::{article, read};
+
+fn collect(
+    run: impl FnOnce(&mut dyn FnMut(read::Record) -> bool) -> std::io::Result<()>,
+) -> Vec<read::Record> {
+    let mut records = Vec::new();
+    let _ = run(&mut |record| {
+        records.push(record);
+        records.len() < 10_000
+    });
+    records
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn ndjson_and_json_readers_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+        for record in collect(|each| read::ndjson("f", &bytes[..], each)) {
+            prop_assert!(record.0.starts_with("f:"));
+        }
+        collect(|each| read::json("f", &bytes[..], each));
+    }
+
+    #[test]
+    fn json_text_mutations_never_panic(text in r#"[\[\]{}",:0-9a-z \-.eE\\]{0,80}"#) {
+        collect(|each| read::json("f", text.as_bytes(), each));
+        collect(|each| read::ndjson("f", text.as_bytes(), each));
+    }
+
+    #[test]
+    fn csv_reader_never_panics(text in "[a-z0-9.,\"\n\r `\\[\\]{}-]{0,120}", infer in any::<bool>()) {
+        for record in collect(|each| read::csv("f", text.as_bytes(), infer, each)) {
+            prop_assert!(record.0.starts_with("f:"));
+        }
+    }
+
+    #[test]
+    fn article_reader_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..400), text in "[ -~\u{a0}\u{2013}\u{2014}\n]{0,300}") {
+        let _ = article::parse_article(&bytes, "x.txt");
+        let _ = article::parse_article(text.as_bytes(), "y.txt");
+        let dated = format!("03/12/2018 Some Place (Some Organisation Name) – {text}");
+        let parsed = article::parse_article(dated.as_bytes(), "z.txt");
+        prop_assert!(parsed.is_ok());
+    }
+
+    #[test]
+    fn script_reader_never_panics(text in "[ -~\n]{0,200}") {
+        let _ = quarry::script::parse::parse(&text);
+        let with_blocks = format!("count\n----\n{text}\n\n.mode json\n{text}");
+        let _ = quarry::script::parse::parse(&with_blocks);
+    }
+}
+
+const TOKENS: &[&str] = &[
+    "select", "from", "t", "where", "a", "=", "1", "'x'", "and", "or", "not", "(", ")", "[", "]",
+    "{", "}", ",", ":", "insert", "into", "update", "set", "delete", "all", "count", "by", "order",
+    "desc", "limit", "2", "create", "index", "on", "unique", "drop", "explain", "analyze",
+    "matches", "\"^a\"", "in", "between", "contains", "starts", "with", "exists", "is", "null",
+    ";", "\n", "----", ".mode", "json", "$1", "tags", "b.c", "-1.5",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn scripts_of_random_tokens_run_without_panicking(picks in prop::collection::vec(0..TOKENS.len(), 0..60)) {
+        let mut text = String::from("insert into t [{a: 1, tags: ['x']}, {a: 'x', b: {c: 2}}]\n");
+        for i in picks {
+            text.push_str(TOKENS[i]);
+            text.push(' ');
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("fuzz.qry");
+        std::fs::write(&file, &text).unwrap();
+        let db = quarry::Db::temporary().unwrap();
+        let _ = quarry::script::run_file(&db, &file);
+        prop_assert!(db.check().unwrap().is_clean());
+    }
+}
