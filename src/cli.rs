@@ -362,7 +362,7 @@ pub fn run_text(session: &mut Session, text: &str, style: &Style) -> i32 {
         }
     };
     for statement in &statements {
-        match session.run(statement) {
+        match session.run_durably(statement) {
             Ok(out) => print!("{}", output::render(&out, style)),
             Err(err) => {
                 eprintln!("error: {err}");

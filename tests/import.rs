@@ -264,8 +264,16 @@ fn document() -> impl Strategy<Value = serde_json::Value> {
     prop::collection::btree_map("[a-z]{1,4}", value, 0..4).prop_map(|m| json!(m))
 }
 
+/// Cases per property: `default`, or `PROPTEST_CASES` for a longer run.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(48), failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn export_then_import_gives_back_identical_documents(batch in prop::collection::vec(document(), 1..12)) {

@@ -285,8 +285,16 @@ const VALID: &[&str] = &[
     "create unique index on t (a, b.c); drop index t_a; show fields of t",
 ];
 
+/// Cases per property: `default`, or `PROPTEST_CASES` for a longer run.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(512), failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn printed_trees_parse_back_to_themselves(e in arb_expr()) {

@@ -228,7 +228,13 @@ fn decode_at(bytes: &[u8], depth: usize) -> Result<(Value, &[u8]), KeyError> {
 fn number_value(f: f64, correction: i16) -> Result<Value, KeyError> {
     const TWO_63: f64 = 9_223_372_036_854_775_808.0;
     if correction != 0 {
-        let exact = f as i128 + i128::from(correction);
+        // Only integers carry a correction, and their rounding lies within ±2^63.
+        if !(-TWO_63..=TWO_63).contains(&f) {
+            return Err(err("integer out of range"));
+        }
+        let exact = (f as i128)
+            .checked_add(i128::from(correction))
+            .ok_or_else(|| err("integer out of range"))?;
         return i64::try_from(exact)
             .map(Value::Int)
             .map_err(|_| err("integer out of range"));

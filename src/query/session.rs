@@ -146,6 +146,25 @@ impl Session {
         }
     }
 
+    /// Runs a statement and, when it changed anything, flushes the database before returning:
+    /// what it reports done is on disk. The command line and the shell run statements so.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let db = quarry::Db::open(dir.path().join("x.db"))?;
+    /// let mut session = quarry::query::Session::new(db);
+    /// let statement = quarry::query::parse_statement("insert into t {a: 1}")?;
+    /// assert_eq!(session.run_durably(&statement)?.to_string(), "inserted 1 document\n");
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn run_durably(&mut self, statement: &Statement) -> Result<Output> {
+        let output = self.run(statement)?;
+        if matches!(output, Output::Changed { .. } | Output::Done(_)) {
+            self.db.flush()?;
+        }
+        Ok(output)
+    }
+
     /// Runs one parsed statement.
     pub fn run(&mut self, statement: &Statement) -> Result<Output> {
         self.run_explained(statement, None)

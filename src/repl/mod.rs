@@ -241,7 +241,7 @@ impl Shell<'_> {
         for statement in &statements {
             self.interrupt.clear();
             let started = Instant::now();
-            let result = self.session.run(statement);
+            let result = self.session.run_durably(statement);
             let elapsed = started.elapsed();
             match result {
                 Ok(out) => {

@@ -238,7 +238,13 @@ impl<'a> Runner<'a> {
         };
         let mut out = String::new();
         for statement in &statements {
-            match self.session.run(statement) {
+            let result = if self.echo {
+                // `quarry run`: what it prints as done is on disk.
+                self.session.run_durably(statement)
+            } else {
+                self.session.run(statement)
+            };
+            match result {
                 Ok(result) => out.push_str(&output::render(&result, &self.style)),
                 Err(err) => {
                     out.push_str(&format!("error: {err}\n"));
