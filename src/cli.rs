@@ -53,7 +53,8 @@ enum Command {
         /// is read as JSON when it parses as JSON, else as a string.
         #[arg(long = "param", value_name = "NAME=VALUE")]
         params: Vec<String>,
-        /// One or more statements separated by `;`.
+        /// One or more statements separated by `;` (may start with a `--` comment).
+        #[arg(allow_hyphen_values = true)]
         statements: String,
     },
     /// A shell on a temporary database of the bundled sample articles, with a guide of

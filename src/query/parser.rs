@@ -406,8 +406,19 @@ fn object(input: &str) -> PResult<'_, Value> {
         .parse(after)?;
         Ok((after, (key, item)))
     };
+    let (start, _) = ws(input)?;
     let (rest, fields) = comma_list(input, ("{", "}"), entry, "the object")?;
-    Ok((rest, Value::Object(fields.into_iter().collect::<Map>())))
+    let mut object = Map::with_capacity(fields.len());
+    for (key, value) in fields {
+        if object.contains_key(&key) {
+            return fail(
+                start,
+                format!("the field `{key}` appears twice in this object"),
+            );
+        }
+        object.insert(key, value);
+    }
+    Ok((rest, Value::Object(object)))
 }
 
 /// `param = "$" (digits | ident)`
@@ -1085,6 +1096,17 @@ fn check_limits(text: &str) -> Result<(), ParseError> {
     Ok(())
 }
 
+/// Whether `word` (followed by `rest`) begins a clause, as in `select from t` where the
+/// fields were left out, rather than naming a field.
+fn starts_a_clause(word: &str, rest: &str) -> bool {
+    let word = word.to_ascii_lowercase();
+    match word.as_str() {
+        "from" | "where" | "limit" | "offset" | "select" => true,
+        "order" => kw("by").parse(rest).is_ok(),
+        _ => false,
+    }
+}
+
 fn to_error(text: &str, err: nom::Err<Failure<'_>>) -> ParseError {
     let failure = match err {
         nom::Err::Error(f) | nom::Err::Failure(f) => f,
@@ -1100,7 +1122,24 @@ fn to_error(text: &str, err: nom::Err<Failure<'_>>) -> ParseError {
         .message
         .as_ref()
         .is_none_or(|m| m.starts_with("expected a statement"));
-    let hint = suggestion(failure.input, if open_ended { 2 } else { 1 });
+    let word: String = failure
+        .input
+        .chars()
+        .take_while(|c| is_ident_char(*c))
+        .collect();
+    let reserved_field = failure
+        .message
+        .as_ref()
+        .is_some_and(|m| m.contains("field path") || m.contains("condition"))
+        && RESERVED.iter().any(|r| r.eq_ignore_ascii_case(&word))
+        && !starts_a_clause(&word, &failure.input[word.len()..]);
+    let hint = if reserved_field {
+        Some(format!(
+            "`{word}` is a reserved word: quote it in backticks to use it as a field name"
+        ))
+    } else {
+        suggestion(failure.input, if open_ended { 2 } else { 1 })
+    };
     let mut message = failure.message.unwrap_or_else(|| {
         let token: String = failure
             .input

@@ -1,0 +1,13 @@
+//! Any bytes, read as NDJSON, JSON, CSV and as an article: records or errors, never a panic.
+#![no_main]
+
+use quarry::import::{article, read};
+
+libfuzzer_sys::fuzz_target!(|bytes: &[u8]| {
+    let mut keep = |_: read::Record| true;
+    let _ = read::ndjson("f", bytes, &mut keep);
+    let _ = read::json("f", bytes, &mut keep);
+    let _ = read::csv("f", bytes, true, &mut keep);
+    let _ = read::csv("f", bytes, false, &mut keep);
+    let _ = article::parse_article(bytes, "f.txt");
+});
