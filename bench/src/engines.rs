@@ -1,0 +1,537 @@
+//! The three engines, each doing the same workloads on the same data.
+
+use std::collections::{BinaryHeap, HashMap};
+use std::path::{Path, PathBuf};
+
+use crate::data::Article;
+
+/// The workloads every engine runs; each returns how many documents (or groups) it produced,
+/// so the engines can be checked against each other.
+pub trait Engine {
+    /// Bulk import with two indexes: (org, year) and (date).
+    fn load(&mut self, docs: &[Article]);
+    /// Point get by id, decoding the document.
+    fn get(&self, id: u64) -> usize;
+    /// `org = "ICC" and year >= 2020`, whole documents.
+    fn indexed(&self) -> usize;
+    /// `order by date desc limit 10` (on an index).
+    fn latest(&self) -> usize;
+    /// `order by words desc limit 10` (no index).
+    fn longest(&self) -> usize;
+    /// `count by org`.
+    fn count_by_org(&self) -> usize;
+    /// Full scan with a predicate on an unindexed field: `words > 140`.
+    fn scan(&self) -> usize;
+    /// `body matches "glacier.*storm"`.
+    fn regex(&self) -> usize;
+    /// Update 10% of the documents by predicate (`bucket = 3`).
+    fn update(&mut self) -> usize;
+    /// Delete 10% of the documents by predicate (`bucket = 4`).
+    fn delete(&mut self) -> usize;
+    /// Close the database (the harness then waits for the engine to let go of its files).
+    fn close(&mut self);
+    /// Open again and run the indexed query.
+    fn reopen(&mut self) -> usize;
+    /// Bytes on disk after a flush.
+    fn size(&mut self) -> u64;
+}
+
+/// Bytes in all files below `dir`.
+pub fn dir_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| {
+                    let path = e.path();
+                    if path.is_dir() {
+                        dir_size(&path)
+                    } else {
+                        e.metadata().map(|m| m.len()).unwrap_or(0)
+                    }
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+// ---------------------------------------------------------------------------------------------
+/// quarry through its public API.
+pub struct Quarry {
+    dir: PathBuf,
+    db: Option<quarry::Db>,
+}
+
+impl Quarry {
+    pub fn new(dir: &Path) -> Quarry {
+        let db = quarry::Db::open(dir.join("quarry.db")).expect("open quarry");
+        Quarry {
+            dir: dir.to_path_buf(),
+            db: Some(db),
+        }
+    }
+    fn db(&self) -> &quarry::Db {
+        self.db.as_ref().expect("open")
+    }
+    fn rows(&self, query: &str) -> usize {
+        self.db().query(query).expect("query").fold(0, |n, row| {
+            std::hint::black_box(row.expect("row"));
+            n + 1
+        })
+    }
+    fn changed(&self, statement: &str) -> usize {
+        match self.db().execute(statement).expect("statement").remove(0) {
+            quarry::query::Output::Changed { count, .. } => count as usize,
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+impl Engine for Quarry {
+    fn load(&mut self, docs: &[Article]) {
+        let articles = self.db().collection("articles").expect("collection");
+        articles.create_index(&["org", "year"]).expect("index");
+        articles.create_index(&["date"]).expect("index");
+        let mut load = articles.bulk_load().expect("load");
+        for doc in docs {
+            load.insert(quarry::to_value(doc).expect("value"))
+                .expect("insert");
+        }
+        load.commit().expect("commit");
+        self.db().flush().expect("flush");
+    }
+    fn get(&self, id: u64) -> usize {
+        let articles = self.db().get_collection("articles").expect("collection");
+        usize::from(articles.get_value(id).expect("get").is_some())
+    }
+    fn indexed(&self) -> usize {
+        self.rows("from articles where org = 'ICC' and year >= 2020")
+    }
+    fn latest(&self) -> usize {
+        self.rows("from articles order by date desc limit 10")
+    }
+    fn longest(&self) -> usize {
+        self.rows("from articles order by words desc limit 10")
+    }
+    fn count_by_org(&self) -> usize {
+        match self
+            .db()
+            .execute("count from articles by org")
+            .expect("count")
+            .remove(0)
+        {
+            quarry::query::Output::Groups(groups) => groups.len(),
+            other => panic!("{other:?}"),
+        }
+    }
+    fn scan(&self) -> usize {
+        self.rows("from articles where words > 140")
+    }
+    fn regex(&self) -> usize {
+        self.rows(r#"from articles where body matches "glacier.*storm""#)
+    }
+    fn update(&mut self) -> usize {
+        self.changed("update articles set flagged = true where bucket = 3")
+    }
+    fn delete(&mut self) -> usize {
+        self.changed("delete from articles where bucket = 4")
+    }
+    fn close(&mut self) {
+        if let Some(db) = self.db.take() {
+            db.flush().expect("flush");
+        }
+    }
+    fn reopen(&mut self) -> usize {
+        self.db = Some(quarry::Db::open(self.dir.join("quarry.db")).expect("reopen"));
+        self.indexed()
+    }
+    fn size(&mut self) -> u64 {
+        self.db().flush().expect("flush");
+        dir_size(&self.dir.join("quarry.db"))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+/// SQLite with a JSON text column and expression indexes (WAL, synchronous=NORMAL).
+pub struct Sqlite {
+    path: PathBuf,
+    conn: Option<rusqlite::Connection>,
+}
+
+fn sqlite_open(path: &Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(path).expect("open sqlite");
+    conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+        .expect("pragmas");
+    conn.create_scalar_function(
+        "regexp",
+        2,
+        rusqlite::functions::FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let re = ctx.get_or_create_aux(0, |v| {
+                regex::Regex::new(v.as_str()?)
+                    .map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e)))
+            })?;
+            let text = ctx.get::<String>(1)?;
+            Ok(re.is_match(&text))
+        },
+    )
+    .expect("regexp");
+    conn
+}
+
+impl Sqlite {
+    pub fn new(dir: &Path) -> Sqlite {
+        let path = dir.join("sqlite.db");
+        Sqlite {
+            conn: Some(sqlite_open(&path)),
+            path,
+        }
+    }
+    fn conn(&self) -> &rusqlite::Connection {
+        self.conn.as_ref().expect("open")
+    }
+    fn docs(&self, sql: &str) -> usize {
+        let mut statement = self.conn().prepare_cached(sql).expect("prepare");
+        let rows = statement
+            .query_map([], |row| row.get::<_, String>(0))
+            .expect("query")
+            .map(|text| {
+                serde_json::from_str::<serde_json::Value>(&text.expect("row")).expect("json")
+            });
+        rows.count()
+    }
+}
+
+impl Engine for Sqlite {
+    fn load(&mut self, docs: &[Article]) {
+        let conn = self.conn.as_mut().expect("open");
+        conn.execute_batch(
+            "CREATE TABLE docs (id INTEGER PRIMARY KEY, doc TEXT NOT NULL);
+             CREATE INDEX docs_org_year ON docs (json_extract(doc, '$.org'), json_extract(doc, '$.year'));
+             CREATE INDEX docs_date ON docs (json_extract(doc, '$.date'));",
+        )
+        .expect("schema");
+        let tx = conn.transaction().expect("tx");
+        {
+            let mut insert = tx
+                .prepare("INSERT INTO docs (id, doc) VALUES (?1, ?2)")
+                .expect("prepare");
+            for (i, doc) in docs.iter().enumerate() {
+                insert
+                    .execute(rusqlite::params![
+                        i as i64 + 1,
+                        serde_json::to_string(doc).expect("json")
+                    ])
+                    .expect("insert");
+            }
+        }
+        tx.commit().expect("commit");
+    }
+    fn get(&self, id: u64) -> usize {
+        let mut statement = self
+            .conn()
+            .prepare_cached("SELECT doc FROM docs WHERE id = ?1")
+            .expect("prepare");
+        let text: String = statement
+            .query_row([id as i64], |row| row.get(0))
+            .expect("get");
+        usize::from(serde_json::from_str::<serde_json::Value>(&text).is_ok())
+    }
+    fn indexed(&self) -> usize {
+        self.docs("SELECT doc FROM docs WHERE json_extract(doc, '$.org') = 'ICC' AND json_extract(doc, '$.year') >= 2020")
+    }
+    fn latest(&self) -> usize {
+        self.docs("SELECT doc FROM docs ORDER BY json_extract(doc, '$.date') DESC LIMIT 10")
+    }
+    fn longest(&self) -> usize {
+        self.docs("SELECT doc FROM docs ORDER BY json_extract(doc, '$.words') DESC LIMIT 10")
+    }
+    fn count_by_org(&self) -> usize {
+        let mut statement = self
+            .conn()
+            .prepare_cached("SELECT json_extract(doc, '$.org'), count(*) FROM docs GROUP BY 1")
+            .expect("prepare");
+        statement
+            .query_map([], |row| row.get::<_, i64>(1))
+            .expect("query")
+            .count()
+    }
+    fn scan(&self) -> usize {
+        self.docs("SELECT doc FROM docs WHERE json_extract(doc, '$.words') > 140")
+    }
+    fn regex(&self) -> usize {
+        self.docs(
+            "SELECT doc FROM docs WHERE regexp('glacier.*storm', json_extract(doc, '$.body'))",
+        )
+    }
+    fn update(&mut self) -> usize {
+        self.conn()
+            .execute("UPDATE docs SET doc = json_set(doc, '$.flagged', json('true')) WHERE json_extract(doc, '$.bucket') = 3", [])
+            .expect("update")
+    }
+    fn delete(&mut self) -> usize {
+        self.conn()
+            .execute(
+                "DELETE FROM docs WHERE json_extract(doc, '$.bucket') = 4",
+                [],
+            )
+            .expect("delete")
+    }
+    fn close(&mut self) {
+        drop(self.conn.take());
+    }
+    fn reopen(&mut self) -> usize {
+        self.conn = Some(sqlite_open(&self.path));
+        self.indexed()
+    }
+    fn size(&mut self) -> u64 {
+        let _ = self
+            .conn()
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
+        let dir = self
+            .path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        std::fs::read_dir(&dir)
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok())
+                    .filter(|e| e.file_name().to_string_lossy().starts_with("sqlite.db"))
+                    .filter_map(|e| e.metadata().ok())
+                    .map(|m| m.len())
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+/// The raw sled floor: the least code that stores the same documents with bincode and the same
+/// index keys by hand. What sled itself allows; quarry's query layer should cost little more.
+pub struct RawSled {
+    dir: PathBuf,
+    db: Option<sled::Db>,
+}
+
+fn raw_open(dir: &Path) -> sled::Db {
+    sled::Config::new()
+        .path(dir.join("raw.db"))
+        .cache_capacity(256 << 20)
+        .open()
+        .expect("open sled")
+}
+
+fn encode(doc: &Article) -> Vec<u8> {
+    bincode::serde::encode_to_vec(doc, bincode::config::standard()).expect("encode")
+}
+
+fn decode(bytes: &[u8]) -> Article {
+    bincode::serde::decode_from_slice(bytes, bincode::config::standard())
+        .expect("decode")
+        .0
+}
+
+fn org_year_key(org: &str, year: i64, id: u64) -> Vec<u8> {
+    let mut key = org.as_bytes().to_vec();
+    key.push(0);
+    key.extend_from_slice(&((year as u64) ^ (1 << 63)).to_be_bytes());
+    key.extend_from_slice(&id.to_be_bytes());
+    key
+}
+
+fn date_key(date: &str, id: u64) -> Vec<u8> {
+    let mut key = date.as_bytes().to_vec();
+    key.push(0);
+    key.extend_from_slice(&id.to_be_bytes());
+    key
+}
+
+fn id_of(key: &[u8]) -> u64 {
+    u64::from_be_bytes(key[key.len() - 8..].try_into().expect("id"))
+}
+
+impl RawSled {
+    pub fn new(dir: &Path) -> RawSled {
+        RawSled {
+            dir: dir.to_path_buf(),
+            db: Some(raw_open(dir)),
+        }
+    }
+    fn tree(&self, name: &str) -> sled::Tree {
+        self.db
+            .as_ref()
+            .expect("open")
+            .open_tree(name)
+            .expect("tree")
+    }
+    fn docs_where(&self, keep: impl Fn(&Article) -> bool) -> usize {
+        self.tree("docs")
+            .iter()
+            .values()
+            .map(|v| decode(&v.expect("value")))
+            .filter(|d| keep(d))
+            .count()
+    }
+}
+
+impl Engine for RawSled {
+    fn load(&mut self, docs: &[Article]) {
+        let (tree, org_year, date) = (self.tree("docs"), self.tree("org_year"), self.tree("date"));
+        for (chunk_no, chunk) in docs.chunks(1000).enumerate() {
+            let (mut d, mut o, mut t) = (
+                sled::Batch::default(),
+                sled::Batch::default(),
+                sled::Batch::default(),
+            );
+            for (i, doc) in chunk.iter().enumerate() {
+                let id = (chunk_no * 1000 + i) as u64 + 1;
+                d.insert(&id.to_be_bytes(), encode(doc));
+                o.insert(org_year_key(&doc.org, doc.year, id), &[]);
+                t.insert(date_key(&doc.date, id), &[]);
+            }
+            tree.apply_batch(d).expect("docs");
+            org_year.apply_batch(o).expect("org_year");
+            date.apply_batch(t).expect("date");
+        }
+        self.db.as_ref().expect("open").flush().expect("flush");
+    }
+    fn get(&self, id: u64) -> usize {
+        self.tree("docs")
+            .get(id.to_be_bytes())
+            .expect("get")
+            .map(|v| decode(&v))
+            .map_or(0, |_| 1)
+    }
+    fn indexed(&self) -> usize {
+        let docs = self.tree("docs");
+        let start = org_year_key("ICC", 2020, 0);
+        let end = {
+            let mut e = b"ICC".to_vec();
+            e.push(1);
+            e
+        };
+        self.tree("org_year")
+            .range(start..end)
+            .keys()
+            .fold(0, |n, k| {
+                std::hint::black_box(decode(
+                    &docs
+                        .get(id_of(&k.expect("key")).to_be_bytes())
+                        .expect("get")
+                        .expect("doc"),
+                ));
+                n + 1
+            })
+    }
+    fn latest(&self) -> usize {
+        let docs = self.tree("docs");
+        self.tree("date").iter().rev().take(10).fold(0, |n, item| {
+            std::hint::black_box(decode(
+                &docs
+                    .get(id_of(&item.expect("key").0).to_be_bytes())
+                    .expect("get")
+                    .expect("doc"),
+            ));
+            n + 1
+        })
+    }
+    fn longest(&self) -> usize {
+        let mut heap = BinaryHeap::new();
+        for value in self.tree("docs").iter().values() {
+            let doc = decode(&value.expect("value"));
+            heap.push(std::cmp::Reverse(doc.words));
+            if heap.len() > 10 {
+                heap.pop();
+            }
+        }
+        heap.len()
+    }
+    fn count_by_org(&self) -> usize {
+        let mut groups: HashMap<Vec<u8>, u64> = HashMap::new();
+        for key in self.tree("org_year").iter().keys() {
+            let key = key.expect("key");
+            let org = key.split(|b| *b == 0).next().unwrap_or(&[]).to_vec();
+            *groups.entry(org).or_default() += 1;
+        }
+        groups.len()
+    }
+    fn scan(&self) -> usize {
+        self.docs_where(|d| d.words > 140)
+    }
+    fn regex(&self) -> usize {
+        let re = regex::Regex::new("glacier.*storm").expect("regex");
+        self.docs_where(|d| re.is_match(&d.body))
+    }
+    fn update(&mut self) -> usize {
+        let docs = self.tree("docs");
+        let mut batch = sled::Batch::default();
+        let mut n = 0;
+        for item in docs.iter() {
+            let (key, value) = item.expect("item");
+            let mut doc = decode(&value);
+            if doc.bucket == 3 {
+                doc.tags.push("flagged".into());
+                batch.insert(key, encode(&doc));
+                n += 1;
+            }
+        }
+        docs.apply_batch(batch).expect("update");
+        n
+    }
+    fn delete(&mut self) -> usize {
+        let (docs, org_year, date) = (self.tree("docs"), self.tree("org_year"), self.tree("date"));
+        let (mut d, mut o, mut t) = (
+            sled::Batch::default(),
+            sled::Batch::default(),
+            sled::Batch::default(),
+        );
+        let mut n = 0;
+        for item in docs.iter() {
+            let (key, value) = item.expect("item");
+            let doc = decode(&value);
+            if doc.bucket == 4 {
+                let id = id_of(&key);
+                d.remove(key);
+                o.remove(org_year_key(&doc.org, doc.year, id));
+                t.remove(date_key(&doc.date, id));
+                n += 1;
+            }
+        }
+        docs.apply_batch(d).expect("docs");
+        org_year.apply_batch(o).expect("org_year");
+        date.apply_batch(t).expect("date");
+        n
+    }
+    fn close(&mut self) {
+        if let Some(db) = self.db.take() {
+            db.flush().expect("flush");
+        }
+    }
+    fn reopen(&mut self) -> usize {
+        // sled releases its lock from a background thread shortly after the last handle.
+        let mut tries = 0;
+        loop {
+            match sled::Config::new()
+                .path(self.dir.join("raw.db"))
+                .cache_capacity(256 << 20)
+                .open()
+            {
+                Ok(db) => {
+                    self.db = Some(db);
+                    break;
+                }
+                Err(_) if tries < 200 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(err) => panic!("reopen: {err}"),
+            }
+        }
+        self.indexed()
+    }
+    fn size(&mut self) -> u64 {
+        self.db.as_ref().expect("open").flush().expect("flush");
+        dir_size(&self.dir.join("raw.db"))
+    }
+}

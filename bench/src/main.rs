@@ -1,0 +1,217 @@
+//! quarry side by side with SQLite (a JSON text column with expression indexes) and a raw
+//! sled floor, on the same seeded data, in one run. Each engine runs in its own child process
+//! (so its peak memory is its own); the parent prints a table with the ratios
+//! quarry/SQLite and quarry/raw-sled and writes it as Markdown.
+//!
+//! ```text
+//! cargo run --release -p quarry-bench -- [--n 100000] [--runs 3] [--out bench/RESULTS.md]
+//! ```
+//! The size can also come from `QUARRY_BENCH_N`.
+
+mod data;
+mod engines;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use engines::Engine;
+
+/// The workloads, in the order they run and are shown.
+const WORKLOADS: &[(&str, &str)] = &[
+    ("load", "bulk import, two indexes (docs/s)"),
+    ("get", "point get by id (µs)"),
+    ("indexed", "org = ICC and year >= 2020, whole docs (ms)"),
+    ("latest", "order by date desc limit 10, indexed (ms)"),
+    ("longest", "order by words desc limit 10, no index (ms)"),
+    ("count_by", "count by org (ms)"),
+    ("scan", "full scan, unindexed predicate (ms)"),
+    ("regex", "regex scan over body (ms)"),
+    ("update", "update 10% by predicate (ms)"),
+    ("delete", "delete 10% by predicate (ms)"),
+    ("reopen", "reopen + first indexed query (ms)"),
+    ("size", "on disk after flush (MB)"),
+    ("memory", "peak memory (MB)"),
+];
+
+const ENGINES: &[&str] = &["quarry", "sqlite", "raw-sled"];
+
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+fn median(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(|a, b| a.total_cmp(b));
+    samples[samples.len() / 2]
+}
+
+/// Times `f` `runs` times; the median in milliseconds, and what `f` returned.
+fn time_ms(runs: usize, mut f: impl FnMut() -> usize) -> (f64, usize) {
+    let mut result = 0;
+    let samples = (0..runs.max(1))
+        .map(|_| {
+            let started = Instant::now();
+            result = f();
+            started.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    (median(samples), result)
+}
+
+/// Peak resident memory of this process, in MB (VmHWM).
+fn peak_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(str::to_owned)
+        })
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// Runs every workload on one engine and prints the figures as one JSON line.
+fn run_engine(name: &str, n: usize, runs: usize) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let docs = data::articles(n);
+    let mut engine: Box<dyn Engine> = match name {
+        "quarry" => Box::new(engines::Quarry::new(dir.path())),
+        "sqlite" => Box::new(engines::Sqlite::new(dir.path())),
+        _ => Box::new(engines::RawSled::new(dir.path())),
+    };
+    let mut figures: BTreeMap<&str, f64> = BTreeMap::new();
+    let mut answers: BTreeMap<&str, usize> = BTreeMap::new();
+    let started = Instant::now();
+    engine.load(&docs);
+    figures.insert("load", n as f64 / started.elapsed().as_secs_f64());
+    drop(docs);
+    let ids: Vec<u64> = (0..1000u64).map(|i| 1 + (i * 7919) % n as u64).collect();
+    let (ms, _) = time_ms(runs, || ids.iter().map(|id| engine.get(*id)).sum());
+    figures.insert("get", ms * 1e3 / ids.len() as f64);
+    for (key, f) in [
+        (
+            "indexed",
+            (|e: &dyn Engine| e.indexed()) as fn(&dyn Engine) -> usize,
+        ),
+        ("latest", |e| e.latest()),
+        ("longest", |e| e.longest()),
+        ("count_by", |e| e.count_by_org()),
+        ("scan", |e| e.scan()),
+        ("regex", |e| e.regex()),
+    ] {
+        let (ms, answer) = time_ms(runs, || f(engine.as_ref()));
+        figures.insert(key, ms);
+        answers.insert(key, answer);
+    }
+    let (ms, answer) = time_ms(1, || engine.update());
+    figures.insert("update", ms);
+    answers.insert("update", answer);
+    let (ms, answer) = time_ms(1, || engine.delete());
+    figures.insert("delete", ms);
+    answers.insert("delete", answer);
+    engine.close();
+    std::thread::sleep(Duration::from_millis(1500));
+    let (ms, answer) = time_ms(1, || engine.reopen());
+    figures.insert("reopen", ms);
+    answers.insert("reopen", answer);
+    figures.insert("size", engine.size() as f64 / 1e6);
+    figures.insert("memory", peak_mb());
+    let json = serde_json::json!({ "engine": name, "figures": figures, "answers": answers });
+    println!("{json}");
+}
+
+fn main() {
+    let n: usize = arg("--n")
+        .or_else(|| std::env::var("QUARRY_BENCH_N").ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let runs: usize = arg("--runs").and_then(|v| v.parse().ok()).unwrap_or(3);
+    if let Some(engine) = arg("--engine") {
+        run_engine(&engine, n, runs);
+        return;
+    }
+    let out = arg("--out").unwrap_or_else(|| "bench/RESULTS.md".to_owned());
+    let exe = std::env::current_exe().expect("exe");
+    let mut results: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+    for engine in ENGINES {
+        eprintln!("running {engine} on {n} documents…");
+        let output = std::process::Command::new(&exe)
+            .args([
+                "--engine",
+                engine,
+                "--n",
+                &n.to_string(),
+                "--runs",
+                &runs.to_string(),
+            ])
+            .output()
+            .expect("child");
+        let line = String::from_utf8_lossy(&output.stdout);
+        let value: serde_json::Value = serde_json::from_str(line.trim()).unwrap_or_else(|_| {
+            panic!(
+                "{engine} failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        });
+        results.insert((*engine).to_owned(), value);
+    }
+    // Every engine must have given the same answers.
+    let answers: Vec<&serde_json::Value> =
+        ENGINES.iter().map(|e| &results[*e]["answers"]).collect();
+    let agree = answers.windows(2).all(|w| w[0] == w[1]);
+    let figure =
+        |engine: &str, key: &str| results[engine]["figures"][key].as_f64().unwrap_or(f64::NAN);
+    let mut table = comfy_table::Table::new();
+    table.set_header([
+        "workload",
+        "quarry",
+        "SQLite",
+        "raw sled",
+        "quarry/SQLite",
+        "quarry/raw",
+    ]);
+    let mut markdown = format!(
+        "# quarry benchmark\n\n{n} documents of about 1 KB, median of {runs} runs, on {} cores. Lower is better except for docs/s; ratios are quarry's cost relative to the other engine (below 1.0: quarry is faster).\n\n| workload | quarry | SQLite | raw sled | quarry/SQLite | quarry/raw |\n|---|---|---|---|---|---|\n",
+        std::thread::available_parallelism().map_or(0, |p| p.get())
+    );
+    for (key, label) in WORKLOADS {
+        let (q, s, r) = (
+            figure("quarry", key),
+            figure("sqlite", key),
+            figure("raw-sled", key),
+        );
+        // For a rate, the cost ratio is the inverse.
+        let (vs_sqlite, vs_raw) = if *key == "load" {
+            (s / q, r / q)
+        } else {
+            (q / s, q / r)
+        };
+        let cells = [
+            label.to_string(),
+            format!("{q:.2}"),
+            format!("{s:.2}"),
+            format!("{r:.2}"),
+            format!("{vs_sqlite:.2}"),
+            format!("{vs_raw:.2}"),
+        ];
+        markdown.push_str(&format!("| {} |\n", cells.join(" | ")));
+        table.add_row(cells);
+    }
+    if !agree {
+        markdown.push_str("\n**The engines gave different answers** — see the raw figures.\n");
+    }
+    println!("{table}");
+    println!("engines agree on every answer: {agree}");
+    if let Err(err) = std::fs::write(&out, markdown) {
+        eprintln!("cannot write {out}: {err}");
+    } else {
+        eprintln!("wrote {out}");
+    }
+}
