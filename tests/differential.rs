@@ -5,6 +5,9 @@
 //! queries from the grammar run on two databases holding the same documents: one with the
 //! indexes, one without (always a full scan). Counts and `count by` are compared the same way.
 
+mod common;
+use common::cases;
+
 use proptest::prelude::*;
 use quarry::path::Path;
 use quarry::query::Session;
@@ -256,7 +259,7 @@ fn check(case: Case) -> Result<(), TestCaseError> {
 proptest! {
     #![proptest_config(ProptestConfig {
         // PROPTEST_CASES raises it for a longer run.
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(400),
+        cases: cases(400),
         failure_persistence: None,
         ..ProptestConfig::default()
     })]

@@ -2,6 +2,9 @@
 //! arbitrary bytes and mutations of valid input without panicking, and bad records come back
 //! as errors with their place.
 
+mod common;
+use common::cases;
+
 use proptest::prelude::*;
 use quarry::import::{article, read};
 
@@ -14,14 +17,6 @@ fn collect(
         records.len() < 10_000
     });
     records
-}
-
-/// Cases per property: `default`, or `PROPTEST_CASES` for a longer run.
-fn cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(default)
 }
 
 proptest! {

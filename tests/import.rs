@@ -1,6 +1,9 @@
 //! Import and export: every format and option, all-or-nothing on a bad record and on a killed
 //! process, upserts by key, skipped records, and export → import round trips.
 
+mod common;
+use common::cases;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -262,14 +265,6 @@ fn document() -> impl Strategy<Value = serde_json::Value> {
         ]
     });
     prop::collection::btree_map("[a-z]{1,4}", value, 0..4).prop_map(|m| json!(m))
-}
-
-/// Cases per property: `default`, or `PROPTEST_CASES` for a longer run.
-fn cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(default)
 }
 
 proptest! {

@@ -1,6 +1,9 @@
 //! The parser's contract: precedence, comments, quoting, parameters, limits, and that no input
 //! makes it panic. (Error texts are specified in `grammar/errors/`.)
 
+mod common;
+use common::cases;
+
 use proptest::prelude::*;
 use quarry::Value;
 use quarry::path::Path;
@@ -284,14 +287,6 @@ const VALID: &[&str] = &[
     "explain analyze select a, b from t where c matches \"^x\" offset 2 limit 3",
     "create unique index on t (a, b.c); drop index t_a; show fields of t",
 ];
-
-/// Cases per property: `default`, or `PROPTEST_CASES` for a longer run.
-fn cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(default)
-}
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: cases(512), failure_persistence: None, ..ProptestConfig::default() })]
