@@ -177,7 +177,7 @@ impl Plan {
         } else {
             indexes
                 .iter()
-                .filter_map(|def| ordered_scan(collection, def, &conjuncts, order))
+                .filter_map(|def| ordered_scan(collection, def, &conjuncts, order, total))
                 .min_by_key(|s| s.estimate)
         };
 
@@ -325,15 +325,8 @@ fn candidate(
         return None;
     }
     let exact = consumed.len() == conjuncts.len();
-    let scan = build_scan(
-        collection,
-        def,
-        &eq_sets,
-        &suffix,
-        parts.join(", "),
-        exact,
-        false,
-    )?;
+    let mut scan = build_scan(def, &eq_sets, &suffix, parts.join(", "), exact, false)?;
+    scan.estimate = estimate(collection, &scan.ranges);
     Some(Candidate {
         eq_paths: eq_sets.len(),
         scan,
@@ -347,6 +340,7 @@ fn ordered_scan(
     def: &IndexDef,
     conjuncts: &[&Predicate],
     order: &[OrderKey],
+    total: u64,
 ) -> Option<IndexScan> {
     if def.multikey {
         return None;
@@ -382,15 +376,16 @@ fn ordered_scan(
             _ => continue,
         };
         let exact = consumed.len() == conjuncts.len();
-        return build_scan(
-            collection,
-            def,
-            &eq_sets,
-            &suffix,
-            parts.join(", "),
-            exact,
-            descending,
-        );
+        let whole_index = eq_sets.is_empty() && matches!(suffix, Suffix::All);
+        let mut scan = build_scan(def, &eq_sets, &suffix, parts.join(", "), exact, descending)?;
+        // Every document has one entry in a non-multikey index: a whole-index scan needs no
+        // counting.
+        scan.estimate = if whole_index {
+            total
+        } else {
+            estimate(collection, &scan.ranges)
+        };
+        return Some(scan);
     }
     None
 }
@@ -537,7 +532,6 @@ fn tighter(current: Option<(Value, bool)>, new: (Value, bool), lower: bool) -> (
 }
 
 fn build_scan(
-    collection: &Collection,
     def: &IndexDef,
     eq_sets: &[Vec<Value>],
     suffix: &Suffix,
@@ -563,7 +557,8 @@ fn build_scan(
     }
     let mut ranges: Vec<KeyRange> = prefixes.iter().map(|p| suffix_range(p, suffix)).collect();
     ranges.sort_by(|a, b| a.start.cmp(&b.start));
-    let estimate = estimate(collection, &ranges);
+    // Callers set the estimate: counting keys is the costly part of planning.
+    let estimate = 0;
     Some(IndexScan {
         index: def.clone(),
         ranges,
