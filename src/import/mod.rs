@@ -206,7 +206,11 @@ pub fn import_files(
                     None => load.insert(doc).map(|_| ()),
                 });
             if let Some(bar) = &bar {
-                bar.set_message(format!("{} records", load.inserted() + load.replaced()));
+                let records = load.inserted() + load.replaced();
+                if records % 500 == 0 {
+                    let rate = records as f64 / started.elapsed().as_secs_f64().max(1e-9);
+                    bar.set_message(format!("{records} records, {rate:.0} docs/s"));
+                }
             }
             match outcome {
                 Ok(()) => true,

@@ -278,7 +278,8 @@ impl Shell<'_> {
             Dot::Mode(mode) => self.mode = mode,
             Dot::Timer(on) => self.timer = on,
             Dot::Read(file) => {
-                let mut runner = crate::script::Runner::printing(self.session);
+                let mode = self.mode;
+                let mut runner = crate::script::Runner::printing(self.session).with_mode(mode);
                 if let Err(stopped) = runner.run_file(std::path::Path::new(&file)) {
                     eprintln!("{}: {}", stopped.place, stopped.message);
                 }

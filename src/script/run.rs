@@ -128,6 +128,12 @@ impl<'a> Runner<'a> {
         }
     }
 
+    /// Prints in `mode` (the shell's `.read` keeps the shell's mode).
+    pub fn with_mode(mut self, mode: Mode) -> Self {
+        self.style.mode = mode;
+        self
+    }
+
     /// The checks so far.
     pub fn into_report(self) -> Report {
         self.report
