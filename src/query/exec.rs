@@ -639,11 +639,11 @@ pub fn count_by(
     mode: Mode,
 ) -> Result<(Vec<(Value, u64)>, PlanNode)> {
     let mut counts: HashMap<Vec<u8>, (Value, u64)> = HashMap::new();
-    let mut add = |value: Value| {
+    let mut add = |value: Value, n: u64| {
         let value = canonical(value);
         let mut key = Vec::new();
         keycode::encode_value(&value, &mut key);
-        counts.entry(key).or_insert((value, 0)).1 += 1;
+        counts.entry(key).or_insert((value, 0)).1 += n;
     };
     let covering = if plan.filter.is_none() {
         collection
@@ -654,46 +654,58 @@ pub fn count_by(
         None
     };
     let started = Instant::now();
-    let mut node = if let Some(index) = covering {
-        let node = PlanNode::new(format!(
+    let mut node = match &covering {
+        Some(index) => PlanNode::new(format!(
             "Group by {by} from index {} keys (no documents read)",
             index.name
-        ));
+        )),
+        None => PlanNode::new(format!("Group by {by}")),
+    };
+    if let Some(index) = covering {
         if mode == Mode::Explain {
             return Ok((Vec::new(), node));
         }
+        // Keys are in value order, so equal values are adjacent: a key that starts with the
+        // current group's encoding belongs to it (encodings are self-delimiting), and only the
+        // first key of each group is decoded.
         let prefix = index.prefix();
         let _whole_batches = collection.state.read_gate();
+        let mut group: Option<(Vec<u8>, Value, u64)> = None;
         for key in collection.state.tree.scan_prefix(prefix).keys() {
             let key = key?;
-            let (value, _) = keycode::decode_value(&key[prefix.len()..])
-                .map_err(|e| Error::Corrupt(e.to_string()))?;
-            add(value);
+            let values = &key[prefix.len()..];
+            if let Some((bytes, _, n)) = &mut group
+                && values.starts_with(bytes)
+            {
+                *n += 1;
+                continue;
+            }
+            let (value, rest) =
+                keycode::decode_value(values).map_err(|e| Error::Corrupt(e.to_string()))?;
+            let bytes = values[..values.len() - rest.len()].to_vec();
+            if let Some((_, value, n)) = group.replace((bytes, value, 1)) {
+                add(value, n);
+            }
         }
-        PlanNode::new(format!(
-            "Group by {by} from index {} keys (no documents read)",
-            index.name
-        ))
+        if let Some((_, value, n)) = group {
+            add(value, n);
+        }
     } else {
-        let (stream, node) = filtered(collection, plan, filter_text, false);
+        let (stream, child) = filtered(collection, plan, filter_text, mode == Mode::Analyze);
+        node = node.child(child);
+        if mode == Mode::Explain {
+            return Ok((Vec::new(), node));
+        }
         for item in stream {
             let (_, doc) = item?;
             for value in by.index_keys(&doc).0 {
-                add(value);
+                add(value, 1);
             }
         }
-        node
-    };
+    }
     let mut groups: Vec<(Value, u64)> = counts.into_values().collect();
     if mode == Mode::Analyze {
-        let stats = Arc::new(StepStats::default());
-        stats
-            .rows
-            .store(groups.len() as u64, AtomicOrdering::Relaxed);
-        stats
-            .nanos
-            .store(started.elapsed().as_nanos() as u64, AtomicOrdering::Relaxed);
-        node.stats = Some(stats);
+        record(&mut node, groups.len() as u64, started);
     }
     groups.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     Ok((groups, node))
