@@ -224,7 +224,7 @@ impl Path {
                         return Ok(());
                     }
                     map.entry(name.clone())
-                        .or_insert_with(|| Value::Object(crate::value::Map::new()))
+                        .or_insert_with(|| Value::Object(crate::value::Map::default()))
                 }
                 (Segment::Index(n), Value::Array(items)) => {
                     if i == last && *n == items.len() {

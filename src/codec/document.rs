@@ -162,7 +162,10 @@ fn decode_value<D: Decoder>(
         }
         OBJECT => {
             let len = length(d)?;
-            let mut fields = Map::with_capacity(len.min(1024) + usize::from(id.is_some()));
+            let mut fields = Map::with_capacity_and_hasher(
+                len.min(1024) + usize::from(id.is_some()),
+                Default::default(),
+            );
             if let Some(id) = id {
                 fields.insert(
                     "_id".to_owned(),

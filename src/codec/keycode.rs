@@ -206,7 +206,7 @@ fn decode_at(bytes: &[u8], depth: usize) -> Result<(Value, &[u8]), KeyError> {
             }
         }
         tag::OBJECT => {
-            let mut fields = Map::new();
+            let mut fields = Map::default();
             let mut rest = rest;
             loop {
                 match rest.split_first() {

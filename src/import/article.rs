@@ -302,7 +302,7 @@ impl Article {
     /// ```
     pub fn to_value(&self) -> Value {
         let text = |s: &Option<String>| s.clone().map_or(Value::Null, Value::String);
-        let mut doc = Map::new();
+        let mut doc = Map::default();
         doc.insert("org".into(), text(&self.org));
         doc.insert("org_name".into(), text(&self.org_name));
         doc.insert(

@@ -156,7 +156,7 @@ pub fn csv(
         let (line, doc) = match record {
             Ok(record) => {
                 let line = record.position().map_or(0, |p| p.line());
-                let mut doc = Value::Object(Map::new());
+                let mut doc = Value::Object(Map::default());
                 let mut problem = None;
                 for (path, cell) in headers.iter().zip(record.iter()) {
                     let value = if infer {

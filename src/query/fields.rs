@@ -24,7 +24,7 @@ pub fn field_summary(collection: &Collection) -> Result<Vec<Value>> {
     Ok(paths
         .into_iter()
         .map(|(path, (types, documents))| {
-            let mut row = Map::new();
+            let mut row = Map::default();
             row.insert("path".into(), Value::String(path));
             row.insert(
                 "types".into(),

@@ -408,7 +408,7 @@ fn object(input: &str) -> PResult<'_, Value> {
     };
     let (start, _) = ws(input)?;
     let (rest, fields) = comma_list(input, ("{", "}"), entry, "the object")?;
-    let mut object = Map::with_capacity(fields.len());
+    let mut object = Map::with_capacity_and_hasher(fields.len(), Default::default());
     for (key, value) in fields {
         if object.contains_key(&key) {
             return fail(

@@ -220,7 +220,7 @@ impl ser::Serializer for ValueSerializer {
     }
     fn serialize_map(self, len: Option<usize>) -> Result<MapBuilder, ValueError> {
         Ok(MapBuilder {
-            map: Map::with_capacity(len.unwrap_or(0).min(4096)),
+            map: Map::with_capacity_and_hasher(len.unwrap_or(0).min(4096), Default::default()),
             next_key: None,
             variant: None,
             inner: self.nested()?,
@@ -237,7 +237,7 @@ impl ser::Serializer for ValueSerializer {
         len: usize,
     ) -> Result<MapBuilder, ValueError> {
         Ok(MapBuilder {
-            map: Map::with_capacity(len.min(4096)),
+            map: Map::with_capacity_and_hasher(len.min(4096), Default::default()),
             next_key: None,
             variant: Some(variant),
             inner: self.nested()?,
