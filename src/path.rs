@@ -88,6 +88,38 @@ impl Path {
         &self.segments
     }
 
+    /// The top-level field the path starts in, if it starts with a field name.
+    ///
+    /// ```
+    /// let path: quarry::path::Path = "author.name".parse().unwrap();
+    /// assert_eq!(path.head(), Some("author"));
+    /// ```
+    pub fn head(&self) -> Option<&str> {
+        match self.segments.first() {
+            Some(Segment::Field(name)) => Some(name),
+            _ => None,
+        }
+    }
+
+    /// The top-level fields `paths` start in, each once, in order: what a partial decode of a
+    /// document must read for them. `None` when one of them does not start with a field name.
+    ///
+    /// ```
+    /// use quarry::path::Path;
+    /// let paths: Vec<Path> = ["a.b", "c", "a"].iter().map(|p| p.parse().unwrap()).collect();
+    /// assert_eq!(Path::heads(&paths), Some(vec!["a".to_owned(), "c".to_owned()]));
+    /// ```
+    pub fn heads<'a>(paths: impl IntoIterator<Item = &'a Path>) -> Option<Vec<String>> {
+        let mut names: Vec<String> = Vec::new();
+        for path in paths {
+            let name = path.head()?;
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_owned());
+            }
+        }
+        Some(names)
+    }
+
     /// True for the document id path `_id`.
     ///
     /// ```

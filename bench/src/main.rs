@@ -6,7 +6,11 @@
 //! ```text
 //! cargo run --release -p quarry-bench -- [--n 100000] [--runs 3] [--out bench/RESULTS.md]
 //! ```
-//! The size can also come from `QUARRY_BENCH_N`.
+//! The size can also come from `QUARRY_BENCH_N`. To profile one engine on some workloads:
+//!
+//! ```text
+//! perf record -g target/release/quarry-bench --engine quarry --only indexed,get --runs 20
+//! ```
 
 mod data;
 mod engines;
@@ -77,8 +81,10 @@ fn peak_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-/// Runs every workload on one engine and prints the figures as one JSON line.
-fn run_engine(name: &str, n: usize, runs: usize) {
+/// Runs every workload on one engine (or, with `only`, the load and the workloads named there)
+/// and prints the figures as one JSON line.
+fn run_engine(name: &str, n: usize, runs: usize, only: Option<&str>) {
+    let wanted = |key: &str| only.is_none_or(|list| list.split(',').any(|w| w == key));
     let dir = tempfile::tempdir().expect("tempdir");
     let docs = data::articles(n);
     let mut engine: Box<dyn Engine> = match name {
@@ -93,8 +99,10 @@ fn run_engine(name: &str, n: usize, runs: usize) {
     figures.insert("load", n as f64 / started.elapsed().as_secs_f64());
     drop(docs);
     let ids: Vec<u64> = (0..1000u64).map(|i| 1 + (i * 7919) % n as u64).collect();
-    let (ms, _) = time_ms(runs, || ids.iter().map(|id| engine.get(*id)).sum());
-    figures.insert("get", ms * 1e3 / ids.len() as f64);
+    if wanted("get") {
+        let (ms, _) = time_ms(runs, || ids.iter().map(|id| engine.get(*id)).sum());
+        figures.insert("get", ms * 1e3 / ids.len() as f64);
+    }
     for (key, f) in [
         (
             "indexed",
@@ -106,9 +114,17 @@ fn run_engine(name: &str, n: usize, runs: usize) {
         ("scan", |e| e.scan()),
         ("regex", |e| e.regex()),
     ] {
+        if !wanted(key) {
+            continue;
+        }
         let (ms, answer) = time_ms(runs, || f(engine.as_ref()));
         figures.insert(key, ms);
         answers.insert(key, answer);
+    }
+    if only.is_some() {
+        let json = serde_json::json!({ "engine": name, "figures": figures, "answers": answers });
+        println!("{json}");
+        return;
     }
     let (ms, answer) = time_ms(1, || engine.update());
     figures.insert("update", ms);
@@ -134,7 +150,7 @@ fn main() {
         .unwrap_or(100_000);
     let runs: usize = arg("--runs").and_then(|v| v.parse().ok()).unwrap_or(3);
     if let Some(engine) = arg("--engine") {
-        run_engine(&engine, n, runs);
+        run_engine(&engine, n, runs, arg("--only").as_deref());
         return;
     }
     let out = arg("--out").unwrap_or_else(|| "bench/RESULTS.md".to_owned());

@@ -12,8 +12,8 @@
 //! object fields in their order. Decoding untrusted bytes never panics and never allocates
 //! from a length it has not checked against the bytes left.
 
-use bincode::de::Decoder;
-use bincode::de::read::Reader;
+use bincode::de::read::{BorrowReader, Reader};
+use bincode::de::{BorrowDecoder, Decoder};
 use bincode::enc::Encoder;
 use bincode::error::{DecodeError, EncodeError};
 use bincode::{Decode, Encode};
@@ -217,6 +217,144 @@ pub fn decode_document(bytes: &[u8], id: Option<u64>) -> Result<Value, CodecErro
     Ok(value)
 }
 
+/// Decodes only the top-level fields of a stored document named in `wanted` (and `_id: id`
+/// first, when `id` is given); the other fields are stepped over without being decoded. A
+/// query that tests, sorts or selects a few fields reads documents this way, so a document it
+/// does not return costs a walk over its bytes rather than a whole decode.
+///
+/// A stored value that is not an object is decoded whole.
+///
+/// ```
+/// use quarry::codec::document::{decode_fields, encode_document};
+/// let doc: quarry::Value =
+///     serde_json::json!({"org": "ICC", "body": "long text", "year": 2021}).try_into().unwrap();
+/// let mut bytes = Vec::new();
+/// encode_document(&doc, &mut bytes).unwrap();
+/// let some = decode_fields(&bytes, Some(4), &["year".to_owned()]).unwrap();
+/// assert_eq!(some.to_string(), r#"{"_id":4,"year":2021}"#);
+/// ```
+pub fn decode_fields(
+    bytes: &[u8],
+    id: Option<u64>,
+    wanted: &[String],
+) -> Result<Value, CodecError> {
+    decode_more_fields(bytes, id, Some(wanted), Map::default())
+}
+
+/// Like [`decode_fields`] (all fields when `wanted` is `None`), reusing the fields in
+/// `decoded`, which were decoded from these same bytes before: they are moved into the
+/// result, in their stored places, instead of being decoded again. With `wanted` `None` the
+/// result is exactly [`decode_document`]'s.
+///
+/// ```
+/// use quarry::codec::document::{decode_document, decode_fields, decode_more_fields, encode_document};
+/// let doc: quarry::Value = serde_json::json!({"a": 1, "b": "x", "c": [2]}).try_into().unwrap();
+/// let mut bytes = Vec::new();
+/// encode_document(&doc, &mut bytes).unwrap();
+/// let Ok(quarry::Value::Object(some)) = decode_fields(&bytes, None, &["c".to_owned()]) else {
+///     panic!()
+/// };
+/// let whole = decode_more_fields(&bytes, Some(1), None, some).unwrap();
+/// assert_eq!(whole.to_string(), decode_document(&bytes, Some(1)).unwrap().to_string());
+/// ```
+pub fn decode_more_fields(
+    bytes: &[u8],
+    id: Option<u64>,
+    wanted: Option<&[String]>,
+    mut decoded: Map,
+) -> Result<Value, CodecError> {
+    if bytes.first() != Some(&OBJECT) {
+        return decode_document(bytes, id);
+    }
+    let config = config().with_limit::<{ 1 << 30 }>();
+    let mut decoder =
+        bincode::de::DecoderImpl::new(bincode::de::read::SliceReader::new(&bytes[1..]), config, ());
+    let d = &mut decoder;
+    let len = length(d)?;
+    let capacity = wanted.map_or(len.min(1024), <[String]>::len) + usize::from(id.is_some());
+    let mut fields = Map::with_capacity_and_hasher(capacity, Default::default());
+    if let Some(id) = id {
+        fields.insert(
+            "_id".to_owned(),
+            Value::Int(i64::try_from(id).unwrap_or(i64::MAX)),
+        );
+    }
+    for _ in 0..len {
+        let key = take(d)?;
+        let known = std::str::from_utf8(key)
+            .ok()
+            .and_then(|name| decoded.swap_remove_entry(name));
+        if let Some((name, item)) = known {
+            skip_value(d, 1)?;
+            fields.insert(name, item);
+            continue;
+        }
+        match wanted {
+            None => {
+                let name = std::str::from_utf8(key)
+                    .map_err(|_| CodecError::Decode("a field name is not UTF-8".into()))?;
+                let item = decode_value(d, 1, None)?;
+                fields.insert(name.to_owned(), item);
+            }
+            Some(wanted) => match wanted.iter().find(|w| w.as_bytes() == key) {
+                Some(name) => {
+                    let item = decode_value(d, 1, None)?;
+                    fields.insert(name.clone(), item);
+                }
+                None => skip_value(d, 1)?,
+            },
+        }
+    }
+    if wanted.is_none() && d.reader().peek_read(1).is_some_and(|rest| !rest.is_empty()) {
+        return Err(CodecError::Decode(
+            "trailing bytes after the document".into(),
+        ));
+    }
+    Ok(Value::Object(fields))
+}
+
+/// A length-prefixed run of bytes (a string's or a field name's), borrowed from the input.
+fn take<'de, D: BorrowDecoder<'de>>(d: &mut D) -> Result<&'de [u8], DecodeError> {
+    let len = length(d)?;
+    d.borrow_reader().take_bytes(len)
+}
+
+/// Steps over one encoded value without building it.
+fn skip_value<'de, D: BorrowDecoder<'de>>(d: &mut D, depth: usize) -> Result<(), DecodeError> {
+    if depth > MAX_DEPTH + 1 {
+        return Err(corrupt("nesting too deep"));
+    }
+    match u8::decode(d)? {
+        NULL | FALSE | TRUE => {}
+        INT => {
+            i64::decode(d)?;
+        }
+        FLOAT => {
+            f64::decode(d)?;
+        }
+        STRING => {
+            take(d)?;
+        }
+        ARRAY => {
+            for _ in 0..length(d)? {
+                skip_value(d, depth + 1)?;
+            }
+        }
+        OBJECT => {
+            for _ in 0..length(d)? {
+                take(d)?;
+                skip_value(d, depth + 1)?;
+            }
+        }
+        other => {
+            return Err(DecodeError::OtherString(format!(
+                "unknown value tag {other}"
+            )));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,12 +394,41 @@ mod tests {
         }
 
         #[test]
+        fn decoding_some_fields_equals_picking_them_from_the_whole(v in value(), names in prop::collection::vec("[a-z]{0,3}", 0..3)) {
+            let mut bytes = Vec::new();
+            encode_document(&v, &mut bytes).unwrap();
+            let some = decode_fields(&bytes, Some(9), &names).unwrap();
+            let whole = decode_document(&bytes, Some(9)).unwrap();
+            // Completing a partial decode gives exactly the whole document.
+            let reused = match decode_fields(&bytes, None, &names).unwrap() {
+                Value::Object(fields) => fields,
+                _ => Map::default(),
+            };
+            let completed = decode_more_fields(&bytes, Some(9), None, reused).unwrap();
+            prop_assert!(same(&completed, &whole), "{} != {}", completed, whole);
+            match &whole {
+                Value::Object(all) => {
+                    let expected: Map = all
+                        .iter()
+                        .filter(|(k, _)| *k == "_id" || names.contains(k))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
+                    prop_assert!(same(&some, &Value::Object(expected)));
+                }
+                other => prop_assert!(same(&some, other)),
+            }
+        }
+
+        #[test]
         fn garbage_and_truncations_never_panic(v in value(), cut in any::<prop::sample::Index>(), noise in prop::collection::vec(any::<u8>(), 0..64)) {
             let mut bytes = Vec::new();
             encode_document(&v, &mut bytes).unwrap();
             let cut = cut.index(bytes.len().max(1));
             let _ = decode_document(&bytes[..cut.min(bytes.len())], Some(1));
             let _ = decode_document(&noise, Some(1));
+            let names = ["a".to_owned()];
+            let _ = decode_fields(&bytes[..cut.min(bytes.len())], Some(1), &names);
+            let _ = decode_fields(&noise, Some(1), &names);
         }
     }
 

@@ -239,6 +239,38 @@ pub fn compare(candidate: &Value, op: CompareOp, value: &Value) -> bool {
 }
 
 impl Predicate {
+    /// Every path the predicate reads, in order, with repeats.
+    ///
+    /// ```
+    /// use quarry::query::eval::Predicate;
+    /// let path = |p: &str| p.parse::<quarry::path::Path>().unwrap();
+    /// let predicate = Predicate::And(vec![
+    ///     Predicate::Exists(path("a")),
+    ///     Predicate::Not(Box::new(Predicate::Or(vec![
+    ///         Predicate::IsNull(path("b.c")),
+    ///         Predicate::Exists(path("a")),
+    ///     ]))),
+    /// ]);
+    /// let paths: Vec<String> = predicate.paths().map(|p| p.to_string()).collect();
+    /// assert_eq!(paths, ["a", "b.c", "a"]);
+    /// ```
+    pub fn paths(&self) -> Box<dyn Iterator<Item = &Path> + '_> {
+        match self {
+            Predicate::Or(items) | Predicate::And(items) => {
+                Box::new(items.iter().flat_map(Predicate::paths))
+            }
+            Predicate::Not(inner) => inner.paths(),
+            Predicate::Compare(path, ..)
+            | Predicate::In(path, _)
+            | Predicate::Between(path, ..)
+            | Predicate::Contains(path, _)
+            | Predicate::StartsWith(path, _)
+            | Predicate::Matches(path, _)
+            | Predicate::Exists(path)
+            | Predicate::IsNull(path) => Box::new(std::iter::once(path)),
+        }
+    }
+
     /// Whether `doc` satisfies the predicate.
     pub fn matches(&self, doc: &Value) -> bool {
         match self {

@@ -20,8 +20,77 @@ use crate::query::plan::{Access, IndexScan, KeyRange, Plan};
 use crate::store::{Collection, CollectionState};
 use crate::value::Value;
 
-/// A document with its id, as it moves through the pipeline.
-type Doc = (u64, Value);
+/// A document as it moves through the pipeline: its id and its stored bytes. Steps decode
+/// only the top-level fields they read (a filter its predicate's, a sort its keys'), and the
+/// document is decoded whole only when it is returned, so what a query passes over costs a walk
+/// over its bytes rather than a whole decode.
+struct Doc {
+    id: u64,
+    bytes: sled::IVec,
+    /// The document as decoded so far: `_id` and the fields named in `read`.
+    fields: Value,
+    /// The top-level fields decoded so far; `None` before the first decode.
+    read: Option<Vec<String>>,
+    /// Whether every field is decoded.
+    whole: bool,
+}
+
+impl Doc {
+    fn new(id: u64, bytes: sled::IVec) -> Doc {
+        Doc {
+            id,
+            bytes,
+            fields: Value::Null,
+            read: None,
+            whole: false,
+        }
+    }
+
+    /// The document with at least the top-level fields in `wanted` decoded (all of them for
+    /// `None`); what was decoded before is kept, not decoded again.
+    fn read(&mut self, state: &CollectionState, wanted: Option<&[String]>) -> Result<&Value> {
+        let missing = !self.whole
+            && match (&self.read, wanted) {
+                (None, _) | (_, None) => true,
+                (Some(read), Some(wanted)) => wanted.iter().any(|name| !read.contains(name)),
+            };
+        if missing {
+            let fields: Option<Vec<String>> = wanted.map(|wanted| {
+                let mut all = self.read.clone().unwrap_or_default();
+                all.extend(
+                    wanted
+                        .iter()
+                        .filter(|n| !all.contains(n))
+                        .cloned()
+                        .collect::<Vec<_>>(),
+                );
+                all
+            });
+            let decoded = match std::mem::take(&mut self.fields) {
+                Value::Object(map) => map,
+                _ => crate::value::Map::default(),
+            };
+            self.fields = state.decode_more(self.id, &self.bytes, fields.as_deref(), decoded)?;
+            self.whole = fields.is_none() || !matches!(self.fields, Value::Object(_));
+            self.read = fields;
+        }
+        Ok(&self.fields)
+    }
+
+    /// What [`Doc::read`] gives, by value.
+    fn into_fields(mut self, state: &CollectionState, wanted: Option<&[String]>) -> Result<Value> {
+        self.read(state, wanted)?;
+        Ok(self.fields)
+    }
+}
+
+/// The top-level fields a step reads; `None` for the whole document.
+type Wanted = Option<Arc<[String]>>;
+
+/// The top-level fields `paths` start in (see [`Path::heads`]).
+fn wanted<'a>(paths: impl IntoIterator<Item = &'a Path>) -> Wanted {
+    Path::heads(paths).map(Into::into)
+}
 /// A boxed stream of pipeline items.
 type Stream<T> = Box<dyn Iterator<Item = Result<T>> + Send>;
 
@@ -152,7 +221,7 @@ pub fn query(
             None => format!("Sort by {}", order_text(&plan.sort)),
         };
         node = PlanNode::new(label).child(node);
-        stream = sort(stream, plan.sort.clone(), keep);
+        stream = sort(collection.state.clone(), stream, plan.sort.clone(), keep);
         stream = measure(stream, &mut node, analyze);
     }
     if shape.offset > 0 {
@@ -165,16 +234,20 @@ pub fn query(
         stream = Box::new(take_ok(stream, limit));
         stream = measure(stream, &mut node, analyze);
     }
+    let state = collection.state.clone();
     let rows: Stream<Value> = match &shape.fields {
         Some(fields) => {
             let texts: Vec<String> = fields.iter().map(Path::to_string).collect();
             node = PlanNode::new(format!("Project {}", texts.join(", "))).child(node);
             let fields = fields.clone();
-            let projected: Stream<Value> =
-                Box::new(stream.map(move |item| item.map(|(_, doc)| project(&doc, &fields))));
+            let reads = wanted(&fields);
+            let projected: Stream<Value> = Box::new(stream.map(move |item| {
+                let mut doc = item?;
+                Ok(project(doc.read(&state, reads.as_deref())?, &fields))
+            }));
             measure(projected, &mut node, analyze)
         }
-        None => Box::new(stream.map(|item| item.map(|(_, doc)| doc))),
+        None => Box::new(stream.map(move |item| item?.into_fields(&state, None))),
     };
     (Rows { inner: rows }, node)
 }
@@ -198,9 +271,17 @@ fn filtered(
     }
     if let Some(predicate) = plan.filter.clone() {
         node = PlanNode::new(format!("Filter {}", filter_text.unwrap_or_default())).child(node);
-        stream = Box::new(stream.filter(move |item| match item {
-            Ok((_, doc)) => predicate.matches(doc),
-            Err(_) => true,
+        let state = collection.state.clone();
+        let reads = wanted(predicate.paths());
+        stream = Box::new(stream.filter_map(move |item| {
+            let mut doc = match item {
+                Ok(doc) => doc,
+                Err(e) => return Some(Err(e)),
+            };
+            match doc.read(&state, reads.as_deref()) {
+                Ok(fields) => predicate.matches(fields).then_some(Ok(doc)),
+                Err(e) => Some(Err(e)),
+            }
         }));
         stream = measure(stream, &mut node, analyze);
     }
@@ -212,7 +293,17 @@ fn source(collection: &Collection, access: &Access, analyze: bool) -> (Stream<Do
     let state = collection.state.clone();
     let (stream, mut node): (Stream<Doc>, PlanNode) = match access {
         Access::FullScan => (
-            Box::new(collection.iter()),
+            Box::new(
+                state
+                    .tree
+                    .scan_prefix([crate::store::layout::DOC_PREFIX])
+                    .map(|item| {
+                        let (key, bytes) = item?;
+                        let id = crate::store::layout::doc_id(&key)
+                            .ok_or_else(|| Error::Corrupt(format!("bad document key {key:?}")))?;
+                        Ok(Doc::new(id, bytes))
+                    }),
+            ),
             PlanNode::new(format!("Full scan of {}", collection.name()))
                 .estimate(collection.len().unwrap_or(0)),
         ),
@@ -300,10 +391,10 @@ fn fetch(collection: &Collection, ids: Stream<u64>) -> Stream<Doc> {
     let state = collection.state.clone();
     Box::new(ids.filter_map(move |id| match id {
         Err(e) => Some(Err(e)),
-        Ok(id) => match state.read(id) {
-            Ok(Some(doc)) => Some(Ok((id, doc))),
+        Ok(id) => match state.tree.get(crate::store::layout::doc_key(id)) {
+            Ok(Some(bytes)) => Some(Ok(Doc::new(id, bytes))),
             Ok(None) => None,
-            Err(e) => Some(Err(e)),
+            Err(e) => Some(Err(e.into())),
         },
     }))
 }
@@ -447,7 +538,7 @@ impl Sorted {
     fn new(doc: Doc, order: &[OrderKey], descending: &Arc<[bool]>) -> Sorted {
         let key = order
             .iter()
-            .map(|k| k.path.first(&doc.1).cloned().unwrap_or(Value::Null))
+            .map(|k| k.path.first(&doc.fields).cloned().unwrap_or(Value::Null))
             .collect();
         Sorted {
             key,
@@ -466,7 +557,7 @@ impl Ord for Sorted {
                 return ordering;
             }
         }
-        self.doc.0.cmp(&other.doc.0)
+        self.doc.id.cmp(&other.doc.id)
     }
 }
 
@@ -485,8 +576,14 @@ impl PartialEq for Sorted {
 impl Eq for Sorted {}
 
 /// Sorts the stream; with `keep`, only the best `keep` are held (a bounded max-heap).
-fn sort(stream: Stream<Doc>, order: Vec<OrderKey>, keep: Option<u64>) -> Stream<Doc> {
+fn sort(
+    state: Arc<CollectionState>,
+    stream: Stream<Doc>,
+    order: Vec<OrderKey>,
+    keep: Option<u64>,
+) -> Stream<Doc> {
     let descending: Arc<[bool]> = order.iter().map(|k| k.descending).collect();
+    let reads = wanted(order.iter().map(|k| &k.path));
     let mut stream = Some(stream);
     let mut sorted: Option<std::vec::IntoIter<Doc>> = None;
     Box::new(std::iter::from_fn(move || {
@@ -495,14 +592,14 @@ fn sort(stream: Stream<Doc>, order: Vec<OrderKey>, keep: Option<u64>) -> Stream<
             let mut heap: BinaryHeap<Sorted> = BinaryHeap::new();
             let mut all: Vec<Sorted> = Vec::new();
             for item in input {
-                let item = Sorted::new(
-                    match item {
-                        Ok(doc) => doc,
-                        Err(e) => return Some(Err(e)),
-                    },
-                    &order,
-                    &descending,
-                );
+                let mut doc = match item {
+                    Ok(doc) => doc,
+                    Err(e) => return Some(Err(e)),
+                };
+                if let Err(e) = doc.read(&state, reads.as_deref()) {
+                    return Some(Err(e));
+                }
+                let item = Sorted::new(doc, &order, &descending);
                 match keep {
                     Some(0) => {}
                     Some(k) => {
@@ -623,7 +720,7 @@ fn source_ids(collection: &Collection, access: &Access) -> (Stream<u64>, PlanNod
         ),
         other => {
             let (docs, node) = source(collection, other, false);
-            (Box::new(docs.map(|d| d.map(|(id, _)| id))), node)
+            (Box::new(docs.map(|d| d.map(|doc| doc.id))), node)
         }
     }
 }
@@ -696,9 +793,13 @@ pub fn count_by(
         if mode == Mode::Explain {
             return Ok((Vec::new(), node));
         }
+        let reads = wanted([by]);
         for item in stream {
-            let (_, doc) = item?;
-            for value in by.index_keys(&doc).0 {
+            let mut doc = item?;
+            for value in by
+                .index_keys(doc.read(&collection.state, reads.as_deref())?)
+                .0
+            {
                 add(value, 1);
             }
         }
@@ -722,7 +823,20 @@ fn canonical(value: Value) -> Value {
     }
 }
 
-/// Reads the documents the plan selects, with ids, after the filter (for updates/deletes).
-pub fn matching(collection: &Collection, plan: &Plan) -> Result<Vec<Doc>> {
-    filtered(collection, plan, None, false).0.collect()
+/// Reads the documents the plan selects, with ids, after the filter (for updates/deletes):
+/// whole, or with only the top-level fields in `fields` (a delete needs only what its index
+/// entries are made of).
+pub fn matching(
+    collection: &Collection,
+    plan: &Plan,
+    fields: Option<&[String]>,
+) -> Result<Vec<(u64, Value)>> {
+    let state = &collection.state;
+    filtered(collection, plan, None, false)
+        .0
+        .map(|item| {
+            let doc = item?;
+            Ok((doc.id, doc.into_fields(state, fields)?))
+        })
+        .collect()
 }

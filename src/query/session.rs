@@ -482,7 +482,13 @@ impl Session {
                 .child(node),
             ));
         }
-        let matches = exec::matching(collection, &plan)?;
+        // A delete needs of each document only what its index entries are made of.
+        let fields = if action == "deleted" {
+            collection.state.indexed_fields()
+        } else {
+            None
+        };
+        let matches = exec::matching(collection, &plan, fields.as_deref())?;
         let mut writer = Writer::new(&collection.state);
         for (id, old) in &matches {
             match change(old)? {

@@ -145,6 +145,28 @@ impl CollectionState {
         })
     }
 
+    /// Decodes a stored document whole (`fields` `None`) or only its top-level fields in
+    /// `fields`, with `_id` first, moving in the fields of `decoded` (decoded from the same
+    /// bytes before) instead of decoding them again.
+    pub fn decode_more(
+        &self,
+        id: u64,
+        bytes: &[u8],
+        fields: Option<&[String]>,
+        decoded: crate::value::Map,
+    ) -> Result<Value> {
+        document::decode_more_fields(bytes, Some(id), fields, decoded).map_err(|e| {
+            Error::Corrupt(format!("document {id} of collection `{}`: {e}", self.name))
+        })
+    }
+
+    /// The top-level fields the collection's index entries are made of: all a document's
+    /// entries can be computed from a decode of just these. `None` when an index path does
+    /// not start with a field name.
+    pub fn indexed_fields(&self) -> Option<Vec<String>> {
+        crate::path::Path::heads(self.meta().indexes.iter().flat_map(|d| &d.paths))
+    }
+
     /// Finishes what a crash interrupted: an unfinished import is rolled back, indexes half
     /// built or half dropped are removed.
     pub fn recover(&self) -> Result<()> {
