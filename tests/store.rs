@@ -348,13 +348,77 @@ fn a_newer_format_version_is_refused_naming_both_versions() {
         err,
         Error::FormatVersion {
             found: 99,
-            supported: 1
+            supported: 2
         }
     ));
     assert_eq!(
         err.to_string(),
-        "database format version 99 is not supported: this build of quarry reads format version 1"
+        "database format version 99 is not supported: this build of quarry reads format version 2"
     );
+}
+
+#[test]
+fn a_format_1_database_is_upgraded_on_open_with_group_counts_built() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let db = Db::open(&path).unwrap();
+        let c = db.collection("c").unwrap();
+        c.create_index(&["org", "year"]).unwrap();
+        c.create_index(&["tags"]).unwrap();
+        let orgs = ["ICC", "HRW", "MWA"];
+        c.insert_many(
+            (0..30).map(|i| json!({"org": orgs[i % 3], "year": 2000 + i, "tags": ["a", i % 2]})),
+        )
+        .unwrap();
+        db.flush().unwrap();
+    }
+    {
+        // What format 1 wrote: the same, without group counts.
+        let raw = raw_sled(&path);
+        let catalog = raw.open_tree(quarry::store::layout::CATALOG_TREE).unwrap();
+        catalog
+            .insert(quarry::store::layout::FORMAT_KEY, &1u32.to_be_bytes())
+            .unwrap();
+        let tree = raw
+            .open_tree(quarry::store::layout::collection_tree(1))
+            .unwrap();
+        let groups: Vec<_> = tree
+            .scan_prefix([quarry::store::layout::GROUP_PREFIX])
+            .keys()
+            .map(Result::unwrap)
+            .collect();
+        assert!(!groups.is_empty());
+        groups.iter().for_each(|k| drop(tree.remove(k).unwrap()));
+        raw.flush().unwrap();
+    }
+    let db = Db::open(&path).unwrap();
+    assert!(db.check().unwrap().is_clean());
+    let groups = |by: &str| match db
+        .execute(&format!("count from c by {by}"))
+        .unwrap()
+        .remove(0)
+    {
+        quarry::query::Output::Groups(groups) => groups,
+        other => panic!("{other:?}"),
+    };
+    let orgs = groups("org");
+    assert_eq!(orgs.len(), 3);
+    assert!(
+        orgs.iter()
+            .all(|g| g.get("count") == Some(&quarry::Value::Int(10))),
+        "{orgs:?}"
+    );
+    let tags = groups("tags");
+    assert_eq!(tags[0].to_string(), r#"{"tags":"a","count":30}"#);
+    drop(db);
+    let raw = raw_sled(&path);
+    let catalog = raw.open_tree(quarry::store::layout::CATALOG_TREE).unwrap();
+    let format = catalog
+        .get(quarry::store::layout::FORMAT_KEY)
+        .unwrap()
+        .unwrap();
+    assert_eq!(format.as_ref(), &2u32.to_be_bytes());
 }
 
 #[test]
@@ -384,7 +448,13 @@ fn check_finds_entries_and_documents_that_disagree_and_repair_fixes_them() {
     }
     let db = Db::open(&path).unwrap();
     let report = db.check().unwrap();
-    assert_eq!(report.problems.len(), 2, "{:?}", report.problems);
+    assert_eq!(report.problems.len(), 3, "{:?}", report.problems);
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.message.contains("1 group counts that disagree"))
+    );
     assert!(
         report
             .problems

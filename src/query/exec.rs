@@ -753,7 +753,7 @@ pub fn count_by(
     let started = Instant::now();
     let mut node = match &covering {
         Some(index) => PlanNode::new(format!(
-            "Group by {by} from index {} keys (no documents read)",
+            "Group by {by} from index {} group counts (no documents read)",
             index.name
         )),
         None => PlanNode::new(format!("Group by {by}")),
@@ -762,29 +762,15 @@ pub fn count_by(
         if mode == Mode::Explain {
             return Ok((Vec::new(), node));
         }
-        // Keys are in value order, so equal values are adjacent: a key that starts with the
-        // current group's encoding belongs to it (encodings are self-delimiting), and only the
-        // first key of each group is decoded.
-        let prefix = index.prefix();
+        // The index keeps a count of its entries per leading value: one key per group.
+        let prefix = crate::store::layout::group_prefix(index.number);
         let _whole_batches = collection.state.read_gate();
-        let mut group: Option<(Vec<u8>, Value, u64)> = None;
-        for key in collection.state.tree.scan_prefix(prefix).keys() {
-            let key = key?;
-            let values = &key[prefix.len()..];
-            if let Some((bytes, _, n)) = &mut group
-                && values.starts_with(bytes)
-            {
-                *n += 1;
-                continue;
-            }
-            let (value, rest) =
-                keycode::decode_value(values).map_err(|e| Error::Corrupt(e.to_string()))?;
-            let bytes = values[..values.len() - rest.len()].to_vec();
-            if let Some((_, value, n)) = group.replace((bytes, value, 1)) {
-                add(value, n);
-            }
-        }
-        if let Some((_, value, n)) = group {
+        for item in collection.state.tree.scan_prefix(prefix) {
+            let (key, count) = item?;
+            let (value, _) = keycode::decode_value(&key[prefix.len()..])
+                .map_err(|e| Error::Corrupt(e.to_string()))?;
+            let n = crate::store::layout::read_u64(&count)
+                .ok_or_else(|| Error::Corrupt(format!("unreadable group count {key:?}")))?;
             add(value, n);
         }
     } else {

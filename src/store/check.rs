@@ -6,6 +6,7 @@ use std::fmt;
 use crate::codec::keycode;
 use crate::error::Result;
 use crate::store::collection::CollectionState;
+use crate::store::index::IndexDef;
 use crate::store::{Collection, Db, layout};
 
 /// One thing `check` found wrong.
@@ -204,6 +205,16 @@ fn check_collection(state: &CollectionState, report: &mut CheckReport) -> Result
         }
     }
     for def in &indexes {
+        check_groups(state, def, &mut problem)?;
+    }
+    for key in state.tree.scan_prefix([layout::GROUP_PREFIX]).keys() {
+        let key = key?;
+        let number = key.get(1..5).and_then(layout::read_u32);
+        if !meta.indexes.iter().any(|d| Some(d.number) == number) {
+            problem(format!("group count {key:?} belongs to no index"));
+        }
+    }
+    for def in &indexes {
         if let Some(missing) = expected.get(&def.number)
             && !missing.is_empty()
         {
@@ -217,6 +228,31 @@ fn check_collection(state: &CollectionState, report: &mut CheckReport) -> Result
                 summarise(&ids)
             ));
         }
+    }
+    Ok(())
+}
+
+/// The group counts of an index must be its entries counted by first value.
+fn check_groups(
+    state: &CollectionState,
+    def: &IndexDef,
+    problem: &mut impl FnMut(String),
+) -> Result<()> {
+    let mut expected = def.count_groups(&state.tree)?;
+    let mut wrong = 0usize;
+    for item in state.tree.scan_prefix(layout::group_prefix(def.number)) {
+        let (key, count) = item?;
+        let stored = layout::read_u64(&count);
+        if expected.remove(key.as_ref()) != stored {
+            wrong += 1;
+        }
+    }
+    wrong += expected.len();
+    if wrong > 0 {
+        problem(format!(
+            "index `{}` has {wrong} group counts that disagree with its entries",
+            def.name
+        ));
     }
     Ok(())
 }

@@ -203,22 +203,43 @@ impl CollectionState {
         writer.commit()
     }
 
-    /// Deletes every entry of index `number`, in batches. Call with the write lock.
+    /// Deletes every entry and group count of index `number`, in batches. Call with the
+    /// write lock.
     fn clear_entries(&self, number: u32) -> Result<()> {
-        loop {
-            let keys: Vec<sled::IVec> = self
-                .tree
-                .scan_prefix(layout::entry_prefix(number))
-                .keys()
-                .take(CHUNK * 10)
-                .collect::<std::result::Result<_, _>>()?;
-            if keys.is_empty() {
-                return Ok(());
+        for prefix in [layout::entry_prefix(number), layout::group_prefix(number)] {
+            loop {
+                let keys: Vec<sled::IVec> = self
+                    .tree
+                    .scan_prefix(prefix)
+                    .keys()
+                    .take(CHUNK * 10)
+                    .collect::<std::result::Result<_, _>>()?;
+                if keys.is_empty() {
+                    break;
+                }
+                let mut writer = Writer::new(self);
+                keys.iter().for_each(|k| writer.remove_key(k));
+                writer.commit()?;
             }
-            let mut writer = Writer::new(self);
-            keys.iter().for_each(|k| writer.remove_key(k));
-            writer.commit()?;
         }
+        Ok(())
+    }
+
+    /// Brings a collection written by format 1 up to date: writes the group counts of every
+    /// index from its entries.
+    pub fn upgrade(&self) -> Result<()> {
+        let _guard = self.lock_writes()?;
+        for def in self.meta().indexes {
+            let counts = def.count_groups(&self.tree)?;
+            for chunk in counts.into_iter().collect::<Vec<_>>().chunks(CHUNK * 10) {
+                let mut writer = Writer::new(self);
+                for (key, count) in chunk {
+                    writer.put_raw(key, count.to_be_bytes().to_vec());
+                }
+                writer.commit_unchecked()?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -643,11 +664,13 @@ impl Collection {
         // Entries of numbers no index has any more (left by damage) go first.
         let known: Vec<u32> = self.state.meta().indexes.iter().map(|d| d.number).collect();
         let mut strays = Vec::new();
-        for key in self.state.tree.scan_prefix([layout::ENTRY_PREFIX]).keys() {
-            let key = key?;
-            let number = key.get(1..5).and_then(layout::read_u32);
-            if !number.is_some_and(|n| known.contains(&n)) {
-                strays.push(key);
+        for prefix in [layout::ENTRY_PREFIX, layout::GROUP_PREFIX] {
+            for key in self.state.tree.scan_prefix([prefix]).keys() {
+                let key = key?;
+                let number = key.get(1..5).and_then(layout::read_u32);
+                if !number.is_some_and(|n| known.contains(&n)) {
+                    strays.push(key);
+                }
             }
         }
         for chunk in strays.chunks(CHUNK * 10) {

@@ -63,12 +63,20 @@ pub(crate) struct Entry {
     pub key: Vec<u8>,
     /// True when the unique rule applies to it (a unique index and no null value).
     pub enforce_unique: bool,
+    /// How many leading bytes of the key are the index prefix and the first value: the
+    /// entry's group (see [`layout::group_key`]).
+    pub group_len: usize,
 }
 
 impl Entry {
     /// The key without the document id: equal for two documents with equal values.
     pub fn value_prefix(&self) -> &[u8] {
         &self.key[..self.key.len() - 8]
+    }
+
+    /// The key of the group count this entry adds to.
+    pub fn group_key(&self) -> Vec<u8> {
+        layout::group_key(&self.key, self.group_len)
     }
 }
 
@@ -107,11 +115,20 @@ impl IndexDef {
         let mut entries = Vec::new();
         let mut tuple = Vec::with_capacity(per_path.len());
         cartesian(&per_path, &mut tuple, &mut |values: &[Value]| {
-            let mut key = prefix.to_vec();
-            key.extend_from_slice(&keycode::encode_key(values, id));
+            let mut key = Vec::with_capacity(prefix.len() + 16 * values.len() + 8);
+            key.extend_from_slice(&prefix);
+            let mut group_len = key.len();
+            for (i, value) in values.iter().enumerate() {
+                keycode::encode_value(value, &mut key);
+                if i == 0 {
+                    group_len = key.len();
+                }
+            }
+            key.extend_from_slice(&id.to_be_bytes());
             entries.push(Entry {
                 key,
                 enforce_unique: self.unique && !values.iter().any(|v| matches!(v, Value::Null)),
+                group_len,
             });
         });
         entries.sort();
@@ -127,6 +144,28 @@ impl IndexDef {
     /// The key prefix of all its entries.
     pub(crate) fn prefix(&self) -> [u8; 5] {
         layout::entry_prefix(self.number)
+    }
+
+    /// Counts the stored entries of this index by their first value, as group-count keys:
+    /// what the group counts must say (for checking and rebuilding them). Entries that do not
+    /// decode are left out: `check` reports them as entries no document gives.
+    pub(crate) fn count_groups(
+        &self,
+        tree: &sled::Tree,
+    ) -> Result<std::collections::BTreeMap<Vec<u8>, u64>> {
+        let prefix = self.prefix();
+        let mut groups = std::collections::BTreeMap::new();
+        for key in tree.scan_prefix(prefix).keys() {
+            let key = key?;
+            let Ok((_, rest)) = keycode::decode_value(&key[prefix.len()..]) else {
+                continue;
+            };
+            let group_len = key.len() - rest.len();
+            *groups
+                .entry(layout::group_key(&key, group_len))
+                .or_insert(0) += 1;
+        }
+        Ok(groups)
     }
 
     /// The paths as the user wrote them: `org, year`.

@@ -18,7 +18,13 @@
 //!   "m/journal/saved/" <u64 doc id> -> a document that import replaced, as it was before
 //!   "d" <u64 doc id>                -> bincode document
 //!   "i" <u32 index number> <keycode(values...)> <u64 doc id>  -> empty
+//!   "g" <u32 index number> <keycode(first value)>              -> u64 entries with that
+//!                                                                 first value (big-endian)
 //! ```
+//!
+//! The `g` keys ("group counts") let `count by` on an index's leading path read one key per
+//! distinct value instead of one per entry; every batch that adds or removes entries updates
+//! them in the same `apply_batch`.
 //!
 //! The issue asked for index definitions and id counters in the catalog; they live in the
 //! collection's own tree instead, because sled batches are atomic only within one tree: this way
@@ -57,6 +63,8 @@ pub const JOURNAL_SAVED_PREFIX: &[u8] = b"m/journal/saved/";
 pub const DOC_PREFIX: u8 = b'd';
 /// Prefix byte of index entries.
 pub const ENTRY_PREFIX: u8 = b'i';
+/// Prefix byte of group counts.
+pub const GROUP_PREFIX: u8 = b'g';
 
 /// The name of the tree of collection number `number`.
 pub fn collection_tree(number: u32) -> Vec<u8> {
@@ -97,6 +105,23 @@ pub fn entry_prefix(number: u32) -> [u8; 5] {
     key
 }
 
+/// The prefix shared by every group count of index `number`.
+pub fn group_prefix(number: u32) -> [u8; 5] {
+    let mut key = [GROUP_PREFIX; 5];
+    key[1..].copy_from_slice(&number.to_be_bytes());
+    key
+}
+
+/// The group-count key of an entry key whose index number and first value take the first
+/// `group_len` bytes.
+pub fn group_key(entry_key: &[u8], group_len: usize) -> Vec<u8> {
+    let mut key = entry_key[..group_len.min(entry_key.len())].to_vec();
+    if let Some(first) = key.first_mut() {
+        *first = GROUP_PREFIX;
+    }
+    key
+}
+
 /// A big-endian u64 stored value, if it is one.
 pub fn read_u64(bytes: &[u8]) -> Option<u64> {
     bytes.try_into().ok().map(u64::from_be_bytes)
@@ -122,6 +147,10 @@ mod tests {
     #[test]
     fn prefixes_do_not_collide() {
         assert_ne!(entry_prefix(1)[0], doc_key(1)[0]);
+        assert_ne!(group_prefix(1)[0], entry_prefix(1)[0]);
+        assert_ne!(group_prefix(1)[0], doc_key(1)[0]);
+        assert!(!index_def_key(1).starts_with(&[GROUP_PREFIX]));
+        assert!(group_key(&[ENTRY_PREFIX, 0, 0, 0, 1, 9, 9, 7], 6).starts_with(&group_prefix(1)));
         assert!(!index_def_key(1).starts_with(&[DOC_PREFIX]));
         assert!(!index_def_key(1).starts_with(&[ENTRY_PREFIX]));
     }

@@ -29,8 +29,12 @@ pub(crate) use write::{Writer, prepare_document};
 use crate::codec;
 use crate::error::{Error, Result};
 
-/// The on-disk format this build reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The on-disk format this build reads and writes. Format 1 (without group counts) is
+/// upgraded in place when opened: the counts are built from the index entries.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The oldest format this build can upgrade.
+const OLDEST_FORMAT: u32 = 1;
 
 /// The longest collection name allowed.
 pub const MAX_NAME_LEN: usize = 128;
@@ -160,16 +164,18 @@ impl Db {
     /// database.
     fn from_sled(sled: sled::Db, path: PathBuf, marker: Option<PathBuf>) -> Result<Db> {
         let catalog = sled.open_tree(layout::CATALOG_TREE)?;
+        let mut upgrade = false;
         match catalog.get(layout::FORMAT_KEY)? {
             Some(bytes) => {
                 let found = layout::read_u32(&bytes)
                     .ok_or_else(|| Error::Corrupt("unreadable format version".into()))?;
-                if found != FORMAT_VERSION {
+                if !(OLDEST_FORMAT..=FORMAT_VERSION).contains(&found) {
                     return Err(Error::FormatVersion {
                         found,
                         supported: FORMAT_VERSION,
                     });
                 }
+                upgrade = found < FORMAT_VERSION;
             }
             None => {
                 if !catalog.is_empty() {
@@ -218,6 +224,13 @@ impl Db {
         }
         for state in collections.values() {
             state.recover()?;
+            if upgrade {
+                state.upgrade()?;
+            }
+        }
+        if upgrade {
+            catalog.insert(layout::FORMAT_KEY, &FORMAT_VERSION.to_be_bytes())?;
+            sled.flush()?;
         }
         Ok(Db {
             inner: Arc::new(DbInner {

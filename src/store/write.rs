@@ -21,6 +21,8 @@ pub(crate) struct Writer<'a> {
     added_unique: Vec<(Entry, u64)>,
     /// Entry keys this batch removes (an old value freed for another document).
     removed: HashSet<Vec<u8>>,
+    /// How this batch changes each group count it touches (group-count key -> change).
+    groups: HashMap<Vec<u8>, i64>,
     defs_changed: bool,
     buffer: Vec<u8>,
     /// Documents written by this batch, kept (when asked) for reads before it commits.
@@ -62,6 +64,7 @@ impl<'a> Writer<'a> {
             batch: sled::Batch::default(),
             added_unique: Vec::new(),
             removed: HashSet::new(),
+            groups: HashMap::new(),
             defs_changed: false,
             buffer: Vec::new(),
             pending: None,
@@ -111,7 +114,7 @@ impl<'a> Writer<'a> {
             let after_keys: HashSet<&[u8]> = after.iter().map(|e| e.key.as_slice()).collect();
             for entry in &before {
                 if !after_keys.contains(entry.key.as_slice()) {
-                    self.remove_entry(&entry.key);
+                    self.remove_entry(entry);
                 }
             }
             for entry in after {
@@ -134,6 +137,7 @@ impl<'a> Writer<'a> {
             let (entries, _) = def.entries(old, id)?;
             for entry in entries {
                 self.batch.remove(entry.key.as_slice());
+                *self.groups.entry(entry.group_key()).or_insert(0) -= 1;
                 self.removed.insert(entry.key);
             }
         }
@@ -148,7 +152,7 @@ impl<'a> Writer<'a> {
         Ok(())
     }
 
-    /// Removes a raw key (used when dropping an index's entries).
+    /// Removes a raw key (used when dropping an index's entries and group counts).
     pub fn remove_key(&mut self, key: &[u8]) {
         self.batch.remove(key);
     }
@@ -190,6 +194,28 @@ impl<'a> Writer<'a> {
         if self.meta.next_index != before.next_index {
             self.batch
                 .insert(layout::NEXT_INDEX_KEY, &self.meta.next_index.to_be_bytes());
+        }
+        for (key, change) in std::mem::take(&mut self.groups) {
+            if change == 0 {
+                continue;
+            }
+            let stored = match self.state.tree.get(&key)? {
+                None => 0,
+                Some(bytes) => layout::read_u64(&bytes).ok_or_else(|| {
+                    Error::Corrupt(format!(
+                        "collection `{}`: unreadable group count {key:?}",
+                        self.state.name
+                    ))
+                })?,
+            };
+            // A count cannot go below zero; if damage made it try, `check` reports the
+            // disagreement and `repair` recounts.
+            let count = (i128::from(stored) + i128::from(change)).max(0) as u64;
+            if count == 0 {
+                self.batch.remove(key);
+            } else {
+                self.batch.insert(key, &count.to_be_bytes());
+            }
         }
         if self.defs_changed {
             for def in &before.indexes {
@@ -236,15 +262,17 @@ impl<'a> Writer<'a> {
 
     fn add_entry(&mut self, entry: Entry, id: u64) {
         self.batch.insert(entry.key.as_slice(), &[]);
+        *self.groups.entry(entry.group_key()).or_insert(0) += 1;
         self.removed.remove(&entry.key);
         if entry.enforce_unique {
             self.added_unique.push((entry, id));
         }
     }
 
-    fn remove_entry(&mut self, key: &[u8]) {
-        self.batch.remove(key);
-        self.removed.insert(key.to_vec());
+    fn remove_entry(&mut self, entry: &Entry) {
+        self.batch.remove(entry.key.as_slice());
+        *self.groups.entry(entry.group_key()).or_insert(0) -= 1;
+        self.removed.insert(entry.key.clone());
     }
 
     /// Every added unique entry must be the only one with its values once the batch is in:
