@@ -124,11 +124,30 @@ fn escape_into(bytes: &[u8], out: &mut Vec<u8>) {
 /// ```
 pub fn encode_key(values: &[Value], id: u64) -> Vec<u8> {
     let mut key = Vec::with_capacity(16 * values.len() + 8);
-    for value in values {
-        encode_value(value, &mut key);
-    }
-    key.extend_from_slice(&id.to_be_bytes());
+    append_key(values, id, &mut key);
     key
+}
+
+/// Appends what [`encode_key`] returns to `out`, and returns the length `out` had once the
+/// first value was appended (where a key's leading value ends, for grouping by it).
+///
+/// ```
+/// use quarry::{codec::keycode::{append_key, encode_key}, Value};
+/// let mut key = b"prefix".to_vec();
+/// let first_end = append_key(&[Value::Int(1), Value::from("x")], 9, &mut key);
+/// assert_eq!(&key[6..], encode_key(&[Value::Int(1), Value::from("x")], 9).as_slice());
+/// assert_eq!(&key[6..first_end], encode_key(&[Value::Int(1)], 0).strip_suffix(&[0; 8]).unwrap());
+/// ```
+pub fn append_key(values: &[Value], id: u64, out: &mut Vec<u8>) -> usize {
+    let mut first_end = out.len();
+    for (i, value) in values.iter().enumerate() {
+        encode_value(value, out);
+        if i == 0 {
+            first_end = out.len();
+        }
+    }
+    out.extend_from_slice(&id.to_be_bytes());
+    first_end
 }
 
 /// The document id at the end of an index key (`None` if shorter than 8 bytes).

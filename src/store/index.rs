@@ -117,14 +117,7 @@ impl IndexDef {
         cartesian(&per_path, &mut tuple, &mut |values: &[Value]| {
             let mut key = Vec::with_capacity(prefix.len() + 16 * values.len() + 8);
             key.extend_from_slice(&prefix);
-            let mut group_len = key.len();
-            for (i, value) in values.iter().enumerate() {
-                keycode::encode_value(value, &mut key);
-                if i == 0 {
-                    group_len = key.len();
-                }
-            }
-            key.extend_from_slice(&id.to_be_bytes());
+            let group_len = keycode::append_key(values, id, &mut key);
             entries.push(Entry {
                 key,
                 enforce_unique: self.unique && !values.iter().any(|v| matches!(v, Value::Null)),
