@@ -11,12 +11,15 @@
 //! Unlike JSON this keeps integers and floats apart (`1` stays `1`, `1.0` stays `1.0`) and
 //! object fields in their order. Decoding untrusted bytes never panics and never allocates
 //! from a length it has not checked against the bytes left.
+//!
+//! Documents are written with bincode and read back by a small cursor of this module that
+//! knows the same encoding: reading is on the path of every query, and walking the bytes
+//! directly is several times cheaper than bincode's generic decoder per field (and lets a
+//! query step over the fields it does not need).
 
-use bincode::de::read::{BorrowReader, Reader};
-use bincode::de::{BorrowDecoder, Decoder};
+use bincode::Encode;
 use bincode::enc::Encoder;
 use bincode::error::{DecodeError, EncodeError};
-use bincode::{Decode, Encode};
 
 use crate::value::{MAX_DEPTH, Map, Value};
 
@@ -106,85 +109,160 @@ pub fn encode_document(value: &Value, out: &mut Vec<u8>) -> Result<(), CodecErro
     Ok(())
 }
 
-/// A decoded document, with `_id` first when asked for.
-struct Decoded(Value);
+/// A cursor over stored bytes that reads bincode's standard encoding (little-endian, varint
+/// integers: a byte up to 250 is the value, 251/252/253 announce a u16/u32/u64; signed
+/// integers zigzag-encoded) directly. Reading documents is the hot path of every query, and
+/// bincode's generic decoder costs several calls and checks per field; `encode_document`
+/// writes with bincode itself and the property tests below hold the two to each other.
+struct Cursor<'a> {
+    bytes: &'a [u8],
+}
 
-/// The id to put first in a decoded top-level object.
-struct IdContext(Option<u64>);
+fn corrupt(what: impl Into<String>) -> CodecError {
+    CodecError::Decode(what.into())
+}
 
-impl Decode<IdContext> for Decoded {
-    fn decode<D: Decoder<Context = IdContext>>(decoder: &mut D) -> Result<Self, DecodeError> {
-        let id = decoder.context().0;
-        decode_value(decoder, 0, id).map(Decoded)
+impl<'a> Cursor<'a> {
+    fn u8(&mut self) -> Result<u8, CodecError> {
+        let (&byte, rest) = self
+            .bytes
+            .split_first()
+            .ok_or_else(|| corrupt("unexpected end of document"))?;
+        self.bytes = rest;
+        Ok(byte)
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8], CodecError> {
+        if n > self.bytes.len() {
+            return Err(corrupt("unexpected end of document"));
+        }
+        let (taken, rest) = self.bytes.split_at(n);
+        self.bytes = rest;
+        Ok(taken)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], CodecError> {
+        <[u8; N]>::try_from(self.take(N)?).map_err(|_| corrupt("unexpected end of document"))
+    }
+
+    fn varint(&mut self) -> Result<u64, CodecError> {
+        Ok(match self.u8()? {
+            byte @ 0..=250 => u64::from(byte),
+            251 => u64::from(u16::from_le_bytes(self.array()?)),
+            252 => u64::from(u32::from_le_bytes(self.array()?)),
+            253 => u64::from_le_bytes(self.array()?),
+            other => return Err(corrupt(format!("invalid integer prefix {other}"))),
+        })
+    }
+
+    fn int(&mut self) -> Result<i64, CodecError> {
+        let n = self.varint()?;
+        // Zigzag: even numbers are the non-negative values, odd ones the negative.
+        Ok(if n % 2 == 0 {
+            (n / 2) as i64
+        } else {
+            !(n / 2) as i64
+        })
+    }
+
+    fn float(&mut self) -> Result<f64, CodecError> {
+        let f = f64::from_le_bytes(self.array()?);
+        if f.is_finite() {
+            Ok(f)
+        } else {
+            Err(corrupt("non-finite float"))
+        }
+    }
+
+    /// A count of items or bytes. Every item takes at least a byte, so a count larger than
+    /// what is left is corrupt: nothing is ever allocated from an unchecked length.
+    fn len(&mut self) -> Result<usize, CodecError> {
+        let n = self.varint()?;
+        usize::try_from(n)
+            .ok()
+            .filter(|n| *n <= self.bytes.len())
+            .ok_or_else(|| corrupt(format!("length {n} is longer than the document")))
+    }
+
+    /// A length-prefixed run of bytes (a string's or a field name's), borrowed.
+    fn raw_str(&mut self) -> Result<&'a [u8], CodecError> {
+        let n = self.len()?;
+        self.take(n)
+    }
+
+    fn str(&mut self) -> Result<&'a str, CodecError> {
+        std::str::from_utf8(self.raw_str()?).map_err(|_| corrupt("a string is not UTF-8"))
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Value, CodecError> {
+        if depth > MAX_DEPTH + 1 {
+            return Err(corrupt("nesting too deep"));
+        }
+        Ok(match self.u8()? {
+            NULL => Value::Null,
+            FALSE => Value::Bool(false),
+            TRUE => Value::Bool(true),
+            INT => Value::Int(self.int()?),
+            FLOAT => Value::Float(self.float()?),
+            STRING => Value::String(self.str()?.to_owned()),
+            ARRAY => {
+                let len = self.len()?;
+                let mut items = Vec::with_capacity(len.min(1024));
+                for _ in 0..len {
+                    items.push(self.value(depth + 1)?);
+                }
+                Value::Array(items)
+            }
+            OBJECT => {
+                let len = self.len()?;
+                let mut fields = Map::with_capacity_and_hasher(len.min(1024), Default::default());
+                for _ in 0..len {
+                    let key = self.str()?.to_owned();
+                    let item = self.value(depth + 1)?;
+                    fields.insert(key, item);
+                }
+                Value::Object(fields)
+            }
+            other => return Err(corrupt(format!("unknown value tag {other}"))),
+        })
+    }
+
+    /// Steps over one value without building it.
+    fn skip(&mut self, depth: usize) -> Result<(), CodecError> {
+        if depth > MAX_DEPTH + 1 {
+            return Err(corrupt("nesting too deep"));
+        }
+        match self.u8()? {
+            NULL | FALSE | TRUE => {}
+            INT => {
+                self.varint()?;
+            }
+            FLOAT => {
+                self.take(8)?;
+            }
+            STRING => {
+                self.raw_str()?;
+            }
+            ARRAY => {
+                for _ in 0..self.len()? {
+                    self.skip(depth + 1)?;
+                }
+            }
+            OBJECT => {
+                for _ in 0..self.len()? {
+                    self.raw_str()?;
+                    self.skip(depth + 1)?;
+                }
+            }
+            other => return Err(corrupt(format!("unknown value tag {other}"))),
+        }
+        Ok(())
     }
 }
 
-fn corrupt(what: &str) -> DecodeError {
-    DecodeError::OtherString(what.to_owned())
-}
-
-/// A length from the bytes, checked against what is left so no huge allocation follows.
-fn length<D: Decoder>(d: &mut D) -> Result<usize, DecodeError> {
-    let len = usize::decode(d)?;
-    d.claim_container_read::<u8>(len)?;
-    Ok(len)
-}
-
-fn decode_value<D: Decoder>(
-    d: &mut D,
-    depth: usize,
-    id: Option<u64>,
-) -> Result<Value, DecodeError> {
-    if depth > MAX_DEPTH + 1 {
-        return Err(corrupt("nesting too deep"));
-    }
-    let tag = u8::decode(d)?;
-    Ok(match tag {
-        NULL => Value::Null,
-        FALSE => Value::Bool(false),
-        TRUE => Value::Bool(true),
-        INT => Value::Int(i64::decode(d)?),
-        FLOAT => {
-            let f = f64::decode(d)?;
-            if !f.is_finite() {
-                return Err(corrupt("non-finite float"));
-            }
-            Value::Float(f)
-        }
-        STRING => Value::String(String::decode(d)?),
-        ARRAY => {
-            let len = length(d)?;
-            let mut items = Vec::with_capacity(len.min(1024));
-            for _ in 0..len {
-                items.push(decode_value(d, depth + 1, None)?);
-            }
-            Value::Array(items)
-        }
-        OBJECT => {
-            let len = length(d)?;
-            let mut fields = Map::with_capacity_and_hasher(
-                len.min(1024) + usize::from(id.is_some()),
-                Default::default(),
-            );
-            if let Some(id) = id {
-                fields.insert(
-                    "_id".to_owned(),
-                    Value::Int(i64::try_from(id).unwrap_or(i64::MAX)),
-                );
-            }
-            for _ in 0..len {
-                let key = String::decode(d)?;
-                let item = decode_value(d, depth + 1, None)?;
-                fields.insert(key, item);
-            }
-            Value::Object(fields)
-        }
-        other => {
-            return Err(DecodeError::OtherString(format!(
-                "unknown value tag {other}"
-            )));
-        }
-    })
+/// `_id: id` as a field value.
+fn id_value(id: u64) -> Value {
+    Value::Int(i64::try_from(id).unwrap_or(i64::MAX))
 }
 
 /// Decodes a stored document. With `id`, a top-level object gets `_id: id` as its first field.
@@ -198,21 +276,13 @@ fn decode_value<D: Decoder>(
 /// assert!(decode_document(&bytes[..2], None).is_err());
 /// ```
 pub fn decode_document(bytes: &[u8], id: Option<u64>) -> Result<Value, CodecError> {
-    let config = config().with_limit::<{ 1 << 30 }>();
-    let mut decoder = bincode::de::DecoderImpl::new(
-        bincode::de::read::SliceReader::new(bytes),
-        config,
-        IdContext(id),
-    );
-    let Decoded(value) = Decoded::decode(&mut decoder)?;
-    if decoder
-        .reader()
-        .peek_read(1)
-        .is_some_and(|rest| !rest.is_empty())
-    {
-        return Err(CodecError::Decode(
-            "trailing bytes after the document".into(),
-        ));
+    if bytes.first() == Some(&OBJECT) {
+        return decode_more_fields(bytes, id, None, Map::default());
+    }
+    let mut cursor = Cursor { bytes };
+    let value = cursor.value(0)?;
+    if !cursor.bytes.is_empty() {
+        return Err(corrupt("trailing bytes after the document"));
     }
     Ok(value)
 }
@@ -263,96 +333,46 @@ pub fn decode_more_fields(
     wanted: Option<&[String]>,
     mut decoded: Map,
 ) -> Result<Value, CodecError> {
-    if bytes.first() != Some(&OBJECT) {
+    let Some((&OBJECT, rest)) = bytes.split_first() else {
         return decode_document(bytes, id);
-    }
-    let config = config().with_limit::<{ 1 << 30 }>();
-    let mut decoder =
-        bincode::de::DecoderImpl::new(bincode::de::read::SliceReader::new(&bytes[1..]), config, ());
-    let d = &mut decoder;
-    let len = length(d)?;
+    };
+    let mut cursor = Cursor { bytes: rest };
+    let len = cursor.len()?;
     let capacity = wanted.map_or(len.min(1024), <[String]>::len) + usize::from(id.is_some());
     let mut fields = Map::with_capacity_and_hasher(capacity, Default::default());
     if let Some(id) = id {
-        fields.insert(
-            "_id".to_owned(),
-            Value::Int(i64::try_from(id).unwrap_or(i64::MAX)),
-        );
+        fields.insert("_id".to_owned(), id_value(id));
     }
     for _ in 0..len {
-        let key = take(d)?;
-        let known = std::str::from_utf8(key)
-            .ok()
-            .and_then(|name| decoded.swap_remove_entry(name));
-        if let Some((name, item)) = known {
-            skip_value(d, 1)?;
+        let key = cursor.raw_str()?;
+        if !decoded.is_empty()
+            && let Some((name, item)) = std::str::from_utf8(key)
+                .ok()
+                .and_then(|name| decoded.swap_remove_entry(name))
+        {
+            cursor.skip(1)?;
             fields.insert(name, item);
             continue;
         }
-        match wanted {
-            None => {
-                let name = std::str::from_utf8(key)
-                    .map_err(|_| CodecError::Decode("a field name is not UTF-8".into()))?;
-                let item = decode_value(d, 1, None)?;
-                fields.insert(name.to_owned(), item);
-            }
+        let name = match wanted {
+            None => std::str::from_utf8(key)
+                .map_err(|_| corrupt("a field name is not UTF-8"))?
+                .to_owned(),
             Some(wanted) => match wanted.iter().find(|w| w.as_bytes() == key) {
-                Some(name) => {
-                    let item = decode_value(d, 1, None)?;
-                    fields.insert(name.clone(), item);
+                Some(name) => name.clone(),
+                None => {
+                    cursor.skip(1)?;
+                    continue;
                 }
-                None => skip_value(d, 1)?,
             },
-        }
+        };
+        let item = cursor.value(1)?;
+        fields.insert(name, item);
     }
-    if wanted.is_none() && d.reader().peek_read(1).is_some_and(|rest| !rest.is_empty()) {
-        return Err(CodecError::Decode(
-            "trailing bytes after the document".into(),
-        ));
+    if wanted.is_none() && !cursor.bytes.is_empty() {
+        return Err(corrupt("trailing bytes after the document"));
     }
     Ok(Value::Object(fields))
-}
-
-/// A length-prefixed run of bytes (a string's or a field name's), borrowed from the input.
-fn take<'de, D: BorrowDecoder<'de>>(d: &mut D) -> Result<&'de [u8], DecodeError> {
-    let len = length(d)?;
-    d.borrow_reader().take_bytes(len)
-}
-
-/// Steps over one encoded value without building it.
-fn skip_value<'de, D: BorrowDecoder<'de>>(d: &mut D, depth: usize) -> Result<(), DecodeError> {
-    if depth > MAX_DEPTH + 1 {
-        return Err(corrupt("nesting too deep"));
-    }
-    match u8::decode(d)? {
-        NULL | FALSE | TRUE => {}
-        INT => {
-            i64::decode(d)?;
-        }
-        FLOAT => {
-            f64::decode(d)?;
-        }
-        STRING => {
-            take(d)?;
-        }
-        ARRAY => {
-            for _ in 0..length(d)? {
-                skip_value(d, depth + 1)?;
-            }
-        }
-        OBJECT => {
-            for _ in 0..length(d)? {
-                take(d)?;
-                skip_value(d, depth + 1)?;
-            }
-        }
-        other => {
-            return Err(DecodeError::OtherString(format!(
-                "unknown value tag {other}"
-            )));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -446,6 +466,35 @@ mod tests {
         // ARRAY tag, then a varint length of u64::MAX.
         let bytes = [ARRAY, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
         assert!(decode_document(&bytes, None).is_err());
+    }
+
+    #[test]
+    fn every_width_of_bincode_varint_reads_back() {
+        let edges = [
+            0,
+            1,
+            -1,
+            125,
+            -126,
+            126,
+            250,
+            251,
+            32767,
+            -32768,
+            65535,
+            65536,
+            i64::from(u32::MAX),
+            i64::from(u32::MAX) + 1,
+            i64::MAX,
+            i64::MIN,
+        ];
+        for n in edges {
+            let text = "x".repeat(usize::try_from(n.unsigned_abs() % 70_000).unwrap());
+            let doc = Value::Array(vec![Value::Int(n), Value::String(text)]);
+            let mut bytes = Vec::new();
+            encode_document(&doc, &mut bytes).unwrap();
+            assert!(same(&decode_document(&bytes, None).unwrap(), &doc), "{n}");
+        }
     }
 
     #[test]
