@@ -5,6 +5,7 @@
 //!
 //! ```text
 //! cargo run --release -p quarry-bench -- [--n 100000] [--runs 3] [--out bench/RESULTS.md]
+//! cargo run --release -p quarry-bench -- --sizes 10000,100000,1000000 --out bench/SCALING.md
 //! ```
 //! The size can also come from `QUARRY_BENCH_N`. To profile one engine on some workloads:
 //!
@@ -100,7 +101,8 @@ fn run_engine(name: &str, n: usize, runs: usize, only: Option<&str>) {
     drop(docs);
     let ids: Vec<u64> = (0..1000u64).map(|i| 1 + (i * 7919) % n as u64).collect();
     if wanted("get") {
-        let (ms, _) = time_ms(runs, || ids.iter().map(|id| engine.get(*id)).sum());
+        // At least five rounds: the first ones after a load meet the engine's background work.
+        let (ms, _) = time_ms(runs.max(5), || ids.iter().map(|id| engine.get(*id)).sum());
         figures.insert("get", ms * 1e3 / ids.len() as f64);
     }
     for (key, f) in [
@@ -143,17 +145,8 @@ fn run_engine(name: &str, n: usize, runs: usize, only: Option<&str>) {
     println!("{json}");
 }
 
-fn main() {
-    let n: usize = arg("--n")
-        .or_else(|| std::env::var("QUARRY_BENCH_N").ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
-    let runs: usize = arg("--runs").and_then(|v| v.parse().ok()).unwrap_or(3);
-    if let Some(engine) = arg("--engine") {
-        run_engine(&engine, n, runs, arg("--only").as_deref());
-        return;
-    }
-    let out = arg("--out").unwrap_or_else(|| "bench/RESULTS.md".to_owned());
+/// Runs every engine on `n` documents, each in its own child process; their figures by engine.
+fn run_size(n: usize, runs: usize) -> BTreeMap<String, serde_json::Value> {
     let exe = std::env::current_exe().expect("exe");
     let mut results: BTreeMap<String, serde_json::Value> = BTreeMap::new();
     for engine in ENGINES {
@@ -178,12 +171,17 @@ fn main() {
         });
         results.insert((*engine).to_owned(), value);
     }
-    // Every engine must have given the same answers.
-    let answers: Vec<&serde_json::Value> =
-        ENGINES.iter().map(|e| &results[*e]["answers"]).collect();
-    let agree = answers.windows(2).all(|w| w[0] == w[1]);
-    let figure =
-        |engine: &str, key: &str| results[engine]["figures"][key].as_f64().unwrap_or(f64::NAN);
+    results
+}
+
+fn figure(results: &BTreeMap<String, serde_json::Value>, engine: &str, key: &str) -> f64 {
+    results[engine]["figures"][key]
+        .as_f64()
+        .unwrap_or(f64::NAN)
+}
+
+/// The side-by-side table of one size, as a terminal table and as Markdown rows.
+fn ratio_table(results: &BTreeMap<String, serde_json::Value>) -> (comfy_table::Table, String) {
     let mut table = comfy_table::Table::new();
     table.set_header([
         "workload",
@@ -193,15 +191,14 @@ fn main() {
         "quarry/SQLite",
         "quarry/raw",
     ]);
-    let mut markdown = format!(
-        "# quarry benchmark\n\n{n} documents of about 1 KB, median of {runs} runs, on {} cores. Lower is better except for docs/s; ratios are quarry's cost relative to the other engine (below 1.0: quarry is faster).\n\n| workload | quarry | SQLite | raw sled | quarry/SQLite | quarry/raw |\n|---|---|---|---|---|---|\n",
-        std::thread::available_parallelism().map_or(0, |p| p.get())
+    let mut markdown = String::from(
+        "| workload | quarry | SQLite | raw sled | quarry/SQLite | quarry/raw |\n|---|---|---|---|---|---|\n",
     );
     for (key, label) in WORKLOADS {
         let (q, s, r) = (
-            figure("quarry", key),
-            figure("sqlite", key),
-            figure("raw-sled", key),
+            figure(results, "quarry", key),
+            figure(results, "sqlite", key),
+            figure(results, "raw-sled", key),
         );
         // For a rate, the cost ratio is the inverse.
         let (vs_sqlite, vs_raw) = if *key == "load" {
@@ -220,11 +217,82 @@ fn main() {
         markdown.push_str(&format!("| {} |\n", cells.join(" | ")));
         table.add_row(cells);
     }
-    if !agree {
-        markdown.push_str("\n**The engines gave different answers** — see the raw figures.\n");
+    (table, markdown)
+}
+
+/// Whether every engine gave the same answers.
+fn engines_agree(results: &BTreeMap<String, serde_json::Value>) -> bool {
+    let answers: Vec<&serde_json::Value> =
+        ENGINES.iter().map(|e| &results[*e]["answers"]).collect();
+    answers.windows(2).all(|w| w[0] == w[1])
+}
+
+/// How the cost of the size-sensitive workloads grows with the collection, per engine.
+fn scaling_table(sizes: &[(usize, BTreeMap<String, serde_json::Value>)]) -> String {
+    let mut markdown = String::from(
+        "| documents | engine | indexed query: rows | ms | µs per row | order by … limit 10 (ms) | count by org (ms) | point get (µs) | full scan (ms) |\n|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for (n, results) in sizes {
+        for engine in ENGINES {
+            let rows = results[*engine]["answers"]["indexed"]
+                .as_f64()
+                .unwrap_or(f64::NAN);
+            let ms = figure(results, engine, "indexed");
+            markdown.push_str(&format!(
+                "| {n} | {engine} | {rows} | {ms:.2} | {:.2} | {:.3} | {:.3} | {:.2} | {:.1} |\n",
+                ms * 1e3 / rows,
+                figure(results, engine, "latest"),
+                figure(results, engine, "count_by"),
+                figure(results, engine, "get"),
+                figure(results, engine, "scan"),
+            ));
+        }
     }
-    println!("{table}");
-    println!("engines agree on every answer: {agree}");
+    markdown
+}
+
+fn main() {
+    let n: usize = arg("--n")
+        .or_else(|| std::env::var("QUARRY_BENCH_N").ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let runs: usize = arg("--runs").and_then(|v| v.parse().ok()).unwrap_or(3);
+    if let Some(engine) = arg("--engine") {
+        run_engine(&engine, n, runs, arg("--only").as_deref());
+        return;
+    }
+    let out = arg("--out").unwrap_or_else(|| "bench/RESULTS.md".to_owned());
+    let cores = std::thread::available_parallelism().map_or(0, |p| p.get());
+    let mut markdown = String::from("# quarry benchmark\n\n");
+    if let Some(list) = arg("--sizes") {
+        let sizes: Vec<usize> = list.split(',').filter_map(|s| s.parse().ok()).collect();
+        let all: Vec<(usize, BTreeMap<String, serde_json::Value>)> =
+            sizes.iter().map(|n| (*n, run_size(*n, runs))).collect();
+        markdown.push_str(&format!(
+            "How costs grow with the collection: median of {runs} runs on {cores} cores. The indexed query (`org = \"ICC\" and year >= 2020`, whole documents) returns about 6% of the collection, so its cost per returned row is what should stay flat.\n\n"
+        ));
+        markdown.push_str(&scaling_table(&all));
+        for (n, results) in &all {
+            let (table, rows) = ratio_table(results);
+            println!("{n} documents\n{table}");
+            println!("engines agree on every answer: {}", engines_agree(results));
+            markdown.push_str(&format!("\n## {n} documents\n\n{rows}"));
+            if !engines_agree(results) {
+                markdown.push_str("\n**The engines gave different answers.**\n");
+            }
+        }
+    } else {
+        let results = run_size(n, runs);
+        let (table, rows) = ratio_table(&results);
+        markdown.push_str(&format!(
+            "{n} documents of about 1 KB, median of {runs} runs, on {cores} cores. Lower is better except for docs/s; ratios are quarry's cost relative to the other engine (below 1.0: quarry is faster).\n\n{rows}"
+        ));
+        if !engines_agree(&results) {
+            markdown.push_str("\n**The engines gave different answers** — see the raw figures.\n");
+        }
+        println!("{table}");
+        println!("engines agree on every answer: {}", engines_agree(&results));
+    }
     if let Err(err) = std::fs::write(&out, markdown) {
         eprintln!("cannot write {out}: {err}");
     } else {
