@@ -62,9 +62,27 @@ pub struct Quarry {
     db: Option<quarry::Db>,
 }
 
+/// Bytes of page cache both sled-based engines get: `QUARRY_BENCH_CACHE_MB`, default 256
+/// (quarry's default).
+pub fn cache_bytes() -> u64 {
+    std::env::var("QUARRY_BENCH_CACHE_MB")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(256)
+        << 20
+}
+
+fn quarry_open(path: &Path) -> quarry::Db {
+    let options = quarry::Options {
+        cache_capacity: cache_bytes(),
+        ..Default::default()
+    };
+    quarry::Db::open_with(path, options).expect("open quarry")
+}
+
 impl Quarry {
     pub fn new(dir: &Path) -> Quarry {
-        let db = quarry::Db::open(dir.join("quarry.db")).expect("open quarry");
+        let db = quarry_open(&dir.join("quarry.db"));
         Quarry {
             dir: dir.to_path_buf(),
             db: Some(db),
@@ -142,7 +160,7 @@ impl Engine for Quarry {
         }
     }
     fn reopen(&mut self) -> usize {
-        self.db = Some(quarry::Db::open(self.dir.join("quarry.db")).expect("reopen"));
+        self.db = Some(quarry_open(&self.dir.join("quarry.db")));
         self.indexed()
     }
     fn size(&mut self) -> u64 {
@@ -317,7 +335,7 @@ pub struct RawSled {
 fn raw_open(dir: &Path) -> sled::Db {
     sled::Config::new()
         .path(dir.join("raw.db"))
-        .cache_capacity(256 << 20)
+        .cache_capacity(cache_bytes())
         .open()
         .expect("open sled")
 }
@@ -514,7 +532,7 @@ impl Engine for RawSled {
         loop {
             match sled::Config::new()
                 .path(self.dir.join("raw.db"))
-                .cache_capacity(256 << 20)
+                .cache_capacity(cache_bytes())
                 .open()
             {
                 Ok(db) => {

@@ -175,9 +175,7 @@ fn run_size(n: usize, runs: usize) -> BTreeMap<String, serde_json::Value> {
 }
 
 fn figure(results: &BTreeMap<String, serde_json::Value>, engine: &str, key: &str) -> f64 {
-    results[engine]["figures"][key]
-        .as_f64()
-        .unwrap_or(f64::NAN)
+    results[engine]["figures"][key].as_f64().unwrap_or(f64::NAN)
 }
 
 /// The side-by-side table of one size, as a terminal table and as Markdown rows.
