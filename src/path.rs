@@ -160,6 +160,60 @@ impl Path {
         current
     }
 
+    /// Whether `f` holds for one of the values the path reaches ([`Path::values`]), found
+    /// without collecting them: the hot path of every filter.
+    ///
+    /// ```
+    /// use quarry::{path::Path, Value};
+    /// let doc: Value = serde_json::json!({"a": [{"b": 1}, {"b": 2}]}).try_into().unwrap();
+    /// let b: Path = "a.b".parse().unwrap();
+    /// assert!(b.any_value(&doc, |v| *v == Value::Int(2)));
+    /// assert!(!b.any_value(&doc, |v| *v == Value::Int(3)));
+    /// ```
+    pub fn any_value<'a>(&self, doc: &'a Value, mut f: impl FnMut(&'a Value) -> bool) -> bool {
+        fn walk<'a>(
+            segments: &[Segment],
+            value: &'a Value,
+            f: &mut impl FnMut(&'a Value) -> bool,
+        ) -> bool {
+            match segments.split_first() {
+                None => f(value),
+                Some((Segment::Field(name), rest)) => match value {
+                    Value::Object(map) => map.get(name).is_some_and(|v| walk(rest, v, f)),
+                    Value::Array(items) => items
+                        .iter()
+                        .filter_map(|item| item.get(name))
+                        .any(|v| walk(rest, v, f)),
+                    _ => false,
+                },
+                Some((Segment::Index(i), rest)) => match value {
+                    Value::Array(items) => items.get(*i).is_some_and(|v| walk(rest, v, f)),
+                    _ => false,
+                },
+            }
+        }
+        walk(&self.segments, doc, &mut f)
+    }
+
+    /// Whether `f` holds for one of the path's comparison candidates ([`Path::candidates`]),
+    /// found without collecting them.
+    ///
+    /// ```
+    /// use quarry::{path::Path, Value};
+    /// let doc: Value = serde_json::json!({"tags": ["x", "y"]}).try_into().unwrap();
+    /// assert!(Path::field("tags").any_candidate(&doc, |v| v.as_str() == Some("y")));
+    /// assert!(Path::field("nope").any_candidate(&doc, |v| v.is_null()));
+    /// ```
+    pub fn any_candidate(&self, doc: &Value, mut f: impl FnMut(&Value) -> bool) -> bool {
+        let mut reached = false;
+        let hit = self.any_value(doc, |value| {
+            reached = true;
+            f(value) || matches!(value, Value::Array(items) if items.iter().any(&mut f))
+        });
+        // `any_value` stops at the first hit, so without one every value was visited.
+        hit || (!reached && f(&NULL))
+    }
+
     /// The first value the path reaches, or `None` when it reaches none: the value `order by`
     /// and `select` use.
     ///
@@ -469,9 +523,62 @@ impl fmt::Display for Path {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn doc(json: serde_json::Value) -> Value {
         Value::try_from(json).unwrap()
+    }
+
+    /// Small documents over the field names `a` and `b`, nesting arrays and objects.
+    fn small_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            (0i64..3).prop_map(Value::Int),
+            Just(Value::from("a")),
+        ];
+        leaf.prop_recursive(4, 32, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::vec((prop_oneof![Just("a"), Just("b")], inner), 0..3).prop_map(
+                    |fields| Value::Object(
+                        fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+                    )
+                ),
+            ]
+        })
+    }
+
+    fn small_path() -> impl Strategy<Value = Path> {
+        prop::collection::vec(
+            prop_oneof![
+                Just(Segment::Field("a".into())),
+                Just(Segment::Field("b".into())),
+                (0usize..2).prop_map(Segment::Index),
+            ],
+            0..4,
+        )
+        .prop_map(|mut rest| {
+            rest.insert(0, Segment::Field("a".into()));
+            Path::new(rest)
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn walking_a_path_finds_what_collecting_it_finds(
+            doc in small_value(),
+            path in small_path(),
+            target in small_value(),
+        ) {
+            let values = path.values(&doc);
+            prop_assert_eq!(path.any_value(&doc, |v| *v == target), values.contains(&&target));
+            prop_assert_eq!(path.any_value(&doc, |_| true), !values.is_empty());
+            let candidates = path.candidates(&doc);
+            prop_assert_eq!(
+                path.any_candidate(&doc, |v| *v == target),
+                candidates.contains(&&target)
+            );
+        }
     }
 
     #[test]

@@ -99,6 +99,9 @@ fn run_engine(name: &str, n: usize, runs: usize, only: Option<&str>) {
     engine.load(&docs);
     figures.insert("load", n as f64 / started.elapsed().as_secs_f64());
     drop(docs);
+    // Let background work a load leaves (sled's flushing and segment clean-up) finish before
+    // timing reads, the same for every engine.
+    std::thread::sleep(Duration::from_secs(2));
     let ids: Vec<u64> = (0..1000u64).map(|i| 1 + (i * 7919) % n as u64).collect();
     if wanted("get") {
         // At least five rounds: the first ones after a load meet the engine's background work.

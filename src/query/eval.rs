@@ -277,41 +277,28 @@ impl Predicate {
             Predicate::Or(items) => items.iter().any(|p| p.matches(doc)),
             Predicate::And(items) => items.iter().all(|p| p.matches(doc)),
             Predicate::Not(inner) => !inner.matches(doc),
-            Predicate::Compare(path, op, value) => path
-                .candidates(doc)
-                .into_iter()
-                .any(|c| compare(c, *op, value)),
-            Predicate::In(path, values) => {
-                path.candidates(doc).into_iter().any(|c| values.contains(c))
+            Predicate::Compare(path, op, value) => {
+                path.any_candidate(doc, |c| compare(c, *op, value))
             }
-            Predicate::Between(path, low, high) => path
-                .candidates(doc)
-                .into_iter()
-                .any(|c| compare(c, CompareOp::Ge, low) && compare(c, CompareOp::Le, high)),
+            Predicate::In(path, values) => path.any_candidate(doc, |c| values.contains(c)),
+            Predicate::Between(path, low, high) => path.any_candidate(doc, |c| {
+                compare(c, CompareOp::Ge, low) && compare(c, CompareOp::Le, high)
+            }),
             Predicate::Contains(path, needle) => {
-                path.values(doc)
-                    .into_iter()
-                    .any(|reached| match (reached, needle) {
-                        (Value::Array(items), _) => items.contains(needle),
-                        (Value::String(hay), Value::String(needle)) => {
-                            hay.contains(needle.as_str())
-                        }
-                        _ => false,
-                    })
+                path.any_value(doc, |reached| match (reached, needle) {
+                    (Value::Array(items), _) => items.contains(needle),
+                    (Value::String(hay), Value::String(needle)) => hay.contains(needle.as_str()),
+                    _ => false,
+                })
             }
-            Predicate::StartsWith(path, prefix) => path
-                .candidates(doc)
-                .into_iter()
-                .any(|c| c.as_str().is_some_and(|s| s.starts_with(prefix.as_str()))),
-            Predicate::Matches(path, regex) => path
-                .candidates(doc)
-                .into_iter()
-                .any(|c| c.as_str().is_some_and(|s| regex.is_match(s))),
-            Predicate::Exists(path) => !path.values(doc).is_empty(),
-            Predicate::IsNull(path) => path
-                .candidates(doc)
-                .into_iter()
-                .any(|c| matches!(c, Value::Null)),
+            Predicate::StartsWith(path, prefix) => path.any_candidate(doc, |c| {
+                c.as_str().is_some_and(|s| s.starts_with(prefix.as_str()))
+            }),
+            Predicate::Matches(path, regex) => {
+                path.any_candidate(doc, |c| c.as_str().is_some_and(|s| regex.is_match(s)))
+            }
+            Predicate::Exists(path) => path.any_value(doc, |_| true),
+            Predicate::IsNull(path) => path.any_candidate(doc, |c| matches!(c, Value::Null)),
         }
     }
 

@@ -435,16 +435,15 @@ pub(crate) fn scan_ids(tree: &sled::Tree, scan: &IndexScan) -> Stream<u64> {
     });
     // A document can meet a scan twice: under several entries (multikey, several ranges), or
     // under its old and new entries when a writer changes it mid-scan. Each is returned once.
-    let mut seen: HashSet<u64> = HashSet::new();
+    let mut seen: HashSet<u64, foldhash::fast::RandomState> = HashSet::default();
     let ids = keys.filter_map(move |key| match key {
         Err(e) => Some(Err(Error::from(e))),
         Ok(key) => {
             let id = keycode::key_id(&key)?;
-            let value_part = key[..key.len() - 8].to_vec();
-            Some(Ok((value_part, id)))
+            Some(Ok((key, id)))
         }
     });
-    let ordered: Box<dyn Iterator<Item = Result<(Vec<u8>, u64)>> + Send> = if reverse {
+    let ordered: Box<dyn Iterator<Item = Result<(sled::IVec, u64)>> + Send> = if reverse {
         Box::new(ascending_ties(ids))
     } else {
         Box::new(ids)
@@ -455,13 +454,18 @@ pub(crate) fn scan_ids(tree: &sled::Tree, scan: &IndexScan) -> Stream<u64> {
     }))
 }
 
+/// An index key without its trailing document id: equal for entries with equal values.
+fn values_of(key: &[u8]) -> &[u8] {
+    &key[..key.len().saturating_sub(8)]
+}
+
 /// Within each run of equal values (coming in descending id order from a backwards scan),
-/// yields the ids ascending.
+/// yields the ids ascending. Items are index keys with their document ids.
 fn ascending_ties(
-    mut items: impl Iterator<Item = Result<(Vec<u8>, u64)>> + Send,
-) -> impl Iterator<Item = Result<(Vec<u8>, u64)>> + Send {
-    let mut pending: Vec<(Vec<u8>, u64)> = Vec::new();
-    let mut lookahead: Option<Result<(Vec<u8>, u64)>> = None;
+    mut items: impl Iterator<Item = Result<(sled::IVec, u64)>> + Send,
+) -> impl Iterator<Item = Result<(sled::IVec, u64)>> + Send {
+    let mut pending: Vec<(sled::IVec, u64)> = Vec::new();
+    let mut lookahead: Option<Result<(sled::IVec, u64)>> = None;
     std::iter::from_fn(move || {
         loop {
             if let Some(item) = pending.pop() {
@@ -474,7 +478,9 @@ fn ascending_ties(
             let mut group = vec![first];
             loop {
                 match items.next() {
-                    Some(Ok(next)) if next.0 == group[0].0 => group.push(next),
+                    Some(Ok(next)) if values_of(&next.0) == values_of(&group[0].0) => {
+                        group.push(next)
+                    }
                     other => {
                         lookahead = other;
                         break;
