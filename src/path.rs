@@ -202,7 +202,7 @@ impl Path {
     /// use quarry::{path::Path, Value};
     /// let doc: Value = serde_json::json!({"tags": ["x", "y"]}).try_into().unwrap();
     /// assert!(Path::field("tags").any_candidate(&doc, |v| v.as_str() == Some("y")));
-    /// assert!(Path::field("nope").any_candidate(&doc, |v| v.is_null()));
+    /// assert!(Path::field("nope").any_candidate(&doc, |v| *v == Value::Null));
     /// ```
     pub fn any_candidate(&self, doc: &Value, mut f: impl FnMut(&Value) -> bool) -> bool {
         let mut reached = false;
