@@ -66,7 +66,7 @@ pub mod value;
 
 pub use error::{Error, Result};
 pub use store::{CheckReport, Collection, Db, IndexDef, Options};
-pub use value::{Map, Value, ValueError, from_value, to_value};
+pub use value::{Key, Map, Value, ValueError, from_value, to_value};
 
 /// The examples in README.md, compiled and run as doctests.
 #[doc = include_str!("../README.md")]

@@ -122,7 +122,7 @@ pub fn columns(rows: &[Value]) -> Vec<String> {
     let mut columns: indexmap::IndexSet<String> = indexmap::IndexSet::new();
     for row in rows {
         if let Value::Object(fields) = row {
-            columns.extend(fields.keys().cloned());
+            columns.extend(fields.keys().map(|k| k.to_string()));
         }
     }
     columns.into_iter().collect()

@@ -144,7 +144,9 @@ impl Path {
         for segment in &self.segments {
             for value in current.drain(..) {
                 match (segment, value) {
-                    (Segment::Field(name), Value::Object(map)) => next.extend(map.get(name)),
+                    (Segment::Field(name), Value::Object(map)) => {
+                        next.extend(map.get(name.as_str()))
+                    }
                     (Segment::Field(name), Value::Array(items)) => {
                         next.extend(items.iter().filter_map(|item| item.get(name)))
                     }
@@ -179,7 +181,7 @@ impl Path {
             match segments.split_first() {
                 None => f(value),
                 Some((Segment::Field(name), rest)) => match value {
-                    Value::Object(map) => map.get(name).is_some_and(|v| walk(rest, v, f)),
+                    Value::Object(map) => map.get(name.as_str()).is_some_and(|v| walk(rest, v, f)),
                     Value::Array(items) => items
                         .iter()
                         .filter_map(|item| item.get(name))
@@ -306,10 +308,10 @@ impl Path {
             current = match (segment, current) {
                 (Segment::Field(name), Value::Object(map)) => {
                     if i == last {
-                        map.insert(name.clone(), value);
+                        map.insert(name.as_str().into(), value);
                         return Ok(());
                     }
-                    map.entry(name.clone())
+                    map.entry(name.as_str().into())
                         .or_insert_with(|| Value::Object(crate::value::Map::default()))
                 }
                 (Segment::Index(n), Value::Array(items)) => {
@@ -368,7 +370,7 @@ impl Path {
         let mut current = doc;
         for segment in parents {
             let next = match (segment, current) {
-                (Segment::Field(name), Value::Object(map)) => map.get_mut(name),
+                (Segment::Field(name), Value::Object(map)) => map.get_mut(name.as_str()),
                 (Segment::Index(n), Value::Array(items)) => items.get_mut(*n),
                 _ => None,
             };
@@ -379,7 +381,7 @@ impl Path {
         }
         match (last, current) {
             (Segment::Field(name), Value::Object(map)) => {
-                map.shift_remove(name);
+                map.shift_remove(name.as_str());
             }
             (Segment::Index(n), Value::Array(items)) if *n < items.len() => {
                 items.remove(*n);
@@ -541,7 +543,7 @@ mod tests {
                 prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
                 prop::collection::vec((prop_oneof![Just("a"), Just("b")], inner), 0..3).prop_map(
                     |fields| Value::Object(
-                        fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+                        fields.into_iter().map(|(k, v)| (k.into(), v)).collect()
                     )
                 ),
             ]

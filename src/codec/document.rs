@@ -21,7 +21,7 @@ use bincode::Encode;
 use bincode::enc::Encoder;
 use bincode::error::{DecodeError, EncodeError};
 
-use crate::value::{MAX_DEPTH, Map, Value};
+use crate::value::{Key, MAX_DEPTH, Map, Value};
 
 const NULL: u8 = 0;
 const FALSE: u8 = 1;
@@ -217,7 +217,7 @@ impl<'a> Cursor<'a> {
                 let len = self.len()?;
                 let mut fields = Map::with_capacity_and_hasher(len.min(1024), Default::default());
                 for _ in 0..len {
-                    let key = self.str()?.to_owned();
+                    let key = Key::from(self.str()?);
                     let item = self.value(depth + 1)?;
                     fields.insert(key, item);
                 }
@@ -341,7 +341,7 @@ pub fn decode_more_fields(
     let capacity = wanted.map_or(len.min(1024), <[String]>::len) + usize::from(id.is_some());
     let mut fields = Map::with_capacity_and_hasher(capacity, Default::default());
     if let Some(id) = id {
-        fields.insert("_id".to_owned(), id_value(id));
+        fields.insert("_id".into(), id_value(id));
     }
     for _ in 0..len {
         let key = cursor.raw_str()?;
@@ -357,9 +357,9 @@ pub fn decode_more_fields(
         let name = match wanted {
             None => std::str::from_utf8(key)
                 .map_err(|_| corrupt("a field name is not UTF-8"))?
-                .to_owned(),
+                .into(),
             Some(wanted) => match wanted.iter().find(|w| w.as_bytes() == key) {
-                Some(name) => name.clone(),
+                Some(name) => name.as_str().into(),
                 None => {
                     cursor.skip(1)?;
                     continue;
@@ -393,8 +393,9 @@ mod tests {
         leaf.prop_recursive(3, 24, 4, |inner| {
             prop_oneof![
                 prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-                prop::collection::vec(("[a-z]{0,3}", inner), 0..4)
-                    .prop_map(|f| Value::Object(f.into_iter().collect())),
+                prop::collection::vec(("[a-z]{0,3}", inner), 0..4).prop_map(|f| Value::Object(
+                    f.into_iter().map(|(k, v)| (k.into(), v)).collect()
+                )),
             ]
         })
     }
@@ -430,7 +431,7 @@ mod tests {
                 Value::Object(all) => {
                     let expected: Map = all
                         .iter()
-                        .filter(|(k, _)| *k == "_id" || names.contains(k))
+                        .filter(|(k, _)| *k == "_id" || names.iter().any(|n| n == k.as_str()))
                         .map(|(k, v)| (k.clone(), v.clone()))
                         .collect();
                     prop_assert!(same(&some, &Value::Object(expected)));

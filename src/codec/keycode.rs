@@ -233,7 +233,7 @@ fn decode_at(bytes: &[u8], depth: usize) -> Result<(Value, &[u8]), KeyError> {
                     Some((0x01, after)) => {
                         let (key, after) = unescape(after)?;
                         let (item, after) = decode_at(after, depth + 1)?;
-                        fields.insert(key, item);
+                        fields.insert(key.into(), item);
                         rest = after;
                     }
                     _ => return Err(err("bad object entry")),
@@ -400,8 +400,9 @@ mod tests {
         leaf.prop_recursive(3, 16, 4, |inner| {
             prop_oneof![
                 prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-                prop::collection::vec((text(), inner), 0..3)
-                    .prop_map(|fields| Value::Object(fields.into_iter().collect())),
+                prop::collection::vec((text(), inner), 0..3).prop_map(|fields| {
+                    Value::Object(fields.into_iter().map(|(k, v)| (k.into(), v)).collect())
+                }),
             ]
         })
     }

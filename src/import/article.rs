@@ -296,7 +296,7 @@ impl Article {
     /// assert_eq!(doc.get("year"), Some(&Value::Int(2019)));
     /// assert_eq!(doc.get("month"), Some(&Value::Int(11)));
     /// assert_eq!(doc.get("contacts"), Some(&Value::Array(vec![])));
-    /// let names: Vec<&str> = doc.as_object().unwrap().keys().map(String::as_str).collect();
+    /// let names: Vec<&str> = doc.as_object().unwrap().keys().map(|k| k.as_str()).collect();
     /// assert_eq!(names, ["org", "org_name", "date", "year", "month", "location", "title",
     ///                    "body", "words", "contacts", "source"]);
     /// ```

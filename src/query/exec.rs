@@ -527,8 +527,8 @@ fn project(doc: &Value, fields: &[Path]) -> Value {
             .iter()
             .map(|p| {
                 let name = match p.segments() {
-                    [crate::path::Segment::Field(name)] => name.clone(),
-                    _ => p.to_string(),
+                    [crate::path::Segment::Field(name)] => name.as_str().into(),
+                    _ => p.to_string().into(),
                 };
                 (name, p.first(doc).cloned().unwrap_or(Value::Null))
             })

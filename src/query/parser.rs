@@ -410,13 +410,13 @@ fn object(input: &str) -> PResult<'_, Value> {
     let (rest, fields) = comma_list(input, ("{", "}"), entry, "the object")?;
     let mut object = Map::with_capacity_and_hasher(fields.len(), Default::default());
     for (key, value) in fields {
-        if object.contains_key(&key) {
+        if object.contains_key(key.as_str()) {
             return fail(
                 start,
                 format!("the field `{key}` appears twice in this object"),
             );
         }
-        object.insert(key, value);
+        object.insert(key.into(), value);
     }
     Ok((rest, Value::Object(object)))
 }

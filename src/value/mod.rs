@@ -24,15 +24,25 @@ pub use serde_bridge::{from_value, to_value};
 
 /// The fields of an object, in the order they were inserted.
 ///
-/// Hashed with foldhash rather than SipHash: decoding a document builds one of these per
-/// object, and field names are short, so the hasher is a large share of a read.
+/// Keys are [`Key`]s and hashed with foldhash rather than SipHash: decoding a document builds
+/// one of these per object, and with short field names the allocations and the hasher were
+/// the larger part of a read.
 ///
 /// ```
 /// let mut fields = quarry::Map::default();
-/// fields.insert("org".to_owned(), quarry::Value::from("ICC"));
+/// fields.insert("org".into(), quarry::Value::from("ICC"));
 /// assert_eq!(fields.get("org").and_then(quarry::Value::as_str), Some("ICC"));
 /// ```
-pub type Map = IndexMap<String, Value, foldhash::fast::RandomState>;
+pub type Map = IndexMap<Key, Value, foldhash::fast::RandomState>;
+
+/// A field name: a string kept inline, without an allocation, up to 24 bytes (longer ones are
+/// allocated), so that decoding a document does not allocate for each field name.
+///
+/// ```
+/// let key: quarry::Key = "author".into();
+/// assert_eq!(key.as_str(), "author");
+/// ```
+pub type Key = compact_str::CompactString;
 
 /// A JSON-like value: what documents are made of.
 ///
@@ -213,7 +223,9 @@ impl Value {
             Value::String(s) => serde_json::Value::String(s.clone()),
             Value::Array(items) => items.iter().map(Value::to_json).collect(),
             Value::Object(map) => serde_json::Value::Object(
-                map.iter().map(|(k, v)| (k.clone(), v.to_json())).collect(),
+                map.iter()
+                    .map(|(k, v)| (k.to_string(), v.to_json()))
+                    .collect(),
             ),
         }
     }
@@ -341,7 +353,7 @@ impl TryFrom<serde_json::Value> for Value {
             ),
             serde_json::Value::Object(map) => Value::Object(
                 map.into_iter()
-                    .map(|(k, v)| Ok((k, Value::try_from(v)?)))
+                    .map(|(k, v)| Ok((k.into(), Value::try_from(v)?)))
                     .collect::<Result<_, ValueError>>()?,
             ),
         })
@@ -433,7 +445,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
             access.size_hint().unwrap_or(0).min(4096),
             Default::default(),
         );
-        while let Some((k, v)) = access.next_entry::<String, Value>()? {
+        while let Some((k, v)) = access.next_entry::<Key, Value>()? {
             map.insert(k, v);
         }
         Ok(Value::Object(map))

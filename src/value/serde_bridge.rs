@@ -79,7 +79,7 @@ struct MapBuilder {
 
 fn wrap_variant(variant: Option<&'static str>, value: Value) -> Value {
     match variant {
-        Some(name) => Value::Object(Map::from_iter([(name.to_owned(), value)])),
+        Some(name) => Value::Object(Map::from_iter([(name.into(), value)])),
         None => value,
     }
 }
@@ -301,8 +301,7 @@ impl ser::SerializeTupleVariant for SeqBuilder {
 
 impl MapBuilder {
     fn field<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<(), ValueError> {
-        self.map
-            .insert(key.to_owned(), value.serialize(self.inner)?);
+        self.map.insert(key.into(), value.serialize(self.inner)?);
         Ok(())
     }
     fn finish(self) -> Result<Value, ValueError> {
