@@ -223,3 +223,45 @@ fn query_with_binds_parameters_and_query_as_gives_types() {
         }]
     );
 }
+
+#[test]
+fn a_backwards_index_scan_keeps_long_runs_of_ties_in_id_order() {
+    // Runs of 1, 40 and 17 equal values: longer than the scan reads backwards before it
+    // switches to reading a run forwards, and a run of exactly one.
+    let mut docs: Vec<String> = Vec::new();
+    for i in 0..58 {
+        let v = match i {
+            0 => 0,
+            1..41 => 1,
+            _ => 2,
+        };
+        docs.push(format!("{{v: {v}, w: {}}}", i % 3));
+    }
+    let db = db_with(&format!("[{}]", docs.join(", ")));
+    let unindexed: Vec<Vec<i64>> = [
+        "from t order by v desc",
+        "from t order by v desc limit 20",
+        "from t order by v desc limit 5 offset 15",
+        "from t where v <= 1 order by v desc limit 30",
+        "from t where v >= 1 and w = 2 order by v desc",
+    ]
+    .iter()
+    .map(|q| ids(&db, q))
+    .collect();
+    db.execute("create index on t (v)").unwrap();
+    let plan = text(&db, "explain from t order by v desc limit 20");
+    assert!(plan.contains("Index scan t_v backwards"), "{plan}");
+    for (query, expected) in [
+        "from t order by v desc",
+        "from t order by v desc limit 20",
+        "from t order by v desc limit 5 offset 15",
+        "from t where v <= 1 order by v desc limit 30",
+        "from t where v >= 1 and w = 2 order by v desc",
+    ]
+    .iter()
+    .zip(&unindexed)
+    {
+        assert_eq!(&ids(&db, query), expected, "{query}");
+    }
+    assert_eq!(ids(&db, "from t order by v desc limit 3"), [42, 43, 44]);
+}

@@ -421,15 +421,14 @@ pub(crate) fn scan_ids(tree: &sled::Tree, scan: &IndexScan) -> Stream<u64> {
     let reverse = scan.reverse;
     let tree = tree.clone();
     let keys = ranges.into_iter().flat_map(move |range| {
-        let iter = match range.end {
-            Some(end) => tree.range(range.start..end),
-            None => tree.range(range.start..),
-        };
-        let keys = iter.keys();
         let keys: Box<dyn Iterator<Item = sled::Result<sled::IVec>> + Send> = if reverse {
-            Box::new(keys.rev())
+            Box::new(DescendingTies::new(tree.clone(), range))
         } else {
-            Box::new(keys)
+            let iter = match range.end {
+                Some(end) => tree.range(range.start..end),
+                None => tree.range(range.start..),
+            };
+            Box::new(iter.keys())
         };
         keys
     });
@@ -443,12 +442,7 @@ pub(crate) fn scan_ids(tree: &sled::Tree, scan: &IndexScan) -> Stream<u64> {
             Some(Ok((key, id)))
         }
     });
-    let ordered: Box<dyn Iterator<Item = Result<(sled::IVec, u64)>> + Send> = if reverse {
-        Box::new(ascending_ties(ids))
-    } else {
-        Box::new(ids)
-    };
-    Box::new(ordered.filter_map(move |item| match item {
+    Box::new(ids.filter_map(move |item| match item {
         Err(e) => Some(Err(e)),
         Ok((_, id)) => seen.insert(id).then_some(Ok(id)),
     }))
@@ -459,38 +453,103 @@ fn values_of(key: &[u8]) -> &[u8] {
     &key[..key.len().saturating_sub(8)]
 }
 
-/// Within each run of equal values (coming in descending id order from a backwards scan),
-/// yields the ids ascending. Items are index keys with their document ids.
-fn ascending_ties(
-    mut items: impl Iterator<Item = Result<(sled::IVec, u64)>> + Send,
-) -> impl Iterator<Item = Result<(sled::IVec, u64)>> + Send {
-    let mut pending: Vec<(sled::IVec, u64)> = Vec::new();
-    let mut lookahead: Option<Result<(sled::IVec, u64)>> = None;
-    std::iter::from_fn(move || {
-        loop {
-            if let Some(item) = pending.pop() {
-                return Some(Ok(item));
+/// A run of equal values longer than this is read forwards from its start, so that a backwards
+/// scan with a limit reads about as many keys as it returns, however many documents share the
+/// value.
+const LONG_RUN: usize = 16;
+
+/// The keys of one index range from the highest value down, each run of equal values in
+/// ascending id order (ties are broken by `_id` ascending whichever way the index is read).
+///
+/// Short runs are read backwards and handed out reversed; a long run is read forwards from
+/// its first key, lazily, and the backwards scan goes on below it.
+struct DescendingTies {
+    tree: sled::Tree,
+    start: Vec<u8>,
+    end: Option<Vec<u8>>,
+    backward: sled::Iter,
+    lookahead: Option<sled::IVec>,
+    /// A short run, highest id first (popping hands out ascending ids).
+    pending: Vec<sled::IVec>,
+    /// A long run being read forwards.
+    forward: Option<sled::Iter>,
+}
+
+impl DescendingTies {
+    fn new(tree: sled::Tree, range: KeyRange) -> DescendingTies {
+        let backward = match &range.end {
+            Some(end) => tree.range(range.start.clone()..end.clone()),
+            None => tree.range(range.start.clone()..),
+        };
+        DescendingTies {
+            tree,
+            start: range.start,
+            end: range.end,
+            backward,
+            lookahead: None,
+            pending: Vec::new(),
+            forward: None,
+        }
+    }
+}
+
+impl Iterator for DescendingTies {
+    type Item = sled::Result<sled::IVec>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(key) = self.pending.pop() {
+            return Some(Ok(key));
+        }
+        if let Some(forward) = &mut self.forward {
+            match forward.next() {
+                Some(item) => return Some(item.map(|(key, _)| key)),
+                None => self.forward = None,
             }
-            let first = match lookahead.take().or_else(|| items.next())? {
-                Ok(first) => first,
+        }
+        let first = match self.lookahead.take() {
+            Some(key) => key,
+            None => match self.backward.next_back()? {
+                Ok((key, _)) => key,
                 Err(e) => return Some(Err(e)),
-            };
-            let mut group = vec![first];
-            loop {
-                match items.next() {
-                    Some(Ok(next)) if values_of(&next.0) == values_of(&group[0].0) => {
-                        group.push(next)
-                    }
-                    other => {
-                        lookahead = other;
-                        break;
+            },
+        };
+        let mut run = vec![first];
+        loop {
+            match self.backward.next_back() {
+                Some(Ok((key, _))) if values_of(&key) == values_of(&run[0]) => {
+                    run.push(key);
+                    if run.len() > LONG_RUN {
+                        // Read this run forwards from its first key; go on below it after.
+                        // The run's keys are its values followed by an id, all within
+                        // the range: from the values (never below the range's start) up
+                        // to where that prefix ends (never past the range's end).
+                        let values = values_of(&run[0]).to_vec().max(self.start.clone());
+                        let end = match (keycode::prefix_end(&values), &self.end) {
+                            (Some(run_end), Some(end)) => Some(run_end.min(end.clone())),
+                            (run_end, end) => run_end.or_else(|| end.clone()),
+                        };
+                        let mut forward = match end {
+                            Some(end) => self.tree.range(values.clone()..end),
+                            None => self.tree.range(values.clone()..),
+                        };
+                        self.backward = self.tree.range(self.start.clone()..values);
+                        let first = forward.next().map(|item| item.map(|(key, _)| key));
+                        self.forward = Some(forward);
+                        return first.or_else(|| self.next());
                     }
                 }
+                Some(Ok((key, _))) => {
+                    self.lookahead = Some(key);
+                    break;
+                }
+                Some(Err(e)) => return Some(Err(e)),
+                None => break,
             }
-            // `group` is id-descending; popping from it yields ascending ids.
-            pending = group;
         }
-    })
+        // `run` is id-descending; popping from it yields ascending ids.
+        self.pending = run;
+        self.pending.pop().map(Ok)
+    }
 }
 
 fn skip_ok<T>(stream: Stream<T>, n: u64) -> impl Iterator<Item = Result<T>> {
