@@ -4,7 +4,7 @@
 //! quarry/SQLite and quarry/raw-sled and writes it as Markdown.
 //!
 //! ```text
-//! cargo run --release -p quarry-bench -- [--n 100000] [--runs 3] [--out bench/RESULTS.md]
+//! cargo run --release -p quarry-bench -- [--n 100000] [--runs 3] [--repeat 3] [--out bench/RESULTS.md]
 //! cargo run --release -p quarry-bench -- --sizes 10000,100000,1000000 --out bench/SCALING.md
 //! ```
 //! The size can also come from `QUARRY_BENCH_N`. To profile one engine on some workloads:
@@ -148,33 +148,62 @@ fn run_engine(name: &str, n: usize, runs: usize, only: Option<&str>) {
     println!("{json}");
 }
 
-/// Runs every engine on `n` documents, each in its own child process; their figures by engine.
-fn run_size(n: usize, runs: usize) -> BTreeMap<String, serde_json::Value> {
+/// Runs one engine on `n` documents in a child process; its figures and answers.
+fn run_child(engine: &str, n: usize, runs: usize) -> serde_json::Value {
     let exe = std::env::current_exe().expect("exe");
-    let mut results: BTreeMap<String, serde_json::Value> = BTreeMap::new();
-    for engine in ENGINES {
-        eprintln!("running {engine} on {n} documents…");
-        let output = std::process::Command::new(&exe)
-            .args([
-                "--engine",
-                engine,
-                "--n",
-                &n.to_string(),
-                "--runs",
-                &runs.to_string(),
-            ])
-            .output()
-            .expect("child");
-        let line = String::from_utf8_lossy(&output.stdout);
-        let value: serde_json::Value = serde_json::from_str(line.trim()).unwrap_or_else(|_| {
-            panic!(
-                "{engine} failed: {}",
-                String::from_utf8_lossy(&output.stderr)
-            )
-        });
-        results.insert((*engine).to_owned(), value);
+    let output = std::process::Command::new(&exe)
+        .args([
+            "--engine",
+            engine,
+            "--n",
+            &n.to_string(),
+            "--runs",
+            &runs.to_string(),
+        ])
+        .output()
+        .expect("child");
+    let line = String::from_utf8_lossy(&output.stdout);
+    serde_json::from_str(line.trim()).unwrap_or_else(|_| {
+        panic!(
+            "{engine} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+/// Runs every engine on `n` documents `repeat` times, interleaved, each run in a fresh child
+/// process; per engine, the median of each figure over the runs (loads, writes and reopening
+/// are timed once per process, so this is what steadies them) and the answers of the first.
+fn run_size(n: usize, runs: usize, repeat: usize) -> BTreeMap<String, serde_json::Value> {
+    let mut all: BTreeMap<&str, Vec<serde_json::Value>> = BTreeMap::new();
+    for round in 1..=repeat.max(1) {
+        for engine in ENGINES {
+            eprintln!("running {engine} on {n} documents ({round} of {repeat})…");
+            all.entry(engine).or_default().push(run_child(engine, n, runs));
+        }
     }
-    results
+    all.into_iter()
+        .map(|(engine, results)| {
+            let mut figures = serde_json::Map::new();
+            for (key, _) in WORKLOADS {
+                let samples: Vec<f64> = results
+                    .iter()
+                    .filter_map(|r| r["figures"][*key].as_f64())
+                    .collect();
+                if !samples.is_empty() {
+                    figures.insert((*key).to_owned(), median(samples).into());
+                }
+            }
+            let agree = results.windows(2).all(|w| w[0]["answers"] == w[1]["answers"]);
+            let answers = if agree {
+                results[0]["answers"].clone()
+            } else {
+                serde_json::Value::Null
+            };
+            let value = serde_json::json!({ "figures": figures, "answers": answers });
+            (engine.to_owned(), value)
+        })
+        .collect()
 }
 
 fn figure(results: &BTreeMap<String, serde_json::Value>, engine: &str, key: &str) -> f64 {
@@ -209,16 +238,28 @@ fn ratio_table(results: &BTreeMap<String, serde_json::Value>) -> (comfy_table::T
         };
         let cells = [
             label.to_string(),
-            format!("{q:.2}"),
-            format!("{s:.2}"),
-            format!("{r:.2}"),
-            format!("{vs_sqlite:.2}"),
-            format!("{vs_raw:.2}"),
+            number(q),
+            number(s),
+            number(r),
+            number(vs_sqlite),
+            number(vs_raw),
         ];
         markdown.push_str(&format!("| {} |\n", cells.join(" | ")));
         table.add_row(cells);
     }
     (table, markdown)
+}
+
+/// A figure with three significant digits or more (`0.0312`, `4.58`, `25418`).
+fn number(v: f64) -> String {
+    let decimals = match v.abs() {
+        a if a >= 100.0 => 0,
+        a if a >= 10.0 => 1,
+        a if a >= 1.0 => 2,
+        a if a >= 0.1 => 3,
+        _ => 4,
+    };
+    format!("{v:.decimals$}")
 }
 
 /// Whether every engine gave the same answers.
@@ -240,12 +281,13 @@ fn scaling_table(sizes: &[(usize, BTreeMap<String, serde_json::Value>)]) -> Stri
                 .unwrap_or(f64::NAN);
             let ms = figure(results, engine, "indexed");
             markdown.push_str(&format!(
-                "| {n} | {engine} | {rows} | {ms:.2} | {:.2} | {:.3} | {:.3} | {:.2} | {:.1} |\n",
-                ms * 1e3 / rows,
-                figure(results, engine, "latest"),
-                figure(results, engine, "count_by"),
-                figure(results, engine, "get"),
-                figure(results, engine, "scan"),
+                "| {n} | {engine} | {rows} | {} | {} | {} | {} | {} | {} |\n",
+                number(ms),
+                number(ms * 1e3 / rows),
+                number(figure(results, engine, "latest")),
+                number(figure(results, engine, "count_by")),
+                number(figure(results, engine, "get")),
+                number(figure(results, engine, "scan")),
             ));
         }
     }
@@ -258,6 +300,7 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
     let runs: usize = arg("--runs").and_then(|v| v.parse().ok()).unwrap_or(3);
+    let repeat: usize = arg("--repeat").and_then(|v| v.parse().ok()).unwrap_or(3);
     if let Some(engine) = arg("--engine") {
         run_engine(&engine, n, runs, arg("--only").as_deref());
         return;
@@ -268,9 +311,9 @@ fn main() {
     if let Some(list) = arg("--sizes") {
         let sizes: Vec<usize> = list.split(',').filter_map(|s| s.parse().ok()).collect();
         let all: Vec<(usize, BTreeMap<String, serde_json::Value>)> =
-            sizes.iter().map(|n| (*n, run_size(*n, runs))).collect();
+            sizes.iter().map(|n| (*n, run_size(*n, runs, repeat))).collect();
         markdown.push_str(&format!(
-            "How costs grow with the collection: median of {runs} runs on {cores} cores. The indexed query (`org = \"ICC\" and year >= 2020`, whole documents) returns about 6% of the collection, so its cost per returned row is what should stay flat.\n\n"
+            "How costs grow with the collection: medians of {runs} runs in each of {repeat} processes per engine, on {cores} cores. The indexed query (`org = \"ICC\" and year >= 2020`, whole documents) returns about 6% of the collection, so its cost per returned row is what should stay flat.\n\n"
         ));
         markdown.push_str(&scaling_table(&all));
         for (n, results) in &all {
@@ -283,10 +326,10 @@ fn main() {
             }
         }
     } else {
-        let results = run_size(n, runs);
+        let results = run_size(n, runs, repeat);
         let (table, rows) = ratio_table(&results);
         markdown.push_str(&format!(
-            "{n} documents of about 1 KB, median of {runs} runs, on {cores} cores. Lower is better except for docs/s; ratios are quarry's cost relative to the other engine (below 1.0: quarry is faster).\n\n{rows}"
+            "{n} documents of about 1 KB, on {cores} cores: each engine ran in {repeat} fresh processes, interleaved; a figure is the median over them of the median of {runs} runs (loads, writes and reopening are timed once per process). Lower is better except for docs/s; ratios are quarry's cost relative to the other engine (below 1.0: quarry is faster).\n\n{rows}"
         ));
         if !engines_agree(&results) {
             markdown.push_str("\n**The engines gave different answers** — see the raw figures.\n");
