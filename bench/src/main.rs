@@ -179,7 +179,9 @@ fn run_size(n: usize, runs: usize, repeat: usize) -> BTreeMap<String, serde_json
     for round in 1..=repeat.max(1) {
         for engine in ENGINES {
             eprintln!("running {engine} on {n} documents ({round} of {repeat})…");
-            all.entry(engine).or_default().push(run_child(engine, n, runs));
+            all.entry(engine)
+                .or_default()
+                .push(run_child(engine, n, runs));
         }
     }
     all.into_iter()
@@ -194,7 +196,9 @@ fn run_size(n: usize, runs: usize, repeat: usize) -> BTreeMap<String, serde_json
                     figures.insert((*key).to_owned(), median(samples).into());
                 }
             }
-            let agree = results.windows(2).all(|w| w[0]["answers"] == w[1]["answers"]);
+            let agree = results
+                .windows(2)
+                .all(|w| w[0]["answers"] == w[1]["answers"]);
             let answers = if agree {
                 results[0]["answers"].clone()
             } else {
@@ -310,8 +314,10 @@ fn main() {
     let mut markdown = String::from("# quarry benchmark\n\n");
     if let Some(list) = arg("--sizes") {
         let sizes: Vec<usize> = list.split(',').filter_map(|s| s.parse().ok()).collect();
-        let all: Vec<(usize, BTreeMap<String, serde_json::Value>)> =
-            sizes.iter().map(|n| (*n, run_size(*n, runs, repeat))).collect();
+        let all: Vec<(usize, BTreeMap<String, serde_json::Value>)> = sizes
+            .iter()
+            .map(|n| (*n, run_size(*n, runs, repeat)))
+            .collect();
         markdown.push_str(&format!(
             "How costs grow with the collection: medians of {runs} runs in each of {repeat} processes per engine, on {cores} cores. The indexed query (`org = \"ICC\" and year >= 2020`, whole documents) returns about 6% of the collection, so its cost per returned row is what should stay flat.\n\n"
         ));

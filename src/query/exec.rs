@@ -92,6 +92,7 @@ type Wanted = Option<Arc<[String]>>;
 fn wanted<'a>(paths: impl IntoIterator<Item = &'a Path>) -> Wanted {
     Path::heads(paths).map(Into::into)
 }
+
 /// A boxed stream of pipeline items.
 type Stream<T> = Box<dyn Iterator<Item = Result<T>> + Send>;
 
@@ -257,8 +258,8 @@ pub fn query(
     (Rows { inner: rows }, node)
 }
 
-/// The source followed by the residual filter.
-/// With `whole`, the filter decodes each document whole rather than the fields it tests.
+/// The source followed by the residual filter. With `whole`, the filter decodes each document
+/// whole rather than only the fields it tests.
 fn filtered(
     collection: &Collection,
     plan: &Plan,
