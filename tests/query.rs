@@ -238,29 +238,18 @@ fn a_backwards_index_scan_keeps_long_runs_of_ties_in_id_order() {
         docs.push(format!("{{v: {v}, w: {}}}", i % 3));
     }
     let db = db_with(&format!("[{}]", docs.join(", ")));
-    let unindexed: Vec<Vec<i64>> = [
+    let queries = [
         "from t order by v desc",
         "from t order by v desc limit 20",
         "from t order by v desc limit 5 offset 15",
         "from t where v <= 1 order by v desc limit 30",
         "from t where v >= 1 and w = 2 order by v desc",
-    ]
-    .iter()
-    .map(|q| ids(&db, q))
-    .collect();
+    ];
+    let unindexed: Vec<Vec<i64>> = queries.iter().map(|q| ids(&db, q)).collect();
     db.execute("create index on t (v)").unwrap();
     let plan = text(&db, "explain from t order by v desc limit 20");
     assert!(plan.contains("Index scan t_v backwards"), "{plan}");
-    for (query, expected) in [
-        "from t order by v desc",
-        "from t order by v desc limit 20",
-        "from t order by v desc limit 5 offset 15",
-        "from t where v <= 1 order by v desc limit 30",
-        "from t where v >= 1 and w = 2 order by v desc",
-    ]
-    .iter()
-    .zip(&unindexed)
-    {
+    for (query, expected) in queries.iter().zip(&unindexed) {
         assert_eq!(&ids(&db, query), expected, "{query}");
     }
     assert_eq!(ids(&db, "from t order by v desc limit 3"), [42, 43, 44]);

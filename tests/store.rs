@@ -330,6 +330,14 @@ fn a_second_open_of_the_same_database_is_refused_as_locked() {
     assert!(err.to_string().contains("another quarry process"), "{err}");
 }
 
+/// Records `version` as the database's format, behind quarry's back.
+fn write_format(raw: &sled::Db, version: u32) {
+    raw.open_tree(quarry::store::layout::CATALOG_TREE)
+        .unwrap()
+        .insert(quarry::store::layout::FORMAT_KEY, &version.to_be_bytes())
+        .unwrap();
+}
+
 #[test]
 fn a_newer_format_version_is_refused_naming_both_versions() {
     let dir = tempfile::tempdir().unwrap();
@@ -337,10 +345,7 @@ fn a_newer_format_version_is_refused_naming_both_versions() {
     drop(Db::open(&path).unwrap());
     {
         let raw = raw_sled(&path);
-        let catalog = raw.open_tree(quarry::store::layout::CATALOG_TREE).unwrap();
-        catalog
-            .insert(quarry::store::layout::FORMAT_KEY, &99u32.to_be_bytes())
-            .unwrap();
+        write_format(&raw, 99);
         raw.flush().unwrap();
     }
     let err = Db::open(&path).unwrap_err();
@@ -376,10 +381,7 @@ fn a_format_1_database_is_upgraded_on_open_with_group_counts_built() {
     {
         // What format 1 wrote: the same, without group counts.
         let raw = raw_sled(&path);
-        let catalog = raw.open_tree(quarry::store::layout::CATALOG_TREE).unwrap();
-        catalog
-            .insert(quarry::store::layout::FORMAT_KEY, &1u32.to_be_bytes())
-            .unwrap();
+        write_format(&raw, 1);
         let tree = raw
             .open_tree(quarry::store::layout::collection_tree(1))
             .unwrap();
