@@ -456,8 +456,9 @@ fn values_of(key: &[u8]) -> &[u8] {
 
 /// A run of equal values longer than this is read forwards from its start, so that a backwards
 /// scan with a limit reads about as many keys as it returns, however many documents share the
-/// value.
-const LONG_RUN: usize = 16;
+/// value (and sled steps forwards for fewer instructions than backwards: with runs of about 12,
+/// 4 costs 30% fewer instructions per `order by date desc limit 10` than 16, by callgrind).
+const LONG_RUN: usize = 4;
 
 /// The keys of one index range from the highest value down, each run of equal values in
 /// ascending id order (ties are broken by `_id` ascending whichever way the index is read).
