@@ -546,6 +546,40 @@ fn a_bulk_load_is_all_or_nothing_across_many_batches() {
 }
 
 #[test]
+fn bulk_loads_into_an_empty_collection_keep_per_value_counts_right_through_a_failure() {
+    let (_dir, db) = fresh();
+    let c = db.collection("c").unwrap();
+    c.create_index(&["n"]).unwrap();
+    c.create_unique_index(&["k"]).unwrap();
+    let mut load = c.bulk_load().unwrap();
+    for i in 0..2500 {
+        load.insert(value(json!({"n": i % 3, "k": i}))).unwrap();
+    }
+    // The first batch is in; a duplicate in the second fails the load.
+    load.insert(value(json!({"n": 0, "k": 7}))).unwrap();
+    let failed =
+        (0..2000).try_for_each(|i| load.insert(value(json!({"n": 9, "k": -i}))).map(|_| ()));
+    assert!(failed.and_then(|_| load.commit()).is_err());
+    assert!(c.is_empty().unwrap());
+    let report = db.check().unwrap();
+    assert!(report.is_clean(), "{:?}", report.problems);
+
+    let mut load = c.bulk_load().unwrap();
+    for i in 0..3000 {
+        load.insert(value(json!({"n": i % 3, "k": i}))).unwrap();
+    }
+    load.commit().unwrap();
+    let report = db.check().unwrap();
+    assert!(report.is_clean(), "{:?}", report.problems);
+    let counts = db
+        .execute("count from c by n")
+        .unwrap()
+        .remove(0)
+        .to_string();
+    assert!(counts.contains(r#"{"n":0,"count":1000}"#), "{counts}");
+}
+
+#[test]
 fn a_rolled_back_upsert_load_restores_the_documents_it_replaced() {
     let (_dir, db) = fresh();
     let c = db.collection("c").unwrap();
