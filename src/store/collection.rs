@@ -38,7 +38,8 @@ pub(crate) struct CollectionState {
     /// batches (sled applies a batch atomically for crashes, but concurrent readers can see it
     /// half applied).
     gate: RwLock<()>,
-    meta: RwLock<Meta>,
+    /// Shared so that reading it (every query plans with it) copies nothing.
+    meta: RwLock<Arc<Meta>>,
     dropped: AtomicBool,
     /// Group counts as last committed, kept while a bulk load holds the write lock so that
     /// its batches need not read each count back from the tree; `None` otherwise.
@@ -95,25 +96,25 @@ impl CollectionState {
             tree,
             write_lock: Mutex::new(()),
             gate: RwLock::new(()),
-            meta: RwLock::new(Meta {
+            meta: RwLock::new(Arc::new(Meta {
                 next_id,
                 next_index,
                 count,
                 indexes,
-            }),
+            })),
             dropped: AtomicBool::new(false),
             group_cache: Mutex::new(None),
         })
     }
 
-    /// A copy of the committed metadata.
-    pub fn meta(&self) -> Meta {
+    /// The committed metadata.
+    pub fn meta(&self) -> Arc<Meta> {
         self.meta.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Replaces the metadata after a successful commit.
     pub fn install_meta(&self, meta: Meta) {
-        *self.meta.write().unwrap_or_else(|e| e.into_inner()) = meta;
+        *self.meta.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(meta);
     }
 
     /// Starts (`true`) or stops remembering committed group counts. Only a holder of the
@@ -268,7 +269,7 @@ impl CollectionState {
     /// index from its entries.
     pub fn upgrade(&self) -> Result<()> {
         let _guard = self.lock_writes()?;
-        for def in self.meta().indexes {
+        for def in &self.meta().indexes {
             let counts = def.count_groups(&self.tree)?;
             for chunk in counts.into_iter().collect::<Vec<_>>().chunks(CHUNK * 10) {
                 let mut writer = Writer::new(self);
@@ -682,8 +683,9 @@ impl Collection {
             .state
             .meta()
             .indexes
-            .into_iter()
-            .filter(IndexDef::is_ready)
+            .iter()
+            .filter(|d| d.is_ready())
+            .cloned()
             .collect())
     }
 
@@ -717,7 +719,7 @@ impl Collection {
             chunk.iter().for_each(|k| writer.remove_key(k));
             writer.commit()?;
         }
-        for def in self.state.meta().indexes {
+        for def in self.state.meta().indexes.clone() {
             self.state.clear_entries(def.number)?;
             let mut writer = Writer::new(&self.state);
             if let Some(d) = writer
@@ -786,7 +788,13 @@ impl DbInner {
         let taken: Vec<String> = self
             .all_states()
             .iter()
-            .flat_map(|s| s.meta().indexes.into_iter().map(|d| d.name))
+            .flat_map(|s| {
+                s.meta()
+                    .indexes
+                    .iter()
+                    .map(|d| d.name.clone())
+                    .collect::<Vec<_>>()
+            })
             .collect();
         let mut name = base.to_owned();
         let mut n = 2;

@@ -60,7 +60,7 @@ impl<'a> Writer<'a> {
     pub fn new(state: &'a CollectionState) -> Writer<'a> {
         Writer {
             state,
-            meta: state.meta(),
+            meta: Meta::clone(&state.meta()),
             batch: sled::Batch::default(),
             added_unique: Vec::new(),
             removed: HashSet::new(),
