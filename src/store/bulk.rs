@@ -69,9 +69,6 @@ impl Collection {
         self.state
             .tree
             .insert(layout::JOURNAL_KEY, &first_id.to_be_bytes())?;
-        // The load holds the write lock until it ends: its batches can keep the group counts
-        // they wrote instead of reading them back.
-        self.state.cache_group_counts(true);
         Ok(BulkLoad {
             state: &self.state,
             _guard: guard,
@@ -155,7 +152,6 @@ impl<'a> BulkLoad<'a> {
         }
         writer.commit()?;
         self.finished = true;
-        self.state.cache_group_counts(false);
         Ok(())
     }
 
@@ -163,7 +159,6 @@ impl<'a> BulkLoad<'a> {
     pub fn rollback(mut self) -> Result<()> {
         self.finished = true;
         self.writer = None;
-        self.state.cache_group_counts(false);
         roll_back(self.state)
     }
 
@@ -231,7 +226,6 @@ impl<'a> BulkLoad<'a> {
 
 impl Drop for BulkLoad<'_> {
     fn drop(&mut self) {
-        self.state.cache_group_counts(false);
         if !self.finished {
             self.writer = None;
             // Best effort: if this fails too, the journal stays and the next open finishes it.

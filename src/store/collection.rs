@@ -1,6 +1,5 @@
 //! A collection: its documents, its indexes and the typed API over them.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
@@ -41,27 +40,6 @@ pub(crate) struct CollectionState {
     /// Shared so that reading it (every query plans with it) copies nothing.
     meta: RwLock<Arc<Meta>>,
     dropped: AtomicBool,
-    /// Group counts as last committed, kept while a bulk load holds the write lock so that
-    /// its batches need not read each count back from the tree; `None` otherwise.
-    group_cache: Mutex<Option<GroupCache>>,
-}
-
-/// Group counts a bulk load has written, by group-count key.
-#[derive(Default)]
-pub(crate) struct GroupCache {
-    pub counts: HashMap<Vec<u8>, u64>,
-    /// The collection was empty when the cache started, so a count not in it is zero.
-    pub complete: bool,
-}
-
-impl GroupCache {
-    /// The committed count of `key`, when the cache knows it.
-    pub fn get(&self, key: &[u8]) -> Option<u64> {
-        match self.counts.get(key) {
-            Some(count) => Some(*count),
-            None => self.complete.then_some(0),
-        }
-    }
 }
 
 impl CollectionState {
@@ -103,7 +81,6 @@ impl CollectionState {
                 indexes,
             })),
             dropped: AtomicBool::new(false),
-            group_cache: Mutex::new(None),
         })
     }
 
@@ -115,22 +92,6 @@ impl CollectionState {
     /// Replaces the metadata after a successful commit.
     pub fn install_meta(&self, meta: Meta) {
         *self.meta.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(meta);
-    }
-
-    /// Starts (`true`) or stops remembering committed group counts. Only a holder of the
-    /// write lock that keeps it throughout may turn it on: no other writer can change a count
-    /// behind the cache.
-    pub fn cache_group_counts(&self, on: bool) {
-        let complete = self.meta().count == 0;
-        *self.group_counts() = on.then(|| GroupCache {
-            counts: HashMap::new(),
-            complete,
-        });
-    }
-
-    /// The group-count cache, when one is kept.
-    pub fn group_counts(&self) -> MutexGuard<'_, Option<GroupCache>> {
-        self.group_cache.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Applies a batch so that gated readers see all of it or none of it.

@@ -195,33 +195,27 @@ impl<'a> Writer<'a> {
             self.batch
                 .insert(layout::NEXT_INDEX_KEY, &self.meta.next_index.to_be_bytes());
         }
-        let mut cache = self.state.group_counts();
-        let mut counted = Vec::with_capacity(self.groups.len());
         for (key, change) in std::mem::take(&mut self.groups) {
             if change == 0 {
                 continue;
             }
-            let stored = match cache.as_ref().and_then(|c| c.get(&key)) {
-                Some(count) => count,
-                None => match self.state.tree.get(&key)? {
-                    None => 0,
-                    Some(bytes) => layout::read_u64(&bytes).ok_or_else(|| {
-                        Error::Corrupt(format!(
-                            "collection `{}`: unreadable group count {key:?}",
-                            self.state.name
-                        ))
-                    })?,
-                },
+            let stored = match self.state.tree.get(&key)? {
+                None => 0,
+                Some(bytes) => layout::read_u64(&bytes).ok_or_else(|| {
+                    Error::Corrupt(format!(
+                        "collection `{}`: unreadable group count {key:?}",
+                        self.state.name
+                    ))
+                })?,
             };
             // A count cannot go below zero; if damage made it try, `check` reports the
             // disagreement and `repair` recounts.
             let count = (i128::from(stored) + i128::from(change)).max(0) as u64;
             if count == 0 {
-                self.batch.remove(key.as_slice());
+                self.batch.remove(key);
             } else {
-                self.batch.insert(key.as_slice(), &count.to_be_bytes());
+                self.batch.insert(key, &count.to_be_bytes());
             }
-            counted.push((key, count));
         }
         if self.defs_changed {
             for def in &before.indexes {
@@ -240,10 +234,6 @@ impl<'a> Writer<'a> {
             }
         }
         self.state.apply(self.batch)?;
-        if let Some(cache) = cache.as_mut() {
-            cache.counts.extend(counted);
-        }
-        drop(cache);
         self.state.install_meta(self.meta);
         Ok(())
     }
