@@ -139,31 +139,17 @@ impl Path {
     /// assert_eq!(b.values(&doc), vec![&Value::Int(1), &Value::Int(2)]);
     /// ```
     pub fn values<'a>(&self, doc: &'a Value) -> Vec<&'a Value> {
-        let mut current = vec![doc];
-        let mut next = Vec::new();
-        for segment in &self.segments {
-            for value in current.drain(..) {
-                match (segment, value) {
-                    (Segment::Field(name), Value::Object(map)) => {
-                        next.extend(map.get(name.as_str()))
-                    }
-                    (Segment::Field(name), Value::Array(items)) => {
-                        next.extend(items.iter().filter_map(|item| item.get(name)))
-                    }
-                    (Segment::Index(i), Value::Array(items)) => next.extend(items.get(*i)),
-                    _ => {}
-                }
-            }
-            std::mem::swap(&mut current, &mut next);
-            if current.is_empty() {
-                break;
-            }
-        }
-        current
+        let mut reached = Vec::new();
+        self.any_value(doc, |value| {
+            reached.push(value);
+            false
+        });
+        reached
     }
 
-    /// Whether `f` holds for one of the values the path reaches ([`Path::values`]), found
-    /// without collecting them: the hot path of every filter.
+    /// Whether `f` holds for one of the values the path reaches, visited in document order and
+    /// without collecting them: the one definition of what a path reaches ([`Path::values`]
+    /// collects it), and the hot path of every filter.
     ///
     /// ```
     /// use quarry::{path::Path, Value};
@@ -550,6 +536,29 @@ mod tests {
         })
     }
 
+    /// What a path reaches, computed another way (a level of the document at a time): the
+    /// reference the depth-first walk is held to.
+    fn reached_level_by_level<'a>(path: &Path, doc: &'a Value) -> Vec<&'a Value> {
+        let mut current = vec![doc];
+        for segment in path.segments() {
+            let mut next = Vec::new();
+            for value in current {
+                match (segment, value) {
+                    (Segment::Field(name), Value::Object(map)) => {
+                        next.extend(map.get(name.as_str()))
+                    }
+                    (Segment::Field(name), Value::Array(items)) => {
+                        next.extend(items.iter().filter_map(|item| item.get(name)))
+                    }
+                    (Segment::Index(i), Value::Array(items)) => next.extend(items.get(*i)),
+                    _ => {}
+                }
+            }
+            current = next;
+        }
+        current
+    }
+
     fn small_path() -> impl Strategy<Value = Path> {
         prop::collection::vec(
             prop_oneof![
@@ -567,12 +576,13 @@ mod tests {
 
     proptest! {
         #[test]
-        fn walking_a_path_finds_what_collecting_it_finds(
+        fn walking_a_path_finds_what_a_level_by_level_reading_finds(
             doc in small_value(),
             path in small_path(),
             target in small_value(),
         ) {
             let values = path.values(&doc);
+            prop_assert_eq!(&values, &reached_level_by_level(&path, &doc));
             prop_assert_eq!(path.any_value(&doc, |v| *v == target), values.contains(&&target));
             prop_assert_eq!(path.any_value(&doc, |_| true), !values.is_empty());
             let candidates = path.candidates(&doc);
