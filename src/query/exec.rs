@@ -307,14 +307,8 @@ fn source(collection: &Collection, access: &Access, analyze: bool) -> (Stream<Do
         Access::FullScan => (
             Box::new(
                 state
-                    .tree
-                    .scan_prefix([crate::store::layout::DOC_PREFIX])
-                    .map(|item| {
-                        let (key, bytes) = item?;
-                        let id = crate::store::layout::doc_id(&key)
-                            .ok_or_else(|| Error::Corrupt(format!("bad document key {key:?}")))?;
-                        Ok(Doc::new(id, bytes))
-                    }),
+                    .stored_documents()
+                    .map(|item| item.map(|(id, bytes)| Doc::new(id, bytes))),
             ),
             PlanNode::new(format!("Full scan of {}", collection.name()))
                 .estimate(collection.len().unwrap_or(0)),
@@ -401,13 +395,14 @@ fn lazily(compute: impl FnOnce() -> Result<Vec<u64>> + Send + 'static) -> Stream
 /// passed over.
 fn fetch(collection: &Collection, ids: Stream<u64>) -> Stream<Doc> {
     let state = collection.state.clone();
-    Box::new(ids.filter_map(move |id| match id {
-        Err(e) => Some(Err(e)),
-        Ok(id) => match state.tree.get(crate::store::layout::doc_key(id)) {
-            Ok(Some(bytes)) => Some(Ok(Doc::new(id, bytes))),
-            Ok(None) => None,
-            Err(e) => Some(Err(e.into())),
-        },
+    Box::new(ids.filter_map(move |id| {
+        match id {
+            Err(e) => Some(Err(e)),
+            Ok(id) => state
+                .read_stored(id)
+                .map(|found| found.map(|bytes| Doc::new(id, bytes)))
+                .transpose(),
+        }
     }))
 }
 
@@ -436,16 +431,12 @@ pub(crate) fn scan_ids(tree: &sled::Tree, scan: &IndexScan) -> Stream<u64> {
     // A document can meet a scan twice: under several entries (multikey, several ranges), or
     // under its old and new entries when a writer changes it mid-scan. Each is returned once.
     let mut seen: HashSet<u64, foldhash::fast::RandomState> = HashSet::default();
-    let ids = keys.filter_map(move |key| match key {
+    Box::new(keys.filter_map(move |key| match key {
         Err(e) => Some(Err(Error::from(e))),
         Ok(key) => {
             let id = keycode::key_id(&key)?;
-            Some(Ok((key, id)))
+            seen.insert(id).then_some(Ok(id))
         }
-    });
-    Box::new(ids.filter_map(move |item| match item {
-        Err(e) => Some(Err(e)),
-        Ok((_, id)) => seen.insert(id).then_some(Ok(id)),
     }))
 }
 

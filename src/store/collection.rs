@@ -133,10 +133,27 @@ impl CollectionState {
 
     /// Reads and decodes document `id`, with `_id` as its first field.
     pub fn read(&self, id: u64) -> Result<Option<Value>> {
-        match self.tree.get(layout::doc_key(id))? {
+        match self.read_stored(id)? {
             None => Ok(None),
             Some(bytes) => Ok(Some(self.decode(id, &bytes)?)),
         }
+    }
+
+    /// The stored bytes of document `id`, undecoded.
+    pub fn read_stored(&self, id: u64) -> Result<Option<sled::IVec>> {
+        Ok(self.tree.get(layout::doc_key(id))?)
+    }
+
+    /// Every document's id and stored bytes, undecoded, in id order.
+    pub fn stored_documents(
+        &self,
+    ) -> impl Iterator<Item = Result<(u64, sled::IVec)>> + Send + use<> {
+        self.tree.scan_prefix([layout::DOC_PREFIX]).map(|item| {
+            let (key, bytes) = item?;
+            let id = layout::doc_id(&key)
+                .ok_or_else(|| Error::Corrupt(format!("bad document key {key:?}")))?;
+            Ok((id, bytes))
+        })
     }
 
     /// Decodes a stored document.
@@ -464,7 +481,7 @@ impl Collection {
     pub fn iter(&self) -> Documents {
         Documents {
             state: self.state.clone(),
-            inner: self.state.tree.scan_prefix([layout::DOC_PREFIX]),
+            inner: Box::new(self.state.stored_documents()),
         }
     }
 
@@ -719,7 +736,7 @@ impl Collection {
 /// The documents of a collection in id order; see [`Collection::iter`].
 pub struct Documents {
     state: Arc<CollectionState>,
-    inner: sled::Iter,
+    inner: Box<dyn Iterator<Item = Result<(u64, sled::IVec)>> + Send>,
 }
 
 impl Iterator for Documents {
@@ -727,11 +744,7 @@ impl Iterator for Documents {
 
     fn next(&mut self) -> Option<Self::Item> {
         let item = self.inner.next()?;
-        Some(item.map_err(Error::from).and_then(|(key, bytes)| {
-            let id = layout::doc_id(&key)
-                .ok_or_else(|| Error::Corrupt(format!("bad document key {key:?}")))?;
-            Ok((id, self.state.decode(id, &bytes)?))
-        }))
+        Some(item.and_then(|(id, bytes)| Ok((id, self.state.decode(id, &bytes)?))))
     }
 }
 
