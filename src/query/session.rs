@@ -215,7 +215,7 @@ impl Session {
                     predicate,
                     filter.to_string(),
                     explain,
-                    "updated",
+                    Change::Update,
                     |doc| {
                         let mut doc = doc.clone();
                         for (path, value) in &set {
@@ -234,9 +234,14 @@ impl Session {
                     Some(filter) => (eval::bind(filter, &self.params)?, filter.to_string()),
                     None => (eval::Predicate::And(Vec::new()), "all".to_owned()),
                 };
-                self.write_matching(&collection, predicate, text, explain, "deleted", |_| {
-                    Ok(None)
-                })
+                self.write_matching(
+                    &collection,
+                    predicate,
+                    text,
+                    explain,
+                    Change::Delete,
+                    |_| Ok(None),
+                )
             }
             Statement::CreateIndex {
                 collection,
@@ -454,25 +459,26 @@ impl Session {
     }
 
     /// Applies `change` to every document matching `predicate`, all in one atomic batch:
-    /// `Some(doc)` replaces it, `None` deletes it.
+    /// `Some(doc)` replaces it, `None` deletes it. For a [`Change::Delete`], `change` is given
+    /// only the fields the collection's indexes read.
     fn write_matching(
         &mut self,
         collection: &Collection,
         predicate: eval::Predicate,
         text: String,
         explain: Option<bool>,
-        action: &'static str,
+        kind: Change,
         change: impl Fn(&Value) -> Result<Option<Value>>,
     ) -> Result<Output> {
+        let action = kind.done();
         let _guard = collection.state.lock_writes()?;
         let mut plan = Plan::new(collection, Some(predicate), &[], false)?;
         plan.interrupt = self.interrupt.clone();
         if explain == Some(false) {
             let node = exec::query(collection, &plan, Some(text), &Shape::default(), false).1;
-            let verb = if action == "updated" {
-                "Update"
-            } else {
-                "Delete"
+            let verb = match kind {
+                Change::Update => "Update",
+                Change::Delete => "Delete",
             };
             return Ok(Output::Plan(
                 PlanNode::new(format!(
@@ -482,11 +488,11 @@ impl Session {
                 .child(node),
             ));
         }
-        // A delete needs of each document only what its index entries are made of.
-        let fields = if action == "deleted" {
-            collection.state.indexed_fields()
-        } else {
-            None
+        // A delete needs of each document only what its index entries are made of (read under
+        // the write lock, so no index can be created in between).
+        let fields = match kind {
+            Change::Update => None,
+            Change::Delete => collection.state.indexed_fields(),
         };
         let matches = exec::matching(collection, &plan, fields.as_deref())?;
         let mut writer = Writer::new(&collection.state);
@@ -564,6 +570,23 @@ impl Session {
 
 fn count_value(n: u64) -> Value {
     Value::Int(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+/// What a write statement does to the documents it matches.
+#[derive(Clone, Copy)]
+enum Change {
+    Update,
+    Delete,
+}
+
+impl Change {
+    /// How its report says it: `updated 3 documents`.
+    fn done(self) -> &'static str {
+        match self {
+            Change::Update => "updated",
+            Change::Delete => "deleted",
+        }
+    }
 }
 
 fn object<'a>(fields: impl IntoIterator<Item = (&'a str, Value)>) -> Value {
