@@ -173,7 +173,8 @@ fn run_child(engine: &str, n: usize, runs: usize) -> serde_json::Value {
 
 /// Runs every engine on `n` documents `repeat` times, interleaved, each run in a fresh child
 /// process; per engine, the median of each figure over the runs (loads, writes and reopening
-/// are timed once per process, so this is what steadies them) and the answers of the first.
+/// are timed once per process, so this is what steadies them), and the answers when every
+/// run gave the same (null when they differ, which shows as a disagreement).
 fn run_size(n: usize, runs: usize, repeat: usize) -> BTreeMap<String, serde_json::Value> {
     let mut all: BTreeMap<&str, Vec<serde_json::Value>> = BTreeMap::new();
     for round in 1..=repeat.max(1) {
