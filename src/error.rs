@@ -122,6 +122,7 @@ impl From<crate::codec::CodecError> for Error {
     fn from(err: crate::codec::CodecError) -> Error {
         match err {
             crate::codec::CodecError::Decode(what) => Error::Corrupt(what),
+            crate::codec::CodecError::Convert(what) => Error::Conversion(what),
             other => Error::Storage(other.to_string()),
         }
     }

@@ -209,6 +209,15 @@ fn check(case: Case) -> Result<(), TestCaseError> {
     });
     let got = rows(with.run(&query).unwrap());
     let want = rows(without.run(&query).unwrap());
+    // Typed reads (straight from the stored bytes) see the same rows as values do.
+    let typed: Vec<serde_json::Value> = indexed
+        .query(&query.to_string())
+        .unwrap()
+        .deserialize()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let as_json: Vec<serde_json::Value> = got.iter().map(Value::to_json).collect();
+    prop_assert_eq!(typed, as_json, "typed {}", query);
     if ordered {
         prop_assert_eq!(&got, &want, "query {} ", query);
     } else {

@@ -23,14 +23,14 @@ use bincode::error::{DecodeError, EncodeError};
 
 use crate::value::{Key, MAX_DEPTH, Map, Value};
 
-const NULL: u8 = 0;
-const FALSE: u8 = 1;
-const TRUE: u8 = 2;
-const INT: u8 = 3;
-const FLOAT: u8 = 4;
-const STRING: u8 = 5;
-const ARRAY: u8 = 6;
-const OBJECT: u8 = 7;
+pub(super) const NULL: u8 = 0;
+pub(super) const FALSE: u8 = 1;
+pub(super) const TRUE: u8 = 2;
+pub(super) const INT: u8 = 3;
+pub(super) const FLOAT: u8 = 4;
+pub(super) const STRING: u8 = 5;
+pub(super) const ARRAY: u8 = 6;
+pub(super) const OBJECT: u8 = 7;
 
 /// A stored document that could not be written or read back.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +41,9 @@ pub enum CodecError {
     /// The bytes are not a valid document.
     #[error("corrupt document: {0}")]
     Decode(String),
+    /// A sound document that does not fit the type asked for (see [`super::typed`]).
+    #[error("{0}")]
+    Convert(String),
 }
 
 impl From<DecodeError> for CodecError {
@@ -114,16 +117,16 @@ pub fn encode_document(value: &Value, out: &mut Vec<u8>) -> Result<(), CodecErro
 /// integers zigzag-encoded) directly. Reading documents is the hot path of every query, and
 /// bincode's generic decoder costs several calls and checks per field; `encode_document`
 /// writes with bincode itself and the property tests below hold the two to each other.
-struct Cursor<'a> {
-    bytes: &'a [u8],
+pub(super) struct Cursor<'a> {
+    pub(super) bytes: &'a [u8],
 }
 
-fn corrupt(what: impl Into<String>) -> CodecError {
+pub(super) fn corrupt(what: impl Into<String>) -> CodecError {
     CodecError::Decode(what.into())
 }
 
 impl<'a> Cursor<'a> {
-    fn u8(&mut self) -> Result<u8, CodecError> {
+    pub(super) fn u8(&mut self) -> Result<u8, CodecError> {
         let (&byte, rest) = self
             .bytes
             .split_first()
@@ -132,7 +135,7 @@ impl<'a> Cursor<'a> {
         Ok(byte)
     }
 
-    fn take(&mut self, n: usize) -> Result<&'a [u8], CodecError> {
+    pub(super) fn take(&mut self, n: usize) -> Result<&'a [u8], CodecError> {
         if n > self.bytes.len() {
             return Err(corrupt("unexpected end of document"));
         }
@@ -145,7 +148,7 @@ impl<'a> Cursor<'a> {
         <[u8; N]>::try_from(self.take(N)?).map_err(|_| corrupt("unexpected end of document"))
     }
 
-    fn varint(&mut self) -> Result<u64, CodecError> {
+    pub(super) fn varint(&mut self) -> Result<u64, CodecError> {
         Ok(match self.u8()? {
             byte @ 0..=250 => u64::from(byte),
             251 => u64::from(u16::from_le_bytes(self.array()?)),
@@ -155,7 +158,7 @@ impl<'a> Cursor<'a> {
         })
     }
 
-    fn int(&mut self) -> Result<i64, CodecError> {
+    pub(super) fn int(&mut self) -> Result<i64, CodecError> {
         let n = self.varint()?;
         // Zigzag: even numbers are the non-negative values, odd ones the negative.
         Ok(if n % 2 == 0 {
@@ -165,7 +168,7 @@ impl<'a> Cursor<'a> {
         })
     }
 
-    fn float(&mut self) -> Result<f64, CodecError> {
+    pub(super) fn float(&mut self) -> Result<f64, CodecError> {
         let f = f64::from_le_bytes(self.array()?);
         if f.is_finite() {
             Ok(f)
@@ -176,7 +179,7 @@ impl<'a> Cursor<'a> {
 
     /// A count of items or bytes. Every item takes at least a byte, so a count larger than
     /// what is left is corrupt: nothing is ever allocated from an unchecked length.
-    fn len(&mut self) -> Result<usize, CodecError> {
+    pub(super) fn len(&mut self) -> Result<usize, CodecError> {
         let n = self.varint()?;
         usize::try_from(n)
             .ok()
@@ -185,14 +188,14 @@ impl<'a> Cursor<'a> {
     }
 
     /// A length-prefixed run of bytes (a string's or a field name's), borrowed.
-    fn raw_str(&mut self) -> Result<&'a [u8], CodecError> {
+    pub(super) fn raw_str(&mut self) -> Result<&'a [u8], CodecError> {
         let n = self.len()?;
         self.take(n)
     }
 
     /// A string, validated with SIMD: checking UTF-8 was the largest single cost of reading
     /// a document with a long text field.
-    fn str(&mut self) -> Result<&'a str, CodecError> {
+    pub(super) fn str(&mut self) -> Result<&'a str, CodecError> {
         simdutf8::basic::from_utf8(self.raw_str()?).map_err(|_| corrupt("a string is not UTF-8"))
     }
 
@@ -230,7 +233,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Steps over one value without building it.
-    fn skip(&mut self, depth: usize) -> Result<(), CodecError> {
+    pub(super) fn skip(&mut self, depth: usize) -> Result<(), CodecError> {
         if depth > MAX_DEPTH + 1 {
             return Err(corrupt("nesting too deep"));
         }
@@ -378,11 +381,12 @@ pub fn decode_more_fields(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn value() -> impl Strategy<Value = Value> {
+    /// Random documents: every kind of value, nested a few levels.
+    pub(in crate::codec) fn value() -> impl Strategy<Value = Value> {
         let leaf = prop_oneof![
             Just(Value::Null),
             any::<bool>().prop_map(Value::Bool),

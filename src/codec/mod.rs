@@ -2,10 +2,12 @@
 //!
 //! - [`document`]: documents as stored (bincode).
 //! - [`keycode`]: index keys whose byte order is the values' order.
+//! - [`typed`]: serde types read straight from stored documents.
 //! - [`encode_record`] / [`decode_record`]: catalog records (bincode through serde).
 
 pub mod document;
 pub mod keycode;
+pub mod typed;
 
 pub use document::CodecError;
 

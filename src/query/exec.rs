@@ -7,9 +7,12 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
+use std::marker::PhantomData;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::time::Instant;
+
+use serde::de::DeserializeOwned;
 
 use crate::codec::keycode;
 use crate::error::{Error, Result};
@@ -179,20 +182,80 @@ fn measure<T: 'static>(stream: Stream<T>, node: &mut PlanNode, analyze: bool) ->
 /// # Ok::<(), quarry::Error>(())
 /// ```
 pub struct Rows {
-    inner: Stream<Value>,
+    inner: Stream<Row>,
+    state: Arc<CollectionState>,
+}
+
+/// A row as the pipeline hands it out: a stored document not yet decoded whole, or a row the
+/// query built (a projection).
+enum Row {
+    Stored(Doc),
+    Built(Value),
 }
 
 impl Iterator for Rows {
     type Item = Result<Value>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.inner.next()
+        Some(match self.inner.next()? {
+            Ok(Row::Stored(doc)) => doc.into_fields(&self.state, None),
+            Ok(Row::Built(value)) => Ok(value),
+            Err(e) => Err(e),
+        })
+    }
+}
+
+impl Rows {
+    /// The rows as `T`s, lazily. A whole document is read straight from its stored bytes into
+    /// a `T`, with no [`Value`] built on the way, and the fields `T` does not have are stepped
+    /// over; a row that does not fit `T` is an [`Error::Conversion`].
+    ///
+    /// ```
+    /// #[derive(serde::Deserialize)]
+    /// struct Note { _id: u64, n: i64 }
+    /// let db = quarry::Db::temporary()?;
+    /// db.execute(r#"insert into t [{"n": 1, "text": "a"}, {"n": 2, "text": "b"}]"#)?;
+    /// let notes: Vec<Note> = db.query("from t order by n desc")?.deserialize().collect::<Result<_, _>>()?;
+    /// assert_eq!((notes[0]._id, notes[0].n), (2, 2));
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn deserialize<T: DeserializeOwned>(self) -> TypedRows<T> {
+        TypedRows {
+            rows: self,
+            _type: PhantomData,
+        }
     }
 }
 
 impl std::fmt::Debug for Rows {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Rows { .. }")
+    }
+}
+
+/// The rows of a query as `T`s: see [`Rows::deserialize`].
+pub struct TypedRows<T> {
+    rows: Rows,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T: DeserializeOwned> Iterator for TypedRows<T> {
+    type Item = Result<T>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        Some(match self.rows.inner.next()? {
+            Ok(Row::Stored(doc)) => self.rows.state.decode_as(doc.id, &doc.bytes),
+            Ok(Row::Built(value)) => {
+                crate::value::from_value(&value).map_err(|e| Error::Conversion(e.0))
+            }
+            Err(e) => Err(e),
+        })
+    }
+}
+
+impl<T> std::fmt::Debug for TypedRows<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TypedRows { .. }")
     }
 }
 
@@ -241,21 +304,25 @@ pub fn query(
         stream = measure(stream, &mut node, analyze);
     }
     let state = collection.state.clone();
-    let rows: Stream<Value> = match &shape.fields {
+    let rows: Stream<Row> = match &shape.fields {
         Some(fields) => {
             let texts: Vec<String> = fields.iter().map(Path::to_string).collect();
             node = PlanNode::new(format!("Project {}", texts.join(", "))).child(node);
             let fields = fields.clone();
             let reads = wanted(&fields);
-            let projected: Stream<Value> = Box::new(stream.map(move |item| {
+            let state = state.clone();
+            let projected: Stream<Row> = Box::new(stream.map(move |item| {
                 let mut doc = item?;
-                Ok(project(doc.read(&state, reads.as_deref())?, &fields))
+                Ok(Row::Built(project(
+                    doc.read(&state, reads.as_deref())?,
+                    &fields,
+                )))
             }));
             measure(projected, &mut node, analyze)
         }
-        None => Box::new(stream.map(move |item| item?.into_fields(&state, None))),
+        None => Box::new(stream.map(|item| item.map(Row::Stored))),
     };
-    (Rows { inner: rows }, node)
+    (Rows { inner: rows, state }, node)
 }
 
 /// The source followed by the residual filter. With `whole`, the filter decodes each document

@@ -18,6 +18,6 @@ pub mod session;
 
 pub use error::ParseError;
 pub use eval::Params;
-pub use exec::Rows;
+pub use exec::{Rows, TypedRows};
 pub use parser::{KEYWORDS, is_incomplete, parse, parse_script, parse_statement, split_statements};
 pub use session::{Output, Session};

@@ -642,7 +642,8 @@ impl Db {
         session.query(text)
     }
 
-    /// Runs a query and converts every document into `T`.
+    /// Runs a query and converts every row into `T` (whole documents straight from their
+    /// stored bytes: see [`Rows::deserialize`] for doing so lazily).
     ///
     /// ```
     /// #[derive(serde::Deserialize)]
@@ -654,11 +655,6 @@ impl Db {
     /// # Ok::<(), quarry::Error>(())
     /// ```
     pub fn query_as<T: DeserializeOwned>(&self, text: &str) -> Result<Vec<T>> {
-        self.query(text)?
-            .map(|row| {
-                let row = row?;
-                crate::value::from_value(&row).map_err(|e| Error::Conversion(e.0))
-            })
-            .collect()
+        self.query(text)?.deserialize().collect()
     }
 }

@@ -6,13 +6,13 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::codec::{self, document};
+use crate::codec::{self, CodecError, document, typed};
 use crate::error::{Error, Result};
 use crate::store::index::{self, IndexDef, IndexState};
 use crate::store::layout;
 use crate::store::write::{Writer, prepare_document};
 use crate::store::{Db, DbInner};
-use crate::value::{Value, from_value, to_value};
+use crate::value::{Value, to_value};
 
 /// How many documents a backfill or a bulk removal writes per batch.
 const CHUNK: usize = 1000;
@@ -160,6 +160,18 @@ impl CollectionState {
     pub fn decode(&self, id: u64, bytes: &[u8]) -> Result<Value> {
         document::decode_document(bytes, Some(id)).map_err(|e| {
             Error::Corrupt(format!("document {id} of collection `{}`: {e}", self.name))
+        })
+    }
+
+    /// Reads a stored document straight into a `T` (see [`crate::codec::typed`]), `_id`
+    /// first.
+    pub fn decode_as<T: DeserializeOwned>(&self, id: u64, bytes: &[u8]) -> Result<T> {
+        typed::from_stored(bytes, Some(id)).map_err(|e| match e {
+            CodecError::Convert(what) => Error::Conversion(format!("document {id}: {what}")),
+            other => Error::Corrupt(format!(
+                "document {id} of collection `{}`: {other}",
+                self.name
+            )),
         })
     }
 
@@ -375,11 +387,10 @@ impl Collection {
     /// # Ok::<(), quarry::Error>(())
     /// ```
     pub fn get<T: DeserializeOwned>(&self, id: u64) -> Result<Option<T>> {
-        match self.get_value(id)? {
+        self.state.ensure_live()?;
+        match self.state.read_stored(id)? {
             None => Ok(None),
-            Some(value) => Ok(Some(
-                from_value(&value).map_err(|e| Error::Conversion(e.0))?,
-            )),
+            Some(bytes) => Ok(Some(self.state.decode_as(id, &bytes)?)),
         }
     }
 

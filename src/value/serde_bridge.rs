@@ -2,6 +2,8 @@
 //!
 //! [`to_value`] is a real serde `Serializer` into [`Value`] rather than a detour through
 //! `serde_json::Value`, because that detour turns NaN into `null` silently; here it is an error.
+//! [`from_value`] reads the value's stored form with [`crate::codec::typed`], the deserializer
+//! typed reads of stored documents use, so both convert alike.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -31,7 +33,11 @@ pub fn to_value<T: Serialize + ?Sized>(value: &T) -> Result<Value, ValueError> {
 /// assert_eq!(quarry::from_value::<P>(&v).unwrap(), P { x: 3 });
 /// ```
 pub fn from_value<T: DeserializeOwned>(value: &Value) -> Result<T, ValueError> {
-    serde_json::from_value(value.to_json()).map_err(|e| ValueError(e.to_string()))
+    // One reading of documents into types: the one stored documents are read with.
+    let mut bytes = Vec::new();
+    crate::codec::document::encode_document(value, &mut bytes)
+        .map_err(|e| ValueError(e.to_string()))?;
+    crate::codec::typed::from_stored(&bytes, None).map_err(|e| ValueError(e.to_string()))
 }
 
 impl ser::Error for ValueError {
