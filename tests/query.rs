@@ -1,7 +1,7 @@
-//! The query engine through `Db::execute` / `Db::query`: ordering rules, streaming, plans,
-//! atomic writes and the errors users see.
+//! The query engine through `Db::execute`, `Db::query` and `Db::prepare`: ordering rules,
+//! streaming, plans, prepared statements, atomic writes and the errors users see.
 
-use quarry::query::Output;
+use quarry::query::{Output, Params};
 use quarry::{Db, Error, Value};
 
 fn db_with(docs: &str) -> Db {
@@ -22,6 +22,14 @@ fn text(db: &Db, statement: &str) -> String {
         .unwrap()
         .iter()
         .map(ToString::to_string)
+        .collect()
+}
+
+fn prepared_ids(prepared: &quarry::query::Prepared, params: &Params) -> Vec<i64> {
+    prepared
+        .query_with(params)
+        .unwrap()
+        .map(|row| row.unwrap().get("_id").and_then(Value::as_i64).unwrap())
         .collect()
 }
 
@@ -253,4 +261,145 @@ fn a_backwards_index_scan_keeps_long_runs_of_ties_in_id_order() {
         assert_eq!(&ids(&db, query), expected, "{query}");
     }
     assert_eq!(ids(&db, "from t order by v desc limit 3"), [42, 43, 44]);
+}
+
+#[test]
+fn a_prepared_query_gives_the_rows_db_query_gives_on_the_same_text() {
+    let db = db_with("[{d: 3}, {d: 1}, {d: 2}, {}, {d: 5}]");
+    for query in [
+        "from t order by d desc limit 3",
+        "from t where d >= 2 order by d",
+        "select d from t where exists d offset 1",
+        "where d in [1, 5]",
+    ] {
+        let direct: Vec<Value> = db.query(query).unwrap().map(Result::unwrap).collect();
+        let prepared = db.prepare(query).unwrap();
+        for _ in 0..2 {
+            let rows: Vec<Value> = prepared.query().unwrap().map(Result::unwrap).collect();
+            assert_eq!(rows, direct, "{query}");
+        }
+    }
+}
+
+#[test]
+fn a_prepared_query_binds_its_parameters_at_each_run() {
+    let db = db_with("[{org: 'ICC'}, {org: 'HRW'}, {org: 'ICC'}]");
+    let by_org = db.prepare("from t where org = $org").unwrap();
+    assert_eq!(
+        prepared_ids(&by_org, &Params::new().with("org", "ICC")),
+        [1, 3]
+    );
+    assert_eq!(
+        prepared_ids(&by_org, &Params::new().with("org", "HRW")),
+        [2]
+    );
+    let err = by_org.query().unwrap_err();
+    assert_eq!(err.to_string(), "no value is bound for parameter $org");
+}
+
+#[test]
+fn a_prepared_write_applies_at_each_run() {
+    let db = db_with("[{k: 1}, {k: 2}]");
+    let insert = db.prepare("insert into t {k: 3}").unwrap();
+    assert_eq!(
+        insert.execute().unwrap().to_string(),
+        "inserted 1 document\n"
+    );
+    assert_eq!(
+        insert.execute().unwrap().to_string(),
+        "inserted 1 document\n"
+    );
+    assert_eq!(text(&db, "count where k = 3"), "2\n");
+    // The language has no arithmetic (`set n = n + 1`): each run sets what it is given.
+    let tag = db.prepare("update t set tag = $tag where k = $k").unwrap();
+    for (k, tag_value) in [(1i64, "one"), (3, "three")] {
+        tag.execute_with(&Params::new().with("k", k).with("tag", tag_value))
+            .unwrap();
+    }
+    assert_eq!(text(&db, "count where tag = 'one'"), "1\n");
+    assert_eq!(text(&db, "count where tag = 'three'"), "2\n");
+    let count = db.prepare("count from t where exists tag").unwrap();
+    assert!(matches!(count.execute().unwrap(), Output::Count(3)));
+    assert!(db.check().unwrap().is_clean());
+}
+
+#[test]
+fn a_prepared_statement_that_is_not_a_query_cannot_be_queried() {
+    let db = db_with("{a: 1}");
+    let count = db.prepare("count from t").unwrap();
+    assert_eq!(
+        count.query().unwrap_err().to_string(),
+        db.query("count from t").unwrap_err().to_string()
+    );
+    assert!(matches!(count.query().unwrap_err(), Error::Query(_)));
+}
+
+#[test]
+fn prepare_takes_exactly_one_statement() {
+    let db = db_with("{a: 1}");
+    for text in ["", "  -- only a comment\n", ";"] {
+        let err = db.prepare(text).unwrap_err();
+        assert!(matches!(err, Error::Parse(_)), "{text:?}: {err}");
+        assert!(err.to_string().contains("expected a statement"), "{err}");
+    }
+    let err = db.prepare("from t; count from t").unwrap_err();
+    assert!(matches!(err, Error::Parse(_)), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "line 1, column 9: expected one statement, found several"
+    );
+}
+
+#[test]
+fn a_parse_error_from_prepare_says_where() {
+    let db = db_with("{a: 1}");
+    let Error::Parse(err) = db.prepare("from t\nwhre a = 1").unwrap_err() else {
+        panic!("not a parse error");
+    };
+    assert_eq!((err.line, err.column), (2, 1));
+    assert_eq!(err.hint.as_deref(), Some("did you mean `where`?"));
+}
+
+#[test]
+fn a_prepared_statement_is_planned_at_each_run_with_the_indexes_of_the_moment() {
+    let db = db_with("[{org: 'ICC', n: 1}, {org: 'HRW', n: 2}, {org: 'ICC', n: 3}]");
+    let query = db
+        .prepare("from t where org = $org order by n desc limit 10")
+        .unwrap();
+    let explain = db
+        .prepare("explain from t where org = $org order by n desc limit 10")
+        .unwrap();
+    let icc = Params::new().with("org", "ICC");
+    let plan = |p: &Params| explain.execute_with(p).unwrap().to_string();
+    assert_eq!(prepared_ids(&query, &icc), [3, 1]);
+    assert!(plan(&icc).contains("Full scan of t"), "{}", plan(&icc));
+    db.execute("create index on t (org, n)").unwrap();
+    assert_eq!(prepared_ids(&query, &icc), [3, 1]);
+    assert!(
+        plan(&icc).contains("Index scan t_org_n (org = \"ICC\") backwards"),
+        "{}",
+        plan(&icc)
+    );
+    db.execute("drop index t_org_n").unwrap();
+    assert_eq!(prepared_ids(&query, &icc), [3, 1]);
+    assert!(plan(&icc).contains("Full scan of t"), "{}", plan(&icc));
+}
+
+#[test]
+fn a_prepared_statement_can_be_shared_between_threads() {
+    fn send_sync_clone_debug<T: Send + Sync + Clone + std::fmt::Debug>() {}
+    send_sync_clone_debug::<quarry::query::Prepared>();
+    let db = db_with("[{a: 1}, {a: 2}]");
+    let prepared = db.prepare("from t where a = $1").unwrap();
+    std::thread::scope(|s| {
+        for a in [1i64, 2] {
+            let prepared = prepared.clone();
+            s.spawn(move || {
+                assert_eq!(
+                    prepared_ids(&prepared, &Params::new().with_positional(a)),
+                    [a]
+                );
+            });
+        }
+    });
 }

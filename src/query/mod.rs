@@ -5,6 +5,8 @@
 //! - [`eval`]: parameters bound, regexes compiled, and what every operator means.
 //! - [`plan`]: choosing indexes; [`exec`]: lazy iterators; [`explain`]: plans as trees.
 //! - [`session`]: running statements ([`Session`], [`Output`]); [`fields`]: `show fields`.
+//! - [`prepared`]: statements parsed once and run many times ([`Prepared`], from
+//!   [`Db::prepare`](crate::Db::prepare)).
 
 pub mod ast;
 pub mod error;
@@ -14,10 +16,12 @@ pub mod explain;
 pub mod fields;
 pub mod parser;
 pub mod plan;
+pub mod prepared;
 pub mod session;
 
 pub use error::ParseError;
 pub use eval::Params;
 pub use exec::{Rows, TypedRows};
 pub use parser::{KEYWORDS, is_incomplete, parse, parse_script, parse_statement, split_statements};
+pub use prepared::Prepared;
 pub use session::{Output, Session};

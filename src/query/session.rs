@@ -137,8 +137,23 @@ impl Session {
 
     /// Runs a query and returns its rows lazily.
     pub fn query(&mut self, text: &str) -> Result<Rows> {
-        match crate::query::parse_statement(text)? {
-            Statement::Query(query) => self.rows(&query),
+        self.query_statement(&crate::query::parse_statement(text)?)
+    }
+
+    /// Runs one parsed query and returns its rows lazily; any other statement is an error.
+    /// The plan is chosen now, with the indexes the database has at this moment.
+    ///
+    /// ```
+    /// let db = quarry::Db::temporary()?;
+    /// db.execute("insert into t [{a: 1}, {a: 2}]")?;
+    /// let mut session = quarry::query::Session::new(db);
+    /// let statement = quarry::query::parse_statement("from t where a = 2")?;
+    /// assert_eq!(session.query_statement(&statement)?.count(), 1);
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn query_statement(&mut self, statement: &Statement) -> Result<Rows> {
+        match statement {
+            Statement::Query(query) => self.rows(query),
             _ => Err(Error::Query(
                 "`query` runs a query (`from ... where ...`); use `execute` for other statements"
                     .into(),
@@ -612,7 +627,8 @@ impl Db {
         Session::new(self.clone()).execute(text)
     }
 
-    /// Runs a query and returns its documents lazily, each with its `_id`.
+    /// Runs a query and returns its documents lazily, each with its `_id`. A query run many
+    /// times can be parsed once with [`Db::prepare`].
     ///
     /// ```
     /// let db = quarry::Db::temporary()?;
@@ -622,7 +638,7 @@ impl Db {
     /// # Ok::<(), quarry::Error>(())
     /// ```
     pub fn query(&self, text: &str) -> Result<Rows> {
-        Session::new(self.clone()).query(text)
+        self.prepare(text)?.query()
     }
 
     /// Runs a query with `$1` / `$name` parameters bound.
@@ -637,9 +653,7 @@ impl Db {
     /// # Ok::<(), quarry::Error>(())
     /// ```
     pub fn query_with(&self, text: &str, params: &Params) -> Result<Rows> {
-        let mut session = Session::new(self.clone());
-        session.set_params(params.clone());
-        session.query(text)
+        self.prepare(text)?.query_with(params)
     }
 
     /// Runs a query and converts every row into `T` (whole documents straight from their
