@@ -33,7 +33,7 @@ struct Doc {
     /// The document as decoded so far: `_id` and the fields named in `read`.
     fields: Value,
     /// The top-level fields decoded so far; `None` before the first decode.
-    read: Option<Vec<String>>,
+    read: Wanted,
     /// Whether every field is decoded.
     whole: bool,
 }
@@ -51,38 +51,41 @@ impl Doc {
 
     /// The document with at least the top-level fields in `wanted` decoded (all of them for
     /// `None`); what was decoded before is kept, not decoded again.
-    fn read(&mut self, state: &CollectionState, wanted: Option<&[String]>) -> Result<&Value> {
-        // `_id` is always there: it is not a stored field.
-        let missing = !self.whole
-            && match (&self.read, wanted) {
-                (None, _) | (_, None) => true,
-                (Some(read), Some(wanted)) => wanted
-                    .iter()
-                    .any(|name| name != "_id" && !read.contains(name)),
-            };
-        if missing {
-            let fields: Option<Vec<String>> = wanted.map(|wanted| {
-                let mut all = self.read.take().unwrap_or_default();
-                for name in wanted {
-                    if !all.contains(name) {
-                        all.push(name.clone());
-                    }
-                }
-                all
-            });
-            let decoded = match std::mem::take(&mut self.fields) {
-                Value::Object(map) => map,
-                _ => crate::value::Map::default(),
-            };
-            self.fields = state.decode_more(self.id, &self.bytes, fields.as_deref(), decoded)?;
-            self.whole = fields.is_none() || !matches!(self.fields, Value::Object(_));
-            self.read = fields;
+    fn read(&mut self, state: &CollectionState, wanted: Option<&Arc<[String]>>) -> Result<&Value> {
+        if self.whole {
+            return Ok(&self.fields);
         }
+        // `_id` is always there: it is not a stored field.
+        let fields: Wanted = match (&self.read, wanted) {
+            (_, None) => None,
+            (None, Some(wanted)) => Some(wanted.clone()),
+            (Some(read), Some(wanted)) => {
+                let missing: Vec<&String> = wanted
+                    .iter()
+                    .filter(|name| *name != "_id" && !read.contains(name))
+                    .collect();
+                if missing.is_empty() {
+                    return Ok(&self.fields);
+                }
+                Some(read.iter().chain(missing).cloned().collect())
+            }
+        };
+        let decoded = match std::mem::take(&mut self.fields) {
+            Value::Object(map) => map,
+            _ => crate::value::Map::default(),
+        };
+        self.fields = state.decode_more(self.id, &self.bytes, fields.as_deref(), decoded)?;
+        self.whole = fields.is_none() || !matches!(self.fields, Value::Object(_));
+        self.read = fields;
         Ok(&self.fields)
     }
 
     /// What [`Doc::read`] gives, by value.
-    fn into_fields(mut self, state: &CollectionState, wanted: Option<&[String]>) -> Result<Value> {
+    fn into_fields(
+        mut self,
+        state: &CollectionState,
+        wanted: Option<&Arc<[String]>>,
+    ) -> Result<Value> {
         self.read(state, wanted)?;
         Ok(self.fields)
     }
@@ -208,7 +211,9 @@ impl Iterator for Rows {
 impl Rows {
     /// The rows as `T`s, lazily. A whole document is read straight from its stored bytes into
     /// a `T`, with no [`Value`] built on the way, and the fields `T` does not have are stepped
-    /// over; a row that does not fit `T` is an [`Error::Conversion`].
+    /// over; a row that does not fit `T` is an [`Error::Conversion`]. (A query meant for typed
+    /// rows from the start, [`Db::query_as`](crate::Db::query_as) or
+    /// [`Prepared::query_as`](crate::query::Prepared::query_as), plans its reads for them.)
     ///
     /// ```
     /// #[derive(serde::Deserialize)]
@@ -268,6 +273,9 @@ pub struct Shape {
     pub offset: u64,
     /// Rows to return at most.
     pub limit: Option<u64>,
+    /// The rows will be read as serde types ([`TypedRows`]), straight from the stored bytes:
+    /// steps before then decode only the fields they read.
+    pub typed: bool,
 }
 
 /// Builds the pipeline of a query and the plan tree that describes it.
@@ -278,10 +286,11 @@ pub fn query(
     shape: &Shape,
     analyze: bool,
 ) -> (Rows, PlanNode) {
-    // When an exact index scan feeds whole documents straight out, nearly every document the
-    // filter reads is returned: decoding it whole at once beats a partial decode and a second
-    // pass.
-    let whole = shape.fields.is_none() && plan.sort.is_empty() && plan.counts_from_keys();
+    // When an exact index scan feeds whole documents straight out as values, nearly every
+    // document the filter reads is returned: decoding it whole at once beats a partial decode
+    // and a second pass. (Typed rows are read from the bytes, so a partial decode is best.)
+    let whole =
+        !shape.typed && shape.fields.is_none() && plan.sort.is_empty() && plan.counts_from_keys();
     let (mut stream, mut node) = filtered(collection, plan, filter_text, analyze, whole);
     if !plan.sort.is_empty() {
         let keep = shape.limit.map(|l| l.saturating_add(shape.offset));
@@ -314,7 +323,7 @@ pub fn query(
             let projected: Stream<Row> = Box::new(stream.map(move |item| {
                 let mut doc = item?;
                 Ok(Row::Built(project(
-                    doc.read(&state, reads.as_deref())?,
+                    doc.read(&state, reads.as_ref())?,
                     &fields,
                 )))
             }));
@@ -334,6 +343,14 @@ fn filtered(
     analyze: bool,
     whole: bool,
 ) -> (Stream<Doc>, PlanNode) {
+    // An exact index scan selects exactly the documents the predicate selects. A document
+    // read with no batch applied since before the scan began is the version its index entry
+    // was made from, so it matches without being tested (nor decoded); once a batch has been
+    // applied meanwhile, every document is tested. Loaded before the scan reads anything.
+    let untouched_since = plan
+        .counts_from_keys()
+        .then(|| collection.state.batches())
+        .filter(|n| n % 2 == 0);
     let (mut stream, mut node) = source(collection, &plan.access, analyze);
     if let Some(interrupt) = plan.interrupt.clone() {
         stream = Box::new(stream.map(move |item| {
@@ -357,7 +374,10 @@ fn filtered(
                 Ok(doc) => doc,
                 Err(e) => return Some(Err(e)),
             };
-            match doc.read(&state, reads.as_deref()) {
+            if untouched_since.is_some_and(|n| state.batches() == n) {
+                return Some(Ok(doc));
+            }
+            match doc.read(&state, reads.as_ref()) {
                 Ok(fields) => predicate.matches(fields).then_some(Ok(doc)),
                 Err(e) => Some(Err(e)),
             }
@@ -732,7 +752,7 @@ fn sort(
                     Ok(doc) => doc,
                     Err(e) => return Some(Err(e)),
                 };
-                if let Err(e) = doc.read(&state, reads.as_deref()) {
+                if let Err(e) = doc.read(&state, reads.as_ref()) {
                     return Some(Err(e));
                 }
                 let item = Sorted::new(doc, &order, &descending);
@@ -919,7 +939,7 @@ pub fn count_by(
         for item in stream {
             let mut doc = item?;
             for value in by
-                .index_keys(doc.read(&collection.state, reads.as_deref())?)
+                .index_keys(doc.read(&collection.state, reads.as_ref())?)
                 .0
             {
                 add(value, 1);
@@ -955,11 +975,12 @@ pub fn matching(
 ) -> Result<Vec<(u64, Value)>> {
     let state = &collection.state;
     let whole = fields.is_none() && plan.counts_from_keys();
+    let fields: Wanted = fields.map(Into::into);
     filtered(collection, plan, None, false, whole)
         .0
         .map(|item| {
             let doc = item?;
-            Ok((doc.id, doc.into_fields(state, fields)?))
+            Ok((doc.id, doc.into_fields(state, fields.as_ref())?))
         })
         .collect()
 }

@@ -3,10 +3,12 @@
 //! A [`Prepared`] keeps the parsed statement, not a plan: every run plans afresh, so an index
 //! created after `prepare` is used and one dropped is no longer read.
 
+use serde::de::DeserializeOwned;
+
 use crate::error::Result;
 use crate::query::ast::Statement;
 use crate::query::eval::Params;
-use crate::query::exec::Rows;
+use crate::query::exec::{Rows, TypedRows};
 use crate::query::session::{Output, Session};
 use crate::store::Db;
 
@@ -76,6 +78,40 @@ impl Prepared {
     /// ```
     pub fn query_with(&self, params: &Params) -> Result<Rows> {
         self.session(Some(params)).query_statement(&self.statement)
+    }
+
+    /// Runs a prepared query and returns its rows as `T`s, lazily: whole documents are read
+    /// straight from their stored bytes (see [`Rows::deserialize`]).
+    ///
+    /// ```
+    /// #[derive(serde::Deserialize)]
+    /// struct Note { _id: u64, a: i64 }
+    /// let db = quarry::Db::temporary()?;
+    /// db.execute("insert into t [{a: 1, text: 'x'}, {a: 2, text: 'y'}]")?;
+    /// let top = db.prepare("from t order by a desc limit 1")?;
+    /// let notes: Vec<Note> = top.query_as()?.collect::<Result<_, _>>()?;
+    /// assert_eq!((notes[0]._id, notes[0].a), (2, 2));
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn query_as<T: DeserializeOwned>(&self) -> Result<TypedRows<T>> {
+        self.session(None).query_statement_as(&self.statement)
+    }
+
+    /// [`Prepared::query_as`] with `$1` / `$name` parameters bound for this run only.
+    ///
+    /// ```
+    /// use quarry::query::Params;
+    /// let db = quarry::Db::temporary()?;
+    /// db.execute("insert into t [{year: 2019}, {year: 2021}]")?;
+    /// let since = db.prepare("from t where year >= $1")?;
+    /// let years: Vec<serde_json::Value> =
+    ///     since.query_as_with(&Params::new().with_positional(2020i64))?.collect::<Result<_, _>>()?;
+    /// assert_eq!(years, [serde_json::json!({"_id": 2, "year": 2021})]);
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn query_as_with<T: DeserializeOwned>(&self, params: &Params) -> Result<TypedRows<T>> {
+        self.session(Some(params))
+            .query_statement_as(&self.statement)
     }
 
     /// Runs the prepared statement, of any kind, and returns its output, as [`Db::execute`]

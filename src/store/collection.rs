@@ -1,6 +1,6 @@
 //! A collection: its documents, its indexes and the typed API over them.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use serde::Serialize;
@@ -37,6 +37,10 @@ pub(crate) struct CollectionState {
     /// batches (sled applies a batch atomically for crashes, but concurrent readers can see it
     /// half applied).
     gate: RwLock<()>,
+    /// Moves on by one as a batch starts being applied and by one as it is done (odd while
+    /// one is under way), so a reader can tell that no batch touched the collection between
+    /// two of its loads: see [`CollectionState::batches`].
+    batches: AtomicU64,
     /// Shared so that reading it (every query plans with it) copies nothing.
     meta: RwLock<Arc<Meta>>,
     dropped: AtomicBool,
@@ -74,6 +78,7 @@ impl CollectionState {
             tree,
             write_lock: Mutex::new(()),
             gate: RwLock::new(()),
+            batches: AtomicU64::new(0),
             meta: RwLock::new(Arc::new(Meta {
                 next_id,
                 next_index,
@@ -97,8 +102,17 @@ impl CollectionState {
     /// Applies a batch so that gated readers see all of it or none of it.
     pub fn apply(&self, batch: sled::Batch) -> Result<()> {
         let _exclusive = self.gate.write().unwrap_or_else(|e| e.into_inner());
-        self.tree.apply_batch(batch)?;
-        Ok(())
+        self.batches.fetch_add(1, Ordering::SeqCst);
+        let applied = self.tree.apply_batch(batch);
+        self.batches.fetch_add(1, Ordering::SeqCst);
+        Ok(applied?)
+    }
+
+    /// The batch counter, a sequence lock for readers that take no lock: when two loads of it
+    /// return the same even number, no batch was applied, even in part, between them, so
+    /// everything read from the tree in between comes from one state of the collection.
+    pub fn batches(&self) -> u64 {
+        self.batches.load(Ordering::SeqCst)
     }
 
     /// Keeps batches out while the guard lives: for reads that must see whole batches
