@@ -396,7 +396,7 @@ impl<'de> de::Deserializer<'de> for FieldName<'de> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::collections::BTreeMap;
 
     use proptest::prelude::*;
@@ -417,16 +417,18 @@ mod tests {
         serde_json::from_value(value.to_json()).map_err(|e| e.to_string())
     }
 
+    /// Every shape of enum variant.
     #[derive(Serialize, Deserialize, Debug, PartialEq)]
-    enum Kind {
+    pub(crate) enum Kind {
         Plain,
         Tagged(i32),
         Pair(i32, i32),
         Named { a: bool },
     }
 
+    /// A typed document using most of what serde can express.
     #[derive(Serialize, Deserialize, Debug, PartialEq)]
-    struct Doc {
+    pub(crate) struct Doc {
         name: String,
         score: Option<f64>,
         kinds: Vec<Kind>,
@@ -437,7 +439,7 @@ mod tests {
         missing: Option<String>,
     }
 
-    fn doc() -> Doc {
+    pub(crate) fn doc() -> Doc {
         Doc {
             name: "n".into(),
             score: None,

@@ -506,45 +506,16 @@ impl ser::Serializer for KeySerializer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde::{Deserialize, Serialize};
-
-    #[derive(Serialize, Deserialize, Debug, PartialEq)]
-    enum Kind {
-        Plain,
-        Tagged(i32),
-        Pair(i32, i32),
-        Named { a: bool },
-    }
-
-    #[derive(Serialize, Deserialize, Debug, PartialEq)]
-    struct Doc {
-        name: String,
-        score: Option<f64>,
-        kinds: Vec<Kind>,
-        extra: std::collections::BTreeMap<u32, String>,
-        big: u64,
-    }
+    use crate::codec::typed::tests::{Doc, doc};
 
     #[test]
     fn typed_documents_round_trip_through_value() {
-        let doc = Doc {
-            name: "n".into(),
-            score: None,
-            kinds: vec![
-                Kind::Plain,
-                Kind::Tagged(3),
-                Kind::Pair(1, 2),
-                Kind::Named { a: true },
-            ],
-            extra: [(7, "seven".to_owned())].into(),
-            big: 5,
-        };
-        let value = to_value(&doc).unwrap();
+        let value = to_value(&doc()).unwrap();
         assert_eq!(
             value.to_string(),
-            r#"{"name":"n","score":null,"kinds":["Plain",{"Tagged":3},{"Pair":[1,2]},{"Named":{"a":true}}],"extra":{"7":"seven"},"big":5}"#
+            r#"{"name":"n","score":null,"kinds":["Plain",{"Tagged":3},{"Pair":[1,2]},{"Named":{"a":true}}],"extra":{"7":"seven"},"flags":{"true":1},"big":5,"missing":null}"#
         );
-        assert_eq!(from_value::<Doc>(&value).unwrap(), doc);
+        assert_eq!(from_value::<Doc>(&value).unwrap(), doc());
     }
 
     #[test]
