@@ -45,6 +45,20 @@
 //! # Ok::<(), quarry::Error>(())
 //! ```
 //!
+//! A query run often is prepared once, and its rows can be read straight into serde types:
+//!
+//! ```
+//! #[derive(serde::Deserialize)]
+//! struct Recent { _id: u64, year: i64 }
+//! let db = quarry::Db::temporary()?;
+//! db.execute("insert into articles [{org: 'ICC', year: 2021}, {org: 'ICC', year: 2023}]")?;
+//! let latest = db.prepare("from articles where org = $org order by year desc limit 1")?;
+//! let params = quarry::query::Params::new().with("org", "ICC");
+//! let rows: Vec<Recent> = latest.query_as_with(&params)?.collect::<Result<_, _>>()?;
+//! assert_eq!((rows[0]._id, rows[0].year), (2, 2023));
+//! # Ok::<(), quarry::Error>(())
+//! ```
+//!
 //! Modules: [`value`] (the value model and its order), [`path`] (paths into documents),
 //! [`codec`] (byte encodings), [`store`] (databases, collections, indexes), [`query`] (the
 //! language: parser, planner, executor), [`output`] (printing results), [`import`] (reading

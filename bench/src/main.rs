@@ -340,7 +340,7 @@ fn main() {
             .map(|n| (*n, run_size(*n, runs, repeat)))
             .collect();
         markdown.push_str(&format!(
-            "How costs grow with the collection: medians of {runs} runs in each of {repeat} fresh process(es) per engine, on {cores} cores. The indexed query (`org = \"ICC\" and year >= 2020`, whole documents) returns about 6% of the collection, so its cost per returned row is what should stay flat.\n\n"
+            "How costs grow with the collection: medians of {runs} samples (a sample repeats a read until 5 ms have passed) in each of {repeat} fresh process(es) per engine, on {cores} cores. The indexed query (`org = \"ICC\" and year >= 2020`, whole documents) returns about 6% of the collection, so its cost per returned row is what should stay flat.\n\n"
         ));
         markdown.push_str(&scaling_table(&all));
         for (n, results) in &all {
