@@ -146,7 +146,9 @@ impl Plan {
         limited: bool,
     ) -> crate::Result<Plan> {
         let total = collection.len()?;
-        let indexes = collection.indexes()?;
+        // Borrowed from the shared metadata: planning clones only the index it scans.
+        let meta = collection.state.meta();
+        let indexes: Vec<&IndexDef> = meta.indexes.iter().filter(|d| d.is_ready()).collect();
         let conjuncts: Vec<&Predicate> = filter
             .as_ref()
             .map(Predicate::conjuncts)
@@ -272,7 +274,7 @@ fn access_estimate(access: &Access) -> u64 {
 /// Each branch of an `or` planned on its own; `None` when one branch has no index.
 fn union_parts(
     collection: &Collection,
-    indexes: &[IndexDef],
+    indexes: &[&IndexDef],
     branches: &[Predicate],
 ) -> Option<Vec<Access>> {
     let mut parts = Vec::with_capacity(branches.len());
@@ -345,7 +347,11 @@ fn ordered_scan(
     if def.multikey {
         return None;
     }
-    let descending = order.first()?.descending;
+    let first = order.first()?;
+    if !def.paths.contains(&first.path) {
+        return None;
+    }
+    let descending = first.descending;
     if order.iter().any(|k| k.descending != descending) {
         return None;
     }
