@@ -211,9 +211,7 @@ impl Iterator for Rows {
 impl Rows {
     /// The rows as `T`s, lazily. A whole document is read straight from its stored bytes into
     /// a `T`, with no [`Value`] built on the way, and the fields `T` does not have are stepped
-    /// over; a row that does not fit `T` is an [`Error::Conversion`]. (A query meant for typed
-    /// rows from the start, [`Db::query_as`](crate::Db::query_as) or
-    /// [`Prepared::query_as`](crate::query::Prepared::query_as), plans its reads for them.)
+    /// over; a row that does not fit `T` is an [`Error::Conversion`].
     ///
     /// ```
     /// #[derive(serde::Deserialize)]
@@ -273,9 +271,6 @@ pub struct Shape {
     pub offset: u64,
     /// Rows to return at most.
     pub limit: Option<u64>,
-    /// The rows will be read as serde types ([`TypedRows`]), straight from the stored bytes:
-    /// steps before then decode only the fields they read.
-    pub typed: bool,
 }
 
 /// Builds the pipeline of a query and the plan tree that describes it.
@@ -286,12 +281,7 @@ pub fn query(
     shape: &Shape,
     analyze: bool,
 ) -> (Rows, PlanNode) {
-    // When an exact index scan feeds whole documents straight out as values, nearly every
-    // document the filter reads is returned: decoding it whole at once beats a partial decode
-    // and a second pass. (Typed rows are read from the bytes, so a partial decode is best.)
-    let whole =
-        !shape.typed && shape.fields.is_none() && plan.sort.is_empty() && plan.counts_from_keys();
-    let (mut stream, mut node) = filtered(collection, plan, filter_text, analyze, whole);
+    let (mut stream, mut node) = filtered(collection, plan, filter_text, analyze);
     if !plan.sort.is_empty() {
         let keep = shape.limit.map(|l| l.saturating_add(shape.offset));
         let label = match keep {
@@ -334,21 +324,18 @@ pub fn query(
     (Rows { inner: rows, state }, node)
 }
 
-/// The source followed by the residual filter. With `whole`, the filter decodes each document
-/// whole rather than only the fields it tests.
+/// The source followed by the residual filter, which decodes only the fields it tests.
 fn filtered(
     collection: &Collection,
     plan: &Plan,
     filter_text: Option<String>,
     analyze: bool,
-    whole: bool,
 ) -> (Stream<Doc>, PlanNode) {
     // An exact index scan selects exactly the documents the predicate selects. A document
     // read with no batch applied since before the scan began is the version its index entry
     // was made from, so it matches without being tested (nor decoded); once a batch has been
     // applied meanwhile, every document is tested. Loaded before the scan reads anything.
-    let untouched_since = plan
-        .counts_from_keys()
+    let untouched_since = (plan.filter.is_some() && plan.counts_from_keys())
         .then(|| collection.state.batches())
         .filter(|n| n % 2 == 0);
     let (mut stream, mut node) = source(collection, &plan.access, analyze);
@@ -364,11 +351,7 @@ fn filtered(
     if let Some(predicate) = plan.filter.clone() {
         node = PlanNode::new(format!("Filter {}", filter_text.unwrap_or_default())).child(node);
         let state = collection.state.clone();
-        let reads = if whole {
-            None
-        } else {
-            wanted(predicate.paths())
-        };
+        let reads = wanted(predicate.paths());
         stream = Box::new(stream.filter_map(move |item| {
             let mut doc = match item {
                 Ok(doc) => doc,
@@ -833,7 +816,7 @@ pub fn count(
         }
         return Ok((n, node));
     }
-    let (stream, node) = filtered(collection, plan, filter_text, analyze, false);
+    let (stream, node) = filtered(collection, plan, filter_text, analyze);
     let mut node = PlanNode::new("Count".to_owned()).child(node);
     if mode == Mode::Explain {
         return Ok((0, node));
@@ -930,7 +913,7 @@ pub fn count_by(
             add(value, n);
         }
     } else {
-        let (stream, child) = filtered(collection, plan, filter_text, mode == Mode::Analyze, false);
+        let (stream, child) = filtered(collection, plan, filter_text, mode == Mode::Analyze);
         node = node.child(child);
         if mode == Mode::Explain {
             return Ok((Vec::new(), node));
@@ -974,9 +957,8 @@ pub fn matching(
     fields: Option<&[String]>,
 ) -> Result<Vec<(u64, Value)>> {
     let state = &collection.state;
-    let whole = fields.is_none() && plan.counts_from_keys();
     let fields: Wanted = fields.map(Into::into);
-    filtered(collection, plan, None, false, whole)
+    filtered(collection, plan, None, false)
         .0
         .map(|item| {
             let doc = item?;

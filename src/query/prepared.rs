@@ -94,7 +94,7 @@ impl Prepared {
     /// # Ok::<(), quarry::Error>(())
     /// ```
     pub fn query_as<T: DeserializeOwned>(&self) -> Result<TypedRows<T>> {
-        self.session(None).query_statement_as(&self.statement)
+        Ok(self.query()?.deserialize())
     }
 
     /// [`Prepared::query_as`] with `$1` / `$name` parameters bound for this run only.
@@ -110,8 +110,7 @@ impl Prepared {
     /// # Ok::<(), quarry::Error>(())
     /// ```
     pub fn query_as_with<T: DeserializeOwned>(&self, params: &Params) -> Result<TypedRows<T>> {
-        self.session(Some(params))
-            .query_statement_as(&self.statement)
+        Ok(self.query_with(params)?.deserialize())
     }
 
     /// Runs the prepared statement, of any kind, and returns its output, as [`Db::execute`]

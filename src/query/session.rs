@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::path::Path;
 use crate::query::ast::{Count, Query, Statement};
 use crate::query::eval::{self, Params};
-use crate::query::exec::{self, Rows, Shape, TypedRows};
+use crate::query::exec::{self, Rows, Shape};
 use crate::query::explain::PlanNode;
 use crate::query::plan::Plan;
 use crate::store::{Collection, Db, Writer, prepare_document};
@@ -152,33 +152,8 @@ impl Session {
     /// # Ok::<(), quarry::Error>(())
     /// ```
     pub fn query_statement(&mut self, statement: &Statement) -> Result<Rows> {
-        self.query_rows(statement, false)
-    }
-
-    /// Runs one parsed query and returns its rows as `T`s, lazily, each whole document read
-    /// straight from its stored bytes (see [`Rows::deserialize`]).
-    ///
-    /// ```
-    /// #[derive(serde::Deserialize)]
-    /// struct Row { a: i64 }
-    /// let db = quarry::Db::temporary()?;
-    /// db.execute("insert into t [{a: 1}, {a: 2}]")?;
-    /// let mut session = quarry::query::Session::new(db);
-    /// let statement = quarry::query::parse_statement("from t where a = 2")?;
-    /// let rows: Vec<Row> = session.query_statement_as(&statement)?.collect::<Result<_, _>>()?;
-    /// assert_eq!(rows[0].a, 2);
-    /// # Ok::<(), quarry::Error>(())
-    /// ```
-    pub fn query_statement_as<T: DeserializeOwned>(
-        &mut self,
-        statement: &Statement,
-    ) -> Result<TypedRows<T>> {
-        Ok(self.query_rows(statement, true)?.deserialize())
-    }
-
-    fn query_rows(&mut self, statement: &Statement, typed: bool) -> Result<Rows> {
         match statement {
-            Statement::Query(query) => self.rows(query, typed),
+            Statement::Query(query) => self.rows(query),
             _ => Err(Error::Query(
                 "`query` runs a query (`from ... where ...`); use `execute` for other statements"
                     .into(),
@@ -399,7 +374,7 @@ impl Session {
     }
 
     fn run_query(&mut self, query: &Query, explain: Option<bool>) -> Result<Output> {
-        let (rows, node) = self.pipeline(query, explain == Some(true), false)?;
+        let (rows, node) = self.pipeline(query, explain == Some(true))?;
         match explain {
             None => Ok(Output::Rows(rows.collect::<Result<_>>()?)),
             Some(analyze) => {
@@ -411,11 +386,11 @@ impl Session {
         }
     }
 
-    fn rows(&mut self, query: &Query, typed: bool) -> Result<Rows> {
-        Ok(self.pipeline(query, false, typed)?.0)
+    fn rows(&mut self, query: &Query) -> Result<Rows> {
+        Ok(self.pipeline(query, false)?.0)
     }
 
-    fn pipeline(&mut self, query: &Query, analyze: bool, typed: bool) -> Result<(Rows, PlanNode)> {
+    fn pipeline(&mut self, query: &Query, analyze: bool) -> Result<(Rows, PlanNode)> {
         let collection = self.resolve(query.collection.as_deref())?;
         let predicate = query
             .filter
@@ -439,7 +414,6 @@ impl Session {
             fields: query.fields.clone(),
             offset,
             limit,
-            typed,
         };
         let text = query.filter.as_ref().map(ToString::to_string);
         Ok(exec::query(&collection, &plan, text, &shape, analyze))

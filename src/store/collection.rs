@@ -172,21 +172,13 @@ impl CollectionState {
 
     /// Decodes a stored document.
     pub fn decode(&self, id: u64, bytes: &[u8]) -> Result<Value> {
-        document::decode_document(bytes, Some(id)).map_err(|e| {
-            Error::Corrupt(format!("document {id} of collection `{}`: {e}", self.name))
-        })
+        document::decode_document(bytes, Some(id)).map_err(|e| self.unreadable(id, e))
     }
 
     /// Reads a stored document straight into a `T` (see [`crate::codec::typed`]), `_id`
     /// first.
     pub fn decode_as<T: DeserializeOwned>(&self, id: u64, bytes: &[u8]) -> Result<T> {
-        typed::from_stored(bytes, Some(id)).map_err(|e| match e {
-            CodecError::Convert(what) => Error::Conversion(format!("document {id}: {what}")),
-            other => Error::Corrupt(format!(
-                "document {id} of collection `{}`: {other}",
-                self.name
-            )),
-        })
+        typed::from_stored(bytes, Some(id)).map_err(|e| self.unreadable(id, e))
     }
 
     /// Decodes a stored document whole (`fields` `None`) or only its top-level fields in
@@ -199,9 +191,20 @@ impl CollectionState {
         fields: Option<&[String]>,
         decoded: crate::value::Map,
     ) -> Result<Value> {
-        document::decode_more_fields(bytes, Some(id), fields, decoded).map_err(|e| {
-            Error::Corrupt(format!("document {id} of collection `{}`: {e}", self.name))
-        })
+        document::decode_more_fields(bytes, Some(id), fields, decoded)
+            .map_err(|e| self.unreadable(id, e))
+    }
+
+    /// Why document `id` could not be read: it does not fit the type asked for, or its bytes
+    /// are damaged.
+    fn unreadable(&self, id: u64, err: CodecError) -> Error {
+        match err {
+            CodecError::Convert(what) => Error::Conversion(format!("document {id}: {what}")),
+            other => Error::Corrupt(format!(
+                "document {id} of collection `{}`: {other}",
+                self.name
+            )),
+        }
     }
 
     /// The top-level fields the collection's index entries are made of: all a document's

@@ -133,12 +133,13 @@ impl<'a> Writer<'a> {
         }
         self.batch.remove(&layout::doc_key(id));
         self.meta.count = self.meta.count.saturating_sub(1);
-        for def in self.meta.indexes.iter().filter(|d| maintained(d)) {
-            let (entries, _) = def.entries(old, id)?;
-            for entry in entries {
-                self.batch.remove(entry.key.as_slice());
-                *self.groups.entry(entry.group_key()).or_insert(0) -= 1;
-                self.removed.insert(entry.key);
+        for i in 0..self.meta.indexes.len() {
+            if !maintained(&self.meta.indexes[i]) {
+                continue;
+            }
+            let (entries, _) = self.meta.indexes[i].entries(old, id)?;
+            for entry in &entries {
+                self.remove_entry(entry);
             }
         }
         Ok(())
