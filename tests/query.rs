@@ -403,3 +403,69 @@ fn a_prepared_statement_can_be_shared_between_threads() {
         }
     });
 }
+
+/// 5000 documents `{g: i % 5, n: i}` with an index on each field: scans longer than the
+/// 2000 entries the planner counts when estimating, which the scan reads on from.
+fn db_of_5000() -> Db {
+    let db = Db::temporary().unwrap();
+    let docs: Vec<serde_json::Value> = (0..5000)
+        .map(|i| serde_json::json!({"g": i % 5, "n": i}))
+        .collect();
+    db.collection("t").unwrap().insert_many(docs).unwrap();
+    db.execute("create index on t (g)").unwrap();
+    db.execute("create index on t (n)").unwrap();
+    db
+}
+
+#[test]
+fn an_index_scan_longer_than_the_planners_count_returns_every_match_once_in_order() {
+    let db = db_of_5000();
+    let by_n = |keep: &dyn Fn(i64) -> bool| -> Vec<i64> {
+        (0..5000).filter(|n| keep(*n)).map(|n| n + 1).collect()
+    };
+    assert_eq!(ids(&db, "from t where n >= 100"), by_n(&|n| n >= 100));
+    assert_eq!(
+        ids(&db, "from t where n > 1000 and n < 4000"),
+        by_n(&|n| n > 1000 && n < 4000)
+    );
+    assert_eq!(
+        ids(&db, "from t where n in [4, 4999] or n < 3"),
+        [1, 2, 3, 5, 5000]
+    );
+    // Three ranges of 1000 entries: the count stops at the end of the second.
+    let mut in_groups = by_n(&|n| n % 5 == 1);
+    in_groups.extend(by_n(&|n| n % 5 == 2));
+    in_groups.extend(by_n(&|n| n % 5 == 4));
+    let plan = text(&db, "explain from t where g in [1, 2, 4]");
+    assert!(plan.contains("Index scan t_g"), "{plan}");
+    assert_eq!(ids(&db, "from t where g in [1, 2, 4]"), in_groups);
+    assert_eq!(
+        text(&db, "count from t where g in [1, 2, 4]").trim(),
+        "3000"
+    );
+    assert_eq!(text(&db, "count from t where n >= 100").trim(), "4900");
+    assert_eq!(
+        ids(&db, "from t where n >= 2500 order by n limit 3"),
+        [2501, 2502, 2503]
+    );
+}
+
+#[test]
+fn rows_read_after_a_write_see_it_as_a_scan_started_then_would() {
+    // The planner read the first 2000 entries of `n >= 100` when the query was made; the
+    // update then moves 100 documents into the range, before the entries it read.
+    let db = db_of_5000();
+    let rows = db.query("from t where n >= 100").unwrap();
+    db.execute("update t set n = 150 where n < 100").unwrap();
+    let mut found: Vec<i64> = rows
+        .map(|row| row.unwrap().get("_id").and_then(Value::as_i64).unwrap())
+        .collect();
+    found.sort();
+    let every: Vec<i64> = (1..=5000).collect();
+    assert!(
+        found == every,
+        "{} rows, from {:?}",
+        found.len(),
+        found.first()
+    );
+}

@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::path::Path;
 use crate::query::ast::OrderKey;
 use crate::query::explain::PlanNode;
-use crate::query::plan::{Access, IndexScan, KeyRange, Plan};
+use crate::query::plan::{Access, IndexScan, KeyRange, Plan, Prefetched};
 use crate::store::{Collection, CollectionState};
 use crate::value::Value;
 
@@ -392,7 +392,7 @@ fn source(collection: &Collection, access: &Access, analyze: bool) -> (Stream<Do
             )
         }
         Access::IndexScan(scan) => {
-            let ids = scan_ids(&state.tree, scan);
+            let ids = scan_ids(&state, scan);
             (fetch(collection, ids), scan_node(scan))
         }
         Access::Intersect(scans) => {
@@ -406,8 +406,7 @@ fn source(collection: &Collection, access: &Access, analyze: bool) -> (Stream<Do
                 let _whole_batches = state.read_gate();
                 let mut result: Option<BTreeSet<u64>> = None;
                 for scan in &scans {
-                    let found: BTreeSet<u64> =
-                        scan_ids(&state.tree, scan).collect::<Result<_>>()?;
+                    let found: BTreeSet<u64> = scan_ids(&state, scan).collect::<Result<_>>()?;
                     result = Some(match result {
                         None => found,
                         Some(so_far) => so_far.intersection(&found).copied().collect(),
@@ -478,35 +477,76 @@ fn fetch(collection: &Collection, ids: Stream<u64>) -> Stream<Doc> {
 
 /// The document ids in an index scan's ranges, each once, in scan order. A backwards scan
 /// keeps documents with equal values in id order, so ties stay broken by `_id` ascending.
-pub(crate) fn scan_ids(tree: &sled::Tree, scan: &IndexScan) -> Stream<u64> {
-    let ranges: Vec<KeyRange> = if scan.reverse {
-        scan.ranges.iter().rev().cloned().collect()
-    } else {
-        scan.ranges.clone()
-    };
-    let reverse = scan.reverse;
-    let tree = tree.clone();
-    let keys = ranges.into_iter().flat_map(move |range| {
-        let keys: Box<dyn Iterator<Item = sled::Result<sled::IVec>> + Send> = if reverse {
-            Box::new(DescendingTies::new(tree.clone(), range))
-        } else {
-            let iter = match range.end {
-                Some(end) => tree.range(range.start..end),
-                None => tree.range(range.start..),
-            };
-            Box::new(iter.keys())
-        };
-        keys
-    });
-    // A document can meet a scan twice: under several entries (multikey, several ranges), or
-    // under its old and new entries when a writer changes it mid-scan. Each is returned once.
-    let mut seen: HashSet<u64, foldhash::fast::RandomState> = HashSet::default();
-    Box::new(keys.filter_map(move |key| match key {
-        Err(e) => Some(Err(Error::from(e))),
-        Ok(key) => {
-            let id = keycode::key_id(&key)?;
-            seen.insert(id).then_some(Ok(id))
+///
+/// Nothing is read before the first id is asked for. Then the ids the planner read while
+/// estimating come first, if no batch was applied since, and the scan reads on after them.
+pub(crate) fn scan_ids(state: &Arc<CollectionState>, scan: &IndexScan) -> Stream<u64> {
+    let mut start = Some((
+        state.clone(),
+        scan.ranges.clone(),
+        scan.reverse,
+        scan.prefetched.clone(),
+    ));
+    let mut ids: Option<Stream<u64>> = None;
+    Box::new(std::iter::from_fn(move || {
+        if ids.is_none() {
+            let (state, ranges, reverse, prefetched) = start.take()?;
+            let (entries, expected) = entry_ids(&state, ranges, reverse, prefetched);
+            ids = Some(distinct(entries, expected));
         }
+        ids.as_mut()?.next()
+    }))
+}
+
+/// The document ids of a scan's entries, in scan order, duplicates included, and how many are
+/// known to be there.
+fn entry_ids(
+    state: &CollectionState,
+    ranges: Vec<KeyRange>,
+    reverse: bool,
+    prefetched: Option<Arc<Prefetched>>,
+) -> (Stream<u64>, usize) {
+    let tree = state.tree.clone();
+    let key_ids = |keys: Box<dyn Iterator<Item = sled::Result<sled::IVec>> + Send>| {
+        keys.filter_map(|key| match key {
+            Err(e) => Some(Err(Error::from(e))),
+            Ok(key) => keycode::key_id(&key).map(Ok),
+        })
+    };
+    if reverse {
+        let keys = ranges
+            .into_iter()
+            .rev()
+            .flat_map(move |range| DescendingTies::new(tree.clone(), range));
+        return (Box::new(key_ids(Box::new(keys))), 0);
+    }
+    let read = prefetched.filter(|p| p.batches == state.batches());
+    let (ranges, last_key) = match &read {
+        Some(p) => (
+            ranges.into_iter().skip(p.whole_ranges).collect(),
+            p.last_key.clone(),
+        ),
+        None => (ranges, None),
+    };
+    let expected = read.as_ref().map_or(0, |p| p.ids.len());
+    let read_ids = read
+        .into_iter()
+        .flat_map(|p| (0..p.ids.len()).map(move |i| Ok(p.ids[i])));
+    let mut after = last_key;
+    let keys = ranges
+        .into_iter()
+        .flat_map(move |range| range.iter_after(&tree, after.take().as_deref()).keys());
+    (Box::new(read_ids.chain(key_ids(Box::new(keys)))), expected)
+}
+
+/// Passes each id once: a document can meet a scan twice, under several entries (multikey,
+/// several ranges), or under its old and new entries when a writer changes it mid-scan.
+fn distinct(ids: Stream<u64>, expected: usize) -> Stream<u64> {
+    let mut seen: HashSet<u64, foldhash::fast::RandomState> =
+        HashSet::with_capacity_and_hasher(expected, Default::default());
+    Box::new(ids.filter_map(move |id| match id {
+        Ok(id) => seen.insert(id).then_some(Ok(id)),
+        Err(e) => Some(Err(e)),
     }))
 }
 
@@ -838,7 +878,7 @@ fn union_ids(state: Arc<CollectionState>, parts: Vec<Access>) -> Stream<u64> {
             match part {
                 Access::Ids(ids) => all.extend(ids.iter().copied()),
                 Access::IndexScan(scan) => {
-                    for id in scan_ids(&state.tree, scan) {
+                    for id in scan_ids(&state, scan) {
                         all.insert(id?);
                     }
                 }
@@ -852,7 +892,7 @@ fn union_ids(state: Arc<CollectionState>, parts: Vec<Access>) -> Stream<u64> {
 /// The distinct ids an access finds: from index keys alone for index scans and unions.
 fn source_ids(collection: &Collection, access: &Access) -> (Stream<u64>, PlanNode) {
     match access {
-        Access::IndexScan(scan) => (scan_ids(&collection.state.tree, scan), scan_node(scan)),
+        Access::IndexScan(scan) => (scan_ids(&collection.state, scan), scan_node(scan)),
         Access::Union(parts) => (
             union_ids(collection.state.clone(), parts.clone()),
             source(collection, access, false).1,

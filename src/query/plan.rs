@@ -13,6 +13,7 @@
 //! range conditions on its path are not merged (each may be met by a different element).
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use crate::codec::keycode;
 use crate::path::Path;
@@ -33,6 +34,24 @@ pub struct KeyRange {
     pub start: Vec<u8>,
     /// First key after the range.
     pub end: Option<Vec<u8>>,
+}
+
+impl KeyRange {
+    /// The range's entries in `tree`, in key order.
+    pub(crate) fn iter(&self, tree: &sled::Tree) -> sled::Iter {
+        self.iter_after(tree, None)
+    }
+
+    /// The range's entries in `tree` after key `last` (from the start for `None`).
+    pub(crate) fn iter_after(&self, tree: &sled::Tree, last: Option<&[u8]>) -> sled::Iter {
+        use std::ops::Bound;
+        let start = match last {
+            Some(last) => Bound::Excluded(last.to_vec()),
+            None => Bound::Included(self.start.clone()),
+        };
+        let end = self.end.clone().map_or(Bound::Unbounded, Bound::Excluded);
+        tree.range::<Vec<u8>, _>((start, end))
+    }
 }
 
 /// How documents are found.
@@ -66,6 +85,23 @@ pub struct IndexScan {
     pub exact: bool,
     /// Estimated entries (capped at a few thousand while planning).
     pub estimate: u64,
+    /// The entries the estimate read, for the scan to start from instead of reading them
+    /// again.
+    pub(crate) prefetched: Option<Arc<Prefetched>>,
+}
+
+/// The first entries of an index scan, read while estimating it: document ids in key order,
+/// and where reading stopped. Valid while the collection's batch counter still says `batches`.
+#[derive(Debug)]
+pub(crate) struct Prefetched {
+    /// The batch counter (even) before the entries were read and after.
+    pub batches: u64,
+    /// Document ids of the entries read, in key order.
+    pub ids: Vec<u64>,
+    /// Ranges read to their end.
+    pub whole_ranges: usize,
+    /// The last key read in the next range, when that range was read in part.
+    pub last_key: Option<sled::IVec>,
 }
 
 /// A complete plan for reading a collection.
@@ -328,7 +364,7 @@ fn candidate(
     }
     let exact = consumed.len() == conjuncts.len();
     let mut scan = build_scan(def, &eq_sets, &suffix, parts.join(", "), exact, false)?;
-    scan.estimate = estimate(collection, &scan.ranges);
+    estimate(collection, &mut scan);
     Some(Candidate {
         eq_paths: eq_sets.len(),
         scan,
@@ -386,11 +422,11 @@ fn ordered_scan(
         let mut scan = build_scan(def, &eq_sets, &suffix, parts.join(", "), exact, descending)?;
         // Every document has one entry in a non-multikey index: a whole-index scan needs no
         // counting.
-        scan.estimate = if whole_index {
-            total
+        if whole_index {
+            scan.estimate = total;
         } else {
-            estimate(collection, &scan.ranges)
-        };
+            estimate(collection, &mut scan);
+        }
         return Some(scan);
     }
     None
@@ -572,6 +608,7 @@ fn build_scan(
         reverse,
         exact,
         estimate,
+        prefetched: None,
     })
 }
 
@@ -621,20 +658,46 @@ fn rank_tag(rank: u8) -> u8 {
     }
 }
 
-/// Counts entries in the ranges, up to [`ESTIMATE_CAP`].
-fn estimate(collection: &Collection, ranges: &[KeyRange]) -> u64 {
-    let tree = &collection.state.tree;
+/// Counts the scan's entries, up to [`ESTIMATE_CAP`]. A forward scan keeps the ids it read, so
+/// that running it starts where the count stopped instead of reading them again; what was read
+/// while a batch was being applied, or with a read error, is not kept.
+fn estimate(collection: &Collection, scan: &mut IndexScan) {
+    let state = &collection.state;
+    let batches = state.batches();
+    let mut ids = Vec::new();
     let mut count = 0u64;
-    for range in ranges {
+    let mut whole_ranges = 0;
+    let mut last_key = None;
+    let mut failed = false;
+    for range in &scan.ranges {
         let remaining = (ESTIMATE_CAP - count) as usize;
-        let keys = match &range.end {
-            Some(end) => tree.range(range.start.clone()..end.clone()),
-            None => tree.range(range.start.clone()..),
-        };
-        count += keys.keys().take(remaining).count() as u64;
+        let mut keys = range.iter(&state.tree).keys().take(remaining);
+        let mut read = 0;
+        for key in keys.by_ref() {
+            read += 1;
+            match key {
+                Ok(key) => {
+                    ids.extend(keycode::key_id(&key));
+                    last_key = Some(key);
+                }
+                Err(_) => failed = true,
+            }
+        }
+        count += read as u64;
         if count >= ESTIMATE_CAP {
             break;
         }
+        whole_ranges += 1;
+        last_key = None;
     }
-    count
+    scan.estimate = count;
+    let consistent = batches.is_multiple_of(2) && state.batches() == batches;
+    scan.prefetched = (!scan.reverse && !failed && consistent).then(|| {
+        Arc::new(Prefetched {
+            batches,
+            ids,
+            whole_ranges,
+            last_key,
+        })
+    });
 }
