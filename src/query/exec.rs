@@ -142,6 +142,25 @@ impl<T, I: Iterator<Item = Result<T>>> Iterator for Measured<I> {
     }
 }
 
+/// A new step's node over `node`, when the plan is shown. A query that just runs discards its
+/// plan tree, so in [`Mode::Run`] no label is formatted and `node` is passed on as it is.
+fn above(mode: Mode, node: PlanNode, step: impl FnOnce() -> PlanNode) -> PlanNode {
+    if mode == Mode::Run {
+        node
+    } else {
+        step().child(node)
+    }
+}
+
+/// A source's node, described only when the plan is shown (see [`above`]).
+fn described(mode: Mode, describe: impl FnOnce() -> PlanNode) -> PlanNode {
+    if mode == Mode::Run {
+        PlanNode::default()
+    } else {
+        describe()
+    }
+}
+
 /// Records what a step that ran all at once produced, for `explain analyze`.
 fn record(node: &mut PlanNode, rows: u64, started: Instant) {
     let stats = Arc::new(StepStats::default());
@@ -163,8 +182,8 @@ fn count_items<T>(stream: impl Iterator<Item = Result<T>>) -> Result<u64> {
 }
 
 /// Attaches stats to a step when analysing.
-fn measure<T: 'static>(stream: Stream<T>, node: &mut PlanNode, analyze: bool) -> Stream<T> {
-    if !analyze {
+fn measure<T: 'static>(stream: Stream<T>, node: &mut PlanNode, mode: Mode) -> Stream<T> {
+    if mode != Mode::Analyze {
         return stream;
     }
     let stats = Arc::new(StepStats::default());
@@ -273,40 +292,46 @@ pub struct Shape {
     pub limit: Option<u64>,
 }
 
-/// Builds the pipeline of a query and the plan tree that describes it.
+/// Builds the pipeline of a query and, unless `mode` just runs it, the plan tree that
+/// describes it.
 pub fn query(
     collection: &Collection,
     plan: &Plan,
     filter_text: Option<String>,
     shape: &Shape,
-    analyze: bool,
+    mode: Mode,
 ) -> (Rows, PlanNode) {
-    let (mut stream, mut node) = filtered(collection, plan, filter_text, analyze);
+    let (mut stream, mut node) = filtered(collection, plan, filter_text, mode);
     if !plan.sort.is_empty() {
         let keep = shape.limit.map(|l| l.saturating_add(shape.offset));
-        let label = match keep {
-            Some(k) => format!("Top {k} by {}", order_text(&plan.sort)),
-            None => format!("Sort by {}", order_text(&plan.sort)),
-        };
-        node = PlanNode::new(label).child(node);
+        node = above(mode, node, || {
+            PlanNode::new(match keep {
+                Some(k) => format!("Top {k} by {}", order_text(&plan.sort)),
+                None => format!("Sort by {}", order_text(&plan.sort)),
+            })
+        });
         stream = sort(collection.state.clone(), stream, plan.sort.clone(), keep);
-        stream = measure(stream, &mut node, analyze);
+        stream = measure(stream, &mut node, mode);
     }
     if shape.offset > 0 {
-        node = PlanNode::new(format!("Offset {}", shape.offset)).child(node);
+        node = above(mode, node, || {
+            PlanNode::new(format!("Offset {}", shape.offset))
+        });
         stream = Box::new(skip_ok(stream, shape.offset));
-        stream = measure(stream, &mut node, analyze);
+        stream = measure(stream, &mut node, mode);
     }
     if let Some(limit) = shape.limit {
-        node = PlanNode::new(format!("Limit {limit}")).child(node);
+        node = above(mode, node, || PlanNode::new(format!("Limit {limit}")));
         stream = Box::new(take_ok(stream, limit));
-        stream = measure(stream, &mut node, analyze);
+        stream = measure(stream, &mut node, mode);
     }
     let state = collection.state.clone();
     let rows: Stream<Row> = match &shape.fields {
         Some(fields) => {
-            let texts: Vec<String> = fields.iter().map(Path::to_string).collect();
-            node = PlanNode::new(format!("Project {}", texts.join(", "))).child(node);
+            node = above(mode, node, || {
+                let texts: Vec<String> = fields.iter().map(Path::to_string).collect();
+                PlanNode::new(format!("Project {}", texts.join(", ")))
+            });
             let fields = fields.clone();
             let reads = wanted(&fields);
             let state = state.clone();
@@ -317,7 +342,7 @@ pub fn query(
                     &fields,
                 )))
             }));
-            measure(projected, &mut node, analyze)
+            measure(projected, &mut node, mode)
         }
         None => Box::new(stream.map(|item| item.map(Row::Stored))),
     };
@@ -329,7 +354,7 @@ fn filtered(
     collection: &Collection,
     plan: &Plan,
     filter_text: Option<String>,
-    analyze: bool,
+    mode: Mode,
 ) -> (Stream<Doc>, PlanNode) {
     // An exact index scan selects exactly the documents the predicate selects. A document
     // read with no batch applied since before the scan began is the version its index entry
@@ -338,7 +363,7 @@ fn filtered(
     let untouched_since = (plan.filter.is_some() && plan.counts_from_keys())
         .then(|| collection.state.batches())
         .filter(|n| n % 2 == 0);
-    let (mut stream, mut node) = source(collection, &plan.access, analyze);
+    let (mut stream, mut node) = source(collection, &plan.access, mode);
     if let Some(interrupt) = plan.interrupt.clone() {
         stream = Box::new(stream.map(move |item| {
             if interrupt.is_raised() {
@@ -349,7 +374,9 @@ fn filtered(
         }));
     }
     if let Some(predicate) = plan.filter.clone() {
-        node = PlanNode::new(format!("Filter {}", filter_text.unwrap_or_default())).child(node);
+        node = above(mode, node, || {
+            PlanNode::new(format!("Filter {}", filter_text.unwrap_or_default()))
+        });
         let state = collection.state.clone();
         let reads = wanted(predicate.paths());
         stream = Box::new(stream.filter_map(move |item| {
@@ -365,13 +392,13 @@ fn filtered(
                 Err(e) => Some(Err(e)),
             }
         }));
-        stream = measure(stream, &mut node, analyze);
+        stream = measure(stream, &mut node, mode);
     }
     (stream, node)
 }
 
 /// Documents found by an access path.
-fn source(collection: &Collection, access: &Access, analyze: bool) -> (Stream<Doc>, PlanNode) {
+fn source(collection: &Collection, access: &Access, mode: Mode) -> (Stream<Doc>, PlanNode) {
     let state = collection.state.clone();
     let (stream, mut node): (Stream<Doc>, PlanNode) = match access {
         Access::FullScan => (
@@ -380,26 +407,31 @@ fn source(collection: &Collection, access: &Access, analyze: bool) -> (Stream<Do
                     .stored_documents()
                     .map(|item| item.map(|(id, bytes)| Doc::new(id, bytes))),
             ),
-            PlanNode::new(format!("Full scan of {}", collection.name()))
-                .estimate(collection.len().unwrap_or(0)),
+            described(mode, || {
+                PlanNode::new(format!("Full scan of {}", collection.name()))
+                    .estimate(collection.len().unwrap_or(0))
+            }),
         ),
-        Access::Ids(ids) => {
-            let texts: Vec<String> = ids.iter().map(u64::to_string).collect();
-            (
-                fetch(collection, Box::new(ids.clone().into_iter().map(Ok))),
+        Access::Ids(ids) => (
+            fetch(collection, Box::new(ids.clone().into_iter().map(Ok))),
+            described(mode, || {
+                let texts: Vec<String> = ids.iter().map(u64::to_string).collect();
                 PlanNode::new(format!("Fetch by _id [{}]", texts.join(", ")))
-                    .estimate(ids.len() as u64),
-            )
-        }
+                    .estimate(ids.len() as u64)
+            }),
+        ),
         Access::IndexScan(scan) => {
             let ids = scan_ids(&state, scan);
-            (fetch(collection, ids), scan_node(scan))
+            (fetch(collection, ids), described(mode, || scan_node(scan)))
         }
         Access::Intersect(scans) => {
-            let mut node = PlanNode::new("Intersect ids".to_owned());
-            for scan in scans {
-                node = node.child(scan_node(scan));
-            }
+            let node = described(mode, || {
+                let mut node = PlanNode::new("Intersect ids".to_owned());
+                for scan in scans {
+                    node = node.child(scan_node(scan));
+                }
+                node
+            });
             let state = state.clone();
             let scans = scans.clone();
             let ids = lazily(move || {
@@ -417,16 +449,21 @@ fn source(collection: &Collection, access: &Access, analyze: bool) -> (Stream<Do
             (fetch(collection, ids), node)
         }
         Access::Union(parts) => {
-            let mut node = PlanNode::new("Union ids".to_owned());
-            for part in parts {
-                node = node.child(source(collection, part, false).1);
-            }
+            let node = described(mode, || union_node(collection, parts));
             let ids = union_ids(state.clone(), parts.clone());
             (fetch(collection, ids), node)
         }
     };
-    let stream = measure(stream, &mut node, analyze);
+    let stream = measure(stream, &mut node, mode);
     (stream, node)
+}
+
+fn union_node(collection: &Collection, parts: &[Access]) -> PlanNode {
+    let mut node = PlanNode::new("Union ids".to_owned());
+    for part in parts {
+        node = node.child(source(collection, part, Mode::Explain).1);
+    }
+    node
 }
 
 fn scan_node(scan: &IndexScan) -> PlanNode {
@@ -475,8 +512,8 @@ fn fetch(collection: &Collection, ids: Stream<u64>) -> Stream<Doc> {
     }))
 }
 
-/// The document ids in an index scan's ranges, each once, in scan order. A backwards scan
-/// keeps documents with equal values in id order, so ties stay broken by `_id` ascending.
+/// The document ids in an index scan's ranges, each once, in scan order: entries with equal
+/// values are in id order, descending when the scan reads backwards.
 ///
 /// Nothing is read before the first id is asked for. Then the ids the planner read while
 /// estimating come first, if no batch was applied since, and the scan reads on after them.
@@ -514,10 +551,12 @@ fn entry_ids(
         })
     };
     if reverse {
-        let keys = ranges
-            .into_iter()
-            .rev()
-            .flat_map(move |range| DescendingTies::new(tree.clone(), range));
+        let keys = ranges.into_iter().rev().flat_map(move |range| {
+            range
+                .iter(&tree)
+                .rev()
+                .map(|entry| entry.map(|(key, _)| key))
+        });
         return (Box::new(key_ids(Box::new(keys))), 0);
     }
     let read = prefetched.filter(|p| p.batches == state.batches());
@@ -548,111 +587,6 @@ fn distinct(ids: Stream<u64>, expected: usize) -> Stream<u64> {
         Ok(id) => seen.insert(id).then_some(Ok(id)),
         Err(e) => Some(Err(e)),
     }))
-}
-
-/// An index key without its trailing document id: equal for entries with equal values.
-fn values_of(key: &[u8]) -> &[u8] {
-    &key[..key.len().saturating_sub(8)]
-}
-
-/// A run of equal values longer than this is read forwards from its start, so that a backwards
-/// scan with a limit reads about as many keys as it returns, however many documents share the
-/// value (and sled steps forwards for fewer instructions than backwards: with runs of about 12,
-/// 4 costs 30% fewer instructions per `order by date desc limit 10` than 16, by callgrind).
-const LONG_RUN: usize = 4;
-
-/// The keys of one index range from the highest value down, each run of equal values in
-/// ascending id order (ties are broken by `_id` ascending whichever way the index is read).
-///
-/// Short runs are read backwards and handed out reversed; a long run is read forwards from
-/// its first key, lazily, and the backwards scan goes on below it.
-struct DescendingTies {
-    tree: sled::Tree,
-    start: Vec<u8>,
-    end: Option<Vec<u8>>,
-    backward: sled::Iter,
-    lookahead: Option<sled::IVec>,
-    /// A short run, highest id first (popping hands out ascending ids).
-    pending: Vec<sled::IVec>,
-    /// A long run being read forwards.
-    forward: Option<sled::Iter>,
-}
-
-impl DescendingTies {
-    fn new(tree: sled::Tree, range: KeyRange) -> DescendingTies {
-        let backward = match &range.end {
-            Some(end) => tree.range(range.start.clone()..end.clone()),
-            None => tree.range(range.start.clone()..),
-        };
-        DescendingTies {
-            tree,
-            start: range.start,
-            end: range.end,
-            backward,
-            lookahead: None,
-            pending: Vec::new(),
-            forward: None,
-        }
-    }
-}
-
-impl Iterator for DescendingTies {
-    type Item = sled::Result<sled::IVec>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if let Some(key) = self.pending.pop() {
-            return Some(Ok(key));
-        }
-        if let Some(forward) = &mut self.forward {
-            match forward.next() {
-                Some(item) => return Some(item.map(|(key, _)| key)),
-                None => self.forward = None,
-            }
-        }
-        let first = match self.lookahead.take() {
-            Some(key) => key,
-            None => match self.backward.next_back()? {
-                Ok((key, _)) => key,
-                Err(e) => return Some(Err(e)),
-            },
-        };
-        let mut run = vec![first];
-        loop {
-            match self.backward.next_back() {
-                Some(Ok((key, _))) if values_of(&key) == values_of(&run[0]) => {
-                    run.push(key);
-                    if run.len() > LONG_RUN {
-                        // Read this run forwards from its first key; go on below it after.
-                        // The run's keys are its values followed by an id, all within
-                        // the range: from the values (never below the range's start) up
-                        // to where that prefix ends (never past the range's end).
-                        let values = values_of(&run[0]).to_vec().max(self.start.clone());
-                        let end = match (keycode::prefix_end(&values), &self.end) {
-                            (Some(run_end), Some(end)) => Some(run_end.min(end.clone())),
-                            (run_end, end) => run_end.or_else(|| end.clone()),
-                        };
-                        let mut forward = match end {
-                            Some(end) => self.tree.range(values.clone()..end),
-                            None => self.tree.range(values.clone()..),
-                        };
-                        self.backward = self.tree.range(self.start.clone()..values);
-                        let first = forward.next().map(|item| item.map(|(key, _)| key));
-                        self.forward = Some(forward);
-                        return first.or_else(|| self.next());
-                    }
-                }
-                Some(Ok((key, _))) => {
-                    self.lookahead = Some(key);
-                    break;
-                }
-                Some(Err(e)) => return Some(Err(e)),
-                None => break,
-            }
-        }
-        // `run` is id-descending; popping from it yields ascending ids.
-        self.pending = run;
-        self.pending.pop().map(Ok)
-    }
 }
 
 fn skip_ok<T>(stream: Stream<T>, n: u64) -> impl Iterator<Item = Result<T>> {
@@ -706,7 +640,9 @@ fn order_text(order: &[OrderKey]) -> String {
         .join(", ")
 }
 
-/// A document with its sort key, ordered by the `order by` and then by id.
+/// A document with its sort key, ordered by the `order by` and then by id, in the direction of
+/// the last order key: as if every index entry's trailing id were one more order key, so that a
+/// sort and an index scan read either way agree.
 struct Sorted {
     key: Vec<Value>,
     descending: Arc<[bool]>,
@@ -736,7 +672,12 @@ impl Ord for Sorted {
                 return ordering;
             }
         }
-        self.doc.id.cmp(&other.doc.id)
+        let ids = self.doc.id.cmp(&other.doc.id);
+        if self.descending.last() == Some(&true) {
+            ids.reverse()
+        } else {
+            ids
+        }
     }
 }
 
@@ -818,6 +759,18 @@ pub enum Mode {
     Analyze,
 }
 
+impl Mode {
+    /// The mode of a statement by its `explain` prefix: none, `explain` (`Some(false)`) or
+    /// `explain analyze` (`Some(true)`).
+    pub(crate) fn of_explain(explain: Option<bool>) -> Mode {
+        match explain {
+            None => Mode::Run,
+            Some(false) => Mode::Explain,
+            Some(true) => Mode::Analyze,
+        }
+    }
+}
+
 /// Counts the documents a plan selects; reads only index keys when the plan allows. With
 /// [`Mode::Explain`] nothing is read and the count is 0.
 pub fn count(
@@ -856,7 +809,7 @@ pub fn count(
         }
         return Ok((n, node));
     }
-    let (stream, node) = filtered(collection, plan, filter_text, analyze);
+    let (stream, node) = filtered(collection, plan, filter_text, mode);
     let mut node = PlanNode::new("Count".to_owned()).child(node);
     if mode == Mode::Explain {
         return Ok((0, node));
@@ -895,10 +848,10 @@ fn source_ids(collection: &Collection, access: &Access) -> (Stream<u64>, PlanNod
         Access::IndexScan(scan) => (scan_ids(&collection.state, scan), scan_node(scan)),
         Access::Union(parts) => (
             union_ids(collection.state.clone(), parts.clone()),
-            source(collection, access, false).1,
+            union_node(collection, parts),
         ),
         other => {
-            let (docs, node) = source(collection, other, false);
+            let (docs, node) = source(collection, other, Mode::Explain);
             (Box::new(docs.map(|d| d.map(|doc| doc.id))), node)
         }
     }
@@ -953,7 +906,7 @@ pub fn count_by(
             add(value, n);
         }
     } else {
-        let (stream, child) = filtered(collection, plan, filter_text, mode == Mode::Analyze);
+        let (stream, child) = filtered(collection, plan, filter_text, mode);
         node = node.child(child);
         if mode == Mode::Explain {
             return Ok((Vec::new(), node));
@@ -998,7 +951,7 @@ pub fn matching(
 ) -> Result<Vec<(u64, Value)>> {
     let state = &collection.state;
     let fields: Wanted = fields.map(Into::into);
-    filtered(collection, plan, None, false)
+    filtered(collection, plan, None, Mode::Run)
         .0
         .map(|item| {
             let doc = item?;

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::path::Path;
 use crate::query::ast::{Count, Query, Statement};
 use crate::query::eval::{self, Params};
-use crate::query::exec::{self, Rows, Shape};
+use crate::query::exec::{self, Mode, Rows, Shape};
 use crate::query::explain::PlanNode;
 use crate::query::plan::Plan;
 use crate::store::{Collection, Db, Writer, prepare_document};
@@ -374,7 +374,7 @@ impl Session {
     }
 
     fn run_query(&mut self, query: &Query, explain: Option<bool>) -> Result<Output> {
-        let (rows, node) = self.pipeline(query, explain == Some(true))?;
+        let (rows, node) = self.pipeline(query, Mode::of_explain(explain))?;
         match explain {
             None => Ok(Output::Rows(rows.collect::<Result<_>>()?)),
             Some(analyze) => {
@@ -387,10 +387,10 @@ impl Session {
     }
 
     fn rows(&mut self, query: &Query) -> Result<Rows> {
-        Ok(self.pipeline(query, false)?.0)
+        Ok(self.pipeline(query, Mode::Run)?.0)
     }
 
-    fn pipeline(&mut self, query: &Query, analyze: bool) -> Result<(Rows, PlanNode)> {
+    fn pipeline(&mut self, query: &Query, mode: Mode) -> Result<(Rows, PlanNode)> {
         let collection = self.resolve(query.collection.as_deref())?;
         let predicate = query
             .filter
@@ -416,7 +416,7 @@ impl Session {
             limit,
         };
         let text = query.filter.as_ref().map(ToString::to_string);
-        Ok(exec::query(&collection, &plan, text, &shape, analyze))
+        Ok(exec::query(&collection, &plan, text, &shape, mode))
     }
 
     fn run_count(&mut self, count: &Count, explain: Option<bool>) -> Result<Output> {
@@ -429,11 +429,7 @@ impl Session {
         let mut plan = Plan::new(&collection, predicate, &[], false)?;
         plan.interrupt = self.interrupt.clone();
         let text = count.filter.as_ref().map(ToString::to_string);
-        let mode = match explain {
-            None => exec::Mode::Run,
-            Some(false) => exec::Mode::Explain,
-            Some(true) => exec::Mode::Analyze,
-        };
+        let mode = Mode::of_explain(explain);
         match &count.by {
             Some(by) => {
                 let (groups, node) = exec::count_by(&collection, &plan, text, by, mode)?;
@@ -490,7 +486,14 @@ impl Session {
         let mut plan = Plan::new(collection, Some(predicate), &[], false)?;
         plan.interrupt = self.interrupt.clone();
         if explain == Some(false) {
-            let node = exec::query(collection, &plan, Some(text), &Shape::default(), false).1;
+            let node = exec::query(
+                collection,
+                &plan,
+                Some(text),
+                &Shape::default(),
+                Mode::Explain,
+            )
+            .1;
             let verb = match kind {
                 Change::Update => "Update",
                 Change::Delete => "Delete",
@@ -519,7 +522,14 @@ impl Session {
         }
         writer.commit()?;
         if explain == Some(true) {
-            let node = exec::query(collection, &plan, Some(text), &Shape::default(), false).1;
+            let node = exec::query(
+                collection,
+                &plan,
+                Some(text),
+                &Shape::default(),
+                Mode::Explain,
+            )
+            .1;
             return Ok(Output::Plan(
                 PlanNode::new(format!("{action} {} documents", matches.len())).child(node),
             ));
