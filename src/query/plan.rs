@@ -664,6 +664,8 @@ fn rank_tag(rank: u8) -> u8 {
 fn estimate(collection: &Collection, scan: &mut IndexScan) {
     let state = &collection.state;
     let batches = state.batches();
+    // A backwards scan reads its entries the other way: it has no use for these.
+    let keep = !scan.reverse;
     let mut ids = Vec::new();
     let mut count = 0u64;
     let mut whole_ranges = 0;
@@ -671,19 +673,17 @@ fn estimate(collection: &Collection, scan: &mut IndexScan) {
     let mut failed = false;
     for range in &scan.ranges {
         let remaining = (ESTIMATE_CAP - count) as usize;
-        let mut keys = range.iter(&state.tree).keys().take(remaining);
-        let mut read = 0;
-        for key in keys.by_ref() {
-            read += 1;
+        for key in range.iter(&state.tree).keys().take(remaining) {
+            count += 1;
             match key {
-                Ok(key) => {
+                Ok(key) if keep => {
                     ids.extend(keycode::key_id(&key));
                     last_key = Some(key);
                 }
+                Ok(_) => {}
                 Err(_) => failed = true,
             }
         }
-        count += read as u64;
         if count >= ESTIMATE_CAP {
             break;
         }
@@ -692,7 +692,7 @@ fn estimate(collection: &Collection, scan: &mut IndexScan) {
     }
     scan.estimate = count;
     let consistent = batches.is_multiple_of(2) && state.batches() == batches;
-    scan.prefetched = (!scan.reverse && !failed && consistent).then(|| {
+    scan.prefetched = (keep && !failed && consistent).then(|| {
         Arc::new(Prefetched {
             batches,
             ids,
