@@ -650,3 +650,45 @@ fn an_import_interrupted_by_a_crash_is_rolled_back_at_the_next_open() {
     assert!(report.is_clean(), "{:?}", report.problems);
     assert_eq!(report.index_entries, 3);
 }
+
+#[test]
+fn updates_keep_index_entries_in_step_whether_or_not_they_touch_indexed_fields() {
+    let (_dir, db) = fresh();
+    let c = db.collection("t").unwrap();
+    c.create_index(&["org", "year"]).unwrap();
+    c.create_index(&["tags"]).unwrap();
+    let id = c
+        .insert(&json!({"org": "ICC", "year": 2020, "tags": ["a", "b"], "n": 1}))
+        .unwrap();
+    let count = |q: &str| db.query(q).unwrap().count();
+    // Only an unindexed field changes; then an indexed one to an equal number of another type;
+    // then the indexed fields for real.
+    c.update(
+        id,
+        &json!({"org": "ICC", "year": 2020, "tags": ["a", "b"], "n": 2}),
+    )
+    .unwrap();
+    assert_eq!(
+        count("from t where org = 'ICC' and year = 2020 and tags = 'b'"),
+        1
+    );
+    c.update(
+        id,
+        &json!({"org": "ICC", "year": 2020.0, "tags": ["a", "b"], "n": 3}),
+    )
+    .unwrap();
+    assert_eq!(count("from t where org = 'ICC' and year = 2020"), 1);
+    c.update(
+        id,
+        &json!({"org": "ICC", "year": 2021, "tags": ["c"], "n": 4}),
+    )
+    .unwrap();
+    assert_eq!(count("from t where org = 'ICC' and year = 2020"), 0);
+    assert_eq!(count("from t where tags = 'a'"), 0);
+    assert_eq!(
+        count("from t where org = 'ICC' and year = 2021 and tags = 'c'"),
+        1
+    );
+    let report = db.check().unwrap();
+    assert!(report.is_clean(), "{report:?}");
+}

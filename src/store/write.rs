@@ -105,7 +105,8 @@ impl<'a> Writer<'a> {
     pub fn replace(&mut self, id: u64, old: &Value, new: &Value) -> Result<()> {
         self.put_document(id, new)?;
         for i in 0..self.meta.indexes.len() {
-            if !maintained(&self.meta.indexes[i]) {
+            let index = &self.meta.indexes[i];
+            if !maintained(index) || same_fields(index, old, new) {
                 continue;
             }
             let (before, _) = self.meta.indexes[i].entries(old, id)?;
@@ -327,4 +328,14 @@ fn describe_entry(def: &IndexDef, key: &[u8]) -> String {
     let paths: Vec<String> = def.paths.iter().map(ToString::to_string).collect();
     let values: Vec<String> = values.iter().map(ToString::to_string).collect();
     format!("({}) = ({})", paths.join(", "), values.join(", "))
+}
+
+/// Whether `old` and `new` hold equal values in every top-level field `index` reads: then they
+/// give it the same entries (equal values encode to equal keys), and an update that left those
+/// fields alone need not compute them.
+fn same_fields(index: &IndexDef, old: &Value, new: &Value) -> bool {
+    index.paths.iter().all(|path| {
+        path.head()
+            .is_some_and(|field| old.get(field) == new.get(field))
+    })
 }
