@@ -404,7 +404,8 @@ fn ordered_scan(
             .filter(|p| !def.paths[..eq_len].contains(p))
             .collect();
         // Every remaining index path must be an order path, so that entries with equal
-        // values are in id order: ties are broken by `_id`.
+        // values are in id order (reversed when read backwards): ties are broken by `_id`
+        // in the direction of the order, as a sort breaks them.
         if order_paths.is_empty()
             || order_paths.len() != rest.len()
             || !order_paths.iter().zip(rest).all(|(a, b)| *a == b)
