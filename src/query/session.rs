@@ -485,15 +485,20 @@ impl Session {
         let _guard = collection.state.lock_writes()?;
         let mut plan = Plan::new(collection, Some(predicate), &[], false)?;
         plan.interrupt = self.interrupt.clone();
-        if explain == Some(false) {
-            let node = exec::query(
+        // The plan as chosen, before anything changes.
+        let mut node = explain.map(|_| {
+            exec::query(
                 collection,
                 &plan,
                 Some(text),
                 &Shape::default(),
                 Mode::Explain,
             )
-            .1;
+            .1
+        });
+        if explain == Some(false)
+            && let Some(node) = node.take()
+        {
             let verb = match kind {
                 Change::Update => "Update",
                 Change::Delete => "Delete",
@@ -521,15 +526,7 @@ impl Session {
             }
         }
         writer.commit()?;
-        if explain == Some(true) {
-            let node = exec::query(
-                collection,
-                &plan,
-                Some(text),
-                &Shape::default(),
-                Mode::Explain,
-            )
-            .1;
+        if let Some(node) = node {
             return Ok(Output::Plan(
                 PlanNode::new(format!("{action} {} documents", matches.len())).child(node),
             ));
