@@ -5,10 +5,11 @@ use std::collections::hash_map::Entry;
 use std::collections::{BinaryHeap, HashMap};
 use std::path::{Path, PathBuf};
 
-use crate::data::Article;
+use crate::data::{Article, order_fingerprint};
 
 /// The workloads every engine runs; each returns how many documents (or groups) it produced,
-/// so the engines can be checked against each other.
+/// or for the ordered limit which documents in which order ([`order_fingerprint`]), so the
+/// engines can be checked against each other.
 pub trait Engine {
     /// Bulk import with two indexes: (org, year) and (date).
     fn load(&mut self, docs: &[Article]);
@@ -16,7 +17,7 @@ pub trait Engine {
     fn get(&self, id: u64) -> usize;
     /// `org = "ICC" and year >= 2020`, whole documents.
     fn indexed(&self) -> usize;
-    /// `order by date desc limit 10` (on an index).
+    /// `order by date desc limit 10` (on an index), ties newest id first.
     fn latest(&self) -> usize;
     /// `order by words desc limit 10` (no index).
     fn longest(&self) -> usize;
@@ -96,18 +97,20 @@ impl Quarry {
     fn db(&self) -> &quarry::Db {
         self.db.as_ref().expect("open")
     }
-    /// Runs a query (prepared on first use) and reads its documents as `Article`s.
-    fn rows(&self, query: &'static str) -> usize {
-        let rows = {
-            let mut prepared = self.prepared.borrow_mut();
-            let statement = match prepared.entry(query) {
-                Entry::Occupied(entry) => entry.into_mut(),
-                Entry::Vacant(entry) => entry.insert(self.db().prepare(query).expect("prepare")),
-            };
-            statement.query_as::<Article>().expect("query")
+    /// Runs a query (prepared on first use); its documents as `Article`s.
+    fn typed(&self, query: &'static str) -> impl Iterator<Item = Article> {
+        let mut prepared = self.prepared.borrow_mut();
+        let statement = match prepared.entry(query) {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => entry.insert(self.db().prepare(query).expect("prepare")),
         };
-        rows.fold(0, |n, row| {
-            std::hint::black_box(row.expect("row"));
+        let rows = statement.query_as::<Article>().expect("query");
+        rows.map(|row| row.expect("row"))
+    }
+    /// Runs a query and counts its documents.
+    fn rows(&self, query: &'static str) -> usize {
+        self.typed(query).fold(0, |n, row| {
+            std::hint::black_box(row);
             n + 1
         })
     }
@@ -140,7 +143,10 @@ impl Engine for Quarry {
         self.rows("from articles where org = 'ICC' and year >= 2020")
     }
     fn latest(&self) -> usize {
-        self.rows("from articles order by date desc limit 10")
+        let rows: Vec<Article> = self
+            .typed("from articles order by date desc limit 10")
+            .collect();
+        order_fingerprint(&rows)
     }
     fn longest(&self) -> usize {
         self.rows("from articles order by words desc limit 10")
@@ -223,15 +229,26 @@ impl Sqlite {
     fn conn(&self) -> &rusqlite::Connection {
         self.conn.as_ref().expect("open")
     }
-    fn docs(&self, sql: &str) -> usize {
+    /// Runs a query (prepared on first use) and hands its documents as `Article`s to `read`.
+    fn docs_with<R>(
+        &self,
+        sql: &str,
+        read: impl FnOnce(&mut dyn Iterator<Item = Article>) -> R,
+    ) -> R {
         let mut statement = self.conn().prepare_cached(sql).expect("prepare");
-        let rows = statement
+        let mut rows = statement
             .query_map([], |row| row.get::<_, String>(0))
             .expect("query")
             .map(|text| serde_json::from_str::<Article>(&text.expect("row")).expect("json"));
-        rows.fold(0, |n, doc| {
-            std::hint::black_box(doc);
-            n + 1
+        read(&mut rows)
+    }
+    /// Runs a query and counts its documents.
+    fn docs(&self, sql: &str) -> usize {
+        self.docs_with(sql, |rows| {
+            rows.fold(0, |n, doc| {
+                std::hint::black_box(doc);
+                n + 1
+            })
         })
     }
 }
@@ -275,7 +292,8 @@ impl Engine for Sqlite {
         self.docs("SELECT doc FROM docs WHERE json_extract(doc, '$.org') = 'ICC' AND json_extract(doc, '$.year') >= 2020")
     }
     fn latest(&self) -> usize {
-        self.docs("SELECT doc FROM docs ORDER BY json_extract(doc, '$.date') DESC LIMIT 10")
+        let sql = "SELECT doc FROM docs ORDER BY json_extract(doc, '$.date') DESC LIMIT 10";
+        self.docs_with(sql, |rows| order_fingerprint(&rows.collect::<Vec<_>>()))
     }
     fn longest(&self) -> usize {
         self.docs("SELECT doc FROM docs ORDER BY json_extract(doc, '$.words') DESC LIMIT 10")
@@ -460,15 +478,21 @@ impl Engine for RawSled {
     }
     fn latest(&self) -> usize {
         let docs = self.tree("docs");
-        self.tree("date").iter().rev().take(10).fold(0, |n, item| {
-            std::hint::black_box(decode(
-                &docs
-                    .get(id_of(&item.expect("key").0).to_be_bytes())
-                    .expect("get")
-                    .expect("doc"),
-            ));
-            n + 1
-        })
+        let rows: Vec<Article> = self
+            .tree("date")
+            .iter()
+            .rev()
+            .take(10)
+            .map(|item| {
+                decode(
+                    &docs
+                        .get(id_of(&item.expect("key").0).to_be_bytes())
+                        .expect("get")
+                        .expect("doc"),
+                )
+            })
+            .collect();
+        order_fingerprint(&rows)
     }
     fn longest(&self) -> usize {
         let mut heap = BinaryHeap::new();
