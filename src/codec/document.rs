@@ -380,6 +380,36 @@ pub fn decode_more_fields(
     Ok(Value::Object(fields))
 }
 
+/// The string a stored document holds in its top-level field `name`, read in place: `None` when
+/// the field is missing, holds another kind of value, or the bytes cannot be read (a full
+/// decode then says why).
+///
+/// ```
+/// use quarry::codec::document::{encode_document, stored_str};
+/// let doc: quarry::Value = serde_json::json!({"n": 1, "body": "text"}).try_into().unwrap();
+/// let mut bytes = Vec::new();
+/// encode_document(&doc, &mut bytes).unwrap();
+/// assert_eq!(stored_str(&bytes, "body"), Some("text"));
+/// assert_eq!(stored_str(&bytes, "n"), None);
+/// assert_eq!(stored_str(&bytes, "missing"), None);
+/// ```
+pub fn stored_str<'a>(bytes: &'a [u8], name: &str) -> Option<&'a str> {
+    let (&OBJECT, rest) = bytes.split_first()? else {
+        return None;
+    };
+    let mut cursor = Cursor { bytes: rest };
+    for _ in 0..cursor.len().ok()? {
+        if cursor.raw_str().ok()? == name.as_bytes() {
+            return match cursor.u8().ok()? {
+                STRING => cursor.str().ok(),
+                _ => None,
+            };
+        }
+        cursor.skip(1).ok()?;
+    }
+    None
+}
+
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;

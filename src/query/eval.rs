@@ -12,6 +12,7 @@ use std::collections::HashMap;
 
 use regex::Regex;
 
+use crate::codec::document::stored_str;
 use crate::error::{Error, Result};
 use crate::path::Path;
 use crate::query::ast::{CompareOp, Expr, Operand, Param};
@@ -302,6 +303,38 @@ impl Predicate {
         }
     }
 
+    /// Whether the document stored as `bytes` satisfies the predicate, decided from the bytes
+    /// in place when that is cheap and certain: a `matches` or `starts with` on a top-level
+    /// field that holds a string, and `and`, `or`, `not` of such. `None` when the document must
+    /// be decoded to tell (always the same answer as [`Predicate::matches`] on it).
+    ///
+    /// ```
+    /// # use quarry::query::{eval, parse_statement, ast::{Statement, Query}};
+    /// # let Statement::Query(Query { filter: Some(expr), .. }) =
+    /// #     parse_statement(r#"where body matches "gla.*er""#).unwrap() else { panic!() };
+    /// let predicate = eval::bind(&expr, &Default::default()).unwrap();
+    /// let doc: quarry::Value = serde_json::json!({"body": "a glacier"}).try_into().unwrap();
+    /// let mut bytes = Vec::new();
+    /// quarry::codec::document::encode_document(&doc, &mut bytes).unwrap();
+    /// assert_eq!(predicate.matches_stored(&bytes), Some(true));
+    /// ```
+    pub fn matches_stored(&self, bytes: &[u8]) -> Option<bool> {
+        let text = |path: &Path| {
+            let name = path.head()?;
+            (path.segments().len() == 1).then(|| stored_str(bytes, name))?
+        };
+        match self {
+            Predicate::Matches(path, regex) => text(path).map(|s| regex.is_match(s)),
+            Predicate::StartsWith(path, prefix) => {
+                text(path).map(|s| s.starts_with(prefix.as_str()))
+            }
+            Predicate::Not(inner) => inner.matches_stored(bytes).map(|holds| !holds),
+            Predicate::And(items) => decided(items, bytes, false),
+            Predicate::Or(items) => decided(items, bytes, true),
+            _ => None,
+        }
+    }
+
     /// The conjuncts of the predicate: its parts when it is an `and`, else itself.
     pub fn conjuncts(&self) -> Vec<&Predicate> {
         match self {
@@ -309,6 +342,20 @@ impl Predicate {
             other => vec![other],
         }
     }
+}
+
+/// An `and` (`settles` false) or `or` (`settles` true) decided from stored bytes: one item
+/// deciding `settles` decides it; every item deciding the other way does too.
+fn decided(items: &[Predicate], bytes: &[u8], settles: bool) -> Option<bool> {
+    let mut all_decided = true;
+    for item in items {
+        match item.matches_stored(bytes) {
+            Some(holds) if holds == settles => return Some(settles),
+            Some(_) => {}
+            None => all_decided = false,
+        }
+    }
+    all_decided.then_some(!settles)
 }
 
 #[cfg(test)]
@@ -447,5 +494,83 @@ mod tests {
         };
         let err = bind(&expr, &Params::new()).unwrap_err();
         assert_eq!(err.to_string(), "no value is bound for parameter $missing");
+    }
+
+    /// Documents with text, numbers, arrays of text, objects and nulls in a few fields.
+    fn stored_doc() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        let field = prop_oneof![
+            "[a-c]{0,6}".prop_map(serde_json::Value::from),
+            (0i64..3).prop_map(serde_json::Value::from),
+            prop::collection::vec("[a-c]{0,3}", 0..3).prop_map(|v| serde_json::json!(v)),
+            "[a-c]{0,3}".prop_map(|s| serde_json::json!({ "t": s })),
+            Just(serde_json::Value::Null),
+        ];
+        prop::collection::btree_map(prop::sample::select(vec!["t", "u", "v"]), field, 0..3)
+            .prop_map(|m| {
+                serde_json::Value::Object(m.into_iter().map(|(k, v)| (k.into(), v)).collect())
+            })
+    }
+
+    proptest::proptest! {
+        /// Deciding on the stored bytes never disagrees with deciding on the decoded document.
+        #[test]
+        fn a_predicate_decided_on_stored_bytes_agrees_with_the_decoded_document(
+            json in stored_doc(),
+            condition in proptest::sample::select(vec![
+                r#"t matches "a.?b""#, r#"t matches "^$""#, r#"t starts with "ab""#,
+                r#"not t starts with "a""#, r#"t matches "b" and u starts with "c""#,
+                r#"t matches "c" or u = 1"#, r#"t.t matches "a""#, r#"u matches "a" or v is null"#,
+                r#"t starts with "" and not (u matches "b")"#,
+            ]),
+        ) {
+            let d = doc(json);
+            let mut bytes = Vec::new();
+            crate::codec::document::encode_document(&d, &mut bytes).unwrap();
+            let Statement::Query(Query { filter: Some(expr), .. }) =
+                parse_statement(&format!("where {condition}")).unwrap() else { panic!() };
+            let predicate = bind(&expr, &Params::new()).unwrap();
+            if let Some(holds) = predicate.matches_stored(&bytes) {
+                proptest::prop_assert_eq!(holds, predicate.matches(&d), "{} on {}", condition, d);
+            }
+        }
+    }
+
+    #[test]
+    fn text_matches_on_top_level_strings_are_decided_on_the_stored_bytes() {
+        let decide = |condition: &str, json: serde_json::Value| {
+            let mut bytes = Vec::new();
+            crate::codec::document::encode_document(&doc(json), &mut bytes).unwrap();
+            let Statement::Query(Query {
+                filter: Some(expr), ..
+            }) = parse_statement(&format!("where {condition}")).unwrap()
+            else {
+                panic!()
+            };
+            bind(&expr, &Params::new()).unwrap().matches_stored(&bytes)
+        };
+        let m = r#"t matches "a""#;
+        assert_eq!(
+            decide(m, serde_json::json!({"u": 1, "t": "xa"})),
+            Some(true)
+        );
+        assert_eq!(decide(m, serde_json::json!({"t": "xb"})), Some(false));
+        // Arrays, other types, missing fields and nested paths are left to the decoded document.
+        assert_eq!(decide(m, serde_json::json!({"t": ["a"]})), None);
+        assert_eq!(decide(m, serde_json::json!({"t": 1})), None);
+        assert_eq!(decide(m, serde_json::json!({})), None);
+        assert_eq!(
+            decide(r#"t.x matches "a""#, serde_json::json!({"t": {"x": "a"}})),
+            None
+        );
+        // `and` settles on one false part, `or` on one true part.
+        let and = r#"t matches "b" and u = 1"#;
+        assert_eq!(
+            decide(and, serde_json::json!({"t": "a", "u": 1})),
+            Some(false)
+        );
+        assert_eq!(decide(and, serde_json::json!({"t": "b", "u": 1})), None);
+        let or = r#"t matches "a" or u = 1"#;
+        assert_eq!(decide(or, serde_json::json!({"t": "a"})), Some(true));
     }
 }

@@ -387,6 +387,11 @@ fn filtered(
             if untouched_since.is_some_and(|n| state.batches() == n) {
                 return Some(Ok(doc));
             }
+            // A text match on a top-level string is decided on the bytes, without copying
+            // the text out.
+            if let Some(holds) = predicate.matches_stored(&doc.bytes) {
+                return holds.then_some(Ok(doc));
+            }
             match doc.read(&state, reads.as_ref()) {
                 Ok(fields) => predicate.matches(fields).then_some(Ok(doc)),
                 Err(e) => Some(Err(e)),
