@@ -380,6 +380,21 @@ pub fn decode_more_fields(
     Ok(Value::Object(fields))
 }
 
+/// A cursor at the value of a stored document's top-level field `name`, if it has one.
+fn field_cursor<'a>(bytes: &'a [u8], name: &str) -> Option<Cursor<'a>> {
+    let (&OBJECT, rest) = bytes.split_first()? else {
+        return None;
+    };
+    let mut cursor = Cursor { bytes: rest };
+    for _ in 0..cursor.len().ok()? {
+        if cursor.raw_str().ok()? == name.as_bytes() {
+            return Some(cursor);
+        }
+        cursor.skip(1).ok()?;
+    }
+    None
+}
+
 /// The string a stored document holds in its top-level field `name`, read in place: `None` when
 /// the field is missing, holds another kind of value, or the bytes cannot be read (a full
 /// decode then says why).
@@ -394,20 +409,31 @@ pub fn decode_more_fields(
 /// assert_eq!(stored_str(&bytes, "missing"), None);
 /// ```
 pub fn stored_str<'a>(bytes: &'a [u8], name: &str) -> Option<&'a str> {
-    let (&OBJECT, rest) = bytes.split_first()? else {
-        return None;
-    };
-    let mut cursor = Cursor { bytes: rest };
-    for _ in 0..cursor.len().ok()? {
-        if cursor.raw_str().ok()? == name.as_bytes() {
-            return match cursor.u8().ok()? {
-                STRING => cursor.str().ok(),
-                _ => None,
-            };
-        }
-        cursor.skip(1).ok()?;
+    let mut cursor = field_cursor(bytes, name)?;
+    match cursor.u8().ok()? {
+        STRING => cursor.str().ok(),
+        _ => None,
     }
-    None
+}
+
+/// The value a stored document holds in its top-level field `name` when it is a scalar (null,
+/// boolean, number or string), decoded alone: `None` when the field is missing, holds an array
+/// or an object, or the bytes cannot be read.
+///
+/// ```
+/// use quarry::codec::document::{encode_document, stored_scalar};
+/// let doc: quarry::Value = serde_json::json!({"n": 1, "tags": ["a"]}).try_into().unwrap();
+/// let mut bytes = Vec::new();
+/// encode_document(&doc, &mut bytes).unwrap();
+/// assert_eq!(stored_scalar(&bytes, "n"), Some(quarry::Value::Int(1)));
+/// assert_eq!(stored_scalar(&bytes, "tags"), None);
+/// ```
+pub fn stored_scalar(bytes: &[u8], name: &str) -> Option<Value> {
+    let mut cursor = field_cursor(bytes, name)?;
+    match cursor.bytes.first()? {
+        &ARRAY | &OBJECT => None,
+        _ => cursor.value(1).ok(),
+    }
 }
 
 #[cfg(test)]

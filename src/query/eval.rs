@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use regex::Regex;
 
-use crate::codec::document::stored_str;
+use crate::codec::document::{stored_scalar, stored_str};
 use crate::error::{Error, Result};
 use crate::path::Path;
 use crate::query::ast::{CompareOp, Expr, Operand, Param};
@@ -304,30 +304,34 @@ impl Predicate {
     }
 
     /// Whether the document stored as `bytes` satisfies the predicate, decided from the bytes
-    /// in place when that is cheap and certain: a `matches` or `starts with` on a top-level
-    /// field that holds a string, and `and`, `or`, `not` of such. `None` when the document must
-    /// be decoded to tell (always the same answer as [`Predicate::matches`] on it).
+    /// in place when that is cheap and certain: a condition on a top-level field that holds a
+    /// scalar (a text match on a string, read without copying it; a comparison, `in` or
+    /// `between` on a null, boolean, number or string), and `and`, `or`, `not` of such. `None`
+    /// when the document must be decoded to tell; when it decides, it gives the answer
+    /// [`Predicate::matches`] gives on the decoded document.
     ///
     /// ```
     /// # use quarry::query::{eval, parse_statement, ast::{Statement, Query}};
     /// # let Statement::Query(Query { filter: Some(expr), .. }) =
-    /// #     parse_statement(r#"where body matches "gla.*er""#).unwrap() else { panic!() };
+    /// #     parse_statement(r#"where body matches "gla.*er" and n > 1"#).unwrap() else { panic!() };
     /// let predicate = eval::bind(&expr, &Default::default()).unwrap();
-    /// let doc: quarry::Value = serde_json::json!({"body": "a glacier"}).try_into().unwrap();
+    /// let doc: quarry::Value = serde_json::json!({"n": 2, "body": "a glacier"}).try_into().unwrap();
     /// let mut bytes = Vec::new();
     /// quarry::codec::document::encode_document(&doc, &mut bytes).unwrap();
     /// assert_eq!(predicate.matches_stored(&bytes), Some(true));
     /// ```
     pub fn matches_stored(&self, bytes: &[u8]) -> Option<bool> {
-        let text = |path: &Path| {
-            let name = path.head()?;
-            (path.segments().len() == 1).then(|| stored_str(bytes, name))?
-        };
+        let text = |path: &Path| stored_str(bytes, top_level_field(path)?);
+        let scalar = |path: &Path| stored_scalar(bytes, top_level_field(path)?);
         match self {
             Predicate::Matches(path, regex) => text(path).map(|s| regex.is_match(s)),
             Predicate::StartsWith(path, prefix) => {
                 text(path).map(|s| s.starts_with(prefix.as_str()))
             }
+            Predicate::Compare(path, op, value) => scalar(path).map(|c| compare(&c, *op, value)),
+            Predicate::In(path, values) => scalar(path).map(|c| values.contains(&c)),
+            Predicate::Between(path, low, high) => scalar(path)
+                .map(|c| compare(&c, CompareOp::Ge, low) && compare(&c, CompareOp::Le, high)),
             Predicate::Not(inner) => inner.matches_stored(bytes).map(|holds| !holds),
             Predicate::And(items) => decided(items, bytes, false),
             Predicate::Or(items) => decided(items, bytes, true),
@@ -342,6 +346,11 @@ impl Predicate {
             other => vec![other],
         }
     }
+}
+
+/// The top-level field a one-segment path names.
+fn top_level_field(path: &Path) -> Option<&str> {
+    path.head().filter(|_| path.segments().len() == 1)
 }
 
 /// An `and` (`settles` false) or `or` (`settles` true) decided from stored bytes: one item
@@ -522,6 +531,9 @@ mod tests {
                 r#"not t starts with "a""#, r#"t matches "b" and u starts with "c""#,
                 r#"t matches "c" or u = 1"#, r#"t.t matches "a""#, r#"u matches "a" or v is null"#,
                 r#"t starts with "" and not (u matches "b")"#,
+                "u = 1", "u = 1.0", "u > 0", "t < \"b\"", "u in [0, 2, \"a\"]", "t != null",
+                "u between 1 and 2", "t = \"ab\" or u >= 2", "not (u < 1) and t != \"\"",
+                "u = null", "t.t = \"a\"",
             ]),
         ) {
             let d = doc(json);
@@ -537,7 +549,7 @@ mod tests {
     }
 
     #[test]
-    fn text_matches_on_top_level_strings_are_decided_on_the_stored_bytes() {
+    fn conditions_on_top_level_scalars_are_decided_on_the_stored_bytes() {
         let decide = |condition: &str, json: serde_json::Value| {
             let mut bytes = Vec::new();
             crate::codec::document::encode_document(&doc(json), &mut bytes).unwrap();
@@ -556,6 +568,8 @@ mod tests {
         );
         assert_eq!(decide(m, serde_json::json!({"t": "xb"})), Some(false));
         // Arrays, other types, missing fields and nested paths are left to the decoded document.
+        assert_eq!(decide("t = 1", serde_json::json!({"t": 1.0})), Some(true));
+        assert_eq!(decide("t = 1", serde_json::json!({"t": [1]})), None);
         assert_eq!(decide(m, serde_json::json!({"t": ["a"]})), None);
         assert_eq!(decide(m, serde_json::json!({"t": 1})), None);
         assert_eq!(decide(m, serde_json::json!({})), None);
@@ -569,7 +583,11 @@ mod tests {
             decide(and, serde_json::json!({"t": "a", "u": 1})),
             Some(false)
         );
-        assert_eq!(decide(and, serde_json::json!({"t": "b", "u": 1})), None);
+        assert_eq!(
+            decide(and, serde_json::json!({"t": "b", "u": 1})),
+            Some(true)
+        );
+        assert_eq!(decide(and, serde_json::json!({"t": "b", "u": [1]})), None);
         let or = r#"t matches "a" or u = 1"#;
         assert_eq!(decide(or, serde_json::json!({"t": "a"})), Some(true));
     }
