@@ -946,21 +946,20 @@ fn canonical(value: Value) -> Value {
     }
 }
 
-/// Reads the documents the plan selects, with ids, after the filter (for updates/deletes):
-/// whole, or with only the top-level fields in `fields` (a delete needs only what its index
-/// entries are made of).
-pub fn matching(
-    collection: &Collection,
+/// The documents the plan selects, with ids, after the filter (for updates/deletes), read one
+/// at a time: whole, or with only the top-level fields in `fields` (a delete needs only what
+/// its index entries are made of).
+pub fn matching<'a>(
+    collection: &'a Collection,
     plan: &Plan,
     fields: Option<&[String]>,
-) -> Result<Vec<(u64, Value)>> {
+) -> impl Iterator<Item = Result<(u64, Value)>> + 'a {
     let state = &collection.state;
     let fields: Wanted = fields.map(Into::into);
     filtered(collection, plan, None, Mode::Run)
         .0
-        .map(|item| {
+        .map(move |item| {
             let doc = item?;
             Ok((doc.id, doc.into_fields(state, fields.as_ref())?))
         })
-        .collect()
 }

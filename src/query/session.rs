@@ -517,23 +517,26 @@ impl Session {
             Change::Update => None,
             Change::Delete => collection.state.indexed_fields(),
         };
-        let matches = exec::matching(collection, &plan, fields.as_deref())?;
+        // One document at a time into one batch: nothing is applied before the last is read.
         let mut writer = Writer::new(&collection.state);
-        for (id, old) in &matches {
-            match change(old)? {
-                Some(new) => writer.replace(*id, old, &prepare_document(new)?)?,
-                None => writer.remove(*id, old)?,
+        let mut changed = 0u64;
+        for found in exec::matching(collection, &plan, fields.as_deref()) {
+            let (id, old) = found?;
+            match change(&old)? {
+                Some(new) => writer.replace(id, &old, &prepare_document(new)?)?,
+                None => writer.remove(id, &old)?,
             }
+            changed += 1;
         }
         writer.commit()?;
         if let Some(node) = node {
             return Ok(Output::Plan(
-                PlanNode::new(format!("{action} {} documents", matches.len())).child(node),
+                PlanNode::new(format!("{action} {changed} documents")).child(node),
             ));
         }
         Ok(Output::Changed {
             action,
-            count: matches.len() as u64,
+            count: changed,
         })
     }
 
