@@ -473,3 +473,21 @@ fn rows_read_after_a_write_see_it_as_a_scan_started_then_would() {
         found.first()
     );
 }
+
+#[test]
+fn update_statements_keep_indexes_in_step_with_the_documents() {
+    let db = db_with("[{k: 1, tags: ['a'], body: 'x'}, {k: 2, tags: ['b'], body: 'y'}]");
+    db.execute("create unique index on t (k); create index on t (tags)")
+        .unwrap();
+    // An indexed array changes, an unindexed field changes, the unique field clashes.
+    db.execute("update t set tags = ['c', 'd'] where k = 1")
+        .unwrap();
+    db.execute("update t set body = 'z' where k = 2").unwrap();
+    assert!(db.execute("update t set k = 2 where k = 1").is_err());
+    assert_eq!(ids(&db, "from t where tags = 'c'"), [1]);
+    assert_eq!(ids(&db, "from t where tags = 'a'"), Vec::<i64>::new());
+    assert_eq!(ids(&db, "from t where k = 1 and body = 'x'"), [1]);
+    assert_eq!(ids(&db, "from t where tags = 'b' and body = 'z'"), [2]);
+    let report = db.check().unwrap();
+    assert!(report.is_clean(), "{report:?}");
+}

@@ -387,8 +387,8 @@ fn filtered(
             if untouched_since.is_some_and(|n| state.batches() == n) {
                 return Some(Ok(doc));
             }
-            // A text match on a top-level string is decided on the bytes, without copying
-            // the text out.
+            // A condition on top-level scalars is decided on the bytes, without decoding the
+            // document (or copying its text out).
             if let Some(holds) = predicate.matches_stored(&doc.bytes) {
                 return holds.then_some(Ok(doc));
             }

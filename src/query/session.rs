@@ -225,22 +225,21 @@ impl Session {
                         return Err(Error::Query("`_id` cannot be changed".into()));
                     }
                 }
+                let change = |doc: &mut Value| {
+                    for (path, value) in &set {
+                        path.set(doc, value.clone())?;
+                    }
+                    for path in unset {
+                        path.remove(doc);
+                    }
+                    Ok(())
+                };
                 self.write_matching(
                     &collection,
                     predicate,
                     filter.to_string(),
                     explain,
-                    Change::Update,
-                    |doc| {
-                        let mut doc = doc.clone();
-                        for (path, value) in &set {
-                            path.set(&mut doc, value.clone())?;
-                        }
-                        for path in unset {
-                            path.remove(&mut doc);
-                        }
-                        Ok(Some(doc))
-                    },
+                    Change::Update(&change),
                 )
             }
             Statement::Delete { collection, filter } => {
@@ -249,14 +248,7 @@ impl Session {
                     Some(filter) => (eval::bind(filter, &self.params)?, filter.to_string()),
                     None => (eval::Predicate::And(Vec::new()), "all".to_owned()),
                 };
-                self.write_matching(
-                    &collection,
-                    predicate,
-                    text,
-                    explain,
-                    Change::Delete,
-                    |_| Ok(None),
-                )
+                self.write_matching(&collection, predicate, text, explain, Change::Delete)
             }
             Statement::CreateIndex {
                 collection,
@@ -469,9 +461,7 @@ impl Session {
         })
     }
 
-    /// Applies `change` to every document matching `predicate`, all in one atomic batch:
-    /// `Some(doc)` replaces it, `None` deletes it. For a [`Change::Delete`], `change` is given
-    /// only the fields the collection's indexes read.
+    /// Updates or deletes every document matching `predicate`, all in one atomic batch.
     fn write_matching(
         &mut self,
         collection: &Collection,
@@ -479,7 +469,6 @@ impl Session {
         text: String,
         explain: Option<bool>,
         kind: Change,
-        change: impl Fn(&Value) -> Result<Option<Value>>,
     ) -> Result<Output> {
         let action = kind.done();
         let _guard = collection.state.lock_writes()?;
@@ -500,7 +489,7 @@ impl Session {
             && let Some(node) = node.take()
         {
             let verb = match kind {
-                Change::Update => "Update",
+                Change::Update(_) => "Update",
                 Change::Delete => "Delete",
             };
             return Ok(Output::Plan(
@@ -511,20 +500,29 @@ impl Session {
                 .child(node),
             ));
         }
-        // A delete needs of each document only what its index entries are made of (read under
-        // the write lock, so no index can be created in between).
+        // Of the document as it was, the writer needs only what its index entries are made of
+        // (known under the write lock, so no index can be created in between): a delete reads
+        // no more, an update keeps no more of it than that.
+        let indexed = collection.state.indexed_fields();
         let fields = match kind {
-            Change::Update => None,
-            Change::Delete => collection.state.indexed_fields(),
+            Change::Update(_) => None,
+            Change::Delete => indexed.as_deref(),
         };
         // One document at a time into one batch: nothing is applied before the last is read.
         let mut writer = Writer::new(&collection.state);
         let mut changed = 0u64;
-        for found in exec::matching(collection, &plan, fields.as_deref()) {
-            let (id, old) = found?;
-            match change(&old)? {
-                Some(new) => writer.replace(id, &old, &prepare_document(new)?)?,
-                None => writer.remove(id, &old)?,
+        for found in exec::matching(collection, &plan, fields) {
+            let (id, mut doc) = found?;
+            match kind {
+                Change::Update(change) => {
+                    let old = match &indexed {
+                        Some(names) => only_fields(&doc, names),
+                        None => doc.clone(),
+                    };
+                    change(&mut doc)?;
+                    writer.replace(id, &old, &prepare_document(doc)?)?;
+                }
+                Change::Delete => writer.remove(id, &doc)?,
             }
             changed += 1;
         }
@@ -597,21 +595,32 @@ fn count_value(n: u64) -> Value {
     Value::Int(i64::try_from(n).unwrap_or(i64::MAX))
 }
 
-/// What a write statement does to the documents it matches.
+/// What a write statement does to the documents it matches: changes each in place, or deletes
+/// it.
 #[derive(Clone, Copy)]
-enum Change {
-    Update,
+enum Change<'a> {
+    Update(&'a dyn Fn(&mut Value) -> Result<()>),
     Delete,
 }
 
-impl Change {
+impl Change<'_> {
     /// How its report says it: `updated 3 documents`.
     fn done(self) -> &'static str {
         match self {
-            Change::Update => "updated",
+            Change::Update(_) => "updated",
             Change::Delete => "deleted",
         }
     }
+}
+
+/// The top-level fields of `doc` named in `names`, as an object of their own.
+fn only_fields(doc: &Value, names: &[String]) -> Value {
+    Value::Object(
+        names
+            .iter()
+            .filter_map(|name| Some((name.as_str().into(), doc.get(name)?.clone())))
+            .collect(),
+    )
 }
 
 fn object<'a>(fields: impl IntoIterator<Item = (&'a str, Value)>) -> Value {
