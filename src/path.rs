@@ -250,24 +250,31 @@ impl Path {
     /// assert!(multi);
     /// ```
     pub fn index_keys(&self, doc: &Value) -> (Vec<Value>, bool) {
+        let (keys, multi) = self.index_key_refs(doc);
+        (keys.into_iter().cloned().collect(), multi)
+    }
+
+    /// [`Path::index_keys`] without copying the values out of `doc`.
+    pub(crate) fn index_key_refs<'a>(&self, doc: &'a Value) -> (Vec<&'a Value>, bool) {
+        static NULL: Value = Value::Null;
         let reached = self.values(doc);
         let mut multi = reached.len() > 1;
-        let mut keys = Vec::new();
-        for value in &reached {
+        let mut keys = Vec::with_capacity(reached.len());
+        for value in reached {
             match value {
                 Value::Array(items) if !items.is_empty() => {
                     multi = true;
-                    keys.extend(items.iter().cloned());
+                    keys.extend(items.iter());
                 }
                 Value::Array(_) => {
                     multi = true;
-                    keys.push((*value).clone());
+                    keys.push(value);
                 }
-                other => keys.push((*other).clone()),
+                other => keys.push(other),
             }
         }
         if keys.is_empty() {
-            keys.push(Value::Null);
+            keys.push(&NULL);
         }
         keys.sort();
         keys.dedup();

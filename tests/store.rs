@@ -580,6 +580,88 @@ fn bulk_loads_into_an_empty_collection_keep_per_value_counts_right_through_a_fai
 }
 
 #[test]
+fn during_a_load_count_by_counts_the_entries_it_sees_and_the_counts_catch_up_at_commit() {
+    let (_dir, db) = fresh();
+    let c = db.collection("c").unwrap();
+    c.create_index(&["n"]).unwrap();
+    c.insert_many((0..3).map(|_| json!({"n": 0}))).unwrap();
+    let groups = || match db.execute("count from c by n").unwrap().remove(0) {
+        quarry::query::Output::Groups(groups) => groups
+            .iter()
+            .map(|g| {
+                (
+                    g.get("n").unwrap().to_string(),
+                    g.get("count").unwrap().to_string(),
+                )
+            })
+            .collect::<Vec<_>>(),
+        other => panic!("{other:?}"),
+    };
+    let count_where = |n: &str| db.query(&format!("from c where n = {n}")).unwrap().count();
+
+    let mut load = c.bulk_load().unwrap();
+    for i in 0..2500 {
+        load.insert(value(json!({"n": i % 5}))).unwrap();
+    }
+    // Some batches are in, and the load holds back its count changes until it ends: `count
+    // by` agrees with what queries see meanwhile, and so does `check`.
+    assert!(c.len().unwrap() > 3, "no batch was applied yet");
+    let during = groups();
+    assert_eq!(during.len(), 5);
+    for (n, count) in &during {
+        assert_eq!(count_where(n).to_string(), *count, "n = {n}: {during:?}");
+    }
+    let report = db.check().unwrap();
+    assert!(report.is_clean(), "{:?}", report.problems);
+
+    load.commit().unwrap();
+    let after = groups();
+    assert_eq!(after[0], ("0".to_string(), "503".to_string()), "{after:?}");
+    assert!(
+        after[1..].iter().all(|(_, count)| count == "500"),
+        "{after:?}"
+    );
+    let report = db.check().unwrap();
+    assert!(report.is_clean(), "{:?}", report.problems);
+}
+
+#[test]
+fn a_journal_written_before_loads_held_counts_back_is_rolled_back_with_its_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old-journal.db");
+    {
+        let db = Db::open(&path).unwrap();
+        let c = db.collection("c").unwrap();
+        c.create_index(&["n"]).unwrap();
+        c.insert_many((0..3).map(|_| json!({"n": 0}))).unwrap();
+        // Documents 4 to 13, with their counts applied, as a load used to leave them.
+        c.insert_many((0..10).map(|_| json!({"n": 1}))).unwrap();
+        db.flush().unwrap();
+    }
+    {
+        // The journal as it used to be: only the load's first id.
+        let raw = raw_sled(&path);
+        raw.open_tree(quarry::store::layout::collection_tree(1))
+            .unwrap()
+            .insert(quarry::store::layout::JOURNAL_KEY, &4u64.to_be_bytes())
+            .unwrap();
+        raw.flush().unwrap();
+    }
+    let db = Db::open(&path).unwrap();
+    let c = db.collection("c").unwrap();
+    assert_eq!(c.len().unwrap(), 3);
+    let report = db.check().unwrap();
+    assert!(report.is_clean(), "{:?}", report.problems);
+    let counts = db
+        .execute("count from c by n")
+        .unwrap()
+        .remove(0)
+        .to_string();
+    assert!(counts.contains(r#"{"n":0,"count":3}"#), "{counts}");
+    assert!(!counts.contains(r#""n":1"#), "{counts}");
+}
+
+#[test]
 fn a_rolled_back_upsert_load_restores_the_documents_it_replaced() {
     let (_dir, db) = fresh();
     let c = db.collection("c").unwrap();

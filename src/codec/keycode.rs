@@ -138,9 +138,13 @@ pub fn encode_key(values: &[Value], id: u64) -> Vec<u8> {
 /// assert_eq!(&key[6..], encode_key(&[Value::Int(1), Value::from("x")], 9).as_slice());
 /// assert_eq!(&key[6..first_end], encode_key(&[Value::Int(1)], 0).strip_suffix(&[0; 8]).unwrap());
 /// ```
-pub fn append_key(values: &[Value], id: u64, out: &mut Vec<u8>) -> usize {
+pub fn append_key<'v>(
+    values: impl IntoIterator<Item = &'v Value>,
+    id: u64,
+    out: &mut Vec<u8>,
+) -> usize {
     let mut first_end = out.len();
-    for (i, value) in values.iter().enumerate() {
+    for (i, value) in values.into_iter().enumerate() {
         encode_value(value, out);
         if i == 0 {
             first_end = out.len();

@@ -901,14 +901,25 @@ pub fn count_by(
         }
         // The index keeps a count of its entries per leading value: one key per group.
         let prefix = crate::store::layout::group_prefix(index.number);
-        let _whole_batches = collection.state.read_gate();
-        for item in collection.state.tree.scan_prefix(prefix) {
-            let (key, count) = item?;
-            let (value, _) = keycode::decode_value(&key[prefix.len()..])
-                .map_err(|e| Error::Corrupt(e.to_string()))?;
-            let n = crate::store::layout::read_u64(&count)
-                .ok_or_else(|| Error::Corrupt(format!("unreadable group count {key:?}")))?;
-            add(value, n);
+        let group_value = |key: &[u8]| {
+            keycode::decode_value(&key[prefix.len()..])
+                .map(|(value, _)| value)
+                .map_err(|e| Error::Corrupt(e.to_string()))
+        };
+        let state = &collection.state;
+        let _whole_batches = state.read_gate();
+        if state.counts_held() {
+            // A bulk load holds back its count changes until it ends: count the entries.
+            for (key, n) in index.count_groups(&state.tree)? {
+                add(group_value(&key)?, n);
+            }
+        } else {
+            for item in state.tree.scan_prefix(prefix) {
+                let (key, count) = item?;
+                let n = crate::store::layout::read_u64(&count)
+                    .ok_or_else(|| Error::Corrupt(format!("unreadable group count {key:?}")))?;
+                add(group_value(&key)?, n);
+            }
         }
     } else {
         let (stream, child) = filtered(collection, plan, filter_text, mode);

@@ -6,6 +6,14 @@
 //! error, when the load is dropped unfinished, or at the next open after a crash — restores
 //! the saved documents, deletes every document from the first id on, and removes the journal,
 //! so the collection and its indexes are exactly as before.
+//!
+//! A load holds back its changes to the group counts and applies them all in its last batch,
+//! with the journal's removal: written per batch, a count touched by many batches was read and
+//! rewritten in each (a `date` index gets a new count key for nearly every document). While it
+//! runs, the stored counts are therefore those from before the load, `count by` counts the
+//! entries instead (see [`CollectionState::counts_held`]), and a rollback leaves the counts
+//! alone. A load that touches more than [`MAX_HELD_GROUPS`] counts applies what it holds with
+//! its next batch and from then on counts batch by batch, as the journal then records.
 
 use std::collections::HashMap;
 use std::sync::MutexGuard;
@@ -14,7 +22,7 @@ use crate::codec::{document, keycode};
 use crate::error::{Error, Result};
 use crate::path::Path;
 use crate::store::collection::CollectionState;
-use crate::store::write::{Writer, prepare_document};
+use crate::store::write::{GroupChanges, Writer, merge_group_changes, prepare_document};
 use crate::store::{Collection, layout};
 use crate::value::Value;
 
@@ -22,6 +30,8 @@ use crate::value::Value;
 const BATCH_DOCS: usize = 2000;
 /// Encoded bytes per batch (whichever limit comes first).
 const BATCH_BYTES: usize = 4 << 20;
+/// Group counts a load may hold back in memory (about 100 bytes each) before it applies them.
+const MAX_HELD_GROUPS: usize = 100_000;
 
 /// The key under which a replaced document is saved during a load.
 fn saved_key(id: u64) -> Vec<u8> {
@@ -55,6 +65,12 @@ pub struct BulkLoad<'a> {
     /// For upserts: encoded key value -> document id, built on first use.
     keys: Option<(Path, HashMap<Vec<u8>, u64>)>,
     saved: std::collections::HashSet<u64>,
+    /// The group-count changes of the batches applied so far, while the load holds them back.
+    held: Option<GroupChanges>,
+    /// How many group counts `held` may reach ([`MAX_HELD_GROUPS`]).
+    max_held_groups: usize,
+    /// Set when a batch failed: the load can then only be rolled back.
+    failed: bool,
     inserted: u64,
     replaced: u64,
     finished: bool,
@@ -65,10 +81,13 @@ impl Collection {
     /// commits or rolls back; readers may see its committed batches meanwhile.
     pub fn bulk_load(&self) -> Result<BulkLoad<'_>> {
         let guard = self.state.lock_writes()?;
+        // A load whose rollback failed left its journal: finish that first.
+        roll_back(&self.state)?;
         let first_id = self.state.meta().next_id;
         self.state
             .tree
-            .insert(layout::JOURNAL_KEY, &first_id.to_be_bytes())?;
+            .insert(layout::JOURNAL_KEY, layout::journal_value(first_id, true))?;
+        self.state.hold_counts(true);
         Ok(BulkLoad {
             state: &self.state,
             _guard: guard,
@@ -78,6 +97,9 @@ impl Collection {
             batch_bytes: 0,
             keys: None,
             saved: Default::default(),
+            held: Some(GroupChanges::default()),
+            max_held_groups: MAX_HELD_GROUPS,
+            failed: false,
             inserted: 0,
             replaced: 0,
             finished: false,
@@ -88,6 +110,7 @@ impl Collection {
 impl<'a> BulkLoad<'a> {
     /// Adds a document under a new id.
     pub fn insert(&mut self, doc: Value) -> Result<u64> {
+        self.ensure_usable()?;
         let doc = prepare_document(doc)?;
         let id = self.writer().insert(&doc)?;
         self.inserted += 1;
@@ -98,6 +121,7 @@ impl<'a> BulkLoad<'a> {
     /// Adds a document, or replaces the one whose value at `key` is the same (keeping its
     /// id). Returns the id and whether it replaced one. Documents without the key are added.
     pub fn upsert(&mut self, key: &Path, doc: Value) -> Result<(u64, bool)> {
+        self.ensure_usable()?;
         let doc = prepare_document(doc)?;
         self.writer().track_pending();
         let Some(value) = key.first(&doc).cloned() else {
@@ -144,13 +168,18 @@ impl<'a> BulkLoad<'a> {
 
     /// Writes the last batch and ends the load: everything it added stays.
     pub fn commit(mut self) -> Result<()> {
+        self.ensure_usable()?;
         self.flush_batch()?;
         let mut writer = Writer::new(self.state);
         writer.remove_key(layout::JOURNAL_KEY);
         for id in &self.saved {
             writer.remove_key(&saved_key(*id));
         }
+        if let Some(held) = self.held.take() {
+            writer.add_group_changes(held);
+        }
         writer.commit()?;
+        self.state.hold_counts(false);
         self.finished = true;
         Ok(())
     }
@@ -159,7 +188,18 @@ impl<'a> BulkLoad<'a> {
     pub fn rollback(mut self) -> Result<()> {
         self.finished = true;
         self.writer = None;
-        roll_back(self.state)
+        roll_back(self.state)?;
+        self.state.hold_counts(false);
+        Ok(())
+    }
+
+    fn ensure_usable(&self) -> Result<()> {
+        if self.failed {
+            return Err(Error::Storage(
+                "a batch of this load failed: it can only be rolled back".into(),
+            ));
+        }
+        Ok(())
     }
 
     fn writer(&mut self) -> &mut Writer<'a> {
@@ -217,10 +257,31 @@ impl<'a> BulkLoad<'a> {
     fn flush_batch(&mut self) -> Result<()> {
         self.batch_docs = 0;
         self.batch_bytes = 0;
-        match self.writer.take() {
-            Some(writer) => writer.commit(),
-            None => Ok(()),
+        let Some(mut writer) = self.writer.take() else {
+            return Ok(());
+        };
+        let mut stops_holding = false;
+        if let Some(held) = &mut self.held {
+            merge_group_changes(held, writer.take_group_changes());
+            if held.len() > self.max_held_groups {
+                // Too many to keep: this batch applies them, and the journal says that the
+                // counts are now kept up to date batch by batch.
+                writer.add_group_changes(std::mem::take(held));
+                writer.put_raw(
+                    layout::JOURNAL_KEY,
+                    layout::journal_value(self.first_id, false),
+                );
+                stops_holding = true;
+            }
         }
+        let committed = writer.commit();
+        self.failed |= committed.is_err();
+        committed?;
+        if stops_holding {
+            self.held = None;
+            self.state.hold_counts(false);
+        }
+        Ok(())
     }
 }
 
@@ -228,8 +289,11 @@ impl Drop for BulkLoad<'_> {
     fn drop(&mut self) {
         if !self.finished {
             self.writer = None;
-            // Best effort: if this fails too, the journal stays and the next open finishes it.
-            let _ = roll_back(self.state);
+            // Best effort: if this fails too, the journal stays and the next open (or load)
+            // finishes it; meanwhile the counts stay marked as held back.
+            if roll_back(self.state).is_ok() {
+                self.state.hold_counts(false);
+            }
         }
     }
 }
@@ -256,8 +320,16 @@ pub(crate) fn roll_back(state: &CollectionState) -> Result<()> {
     let Some(first) = state.tree.get(layout::JOURNAL_KEY)? else {
         return Ok(());
     };
-    let first_id = layout::read_u64(&first)
+    let (first_id, counts_held) = layout::read_journal(&first)
         .ok_or_else(|| Error::Corrupt("unreadable import journal".into()))?;
+    // Held-back count changes never reached the stored counts, so undoing the load's entries
+    // must not change them either.
+    let commit = |mut writer: Writer| {
+        if counts_held {
+            writer.take_group_changes();
+        }
+        writer.commit_unchecked()
+    };
     // Put back the documents the load replaced.
     loop {
         let saved: Vec<(sled::IVec, sled::IVec)> = state
@@ -279,7 +351,7 @@ pub(crate) fn roll_back(state: &CollectionState) -> Result<()> {
             }
             writer.remove_key(key);
         }
-        writer.commit_unchecked()?;
+        commit(writer)?;
     }
     // Delete what the load added.
     loop {
@@ -300,9 +372,55 @@ pub(crate) fn roll_back(state: &CollectionState) -> Result<()> {
                 .map_err(|e| Error::Corrupt(format!("document {id}: {e}")))?;
             writer.remove(id, &doc)?;
         }
-        writer.commit_unchecked()?;
+        commit(writer)?;
     }
     let mut writer = Writer::new(state);
     writer.remove_key(layout::JOURNAL_KEY);
     writer.commit_unchecked()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(n: i64) -> Value {
+        Value::try_from(serde_json::json!({ "n": n })).unwrap()
+    }
+
+    #[test]
+    fn a_load_past_its_bound_of_held_counts_applies_them_and_counts_batch_by_batch() {
+        let db = crate::Db::temporary().unwrap();
+        let c = db.collection("c").unwrap();
+        c.create_index(&["n"]).unwrap();
+        let journal = || {
+            let bytes = c.state.tree.get(layout::JOURNAL_KEY).unwrap().unwrap();
+            layout::read_journal(&bytes).unwrap()
+        };
+        for commit in [false, true] {
+            let first = c.state.meta().next_id;
+            let mut load = c.bulk_load().unwrap();
+            load.max_held_groups = 100;
+            for n in 0..1000 {
+                load.insert(doc(n)).unwrap();
+            }
+            assert!(c.state.counts_held());
+            assert_eq!(journal(), (first, true));
+            // The first batch brings 2,000 distinct values: past the bound.
+            for n in 1000..2500 {
+                load.insert(doc(n)).unwrap();
+            }
+            assert!(load.held.is_none());
+            assert!(!c.state.counts_held());
+            assert_eq!(journal(), (first, false));
+            if commit {
+                load.commit().unwrap();
+                assert_eq!(c.len().unwrap(), 2500);
+            } else {
+                drop(load);
+                assert!(c.is_empty().unwrap());
+            }
+            let report = db.check().unwrap();
+            assert!(report.is_clean(), "{:?}", report.problems);
+        }
+    }
 }

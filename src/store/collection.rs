@@ -41,6 +41,9 @@ pub(crate) struct CollectionState {
     /// one is under way), so a reader can tell that no batch touched the collection between
     /// two of its loads: see [`CollectionState::batches`].
     batches: AtomicU64,
+    /// True while a bulk load holds back its group-count changes until it ends: the stored
+    /// counts are then those from before the load, not what its visible entries say.
+    counts_held: AtomicBool,
     /// Shared so that reading it (every query plans with it) copies nothing.
     meta: RwLock<Arc<Meta>>,
     dropped: AtomicBool,
@@ -79,6 +82,7 @@ impl CollectionState {
             write_lock: Mutex::new(()),
             gate: RwLock::new(()),
             batches: AtomicU64::new(0),
+            counts_held: AtomicBool::new(false),
             meta: RwLock::new(Arc::new(Meta {
                 next_id,
                 next_index,
@@ -119,6 +123,19 @@ impl CollectionState {
     /// (counting index keys).
     pub fn read_gate(&self) -> std::sync::RwLockReadGuard<'_, ()> {
         self.gate.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Says whether a bulk load is holding back its group-count changes. Set it before the
+    /// load's first batch and clear it after the batch that applies them: a reader that checks
+    /// it while holding [`CollectionState::read_gate`] and finds it clear may trust the counts.
+    pub fn hold_counts(&self, held: bool) {
+        self.counts_held.store(held, Ordering::SeqCst);
+    }
+
+    /// Whether the stored group counts may lag the entries (see
+    /// [`CollectionState::hold_counts`]).
+    pub fn counts_held(&self) -> bool {
+        self.counts_held.load(Ordering::SeqCst)
     }
 
     /// Takes the write lock, failing if the collection was dropped meanwhile.

@@ -87,7 +87,7 @@ impl IndexDef {
         let mut per_path = Vec::with_capacity(self.paths.len());
         let mut multi_paths = Vec::new();
         for path in &self.paths {
-            let (keys, multi) = path.index_keys(doc);
+            let (keys, multi) = path.index_key_refs(doc);
             if multi {
                 multi_paths.push(path);
             }
@@ -114,10 +114,10 @@ impl IndexDef {
         let prefix = layout::entry_prefix(self.number);
         let mut entries = Vec::new();
         let mut tuple = Vec::with_capacity(per_path.len());
-        cartesian(&per_path, &mut tuple, &mut |values: &[Value]| {
+        cartesian(&per_path, &mut tuple, &mut |values: &[&Value]| {
             let mut key = Vec::with_capacity(prefix.len() + 16 * values.len() + 8);
             key.extend_from_slice(&prefix);
-            let group_len = keycode::append_key(values, id, &mut key);
+            let group_len = keycode::append_key(values.iter().copied(), id, &mut key);
             entries.push(Entry {
                 key,
                 enforce_unique: self.unique && !values.iter().any(|v| matches!(v, Value::Null)),
@@ -180,12 +180,16 @@ impl IndexDef {
 }
 
 /// Calls `emit` with every combination of one value from each list.
-fn cartesian(lists: &[Vec<Value>], tuple: &mut Vec<Value>, emit: &mut impl FnMut(&[Value])) {
+fn cartesian<'a>(
+    lists: &[Vec<&'a Value>],
+    tuple: &mut Vec<&'a Value>,
+    emit: &mut impl FnMut(&[&'a Value]),
+) {
     match lists.split_first() {
         None => emit(tuple),
         Some((first, rest)) => {
             for value in first {
-                tuple.push(value.clone());
+                tuple.push(value);
                 cartesian(rest, tuple, emit);
                 tuple.pop();
             }

@@ -122,6 +122,25 @@ pub fn group_key(entry_key: &[u8], group_len: usize) -> Vec<u8> {
     key
 }
 
+/// The value of an import journal: the load's first id, and whether the load holds back its
+/// group-count changes until it ends (then a rollback must not undo them in the counts).
+pub fn journal_value(first_id: u64, counts_held: bool) -> Vec<u8> {
+    let mut value = first_id.to_be_bytes().to_vec();
+    if counts_held {
+        value.push(1);
+    }
+    value
+}
+
+/// Reads [`journal_value`]: the first id and whether counts are held back. A journal of 8
+/// bytes (written before loads held counts back) holds none back.
+pub fn read_journal(bytes: &[u8]) -> Option<(u64, bool)> {
+    match bytes {
+        [id @ .., 1] if id.len() == 8 => Some((read_u64(id)?, true)),
+        _ => Some((read_u64(bytes)?, false)),
+    }
+}
+
 /// A big-endian u64 stored value, if it is one.
 pub fn read_u64(bytes: &[u8]) -> Option<u64> {
     bytes.try_into().ok().map(u64::from_be_bytes)
@@ -135,6 +154,15 @@ pub fn read_u32(bytes: &[u8]) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn journals_say_their_first_id_and_whether_counts_are_held_back() {
+        assert_eq!(read_journal(&journal_value(7, true)), Some((7, true)));
+        assert_eq!(read_journal(&journal_value(7, false)), Some((7, false)));
+        assert_eq!(read_journal(&7u64.to_be_bytes()), Some((7, false)));
+        assert_eq!(read_journal(&[1, 2, 3]), None);
+        assert_eq!(read_journal(&[0; 10]), None);
+    }
 
     #[test]
     fn document_keys_sort_by_id_and_round_trip() {

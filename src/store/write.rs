@@ -21,12 +21,22 @@ pub(crate) struct Writer<'a> {
     added_unique: Vec<(Entry, u64)>,
     /// Entry keys this batch removes (an old value freed for another document).
     removed: HashSet<Vec<u8>>,
-    /// How this batch changes each group count it touches (group-count key -> change).
-    groups: HashMap<Vec<u8>, i64>,
+    /// How this batch changes each group count it touches.
+    groups: GroupChanges,
     defs_changed: bool,
     buffer: Vec<u8>,
     /// Documents written by this batch, kept (when asked) for reads before it commits.
     pending: Option<HashMap<u64, Value>>,
+}
+
+/// Changes to group counts: group-count key -> how much the count moves.
+pub(crate) type GroupChanges = HashMap<Vec<u8>, i64, foldhash::fast::RandomState>;
+
+/// Adds the changes in `more` to `changes`.
+pub(crate) fn merge_group_changes(changes: &mut GroupChanges, more: GroupChanges) {
+    for (key, change) in more {
+        *changes.entry(key).or_insert(0) += change;
+    }
 }
 
 /// Checks a document before it is stored: an object, finite numbers, not too deep. Drops any
@@ -64,7 +74,7 @@ impl<'a> Writer<'a> {
             batch: sled::Batch::default(),
             added_unique: Vec::new(),
             removed: HashSet::new(),
-            groups: HashMap::new(),
+            groups: GroupChanges::default(),
             defs_changed: false,
             buffer: Vec::new(),
             pending: None,
@@ -174,6 +184,18 @@ impl<'a> Writer<'a> {
         self.pending.get_or_insert_with(HashMap::new);
     }
 
+    /// Takes the group-count changes this batch has made so far, so that it commits without
+    /// them: a bulk load holds them back until it ends, and the rollback of such a load drops
+    /// them (the stored counts never had them).
+    pub fn take_group_changes(&mut self) -> GroupChanges {
+        std::mem::take(&mut self.groups)
+    }
+
+    /// Adds group-count changes held back from earlier batches, to be applied with this one.
+    pub fn add_group_changes(&mut self, changes: GroupChanges) {
+        merge_group_changes(&mut self.groups, changes);
+    }
+
     /// Checks the unique rules, then applies everything in one atomic batch and installs the
     /// new metadata. Nothing is written when it fails.
     pub fn commit(self) -> Result<()> {
@@ -265,7 +287,9 @@ impl<'a> Writer<'a> {
     fn add_entry(&mut self, entry: Entry, id: u64) {
         self.batch.insert(entry.key.as_slice(), &[]);
         *self.groups.entry(entry.group_key()).or_insert(0) += 1;
-        self.removed.remove(&entry.key);
+        if !self.removed.is_empty() {
+            self.removed.remove(&entry.key);
+        }
         if entry.enforce_unique {
             self.added_unique.push((entry, id));
         }
