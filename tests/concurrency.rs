@@ -1,6 +1,6 @@
 //! Many readers and a writer on one `Db`: readers never see a document twice, never see one
 //! that does not match their condition, and counts taken from index keys always see whole
-//! batches. A second process (here: a second open) is refused with the locked error.
+//! batches; `count by` during a bulk load sees what the load has written. A second process (here: a second open) is refused with the locked error.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -130,6 +130,79 @@ fn readers_see_whole_writes_while_a_writer_moves_documents() {
     let checks: u64 = readers.into_iter().map(|r| r.join().unwrap()).sum();
     assert!(rounds > 0 && checks > 0);
     assert!(db.check().unwrap().is_clean());
+}
+
+/// The per-value counts of `t`'s index on `n`, by value.
+fn counts_by_n(db: &Db) -> Vec<(i64, u64)> {
+    match db.execute("count from t by n").unwrap().remove(0) {
+        Output::Groups(groups) => {
+            let mut counts: Vec<(i64, u64)> = groups
+                .iter()
+                .map(|g| {
+                    let n = g.get("n").and_then(Value::as_i64).unwrap();
+                    let count = g.get("count").and_then(Value::as_i64).unwrap();
+                    (n, count as u64)
+                })
+                .collect();
+            counts.sort_unstable();
+            counts
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn count_by_during_a_load_sees_what_the_load_has_written_and_the_counts_agree_after_it() {
+    const LOADED: i64 = 5500;
+    let db = Db::temporary().unwrap();
+    db.execute("create index on t (n)").unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let (db, stop) = (db.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let t = db.collection("t").unwrap();
+                let mut seen_during = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    // The document count is published after each batch lands, so it never
+                    // runs ahead of the entries a later `count by` counts.
+                    let before = t.len().unwrap();
+                    let counts = counts_by_n(&db);
+                    let total: u64 = counts.iter().map(|(_, c)| c).sum();
+                    assert!(before <= total, "{before} documents, counts {counts:?}");
+                    // The load writes n = 0, 1, 2, 3, 4, 0, ... in order: whatever part of it
+                    // is in, the counts are those of a prefix of that sequence.
+                    for (i, (n, count)) in counts.iter().enumerate() {
+                        assert_eq!(*n, i as i64, "{counts:?}");
+                        let expected = (total + 4 - i as u64) / 5;
+                        assert_eq!(*count, expected, "{counts:?}");
+                    }
+                    seen_during += usize::from(total > 0 && total < LOADED as u64);
+                }
+                seen_during
+            })
+        })
+        .collect();
+    let t = db.collection("t").unwrap();
+    let mut load = t.bulk_load().unwrap();
+    for i in 0..LOADED {
+        load.insert(Value::try_from(json!({ "n": i % 5 })).unwrap())
+            .unwrap();
+        if i % 500 == 0 {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+    load.commit().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    stop.store(true, Ordering::Relaxed);
+    let seen_during: usize = readers.into_iter().map(|r| r.join().unwrap()).sum();
+    assert!(seen_during > 0, "no reader ran while the load was half in");
+    assert_eq!(
+        counts_by_n(&db),
+        (0..5).map(|n| (n, 1100)).collect::<Vec<_>>()
+    );
+    let report = db.check().unwrap();
+    assert!(report.is_clean(), "{:?}", report.problems);
 }
 
 #[test]
