@@ -80,7 +80,9 @@ pub struct BulkLoad<'a> {
 
 impl Collection {
     /// Starts an all-or-nothing bulk load into this collection. Other writers wait until it
-    /// commits or rolls back; readers may see its committed batches meanwhile.
+    /// commits or rolls back; readers may see its committed batches meanwhile (and `count by`
+    /// then counts index entries, as the load brings the per-value counts up to date only as
+    /// it commits).
     pub fn bulk_load(&self) -> Result<BulkLoad<'_>> {
         let guard = self.state.lock_writes()?;
         // A load whose rollback failed left its journal: finish that first.
