@@ -613,8 +613,15 @@ fn during_a_load_count_by_counts_the_entries_it_sees_and_the_counts_catch_up_at_
     }
     let report = db.check().unwrap();
     assert!(report.is_clean(), "{:?}", report.problems);
+    let plan = |db: &Db| db.execute("explain count from c by n").unwrap()[0].to_string();
+    assert!(
+        plan(&db).contains("entries, counted while a load runs"),
+        "{}",
+        plan(&db)
+    );
 
     load.commit().unwrap();
+    assert!(plan(&db).contains("group counts"), "{}", plan(&db));
     let after = groups();
     assert_eq!(after[0], ("0".to_string(), "503".to_string()), "{after:?}");
     assert!(

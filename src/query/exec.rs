@@ -890,8 +890,13 @@ pub fn count_by(
     let started = Instant::now();
     let mut node = match &covering {
         Some(index) => PlanNode::new(format!(
-            "Group by {by} from index {} group counts (no documents read)",
-            index.name
+            "Group by {by} from index {} {} (no documents read)",
+            index.name,
+            if collection.state.counts_held() {
+                "entries, counted while a load runs"
+            } else {
+                "group counts"
+            }
         )),
         None => PlanNode::new(format!("Group by {by}")),
     };
