@@ -905,26 +905,8 @@ pub fn count_by(
             return Ok((Vec::new(), node));
         }
         // The index keeps a count of its entries per leading value: one key per group.
-        let prefix = crate::store::layout::group_prefix(index.number);
-        let group_value = |key: &[u8]| {
-            keycode::decode_value(&key[prefix.len()..])
-                .map(|(value, _)| value)
-                .map_err(|e| Error::Corrupt(e.to_string()))
-        };
-        let state = &collection.state;
-        let _whole_batches = state.read_gate();
-        if state.counts_held() {
-            // A bulk load holds back its count changes until it ends: count the entries.
-            for (key, n) in index.count_groups(&state.tree)? {
-                add(group_value(&key)?, n);
-            }
-        } else {
-            for item in state.tree.scan_prefix(prefix) {
-                let (key, count) = item?;
-                let n = crate::store::layout::read_u64(&count)
-                    .ok_or_else(|| Error::Corrupt(format!("unreadable group count {key:?}")))?;
-                add(group_value(&key)?, n);
-            }
+        for (value, n) in collection.state.group_counts(&index)? {
+            add(value, n);
         }
     } else {
         let (stream, child) = filtered(collection, plan, filter_text, mode);

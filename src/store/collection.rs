@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::codec::{self, CodecError, document, typed};
+use crate::codec::{self, CodecError, document, keycode, typed};
 use crate::error::{Error, Result};
 use crate::store::index::{self, IndexDef, IndexState};
 use crate::store::layout;
@@ -136,6 +136,35 @@ impl CollectionState {
     /// [`CollectionState::hold_counts`]).
     pub fn counts_held(&self) -> bool {
         self.counts_held.load(Ordering::SeqCst)
+    }
+
+    /// How many entries `index` has per leading value, in value order, from whole batches: its
+    /// stored group counts, or, while a bulk load holds back its changes to them, its entries
+    /// counted.
+    pub fn group_counts(&self, index: &IndexDef) -> Result<Vec<(Value, u64)>> {
+        let prefix = layout::group_prefix(index.number);
+        let value = |key: &[u8]| {
+            keycode::decode_value(&key[prefix.len()..])
+                .map(|(value, _)| value)
+                .map_err(|e| Error::Corrupt(e.to_string()))
+        };
+        let _whole_batches = self.read_gate();
+        if self.counts_held() {
+            return index
+                .count_groups(&self.tree)?
+                .into_iter()
+                .map(|(key, n)| Ok((value(&key)?, n)))
+                .collect();
+        }
+        self.tree
+            .scan_prefix(prefix)
+            .map(|item| {
+                let (key, count) = item?;
+                let n = layout::read_u64(&count)
+                    .ok_or_else(|| Error::Corrupt(format!("unreadable group count {key:?}")))?;
+                Ok((value(&key)?, n))
+            })
+            .collect()
     }
 
     /// Takes the write lock, failing if the collection was dropped meanwhile.

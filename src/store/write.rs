@@ -119,7 +119,7 @@ impl<'a> Writer<'a> {
             if !maintained(index) || same_fields(index, old, new) {
                 continue;
             }
-            let (before, _) = self.meta.indexes[i].entries(old, id)?;
+            let (before, _) = index.entries(old, id)?;
             let after = self.entries(i, new, id)?;
             let before_keys: HashSet<&[u8]> = before.iter().map(|e| e.key.as_slice()).collect();
             let after_keys: HashSet<&[u8]> = after.iter().map(|e| e.key.as_slice()).collect();
