@@ -544,7 +544,7 @@ pub(crate) fn scan_ids(state: &Arc<CollectionState>, scan: &IndexScan) -> Stream
 /// known to be there.
 fn entry_ids(
     state: &CollectionState,
-    ranges: Vec<KeyRange>,
+    ranges: Arc<[KeyRange]>,
     reverse: bool,
     prefetched: Option<Arc<Prefetched>>,
 ) -> (Stream<u64>, usize) {
@@ -556,8 +556,8 @@ fn entry_ids(
         })
     };
     if reverse {
-        let keys = ranges.into_iter().rev().flat_map(move |range| {
-            range
+        let keys = (0..ranges.len()).rev().flat_map(move |i| {
+            ranges[i]
                 .iter(&tree)
                 .rev()
                 .map(|entry| entry.map(|(key, _)| key))
@@ -565,29 +565,27 @@ fn entry_ids(
         return (Box::new(key_ids(Box::new(keys))), 0);
     }
     let read = prefetched.filter(|p| p.batches == state.batches());
-    let (ranges, last_key) = match &read {
-        Some(p) => (
-            ranges.into_iter().skip(p.whole_ranges).collect(),
-            p.last_key.clone(),
-        ),
-        None => (ranges, None),
+    let (first_range, last_key) = match &read {
+        Some(p) => (p.whole_ranges, p.last_key.clone()),
+        None => (0, None),
     };
     let expected = read.as_ref().map_or(0, |p| p.ids.len());
     let read_ids = read
         .into_iter()
         .flat_map(|p| (0..p.ids.len()).map(move |i| Ok(p.ids[i])));
     let mut after = last_key;
-    let keys = ranges
-        .into_iter()
-        .flat_map(move |range| range.iter_after(&tree, after.take().as_deref()).keys());
+    let keys = (first_range..ranges.len())
+        .flat_map(move |i| ranges[i].iter_after(&tree, after.take().as_deref()).keys());
     (Box::new(read_ids.chain(key_ids(Box::new(keys)))), expected)
 }
 
 /// Passes each id once: a document can meet a scan twice, under several entries (multikey,
 /// several ranges), or under its old and new entries when a writer changes it mid-scan.
 fn distinct(ids: Stream<u64>, expected: usize) -> Stream<u64> {
+    // Room for a short scan (an ordered `limit`) up front: growing from empty reallocates
+    // three times in the first ten ids.
     let mut seen: HashSet<u64, foldhash::fast::RandomState> =
-        HashSet::with_capacity_and_hasher(expected, Default::default());
+        HashSet::with_capacity_and_hasher(expected.max(16), Default::default());
     Box::new(ids.filter_map(move |id| match id {
         Ok(id) => seen.insert(id).then_some(Ok(id)),
         Err(e) => Some(Err(e)),

@@ -46,11 +46,14 @@ impl KeyRange {
     pub(crate) fn iter_after(&self, tree: &sled::Tree, last: Option<&[u8]>) -> sled::Iter {
         use std::ops::Bound;
         let start = match last {
-            Some(last) => Bound::Excluded(last.to_vec()),
-            None => Bound::Included(self.start.clone()),
+            Some(last) => Bound::Excluded(last),
+            None => Bound::Included(self.start.as_slice()),
         };
-        let end = self.end.clone().map_or(Bound::Unbounded, Bound::Excluded);
-        tree.range::<Vec<u8>, _>((start, end))
+        let end = self
+            .end
+            .as_deref()
+            .map_or(Bound::Unbounded, Bound::Excluded);
+        tree.range::<&[u8], _>((start, end))
     }
 }
 
@@ -73,9 +76,9 @@ pub enum Access {
 #[derive(Clone, Debug)]
 pub struct IndexScan {
     /// The index.
-    pub index: IndexDef,
-    /// Key ranges, in key order.
-    pub ranges: Vec<KeyRange>,
+    pub index: Arc<IndexDef>,
+    /// Key ranges, in key order (shared: a scan reads them without copying them).
+    pub ranges: Arc<[KeyRange]>,
     /// What the ranges select, for `explain` (`org = "ICC", year >= 2020`; empty: all).
     pub condition: String,
     /// Walk the ranges backwards (for `order by ... desc`).
@@ -184,7 +187,7 @@ impl Plan {
         let total = collection.len()?;
         // Borrowed from the shared metadata: planning clones only the index it scans.
         let meta = collection.state.meta();
-        let indexes: Vec<&IndexDef> = meta.indexes.iter().filter(|d| d.is_ready()).collect();
+        let indexes: Vec<&Arc<IndexDef>> = meta.indexes.iter().filter(|d| d.is_ready()).collect();
         let conjuncts: Vec<&Predicate> = filter
             .as_ref()
             .map(Predicate::conjuncts)
@@ -310,7 +313,7 @@ fn access_estimate(access: &Access) -> u64 {
 /// Each branch of an `or` planned on its own; `None` when one branch has no index.
 fn union_parts(
     collection: &Collection,
-    indexes: &[&IndexDef],
+    indexes: &[&Arc<IndexDef>],
     branches: &[Predicate],
 ) -> Option<Vec<Access>> {
     let mut parts = Vec::with_capacity(branches.len());
@@ -355,7 +358,7 @@ fn usable(def: &IndexDef, value: &Value) -> bool {
 /// The best scan of `def` for the conjuncts: equalities on leading paths, then one range.
 fn candidate(
     collection: &Collection,
-    def: &IndexDef,
+    def: &Arc<IndexDef>,
     conjuncts: &[&Predicate],
 ) -> Option<Candidate> {
     let (eq_sets, suffix, consumed, parts) = match_paths(def, conjuncts, def.paths.len());
@@ -375,7 +378,7 @@ fn candidate(
 /// order paths follow the equality prefix, all in one direction.
 fn ordered_scan(
     collection: &Collection,
-    def: &IndexDef,
+    def: &Arc<IndexDef>,
     conjuncts: &[&Predicate],
     order: &[OrderKey],
     total: u64,
@@ -575,7 +578,7 @@ fn tighter(current: Option<(Value, bool)>, new: (Value, bool), lower: bool) -> (
 }
 
 fn build_scan(
-    def: &IndexDef,
+    def: &Arc<IndexDef>,
     eq_sets: &[Vec<Value>],
     suffix: &Suffix,
     condition: String,
@@ -604,7 +607,7 @@ fn build_scan(
     let estimate = 0;
     Some(IndexScan {
         index: def.clone(),
-        ranges,
+        ranges: ranges.into(),
         condition,
         reverse,
         exact,
@@ -672,7 +675,7 @@ fn estimate(collection: &Collection, scan: &mut IndexScan) {
     let mut whole_ranges = 0;
     let mut last_key = None;
     let mut failed = false;
-    for range in &scan.ranges {
+    for range in scan.ranges.iter() {
         let remaining = (ESTIMATE_CAP - count) as usize;
         for key in range.iter(&state.tree).keys().take(remaining) {
             count += 1;

@@ -23,7 +23,8 @@ pub(crate) struct Meta {
     pub next_id: u64,
     pub next_index: u32,
     pub count: u64,
-    pub indexes: Vec<IndexDef>,
+    /// Shared, so a plan holds the index it scans without copying it.
+    pub indexes: Vec<Arc<IndexDef>>,
 }
 
 /// What every handle on one collection shares.
@@ -73,7 +74,7 @@ impl CollectionState {
             let def: IndexDef = codec::decode_record(&bytes).map_err(|e| {
                 Error::Corrupt(format!("collection `{name}`: index definition: {e}"))
             })?;
-            indexes.push(def);
+            indexes.push(Arc::new(def));
         }
         Ok(CollectionState {
             name,
@@ -287,7 +288,7 @@ impl CollectionState {
             .iter_mut()
             .find(|d| d.number == number)
         {
-            def.state = IndexState::Dropping;
+            Arc::make_mut(def).state = IndexState::Dropping;
         }
         writer.commit()?;
         self.clear_entries(number)?;
@@ -622,7 +623,7 @@ impl Collection {
         let mut writer = Writer::new(&self.state);
         let meta = writer.meta_mut();
         meta.next_index += 1;
-        meta.indexes.push(IndexDef {
+        meta.indexes.push(Arc::new(IndexDef {
             name: name.clone(),
             collection: self.state.name.clone(),
             paths,
@@ -630,7 +631,7 @@ impl Collection {
             multikey: false,
             number,
             state: IndexState::Building,
-        });
+        }));
         writer.commit()?;
         if let Err(err) = self.backfill(number) {
             self.state.remove_index(number)?;
@@ -643,7 +644,7 @@ impl Collection {
             .iter_mut()
             .find(|d| d.number == number)
         {
-            def.state = IndexState::Ready;
+            Arc::make_mut(def).state = IndexState::Ready;
         }
         writer.commit()?;
         Ok(name)
@@ -737,7 +738,7 @@ impl Collection {
             .indexes
             .iter()
             .filter(|d| d.is_ready())
-            .cloned()
+            .map(|d| IndexDef::clone(d))
             .collect())
     }
 
@@ -780,7 +781,7 @@ impl Collection {
                 .iter_mut()
                 .find(|d| d.number == def.number)
             {
-                d.multikey = false;
+                Arc::make_mut(d).multikey = false;
             }
             writer.commit()?;
             if let Err(err) = self.backfill(def.number) {

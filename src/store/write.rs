@@ -253,7 +253,7 @@ impl<'a> Writer<'a> {
                 }
                 self.batch.insert(
                     layout::index_def_key(def.number),
-                    crate::codec::encode_record(def)?,
+                    crate::codec::encode_record(def.as_ref())?,
                 );
             }
         }
@@ -278,7 +278,7 @@ impl<'a> Writer<'a> {
     fn entries(&mut self, i: usize, doc: &Value, id: u64) -> Result<Vec<Entry>> {
         let (entries, multi) = self.meta.indexes[i].entries(doc, id)?;
         if multi && !self.meta.indexes[i].multikey {
-            self.meta.indexes[i].multikey = true;
+            std::sync::Arc::make_mut(&mut self.meta.indexes[i]).multikey = true;
             self.defs_changed = true;
         }
         Ok(entries)
