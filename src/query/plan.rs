@@ -185,7 +185,7 @@ impl Plan {
         limited: bool,
     ) -> crate::Result<Plan> {
         let total = collection.len()?;
-        // Borrowed from the shared metadata: planning clones only the index it scans.
+        // Borrowed from the shared metadata: a scan shares the definition of its index.
         let meta = collection.state.meta();
         let indexes: Vec<&Arc<IndexDef>> = meta.indexes.iter().filter(|d| d.is_ready()).collect();
         let conjuncts: Vec<&Predicate> = filter
