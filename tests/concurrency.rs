@@ -80,7 +80,8 @@ fn readers_see_whole_writes_while_a_writer_moves_documents() {
                         Output::Count(n) => assert_eq!(n, DOCS, "a count saw half a batch"),
                         other => panic!("{other:?}"),
                     }
-                    // Rows through an index: no duplicates, each matching, each whole.
+                    // Rows through an index: no duplicates, each matching, each whole. (2,500
+                    // of them: a second thread reads them ahead, see `Options::read_ahead`.)
                     let g = 1 + (checks + r) % 2;
                     let rows: Vec<Value> = db
                         .query(&format!("from t where g = {g}"))

@@ -20,6 +20,7 @@ use crate::path::Path;
 use crate::query::ast::OrderKey;
 use crate::query::explain::PlanNode;
 use crate::query::plan::{Access, IndexScan, KeyRange, Plan, Prefetched};
+use crate::query::read_ahead;
 use crate::store::{Collection, CollectionState};
 use crate::value::Value;
 
@@ -302,6 +303,12 @@ pub fn query(
     mode: Mode,
 ) -> (Rows, PlanNode) {
     let (mut stream, mut node) = filtered(collection, plan, filter_text, mode);
+    if mode != Mode::Explain
+        && let Some(min) = collection.db.inner.read_ahead
+        && reads_many(plan, shape, min)
+    {
+        stream = Box::new(read_ahead::read_ahead(stream));
+    }
     if !plan.sort.is_empty() {
         let keep = shape.limit.map(|l| l.saturating_add(shape.offset));
         node = above(mode, node, || {
@@ -347,6 +354,17 @@ pub fn query(
         None => Box::new(stream.map(|item| item.map(Row::Stored))),
     };
     (Rows { inner: rows, state }, node)
+}
+
+/// Whether a query is expected to read at least `min` documents, enough for another thread to
+/// find them while the caller's decodes them ([`read_ahead`]): a sort reads all it finds, a
+/// limit only what it keeps.
+fn reads_many(plan: &Plan, shape: &Shape, min: u64) -> bool {
+    let wanted = match shape.limit {
+        Some(limit) if plan.sort.is_empty() => limit.saturating_add(shape.offset),
+        _ => u64::MAX,
+    };
+    plan.estimate.min(wanted) >= min
 }
 
 /// The source followed by the residual filter, which decodes only the fields it tests.

@@ -17,6 +17,7 @@ pub mod fields;
 pub mod parser;
 pub mod plan;
 pub mod prepared;
+pub(crate) mod read_ahead;
 pub mod session;
 
 pub use error::ParseError;

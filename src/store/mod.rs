@@ -55,6 +55,11 @@ pub struct Options {
     /// it from a background thread shortly after the last handle drops) before failing with
     /// [`Error::Locked`]. Default: one second.
     pub lock_wait: std::time::Duration,
+    /// How many documents a query must be expected to read before a second thread finds them
+    /// (walks the index, reads and filters the documents) while the calling thread decodes,
+    /// sorts or projects them. Default: `Some(512)`; `None` keeps every query on the calling
+    /// thread. A query with a `limit` and no sort is expected to read its limit at most.
+    pub read_ahead: Option<u64>,
 }
 
 impl Default for Options {
@@ -62,6 +67,7 @@ impl Default for Options {
         Options {
             cache_capacity: 256 << 20,
             lock_wait: std::time::Duration::from_secs(1),
+            read_ahead: Some(crate::query::read_ahead::MIN_ROWS),
         }
     }
 }
@@ -96,6 +102,8 @@ pub(crate) struct DbInner {
     collections: RwLock<BTreeMap<String, Arc<CollectionState>>>,
     /// Serialises catalog changes (creating and dropping collections).
     catalog_lock: Mutex<()>,
+    /// [`Options::read_ahead`].
+    pub(crate) read_ahead: Option<u64>,
 }
 
 impl std::fmt::Debug for Db {
@@ -141,6 +149,7 @@ impl Db {
             sled,
             path.to_path_buf(),
             Some(path.join(layout::MARKER_FILE)),
+            &options,
         )
     }
 
@@ -152,17 +161,34 @@ impl Db {
     /// # Ok::<(), quarry::Error>(())
     /// ```
     pub fn temporary() -> Result<Db> {
+        Db::temporary_with(Options::default())
+    }
+
+    /// [`Db::temporary`] with `options` (`lock_wait` has no use there).
+    ///
+    /// ```
+    /// let single_threaded = quarry::Options { read_ahead: None, ..Default::default() };
+    /// let db = quarry::Db::temporary_with(single_threaded)?;
+    /// db.execute("insert into t {x: 1}")?;
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn temporary_with(options: Options) -> Result<Db> {
         let sled = sled::Config::new()
             .temporary(true)
-            .cache_capacity(Options::default().cache_capacity)
+            .cache_capacity(options.cache_capacity)
             .open()?;
-        Db::from_sled(sled, PathBuf::from("(temporary)"), None)
+        Db::from_sled(sled, PathBuf::from("(temporary)"), None, &options)
     }
 
     /// Opens quarry's catalog inside a sled database. `marker` is the file that records that
     /// the database was created: with it present, a missing catalog means damage, not a new
     /// database.
-    fn from_sled(sled: sled::Db, path: PathBuf, marker: Option<PathBuf>) -> Result<Db> {
+    fn from_sled(
+        sled: sled::Db,
+        path: PathBuf,
+        marker: Option<PathBuf>,
+        options: &Options,
+    ) -> Result<Db> {
         let catalog = sled.open_tree(layout::CATALOG_TREE)?;
         let mut upgrade = false;
         match catalog.get(layout::FORMAT_KEY)? {
@@ -239,6 +265,7 @@ impl Db {
                 path,
                 collections: RwLock::new(collections),
                 catalog_lock: Mutex::new(()),
+                read_ahead: options.read_ahead,
             }),
         })
     }
