@@ -9,7 +9,7 @@ use std::cmp::Ordering;
 use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
 use std::marker::PhantomData;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering as AtomicOrdering};
 use std::time::Instant;
 
 use serde::de::DeserializeOwned;
@@ -302,12 +302,16 @@ pub fn query(
     shape: &Shape,
     mode: Mode,
 ) -> (Rows, PlanNode) {
-    let (mut stream, mut node) = filtered(collection, plan, filter_text, mode);
-    if mode != Mode::Explain
-        && let Some(min) = collection.db.inner.read_ahead
-        && reads_many(plan, shape, min)
-    {
-        stream = Box::new(read_ahead::read_ahead(stream));
+    let stop = (mode != Mode::Explain
+        && collection
+            .db
+            .inner
+            .read_ahead
+            .is_some_and(|min| reads_many(plan, shape, min)))
+    .then(Arc::<AtomicBool>::default);
+    let (mut stream, mut node) = filtered(collection, plan, filter_text, mode, stop.clone());
+    if let Some(stop) = stop {
+        stream = Box::new(read_ahead::read_ahead(stream, stop));
     }
     if !plan.sort.is_empty() {
         let keep = shape.limit.map(|l| l.saturating_add(shape.offset));
@@ -367,12 +371,14 @@ fn reads_many(plan: &Plan, shape: &Shape, min: u64) -> bool {
     plan.estimate.min(wanted) >= min
 }
 
-/// The source followed by the residual filter, which decodes only the fields it tests.
+/// The source followed by the residual filter, which decodes only the fields it tests. The
+/// source ends early once `stop` is raised (the rows read ahead were dropped).
 fn filtered(
     collection: &Collection,
     plan: &Plan,
     filter_text: Option<String>,
     mode: Mode,
+    stop: Option<Arc<AtomicBool>>,
 ) -> (Stream<Doc>, PlanNode) {
     // An exact index scan selects exactly the documents the predicate selects. A document
     // read with no batch applied since before the scan began is the version its index entry
@@ -382,6 +388,9 @@ fn filtered(
         .then(|| collection.state.batches())
         .filter(|n| n % 2 == 0);
     let (mut stream, mut node) = source(collection, &plan.access, mode);
+    if let Some(stop) = stop {
+        stream = Box::new(stream.take_while(move |_| !stop.load(AtomicOrdering::Relaxed)));
+    }
     if let Some(interrupt) = plan.interrupt.clone() {
         stream = Box::new(stream.map(move |item| {
             if interrupt.is_raised() {
@@ -830,7 +839,7 @@ pub fn count(
         }
         return Ok((n, node));
     }
-    let (stream, node) = filtered(collection, plan, filter_text, mode);
+    let (stream, node) = filtered(collection, plan, filter_text, mode, None);
     let mut node = PlanNode::new("Count".to_owned()).child(node);
     if mode == Mode::Explain {
         return Ok((0, node));
@@ -925,7 +934,7 @@ pub fn count_by(
             add(value, n);
         }
     } else {
-        let (stream, child) = filtered(collection, plan, filter_text, mode);
+        let (stream, child) = filtered(collection, plan, filter_text, mode, None);
         node = node.child(child);
         if mode == Mode::Explain {
             return Ok((Vec::new(), node));
@@ -970,7 +979,7 @@ pub fn matching<'a>(
 ) -> impl Iterator<Item = Result<(u64, Value)>> + 'a {
     let state = &collection.state;
     let fields: Wanted = fields.map(Into::into);
-    filtered(collection, plan, None, Mode::Run)
+    filtered(collection, plan, None, Mode::Run, None)
         .0
         .map(move |item| {
             let doc = item?;

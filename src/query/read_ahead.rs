@@ -4,11 +4,13 @@
 //! documents keeps two cores busy instead of one.
 //!
 //! The rows come in the order the source gives them, errors included. The thread starts when
-//! the first row is asked for, hands rows over in batches (small first, so the first row
-//! comes soon), stops within a batch once the caller drops the rows, and is waited for then,
-//! so nothing reads the store after the query is gone. If no thread can be started, the
+//! the first row is asked for and hands rows over in batches (small first, and a row at once
+//! whenever the caller has none left), stops at its next row once the caller drops the rows,
+//! and is waited for then, so nothing reads the store after the query is gone. If no thread can be started, the
 //! caller's thread reads as before.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
 use std::thread::JoinHandle;
 
@@ -17,24 +19,35 @@ use crate::error::{Error, Result};
 /// Rows a query is expected to read before reading ahead is worth a thread: below this,
 /// starting one costs more than it saves.
 pub(crate) const MIN_ROWS: u64 = 512;
-/// Rows in the first batch handed over; each next batch doubles, up to [`LAST_BATCH`].
-const FIRST_BATCH: usize = 8;
+/// Rows in the first batch handed over (the first row goes at once); each next batch
+/// doubles, up to [`LAST_BATCH`].
+const FIRST_BATCH: usize = 1;
 /// Rows in a batch at most.
 const LAST_BATCH: usize = 128;
 /// Batches the thread may have ready before it waits for the caller.
 const BATCHES_AHEAD: usize = 4;
+/// How long rows may wait in an unfinished batch while the caller has none left: rows found
+/// slowly (a selective filter) are handed over when the next one is found after this.
+const LONGEST_WAIT: std::time::Duration = std::time::Duration::from_micros(500);
 
 /// A source of rows that may be read on another thread.
 pub(crate) type Source<T> = Box<dyn Iterator<Item = Result<T>> + Send>;
 
-/// The rows of `source`, read ahead on another thread once the first is asked for.
-pub(crate) fn read_ahead<T: Send + 'static>(source: Source<T>) -> ReadAhead<T> {
+/// The rows of `source`, read ahead on another thread once the first is asked for. `stop` is
+/// raised when the rows are dropped: a source that may read long between two rows (a
+/// selective filter) should end when it sees it raised.
+pub(crate) fn read_ahead<T: Send + 'static>(
+    source: Source<T>,
+    stop: Arc<AtomicBool>,
+) -> ReadAhead<T> {
     ReadAhead {
         unstarted: Some(source),
         inline: None,
         batch: Vec::new().into_iter(),
         from: None,
         reader: None,
+        in_flight: Arc::default(),
+        stop,
     }
 }
 
@@ -49,6 +62,10 @@ pub(crate) struct ReadAhead<T> {
     /// Batches from the reading thread.
     from: Option<Receiver<Vec<Result<T>>>>,
     reader: Option<JoinHandle<()>>,
+    /// Batches sent by the thread and not yet received.
+    in_flight: Arc<AtomicUsize>,
+    /// Raised when the rows are dropped: the thread reads no further row.
+    stop: Arc<AtomicBool>,
 }
 
 impl<T: Send + 'static> ReadAhead<T> {
@@ -57,11 +74,16 @@ impl<T: Send + 'static> ReadAhead<T> {
         // this thread still holds the source and reads it itself.
         let (give, take) = channel::<Source<T>>();
         let (to, from) = sync_channel(BATCHES_AHEAD);
+        let handover = Handover {
+            to,
+            in_flight: self.in_flight.clone(),
+            stop: self.stop.clone(),
+        };
         let started = std::thread::Builder::new()
             .name("quarry-read-ahead".into())
             .spawn(move || {
                 if let Ok(source) = take.recv() {
-                    send_all(source, to);
+                    send_all(source, &handover);
                 }
             });
         match started {
@@ -88,22 +110,48 @@ impl<T: Send + 'static> ReadAhead<T> {
     }
 }
 
-/// Hands the source's rows over in batches until they end or the rows are dropped.
-fn send_all<T>(source: Source<T>, to: SyncSender<Vec<Result<T>>>) {
+/// The reading thread's end of the hand-over.
+struct Handover<T> {
+    to: SyncSender<Vec<Result<T>>>,
+    /// Batches sent and not yet received: none means the caller is waiting, or soon will be.
+    in_flight: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+}
+
+/// Hands the source's rows over in batches until they end or the rows are dropped. A batch
+/// goes when it is full, or early when the caller has no rows left and the batch's first row
+/// has waited [`LONGEST_WAIT`]: handing over each row as the caller waits for it cost a
+/// wake-up per row, a fifth of an indexed query's time.
+fn send_all<T>(source: Source<T>, handover: &Handover<T>) {
     let mut size = FIRST_BATCH;
     let mut batch = Vec::with_capacity(size);
+    let mut first_waiting = std::time::Instant::now();
     for row in source {
+        if handover.stop.load(Ordering::Relaxed) {
+            return;
+        }
+        if batch.is_empty() {
+            first_waiting = std::time::Instant::now();
+        }
         batch.push(row);
-        if batch.len() == size {
-            size = (size * 2).min(LAST_BATCH);
+        let full = batch.len() == size;
+        if full
+            || (handover.in_flight.load(Ordering::Acquire) == 0
+                && first_waiting.elapsed() >= LONGEST_WAIT)
+        {
+            if full {
+                size = (size * 2).min(LAST_BATCH);
+            }
             let full = std::mem::replace(&mut batch, Vec::with_capacity(size));
-            if to.send(full).is_err() {
+            handover.in_flight.fetch_add(1, Ordering::AcqRel);
+            if handover.to.send(full).is_err() {
                 return;
             }
         }
     }
     if !batch.is_empty() {
-        let _ = to.send(batch);
+        handover.in_flight.fetch_add(1, Ordering::AcqRel);
+        let _ = handover.to.send(batch);
     }
 }
 
@@ -122,7 +170,10 @@ impl<T: Send + 'static> Iterator for ReadAhead<T> {
                 return Some(row);
             }
             match self.from.as_ref()?.recv() {
-                Ok(batch) => self.batch = batch.into_iter(),
+                Ok(batch) => {
+                    self.in_flight.fetch_sub(1, Ordering::AcqRel);
+                    self.batch = batch.into_iter();
+                }
                 Err(_) => {
                     self.from = None;
                     return self.finished();
@@ -134,7 +185,9 @@ impl<T: Send + 'static> Iterator for ReadAhead<T> {
 
 impl<T> Drop for ReadAhead<T> {
     fn drop(&mut self) {
-        // Dropping the receiver makes the thread's next hand-over fail, and it returns.
+        // The thread returns at its next row, or at once if it waits to hand a batch over
+        // (dropping the receiver makes that fail).
+        self.stop.store(true, Ordering::Relaxed);
         self.from = None;
         if let Some(reader) = self.reader.take() {
             let _ = reader.join();
@@ -161,9 +214,10 @@ mod tests {
                 Ok(i)
             }
         });
-        let rows: Vec<std::result::Result<i32, String>> = read_ahead(Box::new(source))
-            .map(|r| r.map_err(|e| e.to_string()))
-            .collect();
+        let rows: Vec<std::result::Result<i32, String>> =
+            read_ahead(Box::new(source), Arc::default())
+                .map(|r| r.map_err(|e| e.to_string()))
+                .collect();
         let expected: Vec<std::result::Result<i32, String>> = (0..2000)
             .map(|i| {
                 if i % 700 == 0 {
@@ -184,7 +238,7 @@ mod tests {
             counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             Ok(i)
         });
-        let mut rows = read_ahead(Box::new(source));
+        let mut rows = read_ahead(Box::new(source), Arc::default());
         assert_eq!(rows.next().unwrap().unwrap(), 0);
         drop(rows);
         // The drop waited for the thread: it read no more than the batches it could hold.
@@ -198,9 +252,29 @@ mod tests {
     }
 
     #[test]
+    fn dropping_the_rows_stops_a_thread_far_from_its_next_hand_over() {
+        // One row, then nothing for a long time: a filter that matches almost nothing.
+        let read = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = read.clone();
+        let stop = Arc::new(AtomicBool::new(false));
+        let raised = stop.clone();
+        let source = (0..10_000_000u64)
+            .inspect(move |_| {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            })
+            .take_while(move |_| !raised.load(Ordering::Relaxed))
+            .filter(|i| *i == 0 || *i == 9_999_999)
+            .map(Ok);
+        let mut rows = read_ahead(Box::new(source), stop);
+        assert_eq!(rows.next().unwrap().unwrap(), 0);
+        drop(rows);
+        assert!(read.load(std::sync::atomic::Ordering::SeqCst) < 10_000_000);
+    }
+
+    #[test]
     fn a_panic_on_the_reading_thread_is_an_error_not_a_short_answer() {
         let source = (0..100).map(|i| if i == 50 { panic!("boom") } else { Ok(i) });
-        let rows: Vec<Result<i32>> = read_ahead(Box::new(source)).collect();
+        let rows: Vec<Result<i32>> = read_ahead(Box::new(source), Arc::default()).collect();
         let (last, before) = rows.split_last().unwrap();
         assert!(matches!(last, Err(Error::Storage(_))), "{last:?}");
         // The rows handed over before the panic, in order; the batch it broke off is lost.
@@ -218,7 +292,7 @@ mod tests {
             seen.store(true, std::sync::atomic::Ordering::SeqCst);
             Ok(1)
         });
-        let rows = read_ahead(Box::new(source));
+        let rows = read_ahead(Box::new(source), Arc::default());
         std::thread::sleep(std::time::Duration::from_millis(10));
         assert!(!read.load(std::sync::atomic::Ordering::SeqCst));
         assert_eq!(rows.map(Result::unwrap).collect::<Vec<_>>(), [1]);
