@@ -23,7 +23,7 @@ use crate::store::{Collection, IndexDef};
 use crate::value::Value;
 
 /// Index keys counted at most per candidate when estimating its rows.
-const ESTIMATE_CAP: u64 = 2000;
+pub(crate) const ESTIMATE_CAP: u64 = 2000;
 /// The most key ranges one scan may expand into (`in` lists on several paths multiply).
 const MAX_RANGES: usize = 256;
 
