@@ -57,6 +57,42 @@ fn limit_without_sort_stops_reading_early() {
 }
 
 #[test]
+fn explain_shows_when_a_query_reads_ahead_on_a_second_thread() {
+    let db = Db::temporary().unwrap();
+    let docs: Vec<serde_json::Value> = (0..3000).map(|i| serde_json::json!({"n": i})).collect();
+    db.collection("t").unwrap().insert_many(docs).unwrap();
+    // Expected to read 3,000 documents: found on a second thread, handed over in order.
+    let plan = text(&db, "explain analyze from t where n >= 10");
+    assert!(
+        plan.contains("Read ahead on a second thread  [actual 2990 rows"),
+        "{plan}"
+    );
+    let ns: Vec<i64> = db
+        .query("from t where n >= 10")
+        .unwrap()
+        .map(|r| r.unwrap().get("n").and_then(Value::as_i64).unwrap())
+        .collect();
+    assert_eq!(ns, (10..3000).collect::<Vec<i64>>());
+    // A limit without a sort reads no more than it keeps: one thread.
+    assert!(!text(&db, "explain from t where n >= 10 limit 10").contains("Read ahead"));
+    // A sort reads everything it finds, whatever it keeps.
+    assert!(text(&db, "explain from t order by n desc limit 3").contains("Read ahead"));
+    // Turned off, no query reads ahead.
+    let one_thread = Db::temporary_with(quarry::Options {
+        read_ahead: None,
+        ..Default::default()
+    })
+    .unwrap();
+    let docs: Vec<serde_json::Value> = (0..3000).map(|i| serde_json::json!({"n": i})).collect();
+    one_thread
+        .collection("t")
+        .unwrap()
+        .insert_many(docs)
+        .unwrap();
+    assert!(!text(&one_thread, "explain from t where n >= 10").contains("Read ahead"));
+}
+
+#[test]
 fn top_k_sorts_without_an_index_and_keeps_only_k() {
     let db = Db::temporary().unwrap();
     let docs: Vec<serde_json::Value> = (0..500)

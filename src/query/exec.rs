@@ -302,16 +302,21 @@ pub fn query(
     shape: &Shape,
     mode: Mode,
 ) -> (Rows, PlanNode) {
-    let stop = (mode != Mode::Explain
-        && collection
-            .db
-            .inner
-            .read_ahead
-            .is_some_and(|min| reads_many(plan, shape, min)))
-    .then(Arc::<AtomicBool>::default);
+    let ahead = collection
+        .db
+        .inner
+        .read_ahead
+        .is_some_and(|min| reads_many(plan, shape, min));
+    let stop = (ahead && mode != Mode::Explain).then(Arc::<AtomicBool>::default);
     let (mut stream, mut node) = filtered(collection, plan, filter_text, mode, stop.clone());
+    if ahead {
+        node = above(mode, node, || {
+            PlanNode::new("Read ahead on a second thread".to_owned())
+        });
+    }
     if let Some(stop) = stop {
         stream = Box::new(read_ahead::read_ahead(stream, stop));
+        stream = measure(stream, &mut node, mode);
     }
     if !plan.sort.is_empty() {
         let keep = shape.limit.map(|l| l.saturating_add(shape.offset));
