@@ -4,10 +4,11 @@
 //! documents keeps two cores busy instead of one.
 //!
 //! The rows come in the order the source gives them, errors included. The thread starts when
-//! the first row is asked for and hands rows over in batches (small first, and a row at once
-//! whenever the caller has none left), stops at its next row once the caller drops the rows,
-//! and is waited for then, so nothing reads the store after the query is gone. If no thread can be started, the
-//! caller's thread reads as before.
+//! the first row is asked for and hands that row over at once, then batches that double up
+//! to [`LAST_BATCH`] rows (a batch goes early when the caller has run out of rows and the
+//! batch has waited [`LONGEST_WAIT`]). It stops at its next row once the caller drops the
+//! rows, and is waited for then, so nothing reads the store after the query is gone. If no
+//! thread can be started, the caller's thread reads as before.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -123,7 +124,7 @@ struct Handover<T> {
 /// Hands the source's rows over in batches until they end or the rows are dropped. A batch
 /// goes when it is full, or early when the caller has no rows left and the batch's first row
 /// has waited [`LONGEST_WAIT`]: handing over each row as the caller waits for it cost a
-/// wake-up per row, a fifth of an indexed query's time.
+/// wake-up per row and made an indexed query 10-40% slower.
 fn send_all<T>(source: Source<T>, handover: &Handover<T>) {
     let mut size = FIRST_BATCH;
     let mut batch = Vec::with_capacity(size);
@@ -144,9 +145,9 @@ fn send_all<T>(source: Source<T>, handover: &Handover<T>) {
             if full {
                 size = (size * 2).min(LAST_BATCH);
             }
-            let full = std::mem::replace(&mut batch, Vec::with_capacity(size));
+            let ready = std::mem::replace(&mut batch, Vec::with_capacity(size));
             handover.in_flight.fetch_add(1, Ordering::AcqRel);
-            if handover.to.send(full).is_err() {
+            if handover.to.send(ready).is_err() {
                 return;
             }
         }
