@@ -903,11 +903,15 @@ pub fn count_by(
     mode: Mode,
 ) -> Result<(Vec<(Value, u64)>, PlanNode)> {
     let mut counts: HashMap<Vec<u8>, (Value, u64)> = HashMap::new();
-    let mut add = |value: Value, n: u64| {
-        let value = canonical(value);
+    // Keyed by the value's key encoding, which is the same for `1` and `1.0`; a group's value
+    // is copied out only when the group is first met.
+    let mut add = |value: &Value, n: u64| {
         let mut key = Vec::new();
-        keycode::encode_value(&value, &mut key);
-        counts.entry(key).or_insert((value, 0)).1 += n;
+        keycode::encode_value(value, &mut key);
+        counts
+            .entry(key)
+            .or_insert_with(|| (canonical(value.clone()), 0))
+            .1 += n;
     };
     let covering = if plan.filter.is_none() {
         collection
@@ -936,7 +940,7 @@ pub fn count_by(
         }
         // The index keeps a count of its entries per leading value: one key per group.
         for (value, n) in collection.state.group_counts(&index)? {
-            add(value, n);
+            add(&value, n);
         }
     } else {
         let (stream, child) = filtered(collection, plan, filter_text, mode, None);
@@ -948,7 +952,7 @@ pub fn count_by(
         for item in stream {
             let mut doc = item?;
             for value in by
-                .index_keys(doc.read(&collection.state, reads.as_ref())?)
+                .index_key_refs(doc.read(&collection.state, reads.as_ref())?)
                 .0
             {
                 add(value, 1);
