@@ -7,12 +7,14 @@
 //! - `write`: the batch writer through which every change goes, atomically.
 //! - `index`: index definitions and the entries a document gives.
 //! - `check`: verifying and repairing a whole database.
+//! - `memory`: giving a closed database's memory back to the operating system.
 
 mod bulk;
 mod check;
 mod collection;
 mod index;
 pub mod layout;
+mod memory;
 mod write;
 
 use std::collections::BTreeMap;
@@ -81,6 +83,10 @@ struct CollectionRecord {
 
 /// An open database. Cheap to clone, `Send + Sync`: threads share one handle.
 ///
+/// The database closes when its last handle (and the last [`Collection`] taken from it) drops:
+/// sled writes what it still holds, and on Linux with glibc the memory it freed is handed back to
+/// the operating system.
+///
 /// ```
 /// let dir = tempfile::tempdir()?;
 /// let db = quarry::Db::open(dir.path().join("news.db"))?;
@@ -104,6 +110,8 @@ pub(crate) struct DbInner {
     catalog_lock: Mutex<()>,
     /// [`Options::read_ahead`].
     pub(crate) read_ahead: Option<u64>,
+    /// Last, so that it drops after the sled handles above.
+    _release: memory::ReleaseOnDrop,
 }
 
 impl std::fmt::Debug for Db {
@@ -266,6 +274,7 @@ impl Db {
                 collections: RwLock::new(collections),
                 catalog_lock: Mutex::new(()),
                 read_ahead: options.read_ahead,
+                _release: memory::ReleaseOnDrop,
             }),
         })
     }
