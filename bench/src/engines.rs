@@ -175,12 +175,13 @@ impl Engine for Quarry {
         self.changed("delete from articles where bucket = 4")
     }
     fn close(&mut self) {
+        // The prepared statements hold the database too: the store closes when they go.
+        self.prepared.borrow_mut().clear();
         if let Some(db) = self.db.take() {
             db.flush().expect("flush");
         }
     }
     fn reopen(&mut self) -> usize {
-        self.prepared.borrow_mut().clear();
         self.db = Some(quarry_open(&self.dir.join("quarry.db")));
         self.indexed()
     }
