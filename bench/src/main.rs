@@ -322,6 +322,32 @@ fn scaling_table(sizes: &[(usize, BTreeMap<String, serde_json::Value>)]) -> Stri
     markdown
 }
 
+/// What the run ran on, for the Markdown file: cores, CPU model, memory, system, and the day.
+fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |p| p.get());
+    let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
+    let field = |text: &str, name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_once(':'))
+            .map(|(_, v)| v.trim().to_owned())
+    };
+    let cpu = field(&read("/proc/cpuinfo"), "model name").unwrap_or_else(|| "unknown CPU".into());
+    let memory = field(&read("/proc/meminfo"), "MemTotal")
+        .and_then(|v| v.trim_end_matches(" kB").parse::<f64>().ok())
+        .map_or_else(
+            || "unknown memory".into(),
+            |kb| format!("{:.0} GiB", kb / 1048576.0),
+        );
+    let kernel = read("/proc/sys/kernel/osrelease");
+    let system = format!("{} {}", std::env::consts::OS, kernel.trim());
+    let day = jiff::ZonedDateTime::now().date();
+    format!(
+        "{cores} cores ({cpu}), {memory}, {}; run on {day}",
+        system.trim()
+    )
+}
+
 fn main() {
     let n: usize = arg("--n")
         .or_else(|| std::env::var("QUARRY_BENCH_N").ok())
@@ -334,7 +360,7 @@ fn main() {
         return;
     }
     let out = arg("--out").unwrap_or_else(|| "bench/RESULTS.md".to_owned());
-    let cores = std::thread::available_parallelism().map_or(0, |p| p.get());
+    let machine = machine();
     let mut markdown = String::from("# quarry benchmark\n\n");
     if let Some(list) = arg("--sizes") {
         let sizes: Vec<usize> = list.split(',').filter_map(|s| s.parse().ok()).collect();
@@ -343,7 +369,7 @@ fn main() {
             .map(|n| (*n, run_size(*n, runs, repeat)))
             .collect();
         markdown.push_str(&format!(
-            "How costs grow with the collection: medians of {runs} samples (a sample repeats a read until 5 ms have passed) in each of {repeat} fresh process(es) per engine, on {cores} cores. The indexed query (`org = \"ICC\" and year >= 2020`, whole documents) returns about 6% of the collection, so its cost per returned row is what should stay flat.\n\n"
+            "How costs grow with the collection: medians of {runs} samples (a sample repeats a read until 5 ms have passed) in each of {repeat} fresh process(es) per engine, on {machine}. The indexed query (`org = \"ICC\" and year >= 2020`, whole documents) returns about 6% of the collection, so its cost per returned row is what should stay flat.\n\n"
         ));
         markdown.push_str(&scaling_table(&all));
         for (n, results) in &all {
@@ -359,7 +385,7 @@ fn main() {
         let results = run_size(n, runs, repeat);
         let (table, rows) = ratio_table(&results);
         markdown.push_str(&format!(
-            "{n} documents of about 1 KB, on {cores} cores: each engine ran in {repeat} fresh processes, interleaved; a figure is the median over them of the median of {runs} samples, where a sample repeats a read until 5 ms have passed and counts the time per call (loads, writes and reopening are timed once per process). Lower is better except for docs/s; ratios are quarry's cost relative to the other engine (below 1.0: quarry is faster).\n\n{rows}"
+            "{n} documents of about 1 KB, on {machine}. Each engine ran in {repeat} fresh processes, interleaved; a figure is the median over them of the median of {runs} samples, where a sample repeats a read until 5 ms have passed and counts the time per call (loads, writes and reopening are timed once per process). Lower is better except for docs/s; ratios are quarry's cost relative to the other engine (below 1.0: quarry is faster).\n\n{rows}"
         ));
         if !engines_agree(&results) {
             markdown.push_str("\n**The engines gave different answers** — see the raw figures.\n");
