@@ -63,7 +63,6 @@ pub struct BulkLoad<'a> {
     first_id: u64,
     writer: Option<Writer<'a>>,
     batch_docs: usize,
-    batch_bytes: usize,
     /// For upserts: encoded key value -> document id, built on first use.
     keys: Option<(Path, HashMap<Vec<u8>, u64>)>,
     saved: std::collections::HashSet<u64>,
@@ -98,7 +97,6 @@ impl Collection {
             first_id,
             writer: None,
             batch_docs: 0,
-            batch_bytes: 0,
             keys: None,
             saved: Default::default(),
             held: Some(GroupChanges::default()),
@@ -118,7 +116,7 @@ impl<'a> BulkLoad<'a> {
         let doc = prepare_document(doc)?;
         let id = self.writer().insert(&doc)?;
         self.inserted += 1;
-        self.after_write(&doc)?;
+        self.after_write()?;
         Ok(id)
     }
 
@@ -131,7 +129,7 @@ impl<'a> BulkLoad<'a> {
         let Some(value) = key.first(&doc).cloned() else {
             let id = self.writer().insert(&doc)?;
             self.inserted += 1;
-            self.after_write(&doc)?;
+            self.after_write()?;
             return Ok((id, false));
         };
         let mut encoded = Vec::new();
@@ -156,7 +154,7 @@ impl<'a> BulkLoad<'a> {
             }
         };
         self.key_map(key)?.insert(encoded, result.0);
-        self.after_write(&doc)?;
+        self.after_write()?;
         Ok(result)
     }
 
@@ -249,10 +247,10 @@ impl<'a> BulkLoad<'a> {
         }
     }
 
-    fn after_write(&mut self, doc: &Value) -> Result<()> {
+    fn after_write(&mut self) -> Result<()> {
         self.batch_docs += 1;
-        self.batch_bytes += approximate_size(doc);
-        if self.batch_docs >= BATCH_DOCS || self.batch_bytes >= BATCH_BYTES {
+        let bytes = self.writer.as_ref().map_or(0, Writer::value_bytes);
+        if self.batch_docs >= BATCH_DOCS || bytes >= BATCH_BYTES {
             self.flush_batch()?;
         }
         Ok(())
@@ -260,7 +258,6 @@ impl<'a> BulkLoad<'a> {
 
     fn flush_batch(&mut self) -> Result<()> {
         self.batch_docs = 0;
-        self.batch_bytes = 0;
         let Some(mut writer) = self.writer.take() else {
             return Ok(());
         };
@@ -299,21 +296,6 @@ impl Drop for BulkLoad<'_> {
                 self.state.hold_counts(false);
             }
         }
-    }
-}
-
-/// A cheap estimate of a document's encoded size, for sizing batches.
-fn approximate_size(doc: &Value) -> usize {
-    match doc {
-        Value::String(s) => s.len() + 2,
-        Value::Array(items) => 2 + items.iter().map(approximate_size).sum::<usize>(),
-        Value::Object(fields) => {
-            2 + fields
-                .iter()
-                .map(|(k, v)| k.len() + 1 + approximate_size(v))
-                .sum::<usize>()
-        }
-        _ => 9,
     }
 }
 
@@ -426,5 +408,26 @@ mod tests {
             let report = db.check().unwrap();
             assert!(report.is_clean(), "{:?}", report.problems);
         }
+    }
+
+    #[test]
+    fn a_load_of_large_documents_applies_a_batch_per_two_megabytes() {
+        let db = crate::Db::temporary().unwrap();
+        let c = db.collection("c").unwrap();
+        let text = "x".repeat(300_000);
+        let big = |n: i64| Value::try_from(serde_json::json!({ "n": n, "text": text })).unwrap();
+        let applied = || c.state.batches() / 2;
+        let before = applied();
+        let mut load = c.bulk_load().unwrap();
+        for n in 0..6 {
+            load.insert(big(n)).unwrap();
+        }
+        // Six documents of 300 KB stay below 2 MB: nothing applied yet.
+        assert_eq!(applied(), before);
+        load.insert(big(6)).unwrap();
+        // The seventh takes the batch past 2 MB, long before 1,000 documents.
+        assert_eq!(applied(), before + 1);
+        load.commit().unwrap();
+        assert_eq!(c.len().unwrap(), 7);
     }
 }

@@ -25,6 +25,8 @@ pub(crate) struct Writer<'a> {
     groups: GroupChanges,
     defs_changed: bool,
     buffer: Vec<u8>,
+    /// Bytes of the documents (and other values) this batch writes.
+    value_bytes: usize,
     /// Documents written by this batch, kept (when asked) for reads before it commits.
     pending: Option<HashMap<u64, Value>>,
 }
@@ -77,6 +79,7 @@ impl<'a> Writer<'a> {
             groups: GroupChanges::default(),
             defs_changed: false,
             buffer: Vec::new(),
+            value_bytes: 0,
             pending: None,
         }
     }
@@ -171,7 +174,14 @@ impl<'a> Writer<'a> {
 
     /// Writes a raw key (the bulk loader's journal).
     pub fn put_raw(&mut self, key: &[u8], value: Vec<u8>) {
+        self.value_bytes += value.len();
         self.batch.insert(key, value);
+    }
+
+    /// Bytes of the documents and other values this batch writes so far: what a bulk load
+    /// sizes its batches by.
+    pub fn value_bytes(&self) -> usize {
+        self.value_bytes
     }
 
     /// A document this batch has written but not yet committed, without `_id`.
@@ -268,6 +278,7 @@ impl<'a> Writer<'a> {
         }
         self.buffer.clear();
         document::encode_document(doc, &mut self.buffer)?;
+        self.value_bytes += self.buffer.len();
         self.batch
             .insert(&layout::doc_key(id), self.buffer.as_slice());
         Ok(())
