@@ -411,7 +411,7 @@ mod tests {
     }
 
     #[test]
-    fn a_load_of_large_documents_applies_a_batch_per_two_megabytes() {
+    fn a_load_of_large_documents_applies_a_batch_per_2_mib() {
         let db = crate::Db::temporary().unwrap();
         let c = db.collection("c").unwrap();
         let text = "x".repeat(300_000);
@@ -422,10 +422,10 @@ mod tests {
         for n in 0..6 {
             load.insert(big(n)).unwrap();
         }
-        // Six documents of 300 KB stay below 2 MB: nothing applied yet.
+        // Six documents of 300 KB stay below 2 MiB: nothing applied yet.
         assert_eq!(applied(), before);
         load.insert(big(6)).unwrap();
-        // The seventh takes the batch past 2 MB, long before 1,000 documents.
+        // The seventh takes the batch past 2 MiB, long before 1,000 documents.
         assert_eq!(applied(), before + 1);
         load.commit().unwrap();
         assert_eq!(c.len().unwrap(), 7);
