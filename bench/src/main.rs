@@ -85,21 +85,21 @@ fn sample_ms(runs: usize, mut f: impl FnMut() -> usize) -> (f64, usize) {
     (median(samples), result)
 }
 
+/// The value of the `name:` line of a `/proc` file such as `/proc/self/status`, trimmed.
+fn proc_field(path: &str, name: &str) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let line = text.lines().find(|l| l.starts_with(name))?;
+    line.split_once(':').map(|(_, v)| v.trim().to_owned())
+}
+
+/// A `/proc` figure given in kB (`VmHWM`, `MemTotal`), as a number of kB.
+fn proc_kb(path: &str, name: &str) -> Option<f64> {
+    proc_field(path, name)?.trim_end_matches(" kB").parse().ok()
+}
+
 /// Peak resident memory of this process, in MB (VmHWM).
 fn peak_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .map(str::to_owned)
-        })
-        .and_then(|l| {
-            l.split_whitespace()
-                .nth(1)
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
+    proc_kb("/proc/self/status", "VmHWM").map_or(0.0, |kb| kb / 1024.0)
 }
 
 /// Runs every workload on one engine (or, with `only`, the load and the reads, writes and
@@ -325,26 +325,17 @@ fn scaling_table(sizes: &[(usize, BTreeMap<String, serde_json::Value>)]) -> Stri
 /// What the run ran on, for the Markdown file: cores, CPU model, memory, system, and the day.
 fn machine() -> String {
     let cores = std::thread::available_parallelism().map_or(0, |p| p.get());
-    let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
-    let field = |text: &str, name: &str| {
-        text.lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_once(':'))
-            .map(|(_, v)| v.trim().to_owned())
-    };
-    let cpu = field(&read("/proc/cpuinfo"), "model name").unwrap_or_else(|| "unknown CPU".into());
-    let memory = field(&read("/proc/meminfo"), "MemTotal")
-        .and_then(|v| v.trim_end_matches(" kB").parse::<f64>().ok())
-        .map_or_else(
-            || "unknown memory".into(),
-            |kb| format!("{:.0} GiB", kb / 1048576.0),
-        );
-    let kernel = read("/proc/sys/kernel/osrelease");
-    let system = format!("{} {}", std::env::consts::OS, kernel.trim());
+    let cpu = proc_field("/proc/cpuinfo", "model name").unwrap_or_else(|| "unknown CPU".into());
+    let memory = proc_kb("/proc/meminfo", "MemTotal").map_or_else(
+        || "unknown memory".into(),
+        |kb| format!("{:.0} GiB", kb / 1048576.0),
+    );
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let os = std::env::consts::OS;
     let day = jiff::ZonedDateTime::now().date();
     format!(
-        "{cores} cores ({cpu}), {memory}, {}; run on {day}",
-        system.trim()
+        "{cores} cores ({cpu}), {memory}, {os} {}; run on {day}",
+        kernel.trim()
     )
 }
 
