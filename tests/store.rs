@@ -353,74 +353,242 @@ fn a_newer_format_version_is_refused_naming_both_versions() {
         err,
         Error::FormatVersion {
             found: 99,
-            supported: 2
+            supported: 3
         }
     ));
     assert_eq!(
         err.to_string(),
-        "database format version 99 is not supported: this build of quarry reads format version 2"
+        "database format version 99 is not supported: this build of quarry reads format version 3"
     );
+}
+
+/// Rewrites a closed database behind quarry's back as format `version` (1 or 2) left it:
+/// index entries `"i" <u32 index number> <values> <u64 id>`, group counts `"g" <u32 index
+/// number> <first value>` (format 2 only; format 1 had none), and no layout mark.
+fn rewrite_as_old_format(path: &std::path::Path, version: u32) {
+    use quarry::codec::keycode;
+    use quarry::store::layout;
+    let raw = raw_sled(path);
+    write_format(&raw, version);
+    for name in raw.tree_names() {
+        if !name.starts_with(layout::COLLECTION_TREE_PREFIX) {
+            continue;
+        }
+        let tree = raw.open_tree(name).unwrap();
+        tree.remove(layout::LAYOUT_KEY).unwrap();
+        for kind in [layout::ENTRY_PREFIX, layout::GROUP_PREFIX] {
+            let keys: Vec<_> = tree.scan_prefix([kind]).map(Result::unwrap).collect();
+            for (key, value) in keys {
+                tree.remove(&key).unwrap();
+                let (number, start) = layout::index_number(&key).unwrap();
+                let mut old = number.to_be_bytes().to_vec();
+                if kind == layout::ENTRY_PREFIX {
+                    let (values, id) = keycode::split_id(&key[start..]).unwrap();
+                    old.insert(0, layout::OLD_ENTRY_PREFIX);
+                    old.extend_from_slice(values);
+                    old.extend_from_slice(&id.to_be_bytes());
+                } else if version == 2 {
+                    old.insert(0, layout::OLD_GROUP_PREFIX);
+                    old.extend_from_slice(&key[start..]);
+                } else {
+                    continue;
+                }
+                tree.insert(old, value).unwrap();
+            }
+        }
+    }
+    raw.flush().unwrap();
+}
+
+/// The keys of collection 1 starting with `kind`.
+fn keys_of_kind(path: &std::path::Path, kind: u8) -> Vec<sled::IVec> {
+    let raw = raw_sled(path);
+    let tree = raw
+        .open_tree(quarry::store::layout::collection_tree(1))
+        .unwrap();
+    tree.scan_prefix([kind])
+        .keys()
+        .map(Result::unwrap)
+        .collect()
+}
+
+fn stored_format(path: &std::path::Path) -> u32 {
+    let raw = raw_sled(path);
+    let catalog = raw.open_tree(quarry::store::layout::CATALOG_TREE).unwrap();
+    let format = catalog
+        .get(quarry::store::layout::FORMAT_KEY)
+        .unwrap()
+        .unwrap();
+    u32::from_be_bytes(format.as_ref().try_into().unwrap())
+}
+
+/// A collection with a compound and a multikey index, as the upgrade tests start from.
+fn old_format_fixture(path: &std::path::Path) -> Vec<String> {
+    let db = Db::open(path).unwrap();
+    let c = db.collection("c").unwrap();
+    c.create_index(&["org", "year"]).unwrap();
+    c.create_index(&["tags"]).unwrap();
+    let orgs = ["ICC", "HRW", "MWA"];
+    c.insert_many(
+        (0..30).map(|i| json!({"org": orgs[i % 3], "year": 2000 + i, "tags": ["a", i % 2]})),
+    )
+    .unwrap();
+    db.flush().unwrap();
+    answers(&db)
+}
+
+/// What the upgrade tests ask of a database: indexed queries, ordered scans and counts.
+fn answers(db: &Db) -> Vec<String> {
+    [
+        "from c where org = 'ICC' and year >= 2010",
+        "from c where tags = 1 order by org, year desc limit 4",
+        "count from c by org",
+        "count from c by tags",
+        "explain from c where org = 'HRW'",
+    ]
+    .iter()
+    .map(|q| db.execute(q).unwrap()[0].to_string())
+    .collect()
+}
+
+#[test]
+fn a_format_2_database_is_converted_on_open_to_short_index_keys() {
+    use quarry::store::layout::{ENTRY_PREFIX, GROUP_PREFIX, OLD_ENTRY_PREFIX, OLD_GROUP_PREFIX};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let before = old_format_fixture(&path);
+    let entries = keys_of_kind(&path, ENTRY_PREFIX);
+    let groups = keys_of_kind(&path, GROUP_PREFIX);
+    rewrite_as_old_format(&path, 2);
+    assert_eq!(keys_of_kind(&path, OLD_ENTRY_PREFIX).len(), entries.len());
+    assert!(keys_of_kind(&path, ENTRY_PREFIX).is_empty());
+
+    let db = Db::open(&path).unwrap();
+    let report = db.check().unwrap();
+    assert!(report.is_clean(), "{:?}", report.problems);
+    assert!(before[4].contains("Index scan c_org_year"), "{}", before[4]);
+    assert_eq!(answers(&db), before);
+    drop(db);
+    assert_eq!(stored_format(&path), 3);
+    assert_eq!(keys_of_kind(&path, ENTRY_PREFIX), entries);
+    assert_eq!(keys_of_kind(&path, GROUP_PREFIX), groups);
+    assert!(keys_of_kind(&path, OLD_ENTRY_PREFIX).is_empty());
+    assert!(keys_of_kind(&path, OLD_GROUP_PREFIX).is_empty());
+    // Every entry of a 30-document collection is 4 bytes shorter per index number and at
+    // least 5 per id than format 2's.
+    assert!(entries.iter().all(|k| k.ends_with(&[1]) && k[1] < 3));
 }
 
 #[test]
 fn a_format_1_database_is_upgraded_on_open_with_group_counts_built() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.db");
+    let before = old_format_fixture(&path);
+    let groups = keys_of_kind(&path, quarry::store::layout::GROUP_PREFIX);
+    rewrite_as_old_format(&path, 1);
+    assert!(keys_of_kind(&path, quarry::store::layout::OLD_GROUP_PREFIX).is_empty());
+
+    let db = Db::open(&path).unwrap();
+    assert!(db.check().unwrap().is_clean());
+    assert_eq!(answers(&db), before);
+    assert!(
+        before[2].contains(r#"{"org":"ICC","count":10}"#),
+        "{}",
+        before[2]
+    );
+    drop(db);
+    assert_eq!(
+        keys_of_kind(&path, quarry::store::layout::GROUP_PREFIX),
+        groups
+    );
+    assert_eq!(stored_format(&path), 3);
+}
+
+#[test]
+fn a_conversion_cut_short_by_a_crash_is_finished_at_the_next_open() {
+    use quarry::store::layout;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let before = old_format_fixture(&path);
+    let entries = keys_of_kind(&path, layout::ENTRY_PREFIX);
+
+    // Cut short before the mark: the format says 3, the old keys are all there and some new
+    // ones were written, one of them wrong.
+    rewrite_as_old_format(&path, 2);
     {
-        let db = Db::open(&path).unwrap();
-        let c = db.collection("c").unwrap();
-        c.create_index(&["org", "year"]).unwrap();
-        c.create_index(&["tags"]).unwrap();
-        let orgs = ["ICC", "HRW", "MWA"];
-        c.insert_many(
-            (0..30).map(|i| json!({"org": orgs[i % 3], "year": 2000 + i, "tags": ["a", i % 2]})),
-        )
-        .unwrap();
-        db.flush().unwrap();
-    }
-    {
-        // What format 1 wrote: the same, without group counts.
         let raw = raw_sled(&path);
-        write_format(&raw, 1);
-        let tree = raw
-            .open_tree(quarry::store::layout::collection_tree(1))
+        write_format(&raw, 3);
+        let tree = raw.open_tree(layout::collection_tree(1)).unwrap();
+        tree.insert(&entries[0], b"").unwrap();
+        tree.insert([layout::ENTRY_PREFIX, 1, 4, 0, 0, 1, 99, 1], b"")
             .unwrap();
-        let groups: Vec<_> = tree
-            .scan_prefix([quarry::store::layout::GROUP_PREFIX])
-            .keys()
-            .map(Result::unwrap)
-            .collect();
-        assert!(!groups.is_empty());
-        groups.iter().for_each(|k| drop(tree.remove(k).unwrap()));
         raw.flush().unwrap();
     }
     let db = Db::open(&path).unwrap();
-    assert!(db.check().unwrap().is_clean());
-    let groups = |by: &str| match db
-        .execute(&format!("count from c by {by}"))
-        .unwrap()
-        .remove(0)
-    {
-        quarry::query::Output::Groups(groups) => groups,
-        other => panic!("{other:?}"),
-    };
-    let orgs = groups("org");
-    assert_eq!(orgs.len(), 3);
-    assert!(
-        orgs.iter()
-            .all(|g| g.get("count") == Some(&quarry::Value::Int(10))),
-        "{orgs:?}"
-    );
-    let tags = groups("tags");
-    assert_eq!(tags[0].to_string(), r#"{"tags":"a","count":30}"#);
+    let report = db.check().unwrap();
+    assert!(report.is_clean(), "{:?}", report.problems);
+    assert_eq!(answers(&db), before);
     drop(db);
-    let raw = raw_sled(&path);
-    let catalog = raw.open_tree(quarry::store::layout::CATALOG_TREE).unwrap();
-    let format = catalog
-        .get(quarry::store::layout::FORMAT_KEY)
-        .unwrap()
-        .unwrap();
-    assert_eq!(format.as_ref(), &2u32.to_be_bytes());
+
+    // Cut short after the mark: only the old keys' deletion was left.
+    let converted: Vec<_> = {
+        let raw = raw_sled(&path);
+        let tree = raw.open_tree(layout::collection_tree(1)).unwrap();
+        tree.iter().map(Result::unwrap).collect()
+    };
+    rewrite_as_old_format(&path, 2);
+    {
+        let raw = raw_sled(&path);
+        write_format(&raw, 3);
+        let tree = raw.open_tree(layout::collection_tree(1)).unwrap();
+        for (key, value) in &converted {
+            tree.insert(key, value).unwrap();
+        }
+        raw.flush().unwrap();
+    }
+    assert!(!keys_of_kind(&path, layout::OLD_ENTRY_PREFIX).is_empty());
+    let db = Db::open(&path).unwrap();
+    assert!(db.check().unwrap().is_clean());
+    assert_eq!(answers(&db), before);
+    drop(db);
+    assert!(keys_of_kind(&path, layout::OLD_ENTRY_PREFIX).is_empty());
+    assert!(keys_of_kind(&path, layout::OLD_GROUP_PREFIX).is_empty());
+    assert_eq!(keys_of_kind(&path, layout::ENTRY_PREFIX), entries);
+}
+
+#[test]
+fn a_format_2_load_cut_short_while_holding_its_counts_back_is_rolled_back_after_conversion() {
+    use quarry::store::layout;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let db = Db::open(&path).unwrap();
+        let c = db.collection("c").unwrap();
+        c.create_index(&["n"]).unwrap();
+        c.insert_many((0..10).map(|i| json!({"n": i % 2}))).unwrap();
+        db.flush().unwrap();
+    }
+    {
+        // A load into the empty collection that died holding back its counts: its documents
+        // and entries are in, the counts still say nothing.
+        let raw = raw_sled(&path);
+        let tree = raw.open_tree(layout::collection_tree(1)).unwrap();
+        for key in tree.scan_prefix([layout::GROUP_PREFIX]).keys() {
+            tree.remove(key.unwrap()).unwrap();
+        }
+        tree.insert(layout::JOURNAL_KEY, layout::journal_value(1, true))
+            .unwrap();
+        raw.flush().unwrap();
+    }
+    rewrite_as_old_format(&path, 2);
+    let db = Db::open(&path).unwrap();
+    let c = db.collection("c").unwrap();
+    assert!(c.is_empty().unwrap());
+    let report = db.check().unwrap();
+    assert!(report.is_clean(), "{:?}", report.problems);
+    drop((c, db));
+    assert!(keys_of_kind(&path, layout::ENTRY_PREFIX).is_empty());
+    assert!(keys_of_kind(&path, layout::GROUP_PREFIX).is_empty());
 }
 
 #[test]

@@ -16,8 +16,17 @@
 //! 2^63 is at most 2048), sign-flipped. So `1` and `1.0` give the same bytes, and integers near
 //! 2^53..2^63 that f64 cannot hold still sort exactly. A string's terminator sorts below any
 //! byte of a longer string, so a prefix sorts first and a compound key's next field never bleeds
-//! into the previous one. An index key is the values' encodings then the document id
-//! (big-endian u64), so equal values stay distinct and in id order.
+//! into the previous one. An index key is the values' encodings then the document id, so equal
+//! values stay distinct and in id order:
+//!
+//! ```text
+//! id      <n> <id, big-endian, its n significant bytes (1..=8)> <n>
+//! ```
+//!
+//! The leading length makes a shorter id sort first, as a smaller number; the trailing copy
+//! lets the id be read from the end of a key without decoding the values before it. An id
+//! below 2^24 (16 million) takes at most 5 bytes instead of 8, so with its 2-byte prefix a key
+//! on a short string such as a date fits the 22 bytes sled keeps inline without allocating.
 
 use crate::value::{MAX_DEPTH, Map, Value};
 
@@ -113,7 +122,7 @@ fn escape_into(bytes: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-/// A compound index key: each value's encoding, then `id` as a big-endian u64.
+/// A compound index key: each value's encoding, then `id` (see the module notes).
 ///
 /// ```
 /// use quarry::{codec::keycode::{encode_key, key_id}, Value};
@@ -136,7 +145,7 @@ pub fn encode_key(values: &[Value], id: u64) -> Vec<u8> {
 /// let mut key = b"prefix".to_vec();
 /// let first_end = append_key(&[Value::Int(1), Value::from("x")], 9, &mut key);
 /// assert_eq!(&key[6..], encode_key(&[Value::Int(1), Value::from("x")], 9).as_slice());
-/// assert_eq!(&key[6..first_end], encode_key(&[Value::Int(1)], 0).strip_suffix(&[0; 8]).unwrap());
+/// assert_eq!(&key[6..first_end], encode_key(&[Value::Int(1)], 0).strip_suffix(&[1, 0, 1]).unwrap());
 /// ```
 pub fn append_key<'v>(
     values: impl IntoIterator<Item = &'v Value>,
@@ -150,18 +159,63 @@ pub fn append_key<'v>(
             first_end = out.len();
         }
     }
-    out.extend_from_slice(&id.to_be_bytes());
+    append_id(id, out);
     first_end
 }
 
-/// The document id at the end of an index key (`None` if shorter than 8 bytes).
+/// Appends the encoding of a document id: its length, its significant big-endian bytes, its
+/// length again (the end of every index key).
 ///
 /// ```
-/// assert_eq!(quarry::codec::keycode::key_id(&[0, 0, 0, 0, 0, 0, 0, 0, 9]), Some(9));
+/// let mut key = Vec::new();
+/// quarry::codec::keycode::append_id(0x1234, &mut key);
+/// assert_eq!(key, [2, 0x12, 0x34, 2]);
+/// ```
+pub fn append_id(id: u64, out: &mut Vec<u8>) {
+    let bytes = id.to_be_bytes();
+    let len = (8 - id.leading_zeros() as usize / 8).max(1);
+    out.push(len as u8);
+    out.extend_from_slice(&bytes[8 - len..]);
+    out.push(len as u8);
+}
+
+/// Splits an index key into its values' encodings and the document id at its end (`None`
+/// when the end is not an id).
+///
+/// ```
+/// use quarry::{codec::keycode::{encode_key, encode_value, split_id}, Value};
+/// let key = encode_key(&[Value::from("x")], 300);
+/// let mut x = Vec::new();
+/// encode_value(&Value::from("x"), &mut x);
+/// assert_eq!(split_id(&key), Some((&x[..], 300)));
+/// assert_eq!(split_id(&[7]), None);
+/// ```
+pub fn split_id(key: &[u8]) -> Option<(&[u8], u64)> {
+    let (&len, rest) = key.split_last()?;
+    let n = usize::from(len);
+    if !(1..=8).contains(&n) {
+        return None;
+    }
+    let (rest, significant) = rest.split_at_checked(rest.len().checked_sub(n)?)?;
+    let (&leading, values) = rest.split_last()?;
+    if leading != len {
+        return None;
+    }
+    let mut bytes = [0u8; 8];
+    bytes[8 - n..].copy_from_slice(significant);
+    Some((values, u64::from_be_bytes(bytes)))
+}
+
+/// The document id at the end of an index key (`None` when the end is not an id).
+///
+/// ```
+/// use quarry::{codec::keycode::{encode_key, key_id}, Value};
+/// assert_eq!(key_id(&encode_key(&[Value::Int(5)], 9)), Some(9));
+/// assert_eq!(key_id(&[1, 9, 1]), Some(9));
+/// assert_eq!(key_id(&[0, 0, 9]), None);
 /// ```
 pub fn key_id(key: &[u8]) -> Option<u64> {
-    let start = key.len().checked_sub(8)?;
-    key[start..].try_into().ok().map(u64::from_be_bytes)
+    split_id(key).map(|(_, id)| id)
 }
 
 /// Decodes one value from the front of `bytes`, returning it and the rest. Numbers decode
@@ -307,8 +361,10 @@ pub fn decode_key(key: &[u8], n: usize) -> Result<(Vec<Value>, u64), KeyError> {
         values.push(value);
         rest = after;
     }
-    let id: [u8; 8] = rest.try_into().map_err(|_| err("bad id"))?;
-    Ok((values, u64::from_be_bytes(id)))
+    match split_id(rest) {
+        Some(([], id)) => Ok((values, id)),
+        _ => Err(err("bad id")),
+    }
 }
 
 /// The encoding of a string without its terminator: every string starting with `prefix`
@@ -451,6 +507,7 @@ mod tests {
         fn garbage_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..40)) {
             let _ = decode_value(&bytes);
             let _ = decode_key(&bytes, 2);
+            let _ = split_id(&bytes);
         }
     }
 
@@ -467,6 +524,38 @@ mod tests {
         assert_eq!(
             decode_value(&enc(&Value::Int(i64::MAX))).unwrap().0,
             Value::Int(i64::MAX)
+        );
+    }
+
+    #[test]
+    fn ids_take_their_significant_bytes_and_sort_numerically() {
+        let id = |id: u64| encode_key(&[], id);
+        assert_eq!(id(0), [1, 0, 1]);
+        assert_eq!(id(255), [1, 255, 1]);
+        assert_eq!(id(256), [2, 1, 0, 2]);
+        assert_eq!(id(u64::MAX).len(), 10);
+        let ids = [
+            0,
+            1,
+            255,
+            256,
+            65_535,
+            65_536,
+            1 << 40,
+            u64::MAX - 1,
+            u64::MAX,
+        ];
+        for pair in ids.windows(2) {
+            assert!(id(pair[0]) < id(pair[1]), "{pair:?}");
+        }
+        for n in ids {
+            assert_eq!(key_id(&id(n)), Some(n));
+        }
+        // A date key with an id below 2^24 fits the 22 bytes sled keeps inline with a 2-byte
+        // prefix.
+        assert_eq!(
+            encode_key(&[Value::from("2024-05-01")], (1 << 24) - 1).len(),
+            13 + 5
         );
     }
 

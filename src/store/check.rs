@@ -172,7 +172,7 @@ fn check_collection(state: &CollectionState, report: &mut CheckReport) -> Result
     for item in state.tree.scan_prefix([layout::ENTRY_PREFIX]).keys() {
         let key = item?;
         report.index_entries += 1;
-        let number = key.get(1..5).and_then(layout::read_u32);
+        let number = layout::index_number(&key).map(|(number, _)| number);
         let Some(def) = indexes.iter().find(|d| Some(d.number) == number) else {
             problem(format!("index entry {key:?} belongs to no index"));
             continue;
@@ -188,8 +188,8 @@ fn check_collection(state: &CollectionState, report: &mut CheckReport) -> Result
             ));
         }
         if def.unique {
-            let values = &key[..key.len().saturating_sub(8)];
-            let null_free = keycode::decode_key(&key[5..], def.paths.len())
+            let values = keycode::split_id(&key).map_or(&key[..], |(values, _)| values);
+            let null_free = keycode::decode_key(&key[def.prefix().len()..], def.paths.len())
                 .is_ok_and(|(vals, _)| !vals.contains(&crate::Value::Null));
             if null_free
                 && let Some((n, prev)) = &previous_unique
@@ -212,7 +212,7 @@ fn check_collection(state: &CollectionState, report: &mut CheckReport) -> Result
     }
     for key in state.tree.scan_prefix([layout::GROUP_PREFIX]).keys() {
         let key = key?;
-        let number = key.get(1..5).and_then(layout::read_u32);
+        let number = layout::index_number(&key).map(|(number, _)| number);
         if !meta.indexes.iter().any(|d| Some(d.number) == number) {
             problem(format!("group count {key:?} belongs to no index"));
         }

@@ -71,7 +71,7 @@ pub(crate) struct Entry {
 impl Entry {
     /// The key without the document id: equal for two documents with equal values.
     pub fn value_prefix(&self) -> &[u8] {
-        &self.key[..self.key.len() - 8]
+        keycode::split_id(&self.key).map_or(&self.key[..], |(values, _)| values)
     }
 
     /// The key of the group count this entry adds to.
@@ -135,7 +135,7 @@ impl IndexDef {
     }
 
     /// The key prefix of all its entries.
-    pub(crate) fn prefix(&self) -> [u8; 5] {
+    pub(crate) fn prefix(&self) -> layout::IndexPrefix {
         layout::entry_prefix(self.number)
     }
 

@@ -16,11 +16,18 @@
 //!   "m/index/" <u32 index number>   -> IndexDef { number, name, paths, unique, multikey, state }
 //!   "m/journal"                     -> u64 first id of an import still running
 //!   "m/journal/saved/" <u64 doc id> -> a document that import replaced, as it was before
+//!   "m/layout"                      -> u32 3: the collection's keys are format 3's (below)
 //!   "d" <u64 doc id>                -> bincode document
-//!   "i" <u32 index number> <keycode(values...)> <u64 doc id>  -> empty
-//!   "g" <u32 index number> <keycode(first value)>              -> u64 entries with that
-//!                                                                 first value (big-endian)
+//!   "e" <index number> <keycode(values...)> <keycode(doc id)>  -> empty
+//!   "c" <index number> <keycode(first value)>                   -> u64 entries with that
+//!                                                                  first value (big-endian)
 //! ```
+//!
+//! An index number below 255 is one byte, a larger one 0xFF and four (big-endian); with
+//! [`keycode`](crate::codec::keycode)'s short ids a date index's key fits the 22 bytes sled
+//! keeps inline. Formats 1 and 2 wrote entries as `"i" <u32> <values> <u64 id>` and counts as
+//! `"g" <u32> <first value>`: opening such a collection rewrites them (see
+//! `CollectionState::upgrade`); the new kind bytes keep the two layouts apart while it runs.
 //!
 //! The `g` keys ("group counts") let `count by` on an index's leading path read one key per
 //! distinct value instead of one per entry; every batch that adds or removes entries updates
@@ -61,10 +68,72 @@ pub const JOURNAL_KEY: &[u8] = b"m/journal";
 pub const JOURNAL_SAVED_PREFIX: &[u8] = b"m/journal/saved/";
 /// Prefix byte of documents.
 pub const DOC_PREFIX: u8 = b'd';
+/// Collection-tree key saying which key layout the collection has.
+pub const LAYOUT_KEY: &[u8] = b"m/layout";
+/// The key layout this build writes (the value of [`LAYOUT_KEY`]).
+pub const LAYOUT_VERSION: u32 = 3;
 /// Prefix byte of index entries.
-pub const ENTRY_PREFIX: u8 = b'i';
+pub const ENTRY_PREFIX: u8 = b'e';
 /// Prefix byte of group counts.
-pub const GROUP_PREFIX: u8 = b'g';
+pub const GROUP_PREFIX: u8 = b'c';
+/// Prefix byte of index entries as formats 1 and 2 wrote them.
+pub const OLD_ENTRY_PREFIX: u8 = b'i';
+/// Prefix byte of group counts as format 2 wrote them.
+pub const OLD_GROUP_PREFIX: u8 = b'g';
+
+/// The prefix of one index's entries or group counts: a kind byte, then the index number.
+///
+/// ```
+/// use quarry::store::layout::{entry_prefix, index_number};
+/// assert_eq!(&entry_prefix(3)[..], b"e\x03");
+/// assert_eq!(entry_prefix(300).len(), 6);
+/// assert_eq!(index_number(&entry_prefix(300)), Some((300, 6)));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IndexPrefix {
+    bytes: [u8; 6],
+    len: u8,
+}
+
+impl IndexPrefix {
+    fn new(kind: u8, number: u32) -> IndexPrefix {
+        let mut bytes = [kind, 0, 0, 0, 0, 0];
+        let len = match u8::try_from(number) {
+            Ok(small) if small < 0xFF => {
+                bytes[1] = small;
+                2
+            }
+            _ => {
+                bytes[1] = 0xFF;
+                bytes[2..].copy_from_slice(&number.to_be_bytes());
+                6
+            }
+        };
+        IndexPrefix { bytes, len }
+    }
+}
+
+impl std::ops::Deref for IndexPrefix {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
+impl AsRef<[u8]> for IndexPrefix {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
+}
+
+/// The index number of an entry or group-count key, and where its values start (`None` when
+/// the key is too short to hold one).
+pub fn index_number(key: &[u8]) -> Option<(u32, usize)> {
+    match key.get(1)? {
+        0xFF => Some((read_u32(key.get(2..6)?)?, 6)),
+        &small => Some((u32::from(small), 2)),
+    }
+}
 
 /// The name of the tree of collection number `number`.
 pub fn collection_tree(number: u32) -> Vec<u8> {
@@ -99,17 +168,13 @@ pub fn index_def_key(number: u32) -> Vec<u8> {
 }
 
 /// The prefix shared by every entry of index `number`.
-pub fn entry_prefix(number: u32) -> [u8; 5] {
-    let mut key = [ENTRY_PREFIX; 5];
-    key[1..].copy_from_slice(&number.to_be_bytes());
-    key
+pub fn entry_prefix(number: u32) -> IndexPrefix {
+    IndexPrefix::new(ENTRY_PREFIX, number)
 }
 
 /// The prefix shared by every group count of index `number`.
-pub fn group_prefix(number: u32) -> [u8; 5] {
-    let mut key = [GROUP_PREFIX; 5];
-    key[1..].copy_from_slice(&number.to_be_bytes());
-    key
+pub fn group_prefix(number: u32) -> IndexPrefix {
+    IndexPrefix::new(GROUP_PREFIX, number)
 }
 
 /// The group-count key of an entry key whose index number and first value take the first
@@ -165,6 +230,24 @@ mod tests {
     }
 
     #[test]
+    fn index_numbers_take_one_byte_below_255_and_five_above() {
+        for number in [0, 1, 254, 255, 256, 70_000, u32::MAX] {
+            let prefix = entry_prefix(number);
+            assert_eq!(prefix.len(), if number < 255 { 2 } else { 6 });
+            assert_eq!(index_number(&prefix), Some((number, prefix.len())));
+        }
+        // No index's prefix is the start of another's.
+        let prefixes: Vec<IndexPrefix> = [1, 255, 65_281, 65_535].map(entry_prefix).into();
+        for a in &prefixes {
+            for b in &prefixes {
+                assert!(a == b || !b.starts_with(a), "{a:?} {b:?}");
+            }
+        }
+        assert_eq!(index_number(&[ENTRY_PREFIX]), None);
+        assert_eq!(index_number(&[ENTRY_PREFIX, 0xFF, 0, 1]), None);
+    }
+
+    #[test]
     fn document_keys_sort_by_id_and_round_trip() {
         assert!(doc_key(2) < doc_key(10));
         assert!(doc_key(u64::MAX) > doc_key(1 << 40));
@@ -178,7 +261,11 @@ mod tests {
         assert_ne!(group_prefix(1)[0], entry_prefix(1)[0]);
         assert_ne!(group_prefix(1)[0], doc_key(1)[0]);
         assert!(!index_def_key(1).starts_with(&[GROUP_PREFIX]));
-        assert!(group_key(&[ENTRY_PREFIX, 0, 0, 0, 1, 9, 9, 7], 6).starts_with(&group_prefix(1)));
+        assert!(group_key(&[ENTRY_PREFIX, 1, 9, 9, 7], 3).starts_with(&group_prefix(1)));
+        for kind in [ENTRY_PREFIX, GROUP_PREFIX] {
+            assert_ne!(kind, OLD_ENTRY_PREFIX);
+            assert_ne!(kind, OLD_GROUP_PREFIX);
+        }
         assert!(!index_def_key(1).starts_with(&[DOC_PREFIX]));
         assert!(!index_def_key(1).starts_with(&[ENTRY_PREFIX]));
     }

@@ -31,9 +31,10 @@ pub(crate) use write::{Writer, prepare_document};
 use crate::codec;
 use crate::error::{Error, Result};
 
-/// The on-disk format this build reads and writes. Format 1 (without group counts) is
-/// upgraded in place when opened: the counts are built from the index entries.
-pub const FORMAT_VERSION: u32 = 2;
+/// The on-disk format this build reads and writes. Formats 1 (without group counts) and 2
+/// (with 4-byte index numbers and 8-byte ids in every index key) are upgraded in place when
+/// opened: see `CollectionState::upgrade`.
+pub const FORMAT_VERSION: u32 = 3;
 
 /// The oldest format this build can upgrade.
 const OLDEST_FORMAT: u32 = 1;
@@ -198,7 +199,7 @@ impl Db {
         options: &Options,
     ) -> Result<Db> {
         let catalog = sled.open_tree(layout::CATALOG_TREE)?;
-        let mut upgrade = false;
+        let mut upgraded = false;
         match catalog.get(layout::FORMAT_KEY)? {
             Some(bytes) => {
                 let found = layout::read_u32(&bytes)
@@ -209,7 +210,13 @@ impl Db {
                         supported: FORMAT_VERSION,
                     });
                 }
-                upgrade = found < FORMAT_VERSION;
+                if found < FORMAT_VERSION {
+                    // Recorded before the collections are converted, so that an older build
+                    // refuses a store whose conversion a crash interrupted.
+                    catalog.insert(layout::FORMAT_KEY, &FORMAT_VERSION.to_be_bytes())?;
+                    sled.flush()?;
+                    upgraded = true;
+                }
             }
             None => {
                 if !catalog.is_empty() {
@@ -257,13 +264,10 @@ impl Db {
             }
         }
         for state in collections.values() {
+            state.upgrade()?;
             state.recover()?;
-            if upgrade {
-                state.upgrade()?;
-            }
         }
-        if upgrade {
-            catalog.insert(layout::FORMAT_KEY, &FORMAT_VERSION.to_be_bytes())?;
+        if upgraded {
             sled.flush()?;
         }
         Ok(Db {
@@ -320,6 +324,7 @@ impl Db {
             None => 1,
         };
         let tree = self.inner.sled.open_tree(layout::collection_tree(number))?;
+        tree.insert(layout::LAYOUT_KEY, &layout::LAYOUT_VERSION.to_be_bytes())?;
         let mut batch = sled::Batch::default();
         batch.insert(layout::NEXT_COLLECTION_KEY, &(number + 1).to_be_bytes());
         batch.insert(
