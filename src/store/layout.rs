@@ -29,7 +29,7 @@
 //! `"g" <u32> <first value>`: opening such a collection rewrites them (see
 //! `CollectionState::upgrade`); the new kind bytes keep the two layouts apart while it runs.
 //!
-//! The `g` keys ("group counts") let `count by` on an index's leading path read one key per
+//! The `c` keys ("group counts") let `count by` on an index's leading path read one key per
 //! distinct value instead of one per entry; every batch that adds or removes entries updates
 //! them in the same `apply_batch`.
 //!
