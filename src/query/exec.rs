@@ -20,7 +20,7 @@ use crate::path::Path;
 use crate::query::ast::OrderKey;
 use crate::query::explain::PlanNode;
 use crate::query::plan::{Access, IndexScan, KeyRange, Plan, Prefetched};
-use crate::query::read_ahead;
+use crate::query::read_ahead::{self, Backlog};
 use crate::store::{Collection, CollectionState};
 use crate::value::Value;
 
@@ -308,14 +308,22 @@ pub fn query(
         .read_ahead
         .is_some_and(|min| reads_many(plan, shape, min));
     let stop = (ahead && mode != Mode::Explain).then(Arc::<AtomicBool>::default);
-    let (mut stream, mut node) = filtered(collection, plan, filter_text, mode, stop.clone());
+    // Documents found by id are read by both threads when the query just runs (`explain
+    // analyze` counts each step's rows on one thread).
+    let shared = mode == Mode::Run && !matches!(plan.access, Access::FullScan);
+    let (mut stream, mut node) = match stop {
+        Some(stop) if shared => (shared_reading(collection, plan, stop), PlanNode::default()),
+        Some(stop) => {
+            let (stream, node) = filtered(collection, plan, filter_text, mode, Some(stop.clone()));
+            let stream = Box::new(read_ahead::read_ahead(stream, stop, Backlog::default()));
+            (stream as Stream<Doc>, node)
+        }
+        None => filtered(collection, plan, filter_text, mode, None),
+    };
     if ahead {
         node = above(mode, node, || {
             PlanNode::new("Read ahead on a second thread".to_owned())
         });
-    }
-    if let Some(stop) = stop {
-        stream = Box::new(read_ahead::read_ahead(stream, stop));
         stream = measure(stream, &mut node, mode);
     }
     if !plan.sort.is_empty() {
@@ -385,14 +393,26 @@ fn filtered(
     mode: Mode,
     stop: Option<Arc<AtomicBool>>,
 ) -> (Stream<Doc>, PlanNode) {
-    // An exact index scan selects exactly the documents the predicate selects. A document
-    // read with no batch applied since before the scan began is the version its index entry
-    // was made from, so it matches without being tested (nor decoded); once a batch has been
-    // applied meanwhile, every document is tested. Loaded before the scan reads anything.
-    let untouched_since = (plan.filter.is_some() && plan.counts_from_keys())
-        .then(|| collection.state.batches())
-        .filter(|n| n % 2 == 0);
-    let (mut stream, mut node) = source(collection, &plan.access, mode);
+    let test = filter_test(collection, plan);
+    let (stream, mut node) = source(collection, &plan.access, mode);
+    let mut stream = watched(stream, plan, stop);
+    if let Some(test) = test {
+        node = above(mode, node, || {
+            PlanNode::new(format!("Filter {}", filter_text.unwrap_or_default()))
+        });
+        stream =
+            Box::new(stream.filter_map(move |item| item.map_or_else(|e| Some(Err(e)), &*test)));
+        stream = measure(stream, &mut node, mode);
+    }
+    (stream, node)
+}
+
+/// A stream that ends once `stop` is raised and fails once the plan's interrupt is.
+fn watched<T: Send + 'static>(
+    mut stream: Stream<T>,
+    plan: &Plan,
+    stop: Option<Arc<AtomicBool>>,
+) -> Stream<T> {
     if let Some(stop) = stop {
         stream = Box::new(stream.take_while(move |_| !stop.load(AtomicOrdering::Relaxed)));
     }
@@ -405,42 +425,96 @@ fn filtered(
             }
         }));
     }
-    if let Some(predicate) = plan.filter.clone() {
-        node = above(mode, node, || {
-            PlanNode::new(format!("Filter {}", filter_text.unwrap_or_default()))
-        });
-        let state = collection.state.clone();
-        let reads = wanted(predicate.paths());
-        stream = Box::new(stream.filter_map(move |item| {
-            let mut doc = match item {
-                Ok(doc) => doc,
-                Err(e) => return Some(Err(e)),
-            };
-            if untouched_since.is_some_and(|n| state.batches() == n) {
-                return Some(Ok(doc));
-            }
-            // A condition on top-level scalars is decided on the bytes, without decoding the
-            // document (or copying its text out).
-            if let Some(holds) = predicate.matches_stored(&doc.bytes) {
-                return holds.then_some(Ok(doc));
-            }
-            match doc.read(&state, reads.as_ref()) {
-                Ok(fields) => predicate.matches(fields).then_some(Ok(doc)),
-                Err(e) => Some(Err(e)),
-            }
-        }));
-        stream = measure(stream, &mut node, mode);
-    }
-    (stream, node)
+    stream
+}
+
+/// The plan's filter as a test of one document: the document if it matches, `None` if not.
+type FilterTest = Arc<dyn Fn(Doc) -> Option<Result<Doc>> + Send + Sync>;
+
+/// The test of the plan's filter, if it has one.
+fn filter_test(collection: &Collection, plan: &Plan) -> Option<FilterTest> {
+    // An exact index scan selects exactly the documents the predicate selects. A document
+    // read with no batch applied since before the scan began is the version its index entry
+    // was made from, so it matches without being tested (nor decoded); once a batch has been
+    // applied meanwhile, every document is tested. Loaded before the scan reads anything.
+    let untouched_since = (plan.filter.is_some() && plan.counts_from_keys())
+        .then(|| collection.state.batches())
+        .filter(|n| n % 2 == 0);
+    let predicate = plan.filter.clone()?;
+    let state = collection.state.clone();
+    let reads = wanted(predicate.paths());
+    Some(Arc::new(move |mut doc: Doc| {
+        if untouched_since.is_some_and(|n| state.batches() == n) {
+            return Some(Ok(doc));
+        }
+        // A condition on top-level scalars is decided on the bytes, without decoding the
+        // document (or copying its text out).
+        if let Some(holds) = predicate.matches_stored(&doc.bytes) {
+            return holds.then_some(Ok(doc));
+        }
+        match doc.read(&state, reads.as_ref()) {
+            Ok(fields) => predicate.matches(fields).then_some(Ok(doc)),
+            Err(e) => Some(Err(e)),
+        }
+    }))
+}
+
+/// A row of an id scan read ahead: its document, or only its id, left for the caller to read.
+enum Found {
+    Read(Doc),
+    Left(u64),
+}
+
+/// The documents of an id scan, read ahead, with the reading shared between the two threads.
+/// Reading each document from sled was the reading thread's largest cost, and on an indexed
+/// query the caller waited for it a third of the time: while no batch waits for the caller,
+/// the reading thread leaves every other document to it, with the filter test that goes
+/// with it. Rows come in scan order either way.
+fn shared_reading(collection: &Collection, plan: &Plan, stop: Arc<AtomicBool>) -> Stream<Doc> {
+    let test = filter_test(collection, plan);
+    let state = collection.state.clone();
+    let ids = watched(
+        source_ids(collection, &plan.access, Mode::Run).0,
+        plan,
+        Some(stop.clone()),
+    );
+    let backlog = Backlog::default();
+    let idle = backlog.clone();
+    let (reader, reader_test) = (state.clone(), test.clone());
+    let mut leave = false;
+    let found: Stream<Found> = Box::new(ids.filter_map(move |id| {
+        let id = match id {
+            Ok(id) => id,
+            Err(e) => return Some(Err(e)),
+        };
+        leave = !leave && idle.is_empty();
+        if leave {
+            return Some(Ok(Found::Left(id)));
+        }
+        let tested = match (read_doc(&reader, id)?, &reader_test) {
+            (Ok(doc), Some(test)) => test(doc)?,
+            (read, _) => read,
+        };
+        Some(tested.map(Found::Read))
+    }));
+    let found = read_ahead::read_ahead(found, stop, backlog);
+    Box::new(found.filter_map(move |item| match item {
+        Err(e) => Some(Err(e)),
+        Ok(Found::Read(doc)) => Some(Ok(doc)),
+        Ok(Found::Left(id)) => match (read_doc(&state, id)?, &test) {
+            (Ok(doc), Some(test)) => test(doc),
+            (read, _) => Some(read),
+        },
+    }))
 }
 
 /// Documents found by an access path.
 fn source(collection: &Collection, access: &Access, mode: Mode) -> (Stream<Doc>, PlanNode) {
-    let state = collection.state.clone();
     let (stream, mut node): (Stream<Doc>, PlanNode) = match access {
         Access::FullScan => (
             Box::new(
-                state
+                collection
+                    .state
                     .stored_documents()
                     .map(|item| item.map(|(id, bytes)| Doc::new(id, bytes))),
             ),
@@ -449,18 +523,36 @@ fn source(collection: &Collection, access: &Access, mode: Mode) -> (Stream<Doc>,
                     .estimate(collection.len().unwrap_or(0))
             }),
         ),
+        _ => {
+            let (ids, node) = source_ids(collection, access, mode);
+            (fetch(collection, ids), node)
+        }
+    };
+    let stream = measure(stream, &mut node, mode);
+    (stream, node)
+}
+
+/// The ids of the documents an access path finds, in its order: from index keys alone for
+/// index scans and unions (an id given by `_id in [...]` may have no document).
+fn source_ids(collection: &Collection, access: &Access, mode: Mode) -> (Stream<u64>, PlanNode) {
+    let state = collection.state.clone();
+    match access {
+        Access::FullScan => (
+            Box::new(state.stored_documents().map(|item| item.map(|(id, _)| id))),
+            described(mode, || {
+                PlanNode::new(format!("Full scan of {}", collection.name()))
+                    .estimate(collection.len().unwrap_or(0))
+            }),
+        ),
         Access::Ids(ids) => (
-            fetch(collection, Box::new(ids.clone().into_iter().map(Ok))),
+            Box::new(ids.clone().into_iter().map(Ok)),
             described(mode, || {
                 let texts: Vec<String> = ids.iter().map(u64::to_string).collect();
                 PlanNode::new(format!("Fetch by _id [{}]", texts.join(", ")))
                     .estimate(ids.len() as u64)
             }),
         ),
-        Access::IndexScan(scan) => {
-            let ids = scan_ids(&state, scan);
-            (fetch(collection, ids), described(mode, || scan_node(scan)))
-        }
+        Access::IndexScan(scan) => (scan_ids(&state, scan), described(mode, || scan_node(scan))),
         Access::Intersect(scans) => {
             let node = described(mode, || {
                 let mut node = PlanNode::new("Intersect ids".to_owned());
@@ -483,16 +575,13 @@ fn source(collection: &Collection, access: &Access, mode: Mode) -> (Stream<Doc>,
                 }
                 Ok(result.unwrap_or_default().into_iter().collect())
             });
-            (fetch(collection, ids), node)
+            (ids, node)
         }
         Access::Union(parts) => {
             let node = described(mode, || union_node(collection, parts));
-            let ids = union_ids(state.clone(), parts.clone());
-            (fetch(collection, ids), node)
+            (union_ids(state, parts.clone()), node)
         }
-    };
-    let stream = measure(stream, &mut node, mode);
-    (stream, node)
+    }
 }
 
 fn union_node(collection: &Collection, parts: &[Access]) -> PlanNode {
@@ -538,15 +627,15 @@ fn lazily(compute: impl FnOnce() -> Result<Vec<u64>> + Send + 'static) -> Stream
 /// passed over.
 fn fetch(collection: &Collection, ids: Stream<u64>) -> Stream<Doc> {
     let state = collection.state.clone();
-    Box::new(ids.filter_map(move |id| {
-        match id {
-            Err(e) => Some(Err(e)),
-            Ok(id) => state
-                .read_stored(id)
-                .map(|found| found.map(|bytes| Doc::new(id, bytes)))
-                .transpose(),
-        }
-    }))
+    Box::new(ids.filter_map(move |id| id.map_or_else(|e| Some(Err(e)), |id| read_doc(&state, id))))
+}
+
+/// The document `id`, or `None` if it is gone.
+fn read_doc(state: &CollectionState, id: u64) -> Option<Result<Doc>> {
+    state
+        .read_stored(id)
+        .map(|found| found.map(|bytes| Doc::new(id, bytes)))
+        .transpose()
 }
 
 /// The document ids in an index scan's ranges, each once, in scan order: entries with equal
@@ -825,7 +914,7 @@ pub fn count(
         return Ok((n, node));
     }
     if plan.counts_from_keys() {
-        let (ids, node) = source_ids(collection, &plan.access);
+        let (ids, node) = source_ids(collection, &plan.access, Mode::Explain);
         let mut node = PlanNode::new("Count index keys (no documents read)".to_owned()).child(node);
         if mode == Mode::Explain {
             return Ok((0, node));
@@ -875,21 +964,6 @@ fn union_ids(state: Arc<CollectionState>, parts: Vec<Access>) -> Stream<u64> {
         }
         Ok(all.into_iter().collect())
     })
-}
-
-/// The distinct ids an access finds: from index keys alone for index scans and unions.
-fn source_ids(collection: &Collection, access: &Access) -> (Stream<u64>, PlanNode) {
-    match access {
-        Access::IndexScan(scan) => (scan_ids(&collection.state, scan), scan_node(scan)),
-        Access::Union(parts) => (
-            union_ids(collection.state.clone(), parts.clone()),
-            union_node(collection, parts),
-        ),
-        other => {
-            let (docs, node) = source(collection, other, Mode::Explain);
-            (Box::new(docs.map(|d| d.map(|doc| doc.id))), node)
-        }
-    }
 }
 
 /// `count by PATH`: how many documents have each value (each element of an array counts;

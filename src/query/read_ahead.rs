@@ -8,7 +8,8 @@
 //! to [`LAST_BATCH`] rows (a batch goes early when the caller has run out of rows and the
 //! batch has waited [`LONGEST_WAIT`]). It stops at its next row once the caller drops the
 //! rows, and is waited for then, so nothing reads the store after the query is gone. If no
-//! thread can be started, the caller's thread reads as before.
+//! thread can be started, the caller's thread reads as before. A source can see from the
+//! [`Backlog`] whether the caller waits, and leave it part of the work.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -36,12 +37,27 @@ const LONGEST_WAIT: std::time::Duration = std::time::Duration::from_micros(500);
 /// A source of rows that may be read on another thread.
 pub(crate) type Source<T> = Box<dyn Iterator<Item = Result<T>> + Send>;
 
+/// The batches handed over and not yet taken by the caller. A source read ahead can look at
+/// it to leave part of its work to a caller that would otherwise wait (`exec` leaves some
+/// documents of an id scan for the caller to read).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Backlog(Arc<AtomicUsize>);
+
+impl Backlog {
+    /// True when no batch waits for the caller: it has run out of rows, or soon will.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.load(Ordering::Acquire) == 0
+    }
+}
+
 /// The rows of `source`, read ahead on another thread once the first is asked for. `stop` is
 /// raised when the rows are dropped: a source that may read long between two rows (a
-/// selective filter) should end when it sees it raised.
+/// selective filter) should end when it sees it raised. `backlog` counts the batches waiting
+/// for the caller.
 pub(crate) fn read_ahead<T: Send + 'static>(
     source: Source<T>,
     stop: Arc<AtomicBool>,
+    backlog: Backlog,
 ) -> ReadAhead<T> {
     ReadAhead {
         unstarted: Some(source),
@@ -49,7 +65,7 @@ pub(crate) fn read_ahead<T: Send + 'static>(
         batch: Vec::new().into_iter(),
         from: None,
         reader: None,
-        in_flight: Arc::default(),
+        in_flight: backlog.0,
         stop,
     }
 }
@@ -218,7 +234,7 @@ mod tests {
             }
         });
         let rows: Vec<std::result::Result<i32, String>> =
-            read_ahead(Box::new(source), Arc::default())
+            read_ahead(Box::new(source), Arc::default(), Backlog::default())
                 .map(|r| r.map_err(|e| e.to_string()))
                 .collect();
         let expected: Vec<std::result::Result<i32, String>> = (0..2000)
@@ -241,7 +257,7 @@ mod tests {
             counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             Ok(i)
         });
-        let mut rows = read_ahead(Box::new(source), Arc::default());
+        let mut rows = read_ahead(Box::new(source), Arc::default(), Backlog::default());
         assert_eq!(rows.next().unwrap().unwrap(), 0);
         drop(rows);
         // The drop waited for the thread: it read no more than the batches it could hold.
@@ -268,7 +284,7 @@ mod tests {
             .take_while(move |_| !raised.load(Ordering::Relaxed))
             .filter(|i| *i == 0 || *i == 9_999_999)
             .map(Ok);
-        let mut rows = read_ahead(Box::new(source), stop);
+        let mut rows = read_ahead(Box::new(source), stop, Backlog::default());
         assert_eq!(rows.next().unwrap().unwrap(), 0);
         drop(rows);
         assert!(read.load(std::sync::atomic::Ordering::SeqCst) < 10_000_000);
@@ -277,7 +293,8 @@ mod tests {
     #[test]
     fn a_panic_on_the_reading_thread_is_an_error_not_a_short_answer() {
         let source = (0..100).map(|i| if i == 50 { panic!("boom") } else { Ok(i) });
-        let rows: Vec<Result<i32>> = read_ahead(Box::new(source), Arc::default()).collect();
+        let rows: Vec<Result<i32>> =
+            read_ahead(Box::new(source), Arc::default(), Backlog::default()).collect();
         let (last, before) = rows.split_last().unwrap();
         assert!(matches!(last, Err(Error::Storage(_))), "{last:?}");
         // The rows handed over before the panic, in order; the batch it broke off is lost.
@@ -295,7 +312,7 @@ mod tests {
             seen.store(true, std::sync::atomic::Ordering::SeqCst);
             Ok(1)
         });
-        let rows = read_ahead(Box::new(source), Arc::default());
+        let rows = read_ahead(Box::new(source), Arc::default(), Backlog::default());
         std::thread::sleep(std::time::Duration::from_millis(10));
         assert!(!read.load(std::sync::atomic::Ordering::SeqCst));
         assert_eq!(rows.map(Result::unwrap).collect::<Vec<_>>(), [1]);

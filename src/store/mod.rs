@@ -60,8 +60,9 @@ pub struct Options {
     pub lock_wait: std::time::Duration,
     /// How many documents a query must be expected to read before a second thread finds them
     /// (walks the index, reads and filters the documents) while the calling thread decodes,
-    /// sorts or projects them. Default: `Some(2000)`; `None` keeps every query on the calling
-    /// thread. A query with a `limit` and no sort is expected to read its limit at most.
+    /// sorts or projects them; documents found by id are read by whichever thread is free.
+    /// Default: `Some(2000)`; `None` keeps every query on the calling thread. A query with a
+    /// `limit` and no sort is expected to read its limit at most.
     pub read_ahead: Option<u64>,
 }
 
