@@ -491,21 +491,22 @@ fn shared_reading(collection: &Collection, plan: &Plan, stop: Arc<AtomicBool>) -
         if leave {
             return Some(Ok(Found::Left(id)));
         }
-        let tested = match (read_doc(&reader, id)?, &reader_test) {
-            (Ok(doc), Some(test)) => test(doc)?,
-            (read, _) => read,
-        };
-        Some(tested.map(Found::Read))
+        read_tested(&reader, id, reader_test.as_ref()).map(|found| found.map(Found::Read))
     }));
     let found = read_ahead::read_ahead(found, stop, backlog);
     Box::new(found.filter_map(move |item| match item {
         Err(e) => Some(Err(e)),
         Ok(Found::Read(doc)) => Some(Ok(doc)),
-        Ok(Found::Left(id)) => match (read_doc(&state, id)?, &test) {
-            (Ok(doc), Some(test)) => test(doc),
-            (read, _) => Some(read),
-        },
+        Ok(Found::Left(id)) => read_tested(&state, id, test.as_ref()),
     }))
+}
+
+/// The document `id` if it is there and passes `test`.
+fn read_tested(state: &CollectionState, id: u64, test: Option<&FilterTest>) -> Option<Result<Doc>> {
+    match (read_doc(state, id)?, test) {
+        (Ok(doc), Some(test)) => test(doc),
+        (read, _) => Some(read),
+    }
 }
 
 /// Documents found by an access path.
