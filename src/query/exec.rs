@@ -606,10 +606,14 @@ fn scan_node(scan: &IndexScan) -> PlanNode {
     if scan.ranges.len() > 1 {
         node = node.note(format!("{} key ranges", scan.ranges.len()));
     }
+    if scan.id_order {
+        node = node.note("ids sorted".to_owned());
+    }
     node
 }
 
-/// An id stream computed all at once on first use (for intersections and unions).
+/// An id stream computed all at once on first use (for id-order scans, intersections and
+/// unions).
 fn lazily(compute: impl FnOnce() -> Result<Vec<u64>> + Send + 'static) -> Stream<u64> {
     let mut compute = Some(compute);
     let mut ids: Option<std::vec::IntoIter<u64>> = None;
@@ -640,12 +644,26 @@ fn read_doc(state: &CollectionState, id: u64) -> Option<Result<Doc>> {
         .transpose()
 }
 
-/// The document ids in an index scan's ranges, each once, in scan order: entries with equal
-/// values are in id order, descending when the scan reads backwards.
+/// The document ids in an index scan's ranges, each once: in id order for a scan marked
+/// [`IndexScan::id_order`], else in scan order, where entries with equal values are in id
+/// order, descending when the scan reads backwards.
 ///
 /// Nothing is read before the first id is asked for. Then the ids the planner read while
-/// estimating come first, if no batch was applied since, and the scan reads on after them.
+/// estimating come first, if no batch was applied since, and the scan reads on after them
+/// (an id-order scan reads them all, then sorts them).
 pub(crate) fn scan_ids(state: &Arc<CollectionState>, scan: &IndexScan) -> Stream<u64> {
+    if scan.id_order {
+        let (state, ranges) = (state.clone(), scan.ranges.clone());
+        let prefetched = scan.prefetched.clone();
+        return lazily(move || {
+            let (entries, _) = entry_ids(&state, ranges, false, prefetched);
+            let mut ids = entries.collect::<Result<Vec<u64>>>()?;
+            // Sorting also drops the duplicates `distinct` drops for a key-order scan.
+            ids.sort_unstable();
+            ids.dedup();
+            Ok(ids)
+        });
+    }
     let mut start = Some((
         state.clone(),
         scan.ranges.clone(),

@@ -83,6 +83,9 @@ pub struct IndexScan {
     pub condition: String,
     /// Walk the ranges backwards (for `order by ... desc`).
     pub reverse: bool,
+    /// The query needs no key order: gather the ids, sort them and read the documents in id
+    /// order, so that neighbours are read together (and results come as a full scan's do).
+    pub id_order: bool,
     /// The ranges select exactly the documents the whole predicate selects, so a `count`
     /// needs no documents.
     pub exact: bool,
@@ -251,7 +254,14 @@ impl Plan {
                     Access::Intersect(vec![best.scan.clone(), other.scan.clone()]),
                     best.scan.estimate.min(other.scan.estimate),
                 ),
-                _ => (Access::IndexScan(best.scan.clone()), best.scan.estimate),
+                _ => {
+                    // Without a limit, or with a sort after it, every document found is read:
+                    // in id order, they are read by neighbours. A limit alone stops early, so
+                    // the scan streams in key order.
+                    let mut scan = best.scan.clone();
+                    scan.id_order = !limited || !order.is_empty();
+                    (Access::IndexScan(scan), best.scan.estimate)
+                }
             };
             return Ok(Plan {
                 access,
@@ -610,6 +620,7 @@ fn build_scan(
         ranges: ranges.into(),
         condition,
         reverse,
+        id_order: false,
         exact,
         estimate,
         prefetched: None,
