@@ -339,7 +339,42 @@ fn machine() -> String {
     )
 }
 
+/// The options `main` reads, each followed by a value.
+const OPTIONS: &[&str] = &[
+    "--n", "--runs", "--repeat", "--engine", "--only", "--out", "--sizes",
+];
+
+const USAGE: &str = "usage: quarry-bench [--n DOCS] [--runs SAMPLES] [--repeat PROCESSES] \
+[--out FILE.md] [--sizes N,N,...] | --engine quarry|sqlite|raw-sled [--only WORKLOADS]
+  (the size can also come from QUARRY_BENCH_N, sled's cache from QUARRY_BENCH_CACHE_MB)";
+
+/// Refuses anything but the known options, each with a value: a mistyped option would
+/// otherwise start a long run with the defaults (and overwrite the results file).
+fn check_args() -> Result<(), String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut rest = args.iter();
+    while let Some(option) = rest.next() {
+        if option == "--help" || option == "-h" {
+            return Err(String::new());
+        }
+        if !OPTIONS.contains(&option.as_str()) {
+            return Err(format!("unknown option `{option}`"));
+        }
+        if rest.next().is_none() {
+            return Err(format!("`{option}` needs a value"));
+        }
+    }
+    Ok(())
+}
+
 fn main() {
+    if let Err(problem) = check_args() {
+        if !problem.is_empty() {
+            eprintln!("quarry-bench: {problem}");
+        }
+        eprintln!("{USAGE}");
+        std::process::exit(if problem.is_empty() { 0 } else { 2 });
+    }
     let n: usize = arg("--n")
         .or_else(|| std::env::var("QUARRY_BENCH_N").ok())
         .and_then(|v| v.parse().ok())
