@@ -589,3 +589,44 @@ fn update_statements_keep_indexes_in_step_with_the_documents() {
     let report = db.check().unwrap();
     assert!(report.is_clean(), "{report:?}");
 }
+
+#[test]
+fn a_raised_interrupt_stops_every_plan_even_one_that_reads_only_index_keys() {
+    let db = db_of_5000();
+    let mut session = quarry::query::Session::new(db.clone());
+    let flag = quarry::query::plan::Interrupt::default();
+    session.set_interrupt(Some(flag.clone()));
+    let statements = [
+        // An index scan that gathers and sorts its ids before reading a document.
+        "from t where n >= 100",
+        // One that streams in key order.
+        "from t where n >= 100 limit 10",
+        // A count from index keys alone, which reads no document.
+        "count from t where n >= 100",
+        // A union and an intersection, which gather ids too, and a full scan.
+        "from t where n < 10 or g = 1",
+        "from t where n >= 100 and g = 2",
+        "from t",
+    ];
+    flag.raise();
+    for statement in statements {
+        let outcome = if statement.starts_with("count") {
+            session.execute(statement).map(|_| 0)
+        } else {
+            session
+                .query(statement)
+                .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+                .map(|rows| rows.len())
+        };
+        assert!(
+            matches!(outcome, Err(Error::Interrupted)),
+            "{statement}: {outcome:?}"
+        );
+    }
+    flag.clear();
+    assert_eq!(text(&db, "count from t where n >= 100").trim(), "4900");
+    assert_eq!(
+        session.query("from t where n >= 100").unwrap().count(),
+        4900
+    );
+}

@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::path::Path;
 use crate::query::ast::OrderKey;
 use crate::query::explain::PlanNode;
-use crate::query::plan::{Access, IndexScan, KeyRange, Plan, Prefetched};
+use crate::query::plan::{Access, IndexScan, Interrupt, KeyRange, Plan, Prefetched};
 use crate::query::read_ahead::{self, Backlog};
 use crate::store::{Collection, CollectionState};
 use crate::value::Value;
@@ -394,7 +394,7 @@ fn filtered(
     stop: Option<Arc<AtomicBool>>,
 ) -> (Stream<Doc>, PlanNode) {
     let test = filter_test(collection, plan);
-    let (stream, mut node) = source(collection, &plan.access, mode);
+    let (stream, mut node) = source(collection, &plan.access, plan.interrupt.as_ref(), mode);
     let mut stream = watched(stream, plan, stop);
     if let Some(test) = test {
         node = above(mode, node, || {
@@ -474,7 +474,7 @@ fn shared_reading(collection: &Collection, plan: &Plan, stop: Arc<AtomicBool>) -
     let test = filter_test(collection, plan);
     let state = collection.state.clone();
     let ids = watched(
-        source_ids(collection, &plan.access, Mode::Run).0,
+        source_ids(collection, &plan.access, plan.interrupt.as_ref(), Mode::Run).0,
         plan,
         Some(stop.clone()),
     );
@@ -509,8 +509,13 @@ fn read_tested(state: &CollectionState, id: u64, test: Option<&FilterTest>) -> O
     }
 }
 
-/// Documents found by an access path.
-fn source(collection: &Collection, access: &Access, mode: Mode) -> (Stream<Doc>, PlanNode) {
+/// Documents found by an access path; reading index keys fails once `interrupt` is raised.
+fn source(
+    collection: &Collection,
+    access: &Access,
+    interrupt: Option<&Interrupt>,
+    mode: Mode,
+) -> (Stream<Doc>, PlanNode) {
     let (stream, mut node): (Stream<Doc>, PlanNode) = match access {
         Access::FullScan => (
             Box::new(
@@ -522,7 +527,7 @@ fn source(collection: &Collection, access: &Access, mode: Mode) -> (Stream<Doc>,
             full_scan_node(collection, mode),
         ),
         _ => {
-            let (ids, node) = source_ids(collection, access, mode);
+            let (ids, node) = source_ids(collection, access, interrupt, mode);
             (fetch(collection, ids), node)
         }
     };
@@ -531,9 +536,16 @@ fn source(collection: &Collection, access: &Access, mode: Mode) -> (Stream<Doc>,
 }
 
 /// The ids of the documents an access path finds, in its order: from index keys alone for
-/// index scans and unions (an id given by `_id in [...]` may have no document).
-fn source_ids(collection: &Collection, access: &Access, mode: Mode) -> (Stream<u64>, PlanNode) {
+/// index scans and unions (an id given by `_id in [...]` may have no document). Reading index
+/// keys fails once `interrupt` is raised, also while ids are gathered before any is passed on.
+fn source_ids(
+    collection: &Collection,
+    access: &Access,
+    interrupt: Option<&Interrupt>,
+    mode: Mode,
+) -> (Stream<u64>, PlanNode) {
     let state = collection.state.clone();
+    let interrupt = interrupt.cloned();
     match access {
         Access::FullScan => (
             Box::new(state.stored_documents().map(|item| item.map(|(id, _)| id))),
@@ -547,7 +559,10 @@ fn source_ids(collection: &Collection, access: &Access, mode: Mode) -> (Stream<u
                     .estimate(ids.len() as u64)
             }),
         ),
-        Access::IndexScan(scan) => (scan_ids(&state, scan), described(mode, || scan_node(scan))),
+        Access::IndexScan(scan) => (
+            scan_ids(&state, scan, interrupt),
+            described(mode, || scan_node(scan)),
+        ),
         Access::Intersect(scans) => {
             let node = described(mode, || {
                 let mut node = PlanNode::new("Intersect ids".to_owned());
@@ -562,7 +577,8 @@ fn source_ids(collection: &Collection, access: &Access, mode: Mode) -> (Stream<u
                 let _whole_batches = state.read_gate();
                 let mut result: Option<BTreeSet<u64>> = None;
                 for scan in &scans {
-                    let found: BTreeSet<u64> = scan_ids(&state, scan).collect::<Result<_>>()?;
+                    let found: BTreeSet<u64> =
+                        scan_ids(&state, scan, interrupt.clone()).collect::<Result<_>>()?;
                     result = Some(match result {
                         None => found,
                         Some(so_far) => so_far.intersection(&found).copied().collect(),
@@ -574,7 +590,7 @@ fn source_ids(collection: &Collection, access: &Access, mode: Mode) -> (Stream<u
         }
         Access::Union(parts) => {
             let node = described(mode, || union_node(collection, parts));
-            (union_ids(state, parts.clone()), node)
+            (union_ids(state, parts.clone(), interrupt), node)
         }
     }
 }
@@ -589,7 +605,7 @@ fn full_scan_node(collection: &Collection, mode: Mode) -> PlanNode {
 fn union_node(collection: &Collection, parts: &[Access]) -> PlanNode {
     let mut node = PlanNode::new("Union ids".to_owned());
     for part in parts {
-        node = node.child(source(collection, part, Mode::Explain).1);
+        node = node.child(source(collection, part, None, Mode::Explain).1);
     }
     node
 }
@@ -651,13 +667,17 @@ fn read_doc(state: &CollectionState, id: u64) -> Option<Result<Doc>> {
 /// Nothing is read before the first id is asked for. Then the ids the planner read while
 /// estimating come first, if no batch was applied since, and the scan reads on after them
 /// (an id-order scan reads them all, then sorts them).
-pub(crate) fn scan_ids(state: &Arc<CollectionState>, scan: &IndexScan) -> Stream<u64> {
+pub(crate) fn scan_ids(
+    state: &Arc<CollectionState>,
+    scan: &IndexScan,
+    interrupt: Option<Interrupt>,
+) -> Stream<u64> {
     if scan.id_order {
         let (state, ranges) = (state.clone(), scan.ranges.clone());
         let prefetched = scan.prefetched.clone();
         return lazily(move || {
             let (entries, _) = entry_ids(&state, ranges, false, prefetched);
-            let mut ids = entries.collect::<Result<Vec<u64>>>()?;
+            let mut ids = interruptible(entries, interrupt).collect::<Result<Vec<u64>>>()?;
             // Sorting also drops the duplicates `distinct` drops for a key-order scan.
             ids.sort_unstable();
             ids.dedup();
@@ -669,16 +689,31 @@ pub(crate) fn scan_ids(state: &Arc<CollectionState>, scan: &IndexScan) -> Stream
         scan.ranges.clone(),
         scan.reverse,
         scan.prefetched.clone(),
+        interrupt,
     ));
     let mut ids: Option<Stream<u64>> = None;
     Box::new(std::iter::from_fn(move || {
         if ids.is_none() {
-            let (state, ranges, reverse, prefetched) = start.take()?;
+            let (state, ranges, reverse, prefetched, interrupt) = start.take()?;
             let (entries, expected) = entry_ids(&state, ranges, reverse, prefetched);
-            ids = Some(distinct(entries, expected));
+            ids = Some(distinct(interruptible(entries, interrupt), expected));
         }
         ids.as_mut()?.next()
     }))
+}
+
+/// `ids`, failing with [`Error::Interrupted`] once `interrupt` is raised.
+fn interruptible(ids: Stream<u64>, interrupt: Option<Interrupt>) -> Stream<u64> {
+    match interrupt {
+        None => ids,
+        Some(flag) => Box::new(ids.map(move |id| {
+            if flag.is_raised() {
+                Err(Error::Interrupted)
+            } else {
+                id
+            }
+        })),
+    }
 }
 
 /// The document ids of a scan's entries, in scan order, duplicates included, and how many are
@@ -934,7 +969,12 @@ pub fn count(
         return Ok((n, node));
     }
     if plan.counts_from_keys() {
-        let (ids, node) = source_ids(collection, &plan.access, Mode::Explain);
+        let (ids, node) = source_ids(
+            collection,
+            &plan.access,
+            plan.interrupt.as_ref(),
+            Mode::Explain,
+        );
         let mut node = PlanNode::new("Count index keys (no documents read)".to_owned()).child(node);
         if mode == Mode::Explain {
             return Ok((0, node));
@@ -967,7 +1007,11 @@ pub fn count(
 }
 
 /// The ids of the documents found by every branch of a union, each once, in id order.
-fn union_ids(state: Arc<CollectionState>, parts: Vec<Access>) -> Stream<u64> {
+fn union_ids(
+    state: Arc<CollectionState>,
+    parts: Vec<Access>,
+    interrupt: Option<Interrupt>,
+) -> Stream<u64> {
     lazily(move || {
         let _whole_batches = state.read_gate();
         let mut all = BTreeSet::new();
@@ -975,7 +1019,7 @@ fn union_ids(state: Arc<CollectionState>, parts: Vec<Access>) -> Stream<u64> {
             match part {
                 Access::Ids(ids) => all.extend(ids.iter().copied()),
                 Access::IndexScan(scan) => {
-                    for id in scan_ids(&state, scan) {
+                    for id in scan_ids(&state, scan, interrupt.clone()) {
                         all.insert(id?);
                     }
                 }
