@@ -205,26 +205,28 @@ fn measure<T: 'static>(stream: Stream<T>, node: &mut PlanNode, mode: Mode) -> St
 /// # Ok::<(), quarry::Error>(())
 /// ```
 pub struct Rows {
-    inner: Stream<Row>,
+    inner: RowStream,
     state: Arc<CollectionState>,
 }
 
-/// A row as the pipeline hands it out: a stored document not yet decoded whole, or a row the
-/// query built (a projection).
-enum Row {
-    Stored(Doc),
-    Built(Value),
+/// The rows as the pipeline hands them out: stored documents not yet decoded whole, or rows
+/// the query built (a projection).
+enum RowStream {
+    Stored(Stream<Doc>),
+    Built(Stream<Value>),
 }
 
 impl Iterator for Rows {
     type Item = Result<Value>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        Some(match self.inner.next()? {
-            Ok(Row::Stored(doc)) => doc.into_fields(&self.state, None),
-            Ok(Row::Built(value)) => Ok(value),
-            Err(e) => Err(e),
-        })
+        match &mut self.inner {
+            RowStream::Stored(docs) => Some(
+                docs.next()?
+                    .and_then(|doc| doc.into_fields(&self.state, None)),
+            ),
+            RowStream::Built(rows) => rows.next(),
+        }
     }
 }
 
@@ -266,12 +268,14 @@ impl<T: DeserializeOwned> Iterator for TypedRows<T> {
     type Item = Result<T>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        Some(match self.rows.inner.next()? {
-            Ok(Row::Stored(doc)) => self.rows.state.decode_as(doc.id, &doc.bytes),
-            Ok(Row::Built(value)) => {
+        let state = &self.rows.state;
+        Some(match &mut self.rows.inner {
+            RowStream::Stored(docs) => docs
+                .next()?
+                .and_then(|doc| state.decode_as(doc.id, &doc.bytes)),
+            RowStream::Built(rows) => rows.next()?.and_then(|value| {
                 crate::value::from_value(&value).map_err(|e| Error::Conversion(e.0))
-            }
-            Err(e) => Err(e),
+            }),
         })
     }
 }
@@ -350,7 +354,7 @@ pub fn query(
         stream = measure(stream, &mut node, mode);
     }
     let state = collection.state.clone();
-    let rows: Stream<Row> = match &shape.fields {
+    let rows = match &shape.fields {
         Some(fields) => {
             node = above(mode, node, || {
                 let texts: Vec<String> = fields.iter().map(Path::to_string).collect();
@@ -359,16 +363,13 @@ pub fn query(
             let fields = fields.clone();
             let reads = wanted(&fields);
             let state = state.clone();
-            let projected: Stream<Row> = Box::new(stream.map(move |item| {
+            let projected: Stream<Value> = Box::new(stream.map(move |item| {
                 let mut doc = item?;
-                Ok(Row::Built(project(
-                    doc.read(&state, reads.as_ref())?,
-                    &fields,
-                )))
+                Ok(project(doc.read(&state, reads.as_ref())?, &fields))
             }));
-            measure(projected, &mut node, mode)
+            RowStream::Built(measure(projected, &mut node, mode))
         }
-        None => Box::new(stream.map(|item| item.map(Row::Stored))),
+        None => RowStream::Stored(stream),
     };
     (Rows { inner: rows, state }, node)
 }
@@ -725,12 +726,6 @@ fn entry_ids(
     prefetched: Option<Arc<Prefetched>>,
 ) -> (Stream<u64>, usize) {
     let tree = state.tree.clone();
-    let key_ids = |keys: Box<dyn Iterator<Item = sled::Result<sled::IVec>> + Send>| {
-        keys.filter_map(|key| match key {
-            Err(e) => Some(Err(Error::from(e))),
-            Ok(key) => keycode::key_id(&key).map(Ok),
-        })
-    };
     if reverse {
         let keys = (0..ranges.len()).rev().flat_map(move |i| {
             ranges[i]
@@ -738,7 +733,7 @@ fn entry_ids(
                 .rev()
                 .map(|entry| entry.map(|(key, _)| key))
         });
-        return (Box::new(key_ids(Box::new(keys))), 0);
+        return (Box::new(key_ids(keys)), 0);
     }
     let read = prefetched.filter(|p| p.batches == state.batches());
     let (first_range, last_key) = match &read {
@@ -752,7 +747,17 @@ fn entry_ids(
     let mut after = last_key;
     let keys = (first_range..ranges.len())
         .flat_map(move |i| ranges[i].iter_after(&tree, after.take().as_deref()).keys());
-    (Box::new(read_ids.chain(key_ids(Box::new(keys)))), expected)
+    (Box::new(read_ids.chain(key_ids(keys))), expected)
+}
+
+/// The document ids of index keys (keys that hold none are passed over).
+fn key_ids(
+    keys: impl Iterator<Item = sled::Result<sled::IVec>>,
+) -> impl Iterator<Item = Result<u64>> {
+    keys.filter_map(|key| match key {
+        Err(e) => Some(Err(Error::from(e))),
+        Ok(key) => keycode::key_id(&key).map(Ok),
+    })
 }
 
 /// Passes each id once: a document can meet a scan twice, under several entries (multikey,

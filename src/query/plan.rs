@@ -190,7 +190,7 @@ impl Plan {
         let total = collection.len()?;
         // Borrowed from the shared metadata: a scan shares the definition of its index.
         let meta = collection.state.meta();
-        let indexes: Vec<&Arc<IndexDef>> = meta.indexes.iter().filter(|d| d.is_ready()).collect();
+        let indexes = || meta.indexes.iter().filter(|d| d.is_ready());
         let conjuncts: Vec<&Predicate> = filter
             .as_ref()
             .map(Predicate::conjuncts)
@@ -209,8 +209,7 @@ impl Plan {
             });
         }
 
-        let mut candidates: Vec<Candidate> = indexes
-            .iter()
+        let mut candidates: Vec<Candidate> = indexes()
             .filter_map(|def| candidate(collection, def, &conjuncts))
             .collect();
         candidates.sort_by_key(|c| (c.scan.estimate, std::cmp::Reverse(c.eq_paths)));
@@ -219,8 +218,7 @@ impl Plan {
         let ordered = if order.is_empty() {
             None
         } else {
-            indexes
-                .iter()
+            indexes()
                 .filter_map(|def| ordered_scan(collection, def, &conjuncts, order, total))
                 .min_by_key(|s| s.estimate)
         };
@@ -275,7 +273,7 @@ impl Plan {
 
         // An `or` whose every branch has an index: union them.
         if let [Predicate::Or(branches)] = conjuncts.as_slice()
-            && let Some(parts) = union_parts(collection, &indexes, branches)
+            && let Some(parts) = union_parts(collection, &indexes().collect::<Vec<_>>(), branches)
         {
             let estimate: u64 = parts.iter().map(access_estimate).sum();
             if selective(estimate) {
@@ -411,26 +409,17 @@ fn ordered_scan(
             continue;
         }
         let rest = &def.paths[eq_len..];
-        let order_paths: Vec<&Path> = order
+        let order_paths = order
             .iter()
             .map(|k| &k.path)
-            .filter(|p| !def.paths[..eq_len].contains(p))
-            .collect();
-        // Every remaining index path must be an order path, so that entries with equal
-        // values are in id order (reversed when read backwards): ties are broken by `_id`
-        // in the direction of the order, as a sort breaks them.
-        if order_paths.is_empty()
-            || order_paths.len() != rest.len()
-            || !order_paths.iter().zip(rest).all(|(a, b)| *a == b)
-        {
+            .filter(|p| !def.paths[..eq_len].contains(p));
+        // Every remaining index path must be an order path, in the same order, so that
+        // entries with equal values are in id order (reversed when read backwards): ties are
+        // broken by `_id` in the direction of the order, as a sort breaks them. A range on
+        // the first of them (the only place `match_paths` puts one) keeps that order.
+        if rest.is_empty() || !order_paths.eq(rest) {
             continue;
         }
-        // A range is only allowed on the first order path (it keeps the order).
-        let suffix = match suffix {
-            Suffix::All => Suffix::All,
-            other if order_paths.first().copied() == rest.first() => other,
-            _ => continue,
-        };
         let exact = consumed.len() == conjuncts.len();
         let whole_index = eq_sets.is_empty() && matches!(suffix, Suffix::All);
         let mut scan = build_scan(def, &eq_sets, &suffix, parts.join(", "), exact, descending)?;
