@@ -273,7 +273,7 @@ impl Plan {
 
         // An `or` whose every branch has an index: union them.
         if let [Predicate::Or(branches)] = conjuncts.as_slice()
-            && let Some(parts) = union_parts(collection, &indexes().collect::<Vec<_>>(), branches)
+            && let Some(parts) = union_parts(collection, &meta.indexes, branches)
         {
             let estimate: u64 = parts.iter().map(access_estimate).sum();
             if selective(estimate) {
@@ -318,10 +318,11 @@ fn access_estimate(access: &Access) -> u64 {
     }
 }
 
-/// Each branch of an `or` planned on its own; `None` when one branch has no index.
+/// Each branch of an `or` planned on its own, on the ready ones of `indexes`; `None` when one
+/// branch has no index.
 fn union_parts(
     collection: &Collection,
-    indexes: &[&Arc<IndexDef>],
+    indexes: &[Arc<IndexDef>],
     branches: &[Predicate],
 ) -> Option<Vec<Access>> {
     let mut parts = Vec::with_capacity(branches.len());
@@ -334,6 +335,7 @@ fn union_parts(
         // A branch is exact for its own conjuncts; the union is exact when every branch is.
         let best = indexes
             .iter()
+            .filter(|def| def.is_ready())
             .filter_map(|def| candidate(collection, def, &conjuncts))
             .min_by_key(|c| c.scan.estimate)?;
         parts.push(Access::IndexScan(best.scan));
