@@ -6,7 +6,7 @@
 //! stops after ten matches. With `explain analyze` each step counts its rows and time.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashSet};
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering as AtomicOrdering};
@@ -14,14 +14,13 @@ use std::time::Instant;
 
 use serde::de::DeserializeOwned;
 
-use crate::codec::keycode;
 use crate::error::{Error, Result};
 use crate::path::Path;
 use crate::query::ast::OrderKey;
 use crate::query::explain::PlanNode;
-use crate::query::plan::{Access, IndexScan, Interrupt, KeyRange, Plan, Prefetched};
+use crate::query::plan::{Access, IndexScan, Interrupt, Plan};
 use crate::query::read_ahead::{self, Backlog};
-use crate::store::{Collection, CollectionState};
+use crate::store::{Collection, CollectionState, Stored};
 use crate::value::Value;
 
 /// A document as it moves through the pipeline: its id and its stored bytes. Steps decode
@@ -30,7 +29,7 @@ use crate::value::Value;
 /// over its bytes rather than a whole decode.
 struct Doc {
     id: u64,
-    bytes: sled::IVec,
+    bytes: Stored,
     /// The document as decoded so far: `_id` and the fields named in `read`.
     fields: Value,
     /// The top-level fields decoded so far; `None` before the first decode.
@@ -40,7 +39,7 @@ struct Doc {
 }
 
 impl Doc {
-    fn new(id: u64, bytes: sled::IVec) -> Doc {
+    fn new(id: u64, bytes: Stored) -> Doc {
         Doc {
             id,
             bytes,
@@ -439,13 +438,13 @@ fn filter_test(collection: &Collection, plan: &Plan) -> Option<FilterTest> {
     // was made from, so it matches without being tested (nor decoded); once a batch has been
     // applied meanwhile, every document is tested. Loaded before the scan reads anything.
     let untouched_since = (plan.filter.is_some() && plan.counts_from_keys())
-        .then(|| collection.state.batches())
-        .filter(|n| n % 2 == 0);
+        .then(|| collection.state.epoch())
+        .filter(|epoch| epoch.is_settled());
     let predicate = plan.filter.clone()?;
     let state = collection.state.clone();
     let reads = wanted(predicate.paths());
     Some(Arc::new(move |mut doc: Doc| {
-        if untouched_since.is_some_and(|n| state.batches() == n) {
+        if untouched_since.is_some_and(|epoch| state.unchanged_since(epoch)) {
             return Some(Ok(doc));
         }
         // A condition on top-level scalars is decided on the bytes, without decoding the
@@ -675,9 +674,9 @@ pub(crate) fn scan_ids(
 ) -> Stream<u64> {
     if scan.id_order {
         let (state, ranges) = (state.clone(), scan.ranges.clone());
-        let prefetched = scan.prefetched.clone();
+        let start = scan.start.clone();
         return lazily(move || {
-            let (entries, _) = entry_ids(&state, ranges, false, prefetched);
+            let (entries, _) = state.index_ids(ranges, false, start);
             let mut ids = interruptible(entries, interrupt).collect::<Result<Vec<u64>>>()?;
             // Sorting also drops the duplicates `distinct` drops for a key-order scan.
             ids.sort_unstable();
@@ -689,14 +688,14 @@ pub(crate) fn scan_ids(
         state.clone(),
         scan.ranges.clone(),
         scan.reverse,
-        scan.prefetched.clone(),
+        scan.start.clone(),
         interrupt,
     ));
     let mut ids: Option<Stream<u64>> = None;
     Box::new(std::iter::from_fn(move || {
         if ids.is_none() {
-            let (state, ranges, reverse, prefetched, interrupt) = start.take()?;
-            let (entries, expected) = entry_ids(&state, ranges, reverse, prefetched);
+            let (state, ranges, reverse, begin, interrupt) = start.take()?;
+            let (entries, expected) = state.index_ids(ranges, reverse, begin);
             ids = Some(distinct(interruptible(entries, interrupt), expected));
         }
         ids.as_mut()?.next()
@@ -715,49 +714,6 @@ fn interruptible(ids: Stream<u64>, interrupt: Option<Interrupt>) -> Stream<u64> 
             }
         })),
     }
-}
-
-/// The document ids of a scan's entries, in scan order, duplicates included, and how many are
-/// known to be there.
-fn entry_ids(
-    state: &CollectionState,
-    ranges: Arc<[KeyRange]>,
-    reverse: bool,
-    prefetched: Option<Arc<Prefetched>>,
-) -> (Stream<u64>, usize) {
-    let tree = state.tree.clone();
-    if reverse {
-        let keys = (0..ranges.len()).rev().flat_map(move |i| {
-            ranges[i]
-                .iter(&tree)
-                .rev()
-                .map(|entry| entry.map(|(key, _)| key))
-        });
-        return (Box::new(key_ids(keys)), 0);
-    }
-    let read = prefetched.filter(|p| p.batches == state.batches());
-    let (first_range, last_key) = match &read {
-        Some(p) => (p.whole_ranges, p.last_key.clone()),
-        None => (0, None),
-    };
-    let expected = read.as_ref().map_or(0, |p| p.ids.len());
-    let read_ids = read
-        .into_iter()
-        .flat_map(|p| (0..p.ids.len()).map(move |i| Ok(p.ids[i])));
-    let mut after = last_key;
-    let keys = (first_range..ranges.len())
-        .flat_map(move |i| ranges[i].iter_after(&tree, after.take().as_deref()).keys());
-    (Box::new(read_ids.chain(key_ids(keys))), expected)
-}
-
-/// The document ids of index keys (keys that hold none are passed over).
-fn key_ids(
-    keys: impl Iterator<Item = sled::Result<sled::IVec>>,
-) -> impl Iterator<Item = Result<u64>> {
-    keys.filter_map(|key| match key {
-        Err(e) => Some(Err(Error::from(e))),
-        Ok(key) => keycode::key_id(&key).map(Ok),
-    })
 }
 
 /// Passes each id once: a document can meet a scan twice, under several entries (multikey,
@@ -1045,16 +1001,14 @@ pub fn count_by(
     by: &Path,
     mode: Mode,
 ) -> Result<(Vec<(Value, u64)>, PlanNode)> {
-    let mut counts: HashMap<Vec<u8>, (Value, u64)> = HashMap::new();
-    // Keyed by the value's key encoding, which is the same for `1` and `1.0`; a group's value
-    // is copied out only when the group is first met.
-    let mut add = |value: &Value, n: u64| {
-        let mut key = Vec::new();
-        keycode::encode_value(value, &mut key);
-        counts
-            .entry(key)
-            .or_insert_with(|| (canonical(value.clone()), 0))
-            .1 += n;
+    // `Value`'s order makes `1` and `1.0` one group; a group's value is copied out only when
+    // the group is first met.
+    let mut counts: BTreeMap<Value, u64> = BTreeMap::new();
+    let mut add = |value: &Value, n: u64| match counts.get_mut(value) {
+        Some(count) => *count += n,
+        None => {
+            counts.insert(canonical(value.clone()), n);
+        }
     };
     let covering = if plan.filter.is_none() {
         collection
@@ -1102,7 +1056,7 @@ pub fn count_by(
             }
         }
     }
-    let mut groups: Vec<(Value, u64)> = counts.into_values().collect();
+    let mut groups: Vec<(Value, u64)> = counts.into_iter().collect();
     if mode == Mode::Analyze {
         record(&mut node, groups.len() as u64, started);
     }

@@ -15,48 +15,14 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use crate::codec::keycode;
 use crate::path::Path;
 use crate::query::ast::{CompareOp, OrderKey};
 use crate::query::eval::Predicate;
-use crate::store::{Collection, IndexDef};
+use crate::store::{Bound, Bounds, Collection, IndexDef, KeyRanges, Rest, ScanStart};
 use crate::value::Value;
 
 /// Index keys counted at most per candidate when estimating its rows.
 pub(crate) const ESTIMATE_CAP: u64 = 2000;
-/// The most key ranges one scan may expand into (`in` lists on several paths multiply).
-const MAX_RANGES: usize = 256;
-
-/// One contiguous range of index keys: `start` inclusive, `end` exclusive (`None`: to the end).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct KeyRange {
-    /// First key in the range, with the index prefix.
-    pub start: Vec<u8>,
-    /// First key after the range.
-    pub end: Option<Vec<u8>>,
-}
-
-impl KeyRange {
-    /// The range's entries in `tree`, in key order.
-    pub(crate) fn iter(&self, tree: &sled::Tree) -> sled::Iter {
-        self.iter_after(tree, None)
-    }
-
-    /// The range's entries in `tree` after key `last` (from the start for `None`).
-    pub(crate) fn iter_after(&self, tree: &sled::Tree, last: Option<&[u8]>) -> sled::Iter {
-        use std::ops::Bound;
-        let start = match last {
-            Some(last) => Bound::Excluded(last),
-            None => Bound::Included(self.start.as_slice()),
-        };
-        let end = self
-            .end
-            .as_deref()
-            .map_or(Bound::Unbounded, Bound::Excluded);
-        tree.range::<&[u8], _>((start, end))
-    }
-}
-
 /// How documents are found.
 #[derive(Clone, Debug)]
 pub enum Access {
@@ -78,7 +44,7 @@ pub struct IndexScan {
     /// The index.
     pub index: Arc<IndexDef>,
     /// Key ranges, in key order (shared: a scan reads them without copying them).
-    pub ranges: Arc<[KeyRange]>,
+    pub(crate) ranges: KeyRanges,
     /// What the ranges select, for `explain` (`org = "ICC", year >= 2020`; empty: all).
     pub condition: String,
     /// Walk the ranges backwards (for `order by ... desc`).
@@ -93,21 +59,7 @@ pub struct IndexScan {
     pub estimate: u64,
     /// The entries the estimate read, for the scan to start from instead of reading them
     /// again.
-    pub(crate) prefetched: Option<Arc<Prefetched>>,
-}
-
-/// The first entries of an index scan, read while estimating it: document ids in key order,
-/// and where reading stopped. Valid while the collection's batch counter still says `batches`.
-#[derive(Debug)]
-pub(crate) struct Prefetched {
-    /// The batch counter (even) before the entries were read and after.
-    pub batches: u64,
-    /// Document ids of the entries read, in key order.
-    pub ids: Vec<u64>,
-    /// Ranges read to their end.
-    pub whole_ranges: usize,
-    /// The last key read in the next range, when that range was read in part.
-    pub last_key: Option<sled::IVec>,
+    pub(crate) start: Option<Arc<ScanStart>>,
 }
 
 /// A complete plan for reading a collection.
@@ -159,24 +111,6 @@ impl Interrupt {
 struct Candidate {
     scan: IndexScan,
     eq_paths: usize,
-}
-
-/// One end of a range: the value and whether it is included.
-type Bound = Option<(Value, bool)>;
-
-/// The bounds a range condition puts on one path's value.
-#[derive(Clone, Debug)]
-enum Suffix {
-    /// No range: every value.
-    All,
-    /// Values of one type between optional bounds (`(value, inclusive)`).
-    Range {
-        rank: u8,
-        lower: Bound,
-        upper: Bound,
-    },
-    /// Strings starting with this prefix.
-    Prefix(String),
 }
 
 impl Plan {
@@ -372,16 +306,14 @@ fn candidate(
     conjuncts: &[&Predicate],
 ) -> Option<Candidate> {
     let (eq_sets, suffix, consumed, parts) = match_paths(def, conjuncts, def.paths.len());
-    if eq_sets.is_empty() && matches!(suffix, Suffix::All) {
+    if eq_sets.is_empty() && matches!(suffix, Rest::All) {
         return None;
     }
     let exact = consumed.len() == conjuncts.len();
-    let mut scan = build_scan(def, &eq_sets, &suffix, parts.join(", "), exact, false)?;
+    let eq_paths = eq_sets.len();
+    let mut scan = build_scan(def, eq_sets, suffix, parts.join(", "), exact, false)?;
     estimate(collection, &mut scan);
-    Some(Candidate {
-        eq_paths: eq_sets.len(),
-        scan,
-    })
+    Some(Candidate { eq_paths, scan })
 }
 
 /// A scan of `def` that yields documents in `order`, if `def` can: not multikey, and the
@@ -423,8 +355,8 @@ fn ordered_scan(
             continue;
         }
         let exact = consumed.len() == conjuncts.len();
-        let whole_index = eq_sets.is_empty() && matches!(suffix, Suffix::All);
-        let mut scan = build_scan(def, &eq_sets, &suffix, parts.join(", "), exact, descending)?;
+        let whole_index = eq_sets.is_empty() && matches!(suffix, Rest::All);
+        let mut scan = build_scan(def, eq_sets, suffix, parts.join(", "), exact, descending)?;
         // Every document has one entry in a non-multikey index: a whole-index scan needs no
         // counting.
         if whole_index {
@@ -444,11 +376,11 @@ fn match_paths(
     def: &IndexDef,
     conjuncts: &[&Predicate],
     max_eq: usize,
-) -> (Vec<Vec<Value>>, Suffix, Vec<usize>, Vec<String>) {
+) -> (Vec<Vec<Value>>, Rest, Vec<usize>, Vec<String>) {
     let mut eq_sets = Vec::new();
     let mut consumed = Vec::new();
     let mut parts = Vec::new();
-    let mut suffix = Suffix::All;
+    let mut suffix = Rest::All;
     for path in &def.paths {
         if eq_sets.len() < max_eq
             && let Some((i, values)) = equality(def, path, conjuncts)
@@ -491,7 +423,7 @@ fn equality(def: &IndexDef, path: &Path, conjuncts: &[&Predicate]) -> Option<(us
 }
 
 /// The range conjuncts on `path`: merged when `def` is not multikey, else only the first.
-fn range_on(def: &IndexDef, path: &Path, conjuncts: &[&Predicate]) -> (Suffix, Vec<usize>, String) {
+fn range_on(def: &IndexDef, path: &Path, conjuncts: &[&Predicate]) -> (Rest, Vec<usize>, String) {
     let mut rank: Option<u8> = None;
     let mut lower: Bound = None;
     let mut upper: Bound = None;
@@ -505,7 +437,7 @@ fn range_on(def: &IndexDef, path: &Path, conjuncts: &[&Predicate]) -> (Suffix, V
             Predicate::StartsWith(p, prefix) if p == path => {
                 if used.is_empty() {
                     return (
-                        Suffix::Prefix(prefix.clone()),
+                        Rest::Prefix(prefix.clone()),
                         vec![i],
                         format!("{path} starts with {}", Value::from(prefix.as_str())),
                     );
@@ -544,8 +476,8 @@ fn range_on(def: &IndexDef, path: &Path, conjuncts: &[&Predicate]) -> (Suffix, V
         texts.push(range_text(path, conjunct));
     }
     match rank {
-        Some(rank) => (Suffix::Range { rank, lower, upper }, used, texts.join(", ")),
-        None => (Suffix::All, Vec::new(), String::new()),
+        Some(rank) => (Rest::Range { rank, lower, upper }, used, texts.join(", ")),
+        None => (Rest::All, Vec::new(), String::new()),
     }
 }
 
@@ -580,130 +512,33 @@ fn tighter(current: Option<(Value, bool)>, new: (Value, bool), lower: bool) -> (
 
 fn build_scan(
     def: &Arc<IndexDef>,
-    eq_sets: &[Vec<Value>],
-    suffix: &Suffix,
+    equal: Vec<Vec<Value>>,
+    rest: Rest,
     condition: String,
     exact: bool,
     reverse: bool,
 ) -> Option<IndexScan> {
-    let mut prefixes: Vec<Vec<u8>> = vec![def.prefix().to_vec()];
-    for set in eq_sets {
-        if prefixes.len() * set.len() > MAX_RANGES {
-            return None;
-        }
-        prefixes = prefixes
-            .iter()
-            .flat_map(|p| {
-                set.iter().map(move |v| {
-                    let mut key = p.clone();
-                    keycode::encode_value(v, &mut key);
-                    key
-                })
-            })
-            .collect();
-    }
-    let mut ranges: Vec<KeyRange> = prefixes.iter().map(|p| suffix_range(p, suffix)).collect();
-    ranges.sort_by(|a, b| a.start.cmp(&b.start));
-    // Callers set the estimate: counting keys is the costly part of planning.
-    let estimate = 0;
+    let ranges = KeyRanges::new(def, &Bounds { equal, rest })?;
     Some(IndexScan {
         index: def.clone(),
-        ranges: ranges.into(),
+        ranges,
         condition,
         reverse,
         id_order: false,
         exact,
-        estimate,
-        prefetched: None,
+        // Callers set the estimate: counting keys is the costly part of planning.
+        estimate: 0,
+        start: None,
     })
 }
 
-fn suffix_range(prefix: &[u8], suffix: &Suffix) -> KeyRange {
-    let with = |v: &Value| {
-        let mut key = prefix.to_vec();
-        keycode::encode_value(v, &mut key);
-        key
-    };
-    let band = |tag: u8| [prefix, &[tag]].concat();
-    match suffix {
-        Suffix::All => KeyRange {
-            start: prefix.to_vec(),
-            end: keycode::prefix_end(prefix),
-        },
-        Suffix::Prefix(text) => {
-            let start = [prefix, &keycode::string_prefix(text)].concat();
-            let end = keycode::prefix_end(&start);
-            KeyRange { start, end }
-        }
-        Suffix::Range { rank, lower, upper } => {
-            let tag = rank_tag(*rank);
-            let start = match lower {
-                Some((v, true)) => with(v),
-                Some((v, false)) => keycode::prefix_end(&with(v)).unwrap_or_else(|| with(v)),
-                None => band(tag),
-            };
-            let end = match upper {
-                Some((v, true)) => keycode::prefix_end(&with(v)),
-                Some((v, false)) => Some(with(v)),
-                None => Some(band(tag + 1)),
-            };
-            KeyRange { start, end }
-        }
-    }
-}
-
-/// The key tag of the values of a type rank (see `Value::type_rank`).
-fn rank_tag(rank: u8) -> u8 {
-    match rank {
-        0 => keycode::tag::NULL,
-        1 => keycode::tag::BOOL,
-        2 => keycode::tag::NUMBER,
-        3 => keycode::tag::STRING,
-        4 => keycode::tag::ARRAY,
-        _ => keycode::tag::OBJECT,
-    }
-}
-
 /// Counts the scan's entries, up to [`ESTIMATE_CAP`]. A forward scan keeps the ids it read, so
-/// that running it starts where the count stopped instead of reading them again; what was read
-/// while a batch was being applied, or with a read error, is not kept.
+/// that running it starts where the count stopped instead of reading them again (a backwards
+/// scan reads its entries the other way: it has no use for them).
 fn estimate(collection: &Collection, scan: &mut IndexScan) {
-    let state = &collection.state;
-    let batches = state.batches();
-    // A backwards scan reads its entries the other way: it has no use for these.
-    let keep = !scan.reverse;
-    let mut ids = Vec::new();
-    let mut count = 0u64;
-    let mut whole_ranges = 0;
-    let mut last_key = None;
-    let mut failed = false;
-    for range in scan.ranges.iter() {
-        let remaining = (ESTIMATE_CAP - count) as usize;
-        for key in range.iter(&state.tree).keys().take(remaining) {
-            count += 1;
-            match key {
-                Ok(key) if keep => {
-                    ids.extend(keycode::key_id(&key));
-                    last_key = Some(key);
-                }
-                Ok(_) => {}
-                Err(_) => failed = true,
-            }
-        }
-        if count >= ESTIMATE_CAP {
-            break;
-        }
-        whole_ranges += 1;
-        last_key = None;
-    }
-    scan.estimate = count;
-    let consistent = batches.is_multiple_of(2) && state.batches() == batches;
-    scan.prefetched = (keep && !failed && consistent).then(|| {
-        Arc::new(Prefetched {
-            batches,
-            ids,
-            whole_ranges,
-            last_key,
-        })
-    });
+    let found = collection
+        .state
+        .estimate(&scan.ranges, !scan.reverse, ESTIMATE_CAP);
+    scan.estimate = found.entries;
+    scan.start = found.start;
 }

@@ -29,9 +29,9 @@ pub(crate) struct Meta {
 
 /// What every handle on one collection shares.
 pub(crate) struct CollectionState {
-    pub name: String,
-    pub number: u32,
-    pub tree: sled::Tree,
+    pub(in crate::store) name: String,
+    pub(in crate::store) number: u32,
+    pub(in crate::store) tree: sled::Tree,
     /// Serialises writers; readers never take it.
     write_lock: Mutex<()>,
     /// Held exclusively while a batch is applied, and shared by readers that must see whole
@@ -116,7 +116,7 @@ impl CollectionState {
     /// The batch counter, a sequence lock for readers that take no lock: when two loads of it
     /// return the same even number, no batch was applied, even in part, between them, so
     /// everything read from the tree in between comes from one state of the collection.
-    pub fn batches(&self) -> u64 {
+    pub(in crate::store) fn batches(&self) -> u64 {
         self.batches.load(Ordering::SeqCst)
     }
 
@@ -198,23 +198,6 @@ impl CollectionState {
             None => Ok(None),
             Some(bytes) => Ok(Some(self.decode(id, &bytes)?)),
         }
-    }
-
-    /// The stored bytes of document `id`, undecoded.
-    pub fn read_stored(&self, id: u64) -> Result<Option<sled::IVec>> {
-        Ok(self.tree.get(layout::doc_key(id))?)
-    }
-
-    /// Every document's id and stored bytes, undecoded, in id order.
-    pub fn stored_documents(
-        &self,
-    ) -> impl Iterator<Item = Result<(u64, sled::IVec)>> + Send + use<> {
-        self.tree.scan_prefix([layout::DOC_PREFIX]).map(|item| {
-            let (key, bytes) = item?;
-            let id = layout::doc_id(&key)
-                .ok_or_else(|| Error::Corrupt(format!("bad document key {key:?}")))?;
-            Ok((id, bytes))
-        })
     }
 
     /// Decodes a stored document.
@@ -872,7 +855,7 @@ impl Collection {
 /// The documents of a collection in id order; see [`Collection::iter`].
 pub struct Documents {
     state: Arc<CollectionState>,
-    inner: Box<dyn Iterator<Item = Result<(u64, sled::IVec)>> + Send>,
+    inner: Box<dyn Iterator<Item = Result<(u64, crate::store::Stored)>> + Send>,
 }
 
 impl Iterator for Documents {

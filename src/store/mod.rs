@@ -7,6 +7,7 @@
 //! - `write`: the batch writer through which every change goes, atomically.
 //! - `index`: index definitions and the entries a document gives.
 //! - `check`: verifying and repairing a whole database.
+//! - `scan`: index scans asked for in values, document reads, the read epoch.
 //! - `memory`: giving a closed database's memory back to the operating system.
 
 mod bulk;
@@ -15,6 +16,7 @@ mod collection;
 mod index;
 pub mod layout;
 mod memory;
+mod scan;
 mod write;
 
 use std::collections::BTreeMap;
@@ -26,6 +28,7 @@ pub use check::{CheckReport, Problem};
 pub(crate) use collection::CollectionState;
 pub use collection::{Collection, Documents};
 pub use index::{IndexDef, MAX_ENTRIES_PER_DOCUMENT, MAX_INDEX_PATHS};
+pub(crate) use scan::{Bound, Bounds, KeyRanges, Rest, ScanStart, Stored};
 pub(crate) use write::{Writer, prepare_document};
 
 use crate::codec;
