@@ -9,7 +9,7 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashSet};
 use std::marker::PhantomData;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering as AtomicOrdering};
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::time::Instant;
 
 use serde::de::DeserializeOwned;
@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 use crate::error::{Error, Result};
 use crate::path::Path;
 use crate::query::ast::OrderKey;
-use crate::query::explain::PlanNode;
+use crate::query::explain::{PlanNode, StepStats};
 use crate::query::plan::{Access, IndexScan, Interrupt, Plan};
 use crate::query::read_ahead::{self, Backlog};
 use crate::store::{Collection, CollectionState, Stored};
@@ -102,25 +102,6 @@ fn wanted<'a>(paths: impl IntoIterator<Item = &'a Path>) -> Wanted {
 /// A boxed stream of pipeline items.
 type Stream<T> = Box<dyn Iterator<Item = Result<T>> + Send>;
 
-/// Rows and time one step produced, for `explain analyze`.
-#[derive(Debug, Default)]
-pub struct StepStats {
-    rows: AtomicU64,
-    nanos: AtomicU64,
-}
-
-impl StepStats {
-    /// Rows the step produced.
-    pub fn rows(&self) -> u64 {
-        self.rows.load(AtomicOrdering::Relaxed)
-    }
-
-    /// Time spent in the step and the steps below it, in milliseconds.
-    pub fn millis(&self) -> f64 {
-        self.nanos.load(AtomicOrdering::Relaxed) as f64 / 1e6
-    }
-}
-
 /// Counts the items and time of an inner iterator.
 struct Measured<I> {
     inner: I,
@@ -134,10 +115,7 @@ impl<T, I: Iterator<Item = Result<T>>> Iterator for Measured<I> {
         let started = Instant::now();
         let item = self.inner.next();
         let nanos = started.elapsed().as_nanos() as u64;
-        self.stats.nanos.fetch_add(nanos, AtomicOrdering::Relaxed);
-        if matches!(item, Some(Ok(_))) {
-            self.stats.rows.fetch_add(1, AtomicOrdering::Relaxed);
-        }
+        self.stats.add(u64::from(matches!(item, Some(Ok(_)))), nanos);
         item
     }
 }
@@ -164,10 +142,7 @@ fn described(mode: Mode, describe: impl FnOnce() -> PlanNode) -> PlanNode {
 /// Records what a step that ran all at once produced, for `explain analyze`.
 fn record(node: &mut PlanNode, rows: u64, started: Instant) {
     let stats = Arc::new(StepStats::default());
-    stats.rows.store(rows, AtomicOrdering::Relaxed);
-    stats
-        .nanos
-        .store(started.elapsed().as_nanos() as u64, AtomicOrdering::Relaxed);
+    stats.add(rows, started.elapsed().as_nanos() as u64);
     node.stats = Some(stats);
 }
 

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::query::exec::StepStats;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 /// One step of a plan, with the steps feeding it.
 ///
@@ -114,3 +114,29 @@ impl fmt::Display for PlanNode {
         self.write_tree(f, "", true, true)
     }
 }
+
+/// Rows and time one step produced, for `explain analyze`.
+#[derive(Debug, Default)]
+pub struct StepStats {
+    rows: AtomicU64,
+    nanos: AtomicU64,
+}
+
+impl StepStats {
+    /// Rows the step produced.
+    pub fn rows(&self) -> u64 {
+        self.rows.load(AtomicOrdering::Relaxed)
+    }
+
+    /// Time spent in the step and the steps below it, in milliseconds.
+    pub fn millis(&self) -> f64 {
+        self.nanos.load(AtomicOrdering::Relaxed) as f64 / 1e6
+    }
+
+    /// Adds rows produced and nanoseconds spent.
+    pub(crate) fn add(&self, rows: u64, nanos: u64) {
+        self.rows.fetch_add(rows, AtomicOrdering::Relaxed);
+        self.nanos.fetch_add(nanos, AtomicOrdering::Relaxed);
+    }
+}
+
