@@ -1,5 +1,5 @@
 //! The `quarry` command: a shell, one-shot statements, checks, and a demo.
 
 fn main() {
-    std::process::exit(quarry::cli::main());
+    std::process::exit(quarry::main());
 }

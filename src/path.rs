@@ -19,6 +19,7 @@ use nom::multi::many0;
 use nom::sequence::{delimited, pair, preceded};
 use nom::{IResult, Parser};
 
+use crate::lexicon::{is_ident_char, is_ident_start, is_identifier, is_reserved};
 use crate::value::Value;
 
 /// One step of a path.
@@ -33,7 +34,7 @@ pub enum Segment {
 /// A path from a document's root to the values inside it.
 ///
 /// ```
-/// use quarry::path::Path;
+/// use quarry::paths::Path;
 /// let doc: quarry::Value = serde_json::json!({"author": {"name": "Ada"}}).try_into().unwrap();
 /// let path: Path = "author.name".parse().unwrap();
 /// assert_eq!(path.values(&doc), vec![&quarry::Value::from("Ada")]);
@@ -56,11 +57,17 @@ pub struct PathError {
     pub column: usize,
 }
 
+/// A value that cannot be set at a path: an element beyond the end of an array, or a field of
+/// something that is not an object.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SetError(pub String);
+
 impl Path {
     /// A path from its segments; the first must be a field.
     ///
     /// ```
-    /// use quarry::path::{Path, Segment};
+    /// use quarry::paths::{Path, Segment};
     /// let p = Path::new(vec![Segment::Field("tags".into()), Segment::Index(0)]);
     /// assert_eq!(p.to_string(), "tags[0]");
     /// ```
@@ -71,7 +78,7 @@ impl Path {
     /// A one-field path.
     ///
     /// ```
-    /// assert_eq!(quarry::path::Path::field("year").to_string(), "year");
+    /// assert_eq!(quarry::paths::Path::field("year").to_string(), "year");
     /// ```
     pub fn field(name: impl Into<String>) -> Path {
         Path {
@@ -82,7 +89,7 @@ impl Path {
     /// The steps of this path.
     ///
     /// ```
-    /// assert_eq!(quarry::path::Path::field("a").segments().len(), 1);
+    /// assert_eq!(quarry::paths::Path::field("a").segments().len(), 1);
     /// ```
     pub fn segments(&self) -> &[Segment] {
         &self.segments
@@ -91,7 +98,7 @@ impl Path {
     /// The top-level field the path starts in, if it starts with a field name.
     ///
     /// ```
-    /// let path: quarry::path::Path = "author.name".parse().unwrap();
+    /// let path: quarry::paths::Path = "author.name".parse().unwrap();
     /// assert_eq!(path.head(), Some("author"));
     /// ```
     pub fn head(&self) -> Option<&str> {
@@ -105,7 +112,7 @@ impl Path {
     /// document must read for them. `None` when one of them does not start with a field name.
     ///
     /// ```
-    /// use quarry::path::Path;
+    /// use quarry::paths::Path;
     /// let paths: Vec<Path> = ["a.b", "c", "a"].iter().map(|p| p.parse().unwrap()).collect();
     /// assert_eq!(Path::heads(&paths), Some(vec!["a".to_owned(), "c".to_owned()]));
     /// ```
@@ -123,7 +130,7 @@ impl Path {
     /// True for the document id path `_id`.
     ///
     /// ```
-    /// assert!(quarry::path::Path::field("_id").is_id());
+    /// assert!(quarry::paths::Path::field("_id").is_id());
     /// ```
     pub fn is_id(&self) -> bool {
         matches!(self.segments.as_slice(), [Segment::Field(f)] if f == "_id")
@@ -293,7 +300,7 @@ impl Path {
     /// assert_eq!(doc.to_string(), r#"{"a":{"b":1,"c":{"d":2}},"t":[1,9]}"#);
     /// assert!("a.b.x".parse::<Path>().unwrap().set(&mut doc, Value::Null).is_err());
     /// ```
-    pub fn set(&self, doc: &mut Value, value: Value) -> Result<(), crate::Error> {
+    pub fn set(&self, doc: &mut Value, value: Value) -> Result<(), SetError> {
         let mut current = doc;
         let last = self.segments.len().saturating_sub(1);
         for (i, segment) in self.segments.iter().enumerate() {
@@ -314,7 +321,7 @@ impl Path {
                     }
                     let len = items.len();
                     let item = items.get_mut(*n).ok_or_else(|| {
-                        crate::Error::Query(format!(
+                        SetError(format!(
                             "cannot set `{self}`: `{reached}` has {len} elements"
                         ))
                     })?;
@@ -325,7 +332,7 @@ impl Path {
                     item
                 }
                 (_, other) => {
-                    return Err(crate::Error::Query(format!(
+                    return Err(SetError(format!(
                         "cannot set `{self}`: `{reached}` is {} {}, not {}",
                         if other.type_name().starts_with(['a', 'o']) {
                             "an"
@@ -393,14 +400,6 @@ impl Path {
 }
 
 static NULL: Value = Value::Null;
-
-fn is_ident_start(c: char) -> bool {
-    c.is_ascii_alphabetic() || c == '_'
-}
-
-fn is_ident_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_'
-}
 
 /// `ident = (letter | "_") { letter | digit | "_" }`
 fn ident<'a, E: ParseError<&'a str>>(input: &'a str) -> IResult<&'a str, String, E> {
@@ -495,13 +494,7 @@ impl fmt::Display for Path {
                     if i > 0 {
                         f.write_str(".")?;
                     }
-                    let reserved = i == 0
-                        && crate::query::parser::RESERVED
-                            .iter()
-                            .any(|r| r.eq_ignore_ascii_case(name));
-                    let plain = !reserved
-                        && name.starts_with(is_ident_start)
-                        && name.chars().all(is_ident_char);
+                    let plain = !(i == 0 && is_reserved(name)) && is_identifier(name);
                     if plain {
                         f.write_str(name)?;
                     } else {

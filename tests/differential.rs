@@ -9,10 +9,10 @@ mod common;
 use common::cases;
 
 use proptest::prelude::*;
-use quarry::path::Path;
+use quarry::internals::ast::{CompareOp, Count, Expr, Operand, OrderKey, Query, Statement};
+use quarry::paths::Path;
+use quarry::query::Output;
 use quarry::query::Session;
-use quarry::query::ast::{CompareOp, Count, Expr, Operand, OrderKey, Query, Statement};
-use quarry::query::session::Output;
 use quarry::{Db, Value};
 use serde_json::json;
 
@@ -175,16 +175,8 @@ fn id_of(doc: &Value) -> i64 {
 
 fn check(case: Case) -> Result<(), TestCaseError> {
     // The indexed store reads ahead on a second thread for every query, the plain one never.
-    let indexed = Db::temporary_with(quarry::Options {
-        read_ahead: Some(0),
-        ..Default::default()
-    })
-    .unwrap();
-    let plain = Db::temporary_with(quarry::Options {
-        read_ahead: None,
-        ..Default::default()
-    })
-    .unwrap();
+    let indexed = Db::temporary().unwrap();
+    let plain = Db::temporary().unwrap();
     for db in [&indexed, &plain] {
         db.collection("t")
             .unwrap()
@@ -196,7 +188,9 @@ fn check(case: Case) -> Result<(), TestCaseError> {
         let _ = indexed.collection("t").unwrap().create_index(INDEXES[i]);
     }
     let mut with = Session::new(indexed.clone());
+    with.set_read_ahead(Some(0));
     let mut without = Session::new(plain.clone());
+    without.set_read_ahead(None);
 
     // Rows: the same rows in the same order, whatever the plan: with `order by` (and
     // limit/offset) in that order, without it in id order, as a full scan gives them.
@@ -232,7 +226,7 @@ fn check(case: Case) -> Result<(), TestCaseError> {
 
     // The reference: a plain filter over every document, written here, not in the engine.
     if !ordered && let Some(filter) = &case.filter {
-        let predicate = quarry::query::eval::bind(filter, &Default::default()).unwrap();
+        let predicate = quarry::internals::eval::bind(filter, &Default::default()).unwrap();
         let all: Vec<Value> = plain
             .collection("t")
             .unwrap()

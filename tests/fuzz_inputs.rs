@@ -6,7 +6,8 @@ mod common;
 use common::cases;
 
 use proptest::prelude::*;
-use quarry::import::{article, read};
+use quarry::import::article;
+use quarry::internals::read;
 
 fn collect(
     run: impl FnOnce(&mut dyn FnMut(read::Record) -> bool) -> std::io::Result<()>,
@@ -54,9 +55,9 @@ proptest! {
 
     #[test]
     fn script_reader_never_panics(text in "[ -~\n]{0,200}") {
-        let _ = quarry::script::parse::parse(&text);
+        let _ = quarry::internals::script_parse::parse(&text);
         let with_blocks = format!("count\n----\n{text}\n\n.mode json\n{text}");
-        let _ = quarry::script::parse::parse(&with_blocks);
+        let _ = quarry::internals::script_parse::parse(&with_blocks);
     }
 }
 

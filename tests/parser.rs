@@ -6,8 +6,8 @@ use common::cases;
 
 use proptest::prelude::*;
 use quarry::Value;
-use quarry::path::Path;
-use quarry::query::ast::{CompareOp, Expr, Operand, Param, Query, Statement};
+use quarry::internals::ast::{CompareOp, Expr, Operand, Param, Query, Statement};
+use quarry::paths::Path;
 use quarry::query::{is_incomplete, parse, parse_statement, split_statements};
 
 fn filter_of(text: &str) -> Expr {

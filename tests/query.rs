@@ -78,18 +78,10 @@ fn explain_shows_when_a_query_reads_ahead_on_a_second_thread() {
     // A sort reads everything it finds, whatever it keeps.
     assert!(text(&db, "explain from t order by n desc limit 3").contains("Read ahead"));
     // Turned off, no query reads ahead.
-    let one_thread = Db::temporary_with(quarry::Options {
-        read_ahead: None,
-        ..Default::default()
-    })
-    .unwrap();
-    let docs: Vec<serde_json::Value> = (0..3000).map(|i| serde_json::json!({"n": i})).collect();
-    one_thread
-        .collection("t")
-        .unwrap()
-        .insert_many(docs)
-        .unwrap();
-    assert!(!text(&one_thread, "explain from t where n >= 10").contains("Read ahead"));
+    let mut one_thread = quarry::query::Session::new(db.clone());
+    one_thread.set_read_ahead(None);
+    let plan = one_thread.execute("explain from t where n >= 10").unwrap();
+    assert!(!plan[0].to_string().contains("Read ahead"));
 }
 
 #[test]
@@ -100,11 +92,7 @@ fn documents_found_by_id_read_by_both_threads_come_as_on_one_thread() {
         .map(|i| serde_json::json!({"g": i % 3, "n": i, "tag": if i % 7 == 0 { "x" } else { "y" }}))
         .collect();
     let open = |read_ahead| {
-        let db = Db::temporary_with(quarry::Options {
-            read_ahead,
-            ..Default::default()
-        })
-        .unwrap();
+        let db = Db::temporary().unwrap();
         let t = db.collection("t").unwrap();
         t.insert_many(docs.clone()).unwrap();
         t.create_index(&["g", "n"]).unwrap();
@@ -113,9 +101,11 @@ fn documents_found_by_id_read_by_both_threads_come_as_on_one_thread() {
             .unwrap();
         db.execute("delete from t where n >= 3000 and n < 3300")
             .unwrap();
-        db
+        let mut session = quarry::query::Session::new(db);
+        session.set_read_ahead(read_ahead);
+        session
     };
-    let (two, one) = (open(Some(0)), open(None));
+    let (mut two, mut one) = (open(Some(0)), open(None));
     for query in [
         "from t where g = 1",
         "from t where g = 2 and tag = 'x'",
@@ -123,20 +113,24 @@ fn documents_found_by_id_read_by_both_threads_come_as_on_one_thread() {
         "from t where _id in [5, 6, 7, 70000] or g = 1",
         "from t where g = 0 order by n desc",
     ] {
-        assert!(
-            text(&two, &format!("explain {query}")).contains("Read ahead"),
-            "{query}"
-        );
-        let rows = |db: &Db| {
-            db.query(query)
+        let plan = two.execute(&format!("explain {query}")).unwrap();
+        assert!(plan[0].to_string().contains("Read ahead"), "{query}");
+        let rows = |session: &mut quarry::query::Session| {
+            session
+                .query(query)
                 .unwrap()
                 .map(Result::unwrap)
                 .collect::<Vec<_>>()
         };
-        let (got, want) = (rows(&two), rows(&one));
+        let (got, want) = (rows(&mut two), rows(&mut one));
         assert!(!want.is_empty(), "{query}");
         assert_eq!(got, want, "{query}");
-        let typed: Vec<serde_json::Value> = two.query_as(query).unwrap();
+        let typed: Vec<serde_json::Value> = two
+            .query(query)
+            .unwrap()
+            .deserialize()
+            .collect::<Result<_, _>>()
+            .unwrap();
         let as_json: Vec<serde_json::Value> = want.iter().map(Value::to_json).collect();
         assert_eq!(typed, as_json, "{query}");
     }
@@ -594,7 +588,7 @@ fn update_statements_keep_indexes_in_step_with_the_documents() {
 fn a_raised_interrupt_stops_every_plan_even_one_that_reads_only_index_keys() {
     let db = db_of_5000();
     let mut session = quarry::query::Session::new(db.clone());
-    let flag = quarry::query::plan::Interrupt::default();
+    let flag = quarry::query::Interrupt::default();
     session.set_interrupt(Some(flag.clone()));
     let statements = [
         // An index scan that gathers and sorts its ids before reading a document.

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use quarry::script::{run::update_file, test_file, update_requested};
+use quarry::script::{test_file, update_file, update_requested};
 
 fn main() {
     let args = Arguments::from_args();

@@ -29,7 +29,7 @@ fn raw_sled(path: &std::path::Path) -> sled::Db {
     panic!("cannot open {}", path.display());
 }
 
-fn docs(c: &quarry::store::Collection) -> Vec<Value> {
+fn docs(c: &quarry::Collection) -> Vec<Value> {
     c.iter().map(|d| d.unwrap().1).collect()
 }
 
@@ -65,7 +65,7 @@ fn the_readme_example_works() {
 fn db_handles_are_clone_send_sync() {
     fn shareable<T: Clone + Send + Sync + 'static>() {}
     shareable::<Db>();
-    shareable::<quarry::store::Collection>();
+    shareable::<quarry::Collection>();
 }
 
 #[test]
@@ -332,9 +332,12 @@ fn a_second_open_of_the_same_database_is_refused_as_locked() {
 
 /// Records `version` as the database's format, behind quarry's back.
 fn write_format(raw: &sled::Db, version: u32) {
-    raw.open_tree(quarry::store::layout::CATALOG_TREE)
+    raw.open_tree(quarry::internals::layout::CATALOG_TREE)
         .unwrap()
-        .insert(quarry::store::layout::FORMAT_KEY, &version.to_be_bytes())
+        .insert(
+            quarry::internals::layout::FORMAT_KEY,
+            &version.to_be_bytes(),
+        )
         .unwrap();
 }
 
@@ -366,8 +369,8 @@ fn a_newer_format_version_is_refused_naming_both_versions() {
 /// index entries `"i" <u32 index number> <values> <u64 id>`, group counts `"g" <u32 index
 /// number> <first value>` (format 2 only; format 1 had none), and no layout mark.
 fn rewrite_as_old_format(path: &std::path::Path, version: u32) {
-    use quarry::codec::keycode;
-    use quarry::store::layout;
+    use quarry::internals::keycode;
+    use quarry::internals::layout;
     let raw = raw_sled(path);
     write_format(&raw, version);
     for name in raw.tree_names() {
@@ -404,7 +407,7 @@ fn rewrite_as_old_format(path: &std::path::Path, version: u32) {
 fn keys_of_kind(path: &std::path::Path, kind: u8) -> Vec<sled::IVec> {
     let raw = raw_sled(path);
     let tree = raw
-        .open_tree(quarry::store::layout::collection_tree(1))
+        .open_tree(quarry::internals::layout::collection_tree(1))
         .unwrap();
     tree.scan_prefix([kind])
         .keys()
@@ -414,9 +417,11 @@ fn keys_of_kind(path: &std::path::Path, kind: u8) -> Vec<sled::IVec> {
 
 fn stored_format(path: &std::path::Path) -> u32 {
     let raw = raw_sled(path);
-    let catalog = raw.open_tree(quarry::store::layout::CATALOG_TREE).unwrap();
+    let catalog = raw
+        .open_tree(quarry::internals::layout::CATALOG_TREE)
+        .unwrap();
     let format = catalog
-        .get(quarry::store::layout::FORMAT_KEY)
+        .get(quarry::internals::layout::FORMAT_KEY)
         .unwrap()
         .unwrap();
     u32::from_be_bytes(format.as_ref().try_into().unwrap())
@@ -453,7 +458,9 @@ fn answers(db: &Db) -> Vec<String> {
 
 #[test]
 fn a_format_2_database_is_converted_on_open_to_short_index_keys() {
-    use quarry::store::layout::{ENTRY_PREFIX, GROUP_PREFIX, OLD_ENTRY_PREFIX, OLD_GROUP_PREFIX};
+    use quarry::internals::layout::{
+        ENTRY_PREFIX, GROUP_PREFIX, OLD_ENTRY_PREFIX, OLD_GROUP_PREFIX,
+    };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.db");
     let before = old_format_fixture(&path);
@@ -484,9 +491,9 @@ fn a_format_1_database_is_upgraded_on_open_with_group_counts_built() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.db");
     let before = old_format_fixture(&path);
-    let groups = keys_of_kind(&path, quarry::store::layout::GROUP_PREFIX);
+    let groups = keys_of_kind(&path, quarry::internals::layout::GROUP_PREFIX);
     rewrite_as_old_format(&path, 1);
-    assert!(keys_of_kind(&path, quarry::store::layout::OLD_GROUP_PREFIX).is_empty());
+    assert!(keys_of_kind(&path, quarry::internals::layout::OLD_GROUP_PREFIX).is_empty());
 
     let db = Db::open(&path).unwrap();
     assert!(db.check().unwrap().is_clean());
@@ -498,7 +505,7 @@ fn a_format_1_database_is_upgraded_on_open_with_group_counts_built() {
     );
     drop(db);
     assert_eq!(
-        keys_of_kind(&path, quarry::store::layout::GROUP_PREFIX),
+        keys_of_kind(&path, quarry::internals::layout::GROUP_PREFIX),
         groups
     );
     assert_eq!(stored_format(&path), 3);
@@ -506,7 +513,7 @@ fn a_format_1_database_is_upgraded_on_open_with_group_counts_built() {
 
 #[test]
 fn a_conversion_cut_short_by_a_crash_is_finished_at_the_next_open() {
-    use quarry::store::layout;
+    use quarry::internals::layout;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.db");
     let before = old_format_fixture(&path);
@@ -558,7 +565,7 @@ fn a_conversion_cut_short_by_a_crash_is_finished_at_the_next_open() {
 
 #[test]
 fn a_format_2_load_cut_short_while_holding_its_counts_back_is_rolled_back_after_conversion() {
-    use quarry::store::layout;
+    use quarry::internals::layout;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.db");
     {
@@ -606,9 +613,9 @@ fn check_finds_entries_and_documents_that_disagree_and_repair_fixes_them() {
         // Damage it behind quarry's back: remove one entry, add a stray one.
         let raw = raw_sled(&path);
         let tree = raw
-            .open_tree(quarry::store::layout::collection_tree(1))
+            .open_tree(quarry::internals::layout::collection_tree(1))
             .unwrap();
-        let prefix = quarry::store::layout::entry_prefix(1);
+        let prefix = quarry::internals::layout::entry_prefix(1);
         let first = tree.scan_prefix(prefix).keys().next().unwrap().unwrap();
         tree.remove(&first).unwrap();
         let mut stray = prefix.to_vec();
@@ -816,9 +823,9 @@ fn a_journal_written_before_loads_held_counts_back_is_rolled_back_with_its_count
     {
         // The journal as it used to be: only the load's first id.
         let raw = raw_sled(&path);
-        raw.open_tree(quarry::store::layout::collection_tree(1))
+        raw.open_tree(quarry::internals::layout::collection_tree(1))
             .unwrap()
-            .insert(quarry::store::layout::JOURNAL_KEY, &4u64.to_be_bytes())
+            .insert(quarry::internals::layout::JOURNAL_KEY, &4u64.to_be_bytes())
             .unwrap();
         raw.flush().unwrap();
     }
@@ -844,7 +851,7 @@ fn a_rolled_back_upsert_load_restores_the_documents_it_replaced() {
     c.insert_many((0..10).map(|i| json!({"key": i, "v": "old"})))
         .unwrap();
     let before = docs(&c);
-    let key: quarry::path::Path = "key".parse().unwrap();
+    let key: quarry::paths::Path = "key".parse().unwrap();
 
     let mut load = c.bulk_load().unwrap();
     for i in 5..15 {
@@ -890,7 +897,7 @@ fn an_import_interrupted_by_a_crash_is_rolled_back_at_the_next_open() {
         c.create_index(&["key"]).unwrap();
         c.insert_many((0..3).map(|i| json!({"key": i}))).unwrap();
         before = docs(&c);
-        let key: quarry::path::Path = "key".parse().unwrap();
+        let key: quarry::paths::Path = "key".parse().unwrap();
         let mut load = c.bulk_load().unwrap();
         for i in 0..4000 {
             load.upsert(&key, value(json!({"key": i, "new": true})))

@@ -66,13 +66,13 @@ fn op() -> impl Strategy<Value = Op> {
 #[derive(Clone, Debug)]
 struct ModelIndex {
     name: String,
-    paths: Vec<quarry::path::Path>,
+    paths: Vec<quarry::paths::Path>,
     unique: bool,
 }
 
 /// The values a path gives a document for indexing, computed independently of the store:
 /// array elements, or the value, or null when missing.
-fn keys_of(doc: &Value, path: &quarry::path::Path) -> (Vec<Value>, bool) {
+fn keys_of(doc: &Value, path: &quarry::paths::Path) -> (Vec<Value>, bool) {
     let mut out = Vec::new();
     let mut multi = false;
     let reached = path.values(doc);
@@ -211,7 +211,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
             Op::CreateIndex(choice, unique) => {
                 let paths = INDEX_CHOICES[choice];
-                let parsed: Vec<quarry::path::Path> =
+                let parsed: Vec<quarry::paths::Path> =
                     paths.iter().map(|p| p.parse().unwrap()).collect();
                 let existing = indexes.iter().find(|i| i.paths == parsed).cloned();
                 let result = c.create_index_with(paths, unique);

@@ -1,7 +1,8 @@
 //! Any bytes, read as NDJSON, JSON, CSV and as an article: records or errors, never a panic.
 #![no_main]
 
-use quarry::import::{article, read};
+use quarry::import::article;
+use quarry::internals::read;
 
 libfuzzer_sys::fuzz_target!(|bytes: &[u8]| {
     let mut keep = |_: read::Record| true;

@@ -3,7 +3,7 @@
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|text: &str| {
-    if quarry::script::parse::parse(text).is_err() {
+    if quarry::internals::script_parse::parse(text).is_err() {
         return;
     }
     let Ok(dir) = tempfile_dir() else { return };

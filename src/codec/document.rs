@@ -101,7 +101,7 @@ fn encode_value<E: Encoder>(value: &Value, e: &mut E) -> Result<(), EncodeError>
 /// Appends the encoding of a document to `out`.
 ///
 /// ```
-/// use quarry::codec::document::{decode_document, encode_document};
+/// use quarry::internals::codec::document::{decode_document, encode_document};
 /// let doc: quarry::Value = serde_json::json!({"a": 1, "b": [1.5, null]}).try_into().unwrap();
 /// let mut bytes = Vec::new();
 /// encode_document(&doc, &mut bytes).unwrap();
@@ -287,7 +287,7 @@ fn id_value(id: u64) -> Value {
 /// Decodes a stored document. With `id`, a top-level object gets `_id: id` as its first field.
 ///
 /// ```
-/// use quarry::codec::document::{decode_document, encode_document};
+/// use quarry::internals::codec::document::{decode_document, encode_document};
 /// let doc: quarry::Value = serde_json::json!({"a": 1}).try_into().unwrap();
 /// let mut bytes = Vec::new();
 /// encode_document(&doc, &mut bytes).unwrap();
@@ -314,14 +314,15 @@ pub fn decode_document(bytes: &[u8], id: Option<u64>) -> Result<Value, CodecErro
 /// A stored value that is not an object is decoded whole.
 ///
 /// ```
-/// use quarry::codec::document::{decode_fields, encode_document};
+/// use quarry::internals::codec::document::{decode_more_fields, encode_document};
 /// let doc: quarry::Value =
 ///     serde_json::json!({"org": "ICC", "body": "long text", "year": 2021}).try_into().unwrap();
 /// let mut bytes = Vec::new();
 /// encode_document(&doc, &mut bytes).unwrap();
-/// let some = decode_fields(&bytes, Some(4), &["year".to_owned()]).unwrap();
-/// assert_eq!(some.to_string(), r#"{"_id":4,"year":2021}"#);
+/// let some = decode_more_fields(&bytes, Some(4), Some(&["year".to_owned()]), Default::default());
+/// assert_eq!(some.unwrap().to_string(), r#"{"_id":4,"year":2021}"#);
 /// ```
+#[cfg(test)]
 pub fn decode_fields(
     bytes: &[u8],
     id: Option<u64>,
@@ -336,7 +337,7 @@ pub fn decode_fields(
 /// result is exactly [`decode_document`]'s.
 ///
 /// ```
-/// use quarry::codec::document::{decode_document, decode_fields, decode_more_fields, encode_document};
+/// use quarry::internals::codec::document::{decode_document, decode_fields, decode_more_fields, encode_document};
 /// let doc: quarry::Value = serde_json::json!({"a": 1, "b": "x", "c": [2]}).try_into().unwrap();
 /// let mut bytes = Vec::new();
 /// encode_document(&doc, &mut bytes).unwrap();
@@ -412,7 +413,7 @@ fn field_cursor<'a>(bytes: &'a [u8], name: &str) -> Option<Cursor<'a>> {
 /// decode then says why).
 ///
 /// ```
-/// use quarry::codec::document::{encode_document, stored_str};
+/// use quarry::internals::codec::document::{encode_document, stored_str};
 /// let doc: quarry::Value = serde_json::json!({"n": 1, "body": "text"}).try_into().unwrap();
 /// let mut bytes = Vec::new();
 /// encode_document(&doc, &mut bytes).unwrap();
@@ -433,7 +434,7 @@ pub fn stored_str<'a>(bytes: &'a [u8], name: &str) -> Option<&'a str> {
 /// or an object, or the bytes cannot be read.
 ///
 /// ```
-/// use quarry::codec::document::{encode_document, stored_scalar};
+/// use quarry::internals::codec::document::{encode_document, stored_scalar};
 /// let doc: quarry::Value = serde_json::json!({"n": 1, "tags": ["a"]}).try_into().unwrap();
 /// let mut bytes = Vec::new();
 /// encode_document(&doc, &mut bytes).unwrap();

@@ -168,7 +168,7 @@ pub fn append_key<'v>(
 ///
 /// ```
 /// let mut key = Vec::new();
-/// quarry::codec::keycode::append_id(0x1234, &mut key);
+/// quarry::internals::codec::keycode::append_id(0x1234, &mut key);
 /// assert_eq!(key, [2, 0x12, 0x34, 2]);
 /// ```
 pub fn append_id(id: u64, out: &mut Vec<u8>) {
@@ -386,7 +386,7 @@ pub fn string_prefix(prefix: &str) -> Vec<u8> {
 /// upper bound of a prefix scan (`None` when there is none: empty or all 0xFF).
 ///
 /// ```
-/// use quarry::codec::keycode::prefix_end;
+/// use quarry::internals::codec::keycode::prefix_end;
 /// assert_eq!(prefix_end(&[1, 2]), Some(vec![1, 3]));
 /// assert_eq!(prefix_end(&[1, 0xFF]), Some(vec![2]));
 /// assert_eq!(prefix_end(&[0xFF]), None);

@@ -16,8 +16,8 @@ pub use document::CodecError;
 /// ```
 /// #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
 /// struct R { name: String, n: u32 }
-/// let bytes = quarry::codec::encode_record(&R { name: "a".into(), n: 1 }).unwrap();
-/// assert_eq!(quarry::codec::decode_record::<R>(&bytes).unwrap(), R { name: "a".into(), n: 1 });
+/// let bytes = quarry::internals::codec::encode_record(&R { name: "a".into(), n: 1 }).unwrap();
+/// assert_eq!(quarry::internals::codec::decode_record::<R>(&bytes).unwrap(), R { name: "a".into(), n: 1 });
 /// ```
 pub fn encode_record<T: serde::Serialize>(record: &T) -> Result<Vec<u8>, CodecError> {
     Ok(bincode::serde::encode_to_vec(

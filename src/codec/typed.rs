@@ -26,7 +26,7 @@ impl de::Error for CodecError {
 /// field, as every document read from a collection does.
 ///
 /// ```
-/// use quarry::codec::{document::encode_document, typed::from_stored};
+/// use quarry::internals::codec::{document::encode_document, typed::from_stored};
 /// #[derive(serde::Deserialize, Debug, PartialEq)]
 /// struct Article<'a> { _id: u64, org: &'a str, tags: Vec<String> }
 /// let doc: quarry::Value =

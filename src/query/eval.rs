@@ -243,8 +243,8 @@ impl Predicate {
     /// Every path the predicate reads, in order, with repeats.
     ///
     /// ```
-    /// use quarry::query::eval::Predicate;
-    /// let path = |p: &str| p.parse::<quarry::path::Path>().unwrap();
+    /// use quarry::internals::eval::Predicate;
+    /// let path = |p: &str| p.parse::<quarry::paths::Path>().unwrap();
     /// let predicate = Predicate::And(vec![
     ///     Predicate::Exists(path("a")),
     ///     Predicate::Not(Box::new(Predicate::Or(vec![
@@ -317,7 +317,7 @@ impl Predicate {
     /// let predicate = eval::bind(&expr, &Default::default()).unwrap();
     /// let doc: quarry::Value = serde_json::json!({"n": 2, "body": "a glacier"}).try_into().unwrap();
     /// let mut bytes = Vec::new();
-    /// quarry::codec::document::encode_document(&doc, &mut bytes).unwrap();
+    /// quarry::internals::codec::document::encode_document(&doc, &mut bytes).unwrap();
     /// assert_eq!(predicate.matches_stored(&bytes), Some(true));
     /// ```
     pub fn matches_stored(&self, bytes: &[u8]) -> Option<bool> {

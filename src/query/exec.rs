@@ -115,7 +115,8 @@ impl<T, I: Iterator<Item = Result<T>>> Iterator for Measured<I> {
         let started = Instant::now();
         let item = self.inner.next();
         let nanos = started.elapsed().as_nanos() as u64;
-        self.stats.add(u64::from(matches!(item, Some(Ok(_)))), nanos);
+        self.stats
+            .add(u64::from(matches!(item, Some(Ok(_)))), nanos);
         item
     }
 }
@@ -279,12 +280,9 @@ pub fn query(
     filter_text: Option<String>,
     shape: &Shape,
     mode: Mode,
+    read_ahead: Option<u64>,
 ) -> (Rows, PlanNode) {
-    let ahead = collection
-        .db
-        .inner
-        .read_ahead
-        .is_some_and(|min| reads_many(plan, shape, min));
+    let ahead = read_ahead.is_some_and(|min| reads_many(plan, shape, min));
     let stop = (ahead && mode != Mode::Explain).then(Arc::<AtomicBool>::default);
     // Documents found by id are read by both threads when the query just runs (`explain
     // analyze` counts each step's rows on one thread).

@@ -139,4 +139,3 @@ impl StepStats {
         self.nanos.fetch_add(nanos, AtomicOrdering::Relaxed);
     }
 }
-

@@ -44,7 +44,7 @@ pub fn field_summary(collection: &Collection) -> Result<Vec<Value>> {
 /// ```
 /// let db = quarry::Db::temporary()?;
 /// db.execute("insert into t {author: {name: 'Ada'}}")?;
-/// let paths = quarry::query::fields::field_paths(&db.collection("t")?, 100)?;
+/// let paths = quarry::internals::fields::field_paths(&db.collection("t")?, 100)?;
 /// assert_eq!(paths, ["_id", "author", "author.name"]);
 /// # Ok::<(), quarry::Error>(())
 /// ```

@@ -8,21 +8,26 @@
 //! - [`prepared`]: statements parsed once and run many times ([`Prepared`], from
 //!   [`Db::prepare`](crate::Db::prepare)).
 
+#[doc(hidden)]
 pub mod ast;
-pub mod error;
+#[doc(hidden)]
 pub mod eval;
-pub mod exec;
-pub mod explain;
+mod exec;
+mod explain;
+#[doc(hidden)]
 pub mod fields;
-pub mod parser;
-pub mod plan;
-pub mod prepared;
-pub(crate) mod read_ahead;
-pub mod session;
+mod parser;
+mod plan;
+mod prepared;
+mod read_ahead;
+mod session;
 
-pub use error::ParseError;
+pub use crate::error::ParseError;
+pub use ast::Statement;
 pub use eval::Params;
 pub use exec::{Rows, TypedRows};
-pub use parser::{KEYWORDS, is_incomplete, parse, parse_script, parse_statement, split_statements};
+pub use explain::{PlanNode, StepStats};
+pub use parser::{is_incomplete, parse, parse_script, parse_statement, split_statements};
+pub use plan::Interrupt;
 pub use prepared::Prepared;
-pub use session::{Output, Session};
+pub use session::{Importer, Output, Session};

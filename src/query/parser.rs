@@ -15,73 +15,16 @@ use nom::multi::many0;
 use nom::sequence::{pair, preceded, terminated};
 use nom::{IResult, Parser};
 
+use crate::error::ParseError;
+use crate::lexicon::{KEYWORDS, is_ident_char, is_reserved};
 use crate::path::{Path, parse_path};
 use crate::query::ast::{CompareOp, Count, Expr, Operand, OrderKey, Param, Query, Statement};
-use crate::query::error::ParseError;
 use crate::value::{Map, Value};
 
 /// The deepest nesting of parentheses, brackets and braces accepted.
 pub const MAX_NESTING: usize = 64;
 /// The longest statement text accepted, in bytes.
 pub const MAX_TEXT: usize = 1 << 20;
-
-/// Every keyword of the language (for completion and highlighting).
-pub const KEYWORDS: &[&str] = &[
-    "select",
-    "from",
-    "where",
-    "order",
-    "by",
-    "asc",
-    "desc",
-    "limit",
-    "offset",
-    "count",
-    "insert",
-    "into",
-    "update",
-    "set",
-    "unset",
-    "delete",
-    "all",
-    "create",
-    "unique",
-    "index",
-    "on",
-    "drop",
-    "collection",
-    "use",
-    "show",
-    "collections",
-    "indexes",
-    "fields",
-    "of",
-    "explain",
-    "analyze",
-    "import",
-    "format",
-    "and",
-    "or",
-    "not",
-    "in",
-    "between",
-    "contains",
-    "starts",
-    "with",
-    "matches",
-    "exists",
-    "is",
-    "null",
-    "true",
-    "false",
-];
-
-/// Words that cannot be bare field names (quote them with backticks: `` `order` ``).
-pub const RESERVED: &[&str] = &[
-    "select", "from", "where", "order", "by", "asc", "desc", "limit", "offset", "and", "or", "not",
-    "in", "between", "contains", "starts", "matches", "exists", "is", "null", "true", "false",
-    "set", "unset", "all",
-];
 
 const STATEMENT_STARTS: &[&str] = &[
     "select", "from", "where", "order", "limit", "offset", "count", "insert", "update", "delete",
@@ -147,10 +90,6 @@ fn ws(input: &str) -> PResult<'_, ()> {
     .parse(input)
 }
 
-fn is_ident_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_'
-}
-
 /// A keyword, any case, not followed by a name character.
 fn kw<'a>(word: &'static str) -> impl Parser<&'a str, Output = &'a str, Error = Failure<'a>> {
     preceded(
@@ -204,7 +143,7 @@ fn name_after<'a>(keyword: &'static str) -> impl FnMut(&'a str) -> PResult<'a, S
 fn path(input: &str) -> PResult<'_, Path> {
     let (start, _) = ws(input)?;
     let word: String = start.chars().take_while(|c| is_ident_char(*c)).collect();
-    if !word.is_empty() && RESERVED.iter().any(|r| r.eq_ignore_ascii_case(&word)) {
+    if !word.is_empty() && is_reserved(&word) {
         return Err(nom::Err::Error(Failure::from_error_kind(
             start,
             ErrorKind::Tag,
@@ -1131,7 +1070,7 @@ fn to_error(text: &str, err: nom::Err<Failure<'_>>) -> ParseError {
         .message
         .as_ref()
         .is_some_and(|m| m.contains("field path") || m.contains("condition"))
-        && RESERVED.iter().any(|r| r.eq_ignore_ascii_case(&word))
+        && is_reserved(&word)
         && !starts_a_clause(&word, &failure.input[word.len()..]);
     let hint = if reserved_field {
         Some(format!(

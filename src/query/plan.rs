@@ -71,8 +71,6 @@ pub struct Plan {
     pub filter: Option<Predicate>,
     /// Sort keys still to apply (empty when the access already gives the order).
     pub sort: Vec<OrderKey>,
-    /// The `order by` is given by the index scan.
-    pub ordered_by_index: bool,
     /// Estimated documents the access reads.
     pub estimate: u64,
     /// Set from another thread (Ctrl-C in the shell) to stop the plan while it reads.
@@ -82,7 +80,7 @@ pub struct Plan {
 /// A flag that stops running plans: reading stops with [`crate::Error::Interrupted`].
 ///
 /// ```
-/// let flag = quarry::query::plan::Interrupt::default();
+/// let flag = quarry::query::Interrupt::default();
 /// flag.raise();
 /// assert!(flag.is_raised());
 /// flag.clear();
@@ -136,7 +134,6 @@ impl Plan {
             return Ok(Plan {
                 access: Access::Ids(ids),
                 sort: order.to_vec(),
-                ordered_by_index: false,
                 filter,
                 estimate,
                 interrupt: None,
@@ -168,7 +165,6 @@ impl Plan {
             return Ok(Plan {
                 access: Access::IndexScan(scan),
                 sort: Vec::new(),
-                ordered_by_index: true,
                 filter,
                 estimate,
                 interrupt: None,
@@ -198,7 +194,6 @@ impl Plan {
             return Ok(Plan {
                 access,
                 sort: order.to_vec(),
-                ordered_by_index: false,
                 filter,
                 estimate,
                 interrupt: None,
@@ -214,7 +209,6 @@ impl Plan {
                 return Ok(Plan {
                     access: Access::Union(parts),
                     sort: order.to_vec(),
-                    ordered_by_index: false,
                     filter,
                     estimate,
                     interrupt: None,
@@ -225,7 +219,6 @@ impl Plan {
         Ok(Plan {
             access: Access::FullScan,
             sort: order.to_vec(),
-            ordered_by_index: false,
             filter,
             estimate: total,
             interrupt: None,

@@ -37,7 +37,7 @@ impl Prepared {
     /// The parsed statement.
     ///
     /// ```
-    /// use quarry::query::ast::Statement;
+    /// use quarry::internals::ast::Statement;
     /// let db = quarry::Db::temporary()?;
     /// let prepared = db.prepare("count from t")?;
     /// assert!(matches!(prepared.statement(), Statement::Count(_)));

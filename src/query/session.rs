@@ -11,7 +11,7 @@ use crate::query::ast::{Count, Query, Statement};
 use crate::query::eval::{self, Params};
 use crate::query::exec::{self, Mode, Rows, Shape};
 use crate::query::explain::PlanNode;
-use crate::query::plan::Plan;
+use crate::query::plan::{Interrupt, Plan};
 use crate::store::{Collection, Db, Writer, prepare_document};
 use crate::value::{Map, Value};
 
@@ -77,8 +77,16 @@ pub struct Session {
     current: Option<String>,
     params: Params,
     base_dir: Option<std::path::PathBuf>,
-    interrupt: Option<crate::query::plan::Interrupt>,
+    interrupt: Option<Interrupt>,
+    importer: Option<Importer>,
+    read_ahead: Option<u64>,
 }
+
+/// Runs an `import "PATH" into COLLECTION [format F]` statement: reads the file or folder at
+/// the path into the collection and returns how many documents it added. The language knows
+/// no file formats; the layer that does supplies this ([`crate::import::statement`]).
+pub type Importer =
+    fn(db: &Db, path: &std::path::Path, collection: &str, format: Option<&str>) -> Result<u64>;
 
 impl Session {
     /// A session on `db` with no current collection and no parameters.
@@ -89,7 +97,41 @@ impl Session {
             params: Params::new(),
             base_dir: None,
             interrupt: None,
+            importer: None,
+            read_ahead: Some(crate::query::read_ahead::MIN_ROWS),
         }
+    }
+
+    /// How many documents a query must be expected to read before a second thread finds them
+    /// (walks the index, reads and filters the documents) while the calling thread decodes,
+    /// sorts or projects them; documents found by id are read by whichever thread is free.
+    /// Default: `Some(2000)`; `None` keeps every query on the calling thread. A query with a
+    /// `limit` and no sort is expected to read its limit at most.
+    ///
+    /// ```
+    /// let db = quarry::Db::temporary()?;
+    /// let mut session = quarry::query::Session::new(db);
+    /// session.set_read_ahead(None);
+    /// session.execute("insert into t {x: 1}; from t")?;
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn set_read_ahead(&mut self, min_rows: Option<u64>) {
+        self.read_ahead = min_rows;
+    }
+
+    /// Lets `import` statements run, through `importer`; without one they fail with an error
+    /// that says so. The shell, `quarry exec` and scripts set [`crate::import::statement`].
+    ///
+    /// ```
+    /// let db = quarry::Db::temporary()?;
+    /// let mut session = quarry::query::Session::new(db);
+    /// assert!(session.execute("import 'examples/data/people.csv' into people").is_err());
+    /// session.set_importer(Some(quarry::import::statement));
+    /// session.execute("import 'examples/data/people.csv' into people")?;
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn set_importer(&mut self, importer: Option<Importer>) {
+        self.importer = importer;
     }
 
     /// The database.
@@ -114,7 +156,7 @@ impl Session {
     }
 
     /// A flag that, once raised, stops the statement running (the shell raises it on Ctrl-C).
-    pub fn set_interrupt(&mut self, interrupt: Option<crate::query::plan::Interrupt>) {
+    pub fn set_interrupt(&mut self, interrupt: Option<Interrupt>) {
         self.interrupt = interrupt;
     }
 
@@ -351,15 +393,17 @@ impl Session {
                         "file or folder {path:?} not found"
                     )));
                 }
-                let imported = crate::import::import_statement(
-                    &self.db,
-                    &file,
-                    collection,
-                    format.as_deref(),
-                )?;
+                let importer = self.importer.ok_or_else(|| {
+                    Error::Query(
+                        "`import` runs in the shell, `quarry exec` and scripts; from Rust, \
+                         call quarry::import::import_files (or give the session an importer)"
+                            .into(),
+                    )
+                })?;
+                let count = importer(&self.db, &file, collection, format.as_deref())?;
                 Ok(Output::Changed {
                     action: "imported",
-                    count: imported.count,
+                    count,
                 })
             }
         }
@@ -408,7 +452,14 @@ impl Session {
             limit,
         };
         let text = query.filter.as_ref().map(ToString::to_string);
-        Ok(exec::query(&collection, &plan, text, &shape, mode))
+        Ok(exec::query(
+            &collection,
+            &plan,
+            text,
+            &shape,
+            mode,
+            self.read_ahead,
+        ))
     }
 
     fn run_count(&mut self, count: &Count, explain: Option<bool>) -> Result<Output> {
@@ -482,6 +533,7 @@ impl Session {
                 Some(text),
                 &Shape::default(),
                 Mode::Explain,
+                None,
             )
             .1
         });

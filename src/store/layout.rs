@@ -84,7 +84,7 @@ pub const OLD_GROUP_PREFIX: u8 = b'g';
 /// The prefix of one index's entries or group counts: a kind byte, then the index number.
 ///
 /// ```
-/// use quarry::store::layout::{entry_prefix, index_number};
+/// use quarry::internals::layout::{entry_prefix, index_number};
 /// assert_eq!(&entry_prefix(3)[..], b"e\x03");
 /// assert_eq!(entry_prefix(300).len(), 6);
 /// assert_eq!(index_number(&entry_prefix(300)), Some((300, 6)));

@@ -61,12 +61,6 @@ pub struct Options {
     /// it from a background thread shortly after the last handle drops) before failing with
     /// [`Error::Locked`]. Default: one second.
     pub lock_wait: std::time::Duration,
-    /// How many documents a query must be expected to read before a second thread finds them
-    /// (walks the index, reads and filters the documents) while the calling thread decodes,
-    /// sorts or projects them; documents found by id are read by whichever thread is free.
-    /// Default: `Some(2000)`; `None` keeps every query on the calling thread. A query with a
-    /// `limit` and no sort is expected to read its limit at most.
-    pub read_ahead: Option<u64>,
 }
 
 impl Default for Options {
@@ -74,7 +68,6 @@ impl Default for Options {
         Options {
             cache_capacity: 256 << 20,
             lock_wait: std::time::Duration::from_secs(1),
-            read_ahead: Some(crate::query::read_ahead::MIN_ROWS),
         }
     }
 }
@@ -113,8 +106,6 @@ pub(crate) struct DbInner {
     collections: RwLock<BTreeMap<String, Arc<CollectionState>>>,
     /// Serialises catalog changes (creating and dropping collections).
     catalog_lock: Mutex<()>,
-    /// [`Options::read_ahead`].
-    pub(crate) read_ahead: Option<u64>,
     /// Last, so that it drops after the sled handles above.
     _release: memory::ReleaseOnDrop,
 }
@@ -162,7 +153,6 @@ impl Db {
             sled,
             path.to_path_buf(),
             Some(path.join(layout::MARKER_FILE)),
-            &options,
         )
     }
 
@@ -180,8 +170,8 @@ impl Db {
     /// [`Db::temporary`] with `options` (`lock_wait` has no use there).
     ///
     /// ```
-    /// let single_threaded = quarry::Options { read_ahead: None, ..Default::default() };
-    /// let db = quarry::Db::temporary_with(single_threaded)?;
+    /// let small = quarry::Options { cache_capacity: 16 << 20, ..Default::default() };
+    /// let db = quarry::Db::temporary_with(small)?;
     /// db.execute("insert into t {x: 1}")?;
     /// # Ok::<(), quarry::Error>(())
     /// ```
@@ -190,18 +180,13 @@ impl Db {
             .temporary(true)
             .cache_capacity(options.cache_capacity)
             .open()?;
-        Db::from_sled(sled, PathBuf::from("(temporary)"), None, &options)
+        Db::from_sled(sled, PathBuf::from("(temporary)"), None)
     }
 
     /// Opens quarry's catalog inside a sled database. `marker` is the file that records that
     /// the database was created: with it present, a missing catalog means damage, not a new
     /// database.
-    fn from_sled(
-        sled: sled::Db,
-        path: PathBuf,
-        marker: Option<PathBuf>,
-        options: &Options,
-    ) -> Result<Db> {
+    fn from_sled(sled: sled::Db, path: PathBuf, marker: Option<PathBuf>) -> Result<Db> {
         let catalog = sled.open_tree(layout::CATALOG_TREE)?;
         let mut upgraded = false;
         match catalog.get(layout::FORMAT_KEY)? {
@@ -281,7 +266,6 @@ impl Db {
                 path,
                 collections: RwLock::new(collections),
                 catalog_lock: Mutex::new(()),
-                read_ahead: options.read_ahead,
                 _release: memory::ReleaseOnDrop,
             }),
         })
@@ -501,10 +485,8 @@ impl DbInner {
 
 /// Collection names are identifiers so that queries can name them without quoting.
 fn check_name(name: &str) -> Result<()> {
-    let valid = !name.is_empty()
-        && name.len() <= MAX_NAME_LEN
-        && name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let valid =
+        !name.is_empty() && name.len() <= MAX_NAME_LEN && crate::lexicon::is_identifier(name);
     if valid {
         Ok(())
     } else {

@@ -6,11 +6,10 @@
 pub mod article;
 pub mod read;
 
-use std::io::{IsTerminal, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::error::{Error, Result};
 use crate::path::Path as DocPath;
@@ -54,8 +53,39 @@ impl Format {
     }
 }
 
+/// What an import reports as it reads, for a progress display: the `quarry` command draws a
+/// bar on a terminal (`cli` feature).
+///
+/// ```
+/// use std::sync::{Arc, atomic::{AtomicU64, Ordering}};
+/// #[derive(Default)]
+/// struct Bytes(AtomicU64);
+/// impl quarry::import::Progress for Bytes {
+///     fn start(&self, _total_bytes: u64) {}
+///     fn read(&self, bytes: u64) { self.0.fetch_add(bytes, Ordering::Relaxed); }
+///     fn records(&self, _records: u64, _per_second: f64) {}
+///     fn finish(&self) {}
+/// }
+/// let bytes = Arc::new(Bytes::default());
+/// let options = quarry::import::ImportOptions { progress: Some(bytes.clone()), ..Default::default() };
+/// let db = quarry::Db::temporary()?;
+/// quarry::import::import_files(&db, "people", &["examples/data/people.csv".into()], &options)?;
+/// assert!(bytes.0.load(Ordering::Relaxed) > 0);
+/// # Ok::<(), quarry::Error>(())
+/// ```
+pub trait Progress: Send + Sync {
+    /// Reading starts: the files hold `total_bytes` bytes (0 when unknown, as for stdin).
+    fn start(&self, total_bytes: u64);
+    /// `bytes` more bytes were read.
+    fn read(&self, bytes: u64);
+    /// `records` records were read so far, at `per_second`.
+    fn records(&self, records: u64, per_second: f64);
+    /// The import ended (committed or not).
+    fn finish(&self);
+}
+
 /// How to import.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ImportOptions {
     /// The format; `None` picks by each file's extension.
     pub format: Option<Format>,
@@ -65,8 +95,20 @@ pub struct ImportOptions {
     pub skip_invalid: bool,
     /// Type CSV cells (numbers, booleans, empty as null); otherwise every cell is a string.
     pub infer_types: bool,
-    /// Show progress on stderr (only when it is a terminal).
-    pub progress: bool,
+    /// Told how reading goes, if set.
+    pub progress: Option<Arc<dyn Progress>>,
+}
+
+impl std::fmt::Debug for ImportOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImportOptions")
+            .field("format", &self.format)
+            .field("key", &self.key)
+            .field("skip_invalid", &self.skip_invalid)
+            .field("infer_types", &self.infer_types)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
 }
 
 impl Default for ImportOptions {
@@ -76,7 +118,7 @@ impl Default for ImportOptions {
             key: None,
             skip_invalid: false,
             infer_types: true,
-            progress: false,
+            progress: None,
         }
     }
 }
@@ -183,7 +225,15 @@ pub fn import_files(
         collection: collection.to_owned(),
         ..Imported::default()
     };
-    let bar = progress_bar(options.progress, &files);
+    let bar = options.progress.as_deref();
+    if let Some(bar) = bar {
+        let total = files
+            .iter()
+            .filter_map(|f| std::fs::metadata(f).ok())
+            .map(|m| m.len())
+            .sum();
+        bar.start(total);
+    }
     for file in &files {
         let format = match (options.format, file.as_os_str() == "-") {
             (Some(format), _) => format,
@@ -205,11 +255,11 @@ pub fn import_files(
                     Some(key) => load.upsert(key, doc).map(|_| ()),
                     None => load.insert(doc).map(|_| ()),
                 });
-            if let Some(bar) = &bar {
+            if let Some(bar) = bar {
                 let records = load.inserted() + load.replaced();
                 if records % 500 == 0 {
                     let rate = records as f64 / started.elapsed().as_secs_f64().max(1e-9);
-                    bar.set_message(format!("{records} records, {rate:.0} docs/s"));
+                    bar.records(records, rate);
                 }
             }
             match outcome {
@@ -231,14 +281,20 @@ pub fn import_files(
             &name,
             format,
             options,
-            bar.as_ref(),
+            bar,
             &mut report.warnings,
             &mut each,
         );
         if let Err(err) = io {
+            if let Some(bar) = bar {
+                bar.finish();
+            }
             return Err(Error::Query(format!("{name}: {err}")));
         }
         if let Some(err) = failure {
+            if let Some(bar) = bar {
+                bar.finish();
+            }
             // Dropping the load rolls everything back.
             return Err(err);
         }
@@ -247,7 +303,7 @@ pub fn import_files(
     report.replaced = load.replaced();
     load.commit()?;
     if let Some(bar) = bar {
-        bar.finish_and_clear();
+        bar.finish();
     }
     report.elapsed = started.elapsed();
     Ok(report)
@@ -261,22 +317,18 @@ fn plain(err: &Error) -> String {
     }
 }
 
-fn progress_bar(wanted: bool, files: &[PathBuf]) -> Option<ProgressBar> {
-    if !wanted || !std::io::stderr().is_terminal() {
-        return None;
+/// A reader that tells `progress` how many bytes pass through it.
+struct Counted<'a> {
+    inner: Box<dyn Read + 'a>,
+    progress: &'a dyn Progress,
+}
+
+impl Read for Counted<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.progress.read(n as u64);
+        Ok(n)
     }
-    let total: u64 = files
-        .iter()
-        .filter_map(|f| std::fs::metadata(f).ok())
-        .map(|m| m.len())
-        .sum();
-    let bar = ProgressBar::new(total);
-    let style = ProgressStyle::with_template(
-        "{bar:30} {bytes}/{total_bytes} {msg} {bytes_per_sec} ETA {eta}",
-    )
-    .unwrap_or_else(|_| ProgressStyle::default_bar());
-    bar.set_style(style);
-    Some(bar)
 }
 
 fn read_file(
@@ -284,7 +336,7 @@ fn read_file(
     name: &str,
     format: Format,
     options: &ImportOptions,
-    bar: Option<&ProgressBar>,
+    bar: Option<&dyn Progress>,
     warnings: &mut Vec<String>,
     each: &mut dyn FnMut(read::Record) -> bool,
 ) -> std::io::Result<()> {
@@ -293,8 +345,11 @@ fn read_file(
     } else {
         Box::new(std::fs::File::open(file)?)
     };
-    let input: Box<dyn std::io::Read> = match bar {
-        Some(bar) => Box::new(bar.wrap_read(input)),
+    let input: Box<dyn std::io::Read + '_> = match bar {
+        Some(progress) => Box::new(Counted {
+            inner: input,
+            progress,
+        }),
         None => input,
     };
     match format {
@@ -337,4 +392,10 @@ pub fn import_statement(
         ..ImportOptions::default()
     };
     import_files(db, collection, &[path.to_path_buf()], &options)
+}
+
+/// [`import_statement`] as the language's `import` statement runs it: the documents added.
+/// Give it to a session with [`crate::query::Session::set_importer`].
+pub fn statement(db: &Db, path: &Path, collection: &str, format: Option<&str>) -> Result<u64> {
+    Ok(import_statement(db, path, collection, format)?.count)
 }

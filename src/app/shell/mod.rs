@@ -16,8 +16,8 @@ use rustyline::error::ReadlineError;
 use rustyline::history::FileHistory;
 
 use crate::error::{Error, Result};
-use crate::output::{self, Mode, Style};
-use crate::query::plan::Interrupt;
+use crate::io::render::{self, Mode, Style};
+use crate::query::Interrupt;
 use crate::query::{Output, Session};
 use dot::Dot;
 use helper::ReplHelper;
@@ -154,7 +154,7 @@ impl Shell<'_> {
         loop {
             self.refresh_names(editor);
             let Some(text) = self.read_entry(editor)? else {
-                return Ok(crate::cli::EXIT_OK);
+                return Ok(crate::app::EXIT_OK);
             };
             let trimmed = text.trim();
             if trimmed.is_empty() {
@@ -166,7 +166,7 @@ impl Shell<'_> {
             }
             if trimmed.starts_with('.') {
                 match dot::parse(trimmed) {
-                    Ok(Dot::Quit) => return Ok(crate::cli::EXIT_OK),
+                    Ok(Dot::Quit) => return Ok(crate::app::EXIT_OK),
                     Ok(command) => self.dot(command),
                     Err(message) => eprintln!("error: {message}"),
                 }
@@ -226,6 +226,7 @@ impl Shell<'_> {
             } else {
                 None
             },
+            draw_table: Some(crate::app::table::draw),
         }
     }
 
@@ -248,13 +249,13 @@ impl Shell<'_> {
                     if matches!(out, Output::Changed { .. } | Output::Done(_)) {
                         self.fields.clear();
                     }
-                    print!("{}", output::render(&out, &self.style()));
+                    print!("{}", render::render(&out, &self.style()));
                     let time = if self.timer {
                         format!(" ({:.1} ms)", elapsed.as_secs_f64() * 1e3)
                     } else {
                         String::new()
                     };
-                    if let Some(rows) = output::row_count(&out) {
+                    if let Some(rows) = render::row_count(&out) {
                         println!("{rows} row{}{time}", if rows == 1 { "" } else { "s" });
                     } else if self.timer {
                         println!("({:.1} ms)", elapsed.as_secs_f64() * 1e3);
@@ -279,7 +280,9 @@ impl Shell<'_> {
             Dot::Timer(on) => self.timer = on,
             Dot::Read(file) => {
                 let mode = self.mode;
-                let mut runner = crate::script::Runner::printing(self.session).with_mode(mode);
+                let mut runner = crate::io::script::Runner::printing(self.session)
+                    .with_tables(Some(crate::app::table::draw))
+                    .with_mode(mode);
                 if let Err(stopped) = runner.run_file(std::path::Path::new(&file)) {
                     eprintln!("{}: {}", stopped.place, stopped.message);
                 }

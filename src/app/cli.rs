@@ -7,14 +7,13 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::app::EXIT_OK;
 use crate::error::Error;
-use crate::output::{self, Mode, Style};
+use crate::io::render::{self, Mode, Style};
 use crate::query::{Params, Session};
 use crate::store::Db;
 use crate::value::Value;
 
-/// Exit code of success.
-pub const EXIT_OK: i32 = 0;
 /// Exit code of a failed statement or check.
 pub const EXIT_FAILED: i32 = 1;
 /// Exit code of bad usage.
@@ -94,7 +93,7 @@ enum Command {
         collection: String,
         /// ndjson, json or csv.
         #[arg(long, default_value = "ndjson")]
-        format: crate::export::ExportFormat,
+        format: crate::io::export::ExportFormat,
         /// Only documents matching this condition (as after `where`).
         #[arg(long = "where", value_name = "CONDITION")]
         filter: Option<String>,
@@ -172,6 +171,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
         }) => {
             let db = Db::open(db_path(cli.db))?;
             let mut session = Session::new(db.clone());
+            session.set_importer(Some(crate::io::import::statement));
             session.set_params(parse_params(&params)?);
             let code = run_text(
                 &mut session,
@@ -179,6 +179,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 &Style {
                     mode: format,
                     width: None,
+                    draw_table: Some(crate::app::table::draw),
                 },
             );
             db.flush()?;
@@ -208,7 +209,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 EXIT_FAILED
             })
         }
-        Some(Command::Demo) => crate::demo::run(),
+        Some(Command::Demo) => crate::app::demo::run(),
         Some(Command::Import {
             collection,
             files,
@@ -218,10 +219,10 @@ fn run(cli: Cli) -> Result<i32, Error> {
             no_infer,
         }) => {
             let db = Db::open(db_path(cli.db))?;
-            let options = crate::import::ImportOptions {
+            let options = crate::io::import::ImportOptions {
                 format: match format.as_str() {
                     "auto" => None,
-                    name => Some(crate::import::Format::named(name)?),
+                    name => Some(crate::io::import::Format::named(name)?),
                 },
                 key: key
                     .map(|k| {
@@ -231,9 +232,9 @@ fn run(cli: Cli) -> Result<i32, Error> {
                     .transpose()?,
                 skip_invalid,
                 infer_types: !no_infer,
-                progress: true,
+                progress: crate::app::progress::bar(),
             };
-            let done = crate::import::import_files(&db, &collection, &files, &options)?;
+            let done = crate::io::import::import_files(&db, &collection, &files, &options)?;
             db.flush()?;
             for warning in &done.warnings {
                 eprintln!("warning: {warning}");
@@ -251,7 +252,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             match output {
                 Some(path) => {
                     let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
-                    let count = crate::export::export(
+                    let count = crate::io::export::export(
                         &db,
                         &collection,
                         format,
@@ -263,7 +264,13 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 }
                 None => {
                     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-                    crate::export::export(&db, &collection, format, filter.as_deref(), &mut out)?;
+                    crate::io::export::export(
+                        &db,
+                        &collection,
+                        format,
+                        filter.as_deref(),
+                        &mut out,
+                    )?;
                     std::io::Write::flush(&mut out)?;
                 }
             }
@@ -272,7 +279,9 @@ fn run(cli: Cli) -> Result<i32, Error> {
         Some(Command::Run { files }) => {
             let db = Db::open(db_path(cli.db))?;
             let mut session = Session::new(db.clone());
-            let mut runner = crate::script::Runner::printing(&mut session);
+            session.set_importer(Some(crate::io::import::statement));
+            let mut runner = crate::io::script::Runner::printing(&mut session)
+                .with_tables(Some(crate::app::table::draw));
             let mut code = EXIT_OK;
             for file in &files {
                 if let Err(stopped) = runner.run_file(file) {
@@ -285,15 +294,19 @@ fn run(cli: Cli) -> Result<i32, Error> {
             Ok(code)
         }
         Some(Command::Test { paths, update }) => {
-            let update = update || crate::script::update_requested();
-            let mut report = crate::script::Report::default();
+            let update = update || crate::io::script::update_requested();
+            let mut report = crate::io::script::Report::default();
             let mut broken = 0;
             for path in &paths {
-                for file in crate::script::script_files(path)? {
-                    match crate::script::test_file(&file, cli.db.as_deref()) {
+                for file in crate::io::script::script_files(path)? {
+                    match crate::io::script::test_file(
+                        &file,
+                        cli.db.as_deref(),
+                        Some(crate::app::table::draw),
+                    ) {
                         Ok(one) => {
                             if update {
-                                crate::script::run::update_file(&file, &one.failures())?;
+                                crate::io::script::run::update_file(&file, &one.failures())?;
                             } else {
                                 for failure in one.failures() {
                                     println!("{}", failure.diff());
@@ -322,12 +335,20 @@ fn run(cli: Cli) -> Result<i32, Error> {
         None => {
             let db = Db::open(db_path(cli.db))?;
             let mut session = Session::new(db.clone());
+            session.set_importer(Some(crate::io::import::statement));
             let code = if std::io::stdin().is_terminal() {
-                crate::repl::run(&mut session)?
+                crate::app::shell::run(&mut session)?
             } else {
                 let mut text = String::new();
                 std::io::stdin().read_to_string(&mut text)?;
-                run_text(&mut session, &text, &Style::default())
+                run_text(
+                    &mut session,
+                    &text,
+                    &Style {
+                        draw_table: Some(crate::app::table::draw),
+                        ..Style::default()
+                    },
+                )
             };
             db.flush()?;
             Ok(code)
@@ -364,7 +385,7 @@ pub fn run_text(session: &mut Session, text: &str, style: &Style) -> i32 {
     };
     for statement in &statements {
         match session.run_durably(statement) {
-            Ok(out) => print!("{}", output::render(&out, style)),
+            Ok(out) => print!("{}", render::render(&out, style)),
             Err(err) => {
                 eprintln!("error: {err}");
                 return EXIT_FAILED;

@@ -1,6 +1,11 @@
-//! The one error type of the crate: every fallible call returns [`Error`].
+//! The one error type of the crate: every fallible call returns [`Error`]; a statement that
+//! does not parse carries a [`ParseError`] with where and why.
 
 use std::path::PathBuf;
+
+mod parse;
+
+pub use parse::ParseError;
 
 /// A `Result` whose error is [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -68,7 +73,7 @@ pub enum Error {
 
     /// A statement that does not parse (with line, column and what was expected).
     #[error("{0}")]
-    Parse(#[from] crate::query::ParseError),
+    Parse(#[from] ParseError),
 
     /// A statement that cannot run: an unknown collection in a query, a bad regular
     /// expression, a wrong type for `limit`, an unbound parameter, …
@@ -131,5 +136,11 @@ impl From<crate::codec::CodecError> for Error {
 impl From<crate::value::ValueError> for Error {
     fn from(err: crate::value::ValueError) -> Error {
         Error::InvalidDocument(err.0)
+    }
+}
+
+impl From<crate::path::SetError> for Error {
+    fn from(err: crate::path::SetError) -> Error {
+        Error::Query(err.0)
     }
 }

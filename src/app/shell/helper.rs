@@ -8,7 +8,7 @@ use rustyline::hint::{Hinter, HistoryHinter};
 use rustyline::validate::Validator;
 use rustyline::{Context, Helper};
 
-use crate::query::KEYWORDS;
+use crate::lexicon::KEYWORDS;
 
 /// The dot-commands, for completion and `.help`.
 pub const DOT_COMMANDS: &[&str] = &[

@@ -3,8 +3,8 @@
 use std::io::IsTerminal;
 
 use crate::error::{Error, Result};
-use crate::import::article::parse_article;
-use crate::output::{self, Style};
+use crate::io::import::article::parse_article;
+use crate::io::render::{self, Style};
 use crate::query::Session;
 use crate::store::Db;
 
@@ -69,6 +69,7 @@ pub fn load() -> Result<Db> {
 pub fn run() -> Result<i32> {
     let db = load()?;
     let mut session = Session::new(db);
+    session.set_importer(Some(crate::io::import::statement));
     session.execute("use articles")?;
     let count = SAMPLE_ARTICLES.len();
     if std::io::stdin().is_terminal() {
@@ -77,19 +78,22 @@ pub fn run() -> Result<i32> {
             println!("  -- {what}\n  {query}\n");
         }
         println!("Type .help for help, .quit (or Ctrl-D) to leave.\n");
-        return crate::repl::run_named(&mut session, "demo");
+        return crate::app::shell::run_named(&mut session, "demo");
     }
     println!("quarry demo: {count} sample articles in the collection `articles`.\n");
-    let style = Style::default();
+    let style = Style {
+        draw_table: Some(crate::app::table::draw),
+        ..Style::default()
+    };
     for (what, query) in GUIDE {
         println!("-- {what}");
         println!("articles> {query}");
         let outputs = session.execute(query)?;
         for out in &outputs {
-            print!("{}", output::render(out, &style));
+            print!("{}", render::render(out, &style));
         }
         println!();
     }
     println!("Run `quarry demo` in a terminal to try your own queries.");
-    Ok(crate::cli::EXIT_OK)
+    Ok(crate::app::EXIT_OK)
 }

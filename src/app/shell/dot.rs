@@ -1,6 +1,6 @@
 //! The shell's dot-commands: settings and shortcuts that are not statements.
 
-use crate::output::Mode;
+use crate::io::render::Mode;
 
 /// What a dot-command asks the shell to do.
 #[derive(Debug, PartialEq, Eq)]

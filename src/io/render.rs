@@ -15,9 +15,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use comfy_table::{Cell, ContentArrangement, Table, presets};
-
-use crate::query::session::Output;
+use crate::query::Output;
 use crate::value::Value;
 
 /// How rows are printed.
@@ -65,6 +63,11 @@ impl fmt::Display for Mode {
     }
 }
 
+/// Draws rows as a table for people: the rows, the width to fit (none: no limit) and whether
+/// to add a bar chart column for `count by`. The `quarry` command supplies one
+/// (`cli` feature); without it, table mode prints as line mode.
+pub type DrawTable = fn(rows: &[Value], width: Option<u16>, bars: bool) -> String;
+
 /// Settings for printing.
 #[derive(Clone, Debug, Default)]
 pub struct Style {
@@ -72,17 +75,19 @@ pub struct Style {
     pub mode: Mode,
     /// The terminal width tables must fit, if any (none: no limit, as in scripts).
     pub width: Option<u16>,
+    /// How tables are drawn; `None`: as line mode.
+    pub draw_table: Option<DrawTable>,
 }
 
 /// The text of an output in a style; ends with a newline unless empty.
 ///
 /// ```
-/// use quarry::output::{render, Mode, Style};
+/// use quarry::render::{render, Mode, Style};
 /// let db = quarry::Db::temporary()?;
 /// let out = db.execute("insert into t [{a: 1, b: 'x'}, {a: 2}]; from t")?;
-/// let csv = render(&out[1], &Style { mode: Mode::Csv, width: None });
+/// let csv = render(&out[1], &Style { mode: Mode::Csv, ..Style::default() });
 /// assert_eq!(csv, "_id,a,b\n1,1,x\n2,2,\n");
-/// let json = render(&out[1], &Style { mode: Mode::Ndjson, width: None });
+/// let json = render(&out[1], &Style { mode: Mode::Ndjson, ..Style::default() });
 /// assert_eq!(json, "{\"_id\":1,\"a\":1,\"b\":\"x\"}\n{\"_id\":2,\"a\":2}\n");
 /// # Ok::<(), quarry::Error>(())
 /// ```
@@ -105,7 +110,10 @@ pub fn row_count(output: &Output) -> Option<usize> {
 
 fn render_rows(rows: &[Value], style: &Style, bars: bool) -> String {
     match style.mode {
-        Mode::Table => table(rows, style.width, bars),
+        Mode::Table => match style.draw_table {
+            Some(draw) => draw(rows, style.width, bars),
+            None => lines(rows),
+        },
         Mode::Json => {
             let mut text = serde_json::to_string_pretty(rows).unwrap_or_default();
             text.push('\n');
@@ -129,78 +137,12 @@ pub fn columns(rows: &[Value]) -> Vec<String> {
 }
 
 /// A value as a cell: strings bare, everything else as compact JSON, missing as empty.
-fn cell_text(value: Option<&Value>) -> String {
+pub fn cell_text(value: Option<&Value>) -> String {
     match value {
         None => String::new(),
         Some(Value::String(s)) => s.clone(),
         Some(other) => other.to_string(),
     }
-}
-
-fn table(rows: &[Value], width: Option<u16>, bars: bool) -> String {
-    if rows.is_empty() {
-        return String::new();
-    }
-    let columns = columns(rows);
-    let mut table = Table::new();
-    table.load_style(presets::UTF8_FULL_CONDENSED);
-    table.force_no_tty();
-    let max_cell = match width {
-        Some(w) => (w as usize / columns.len().max(1)).clamp(12, 80),
-        None => 80,
-    };
-    if let Some(w) = width {
-        table.set_width(w);
-        table.set_content_arrangement(ContentArrangement::Dynamic);
-    }
-    let mut header: Vec<Cell> = columns.iter().map(Cell::new).collect();
-    let most = rows
-        .iter()
-        .filter_map(|r| r.get("count").and_then(Value::as_i64))
-        .max()
-        .unwrap_or(0);
-    if bars {
-        header.push(Cell::new(""));
-    }
-    table.set_header(header);
-    for row in rows {
-        let mut cells: Vec<Cell> = columns
-            .iter()
-            .map(|c| Cell::new(shorten(&cell_text(row.get(c)), max_cell)))
-            .collect();
-        if bars {
-            let n = row.get("count").and_then(Value::as_i64).unwrap_or(0);
-            cells.push(Cell::new(bar(n, most, 20)));
-        }
-        table.add_row(cells);
-    }
-    format!("{table}\n")
-}
-
-/// A bar of up to `width` blocks for `n` out of `most`.
-fn bar(n: i64, most: i64, width: usize) -> String {
-    if most <= 0 || n <= 0 {
-        return String::new();
-    }
-    let eighths = (n as f64 / most as f64 * width as f64 * 8.0).round() as usize;
-    let mut text = "█".repeat(eighths / 8);
-    const PARTS: [&str; 8] = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"];
-    text.push_str(PARTS[eighths % 8]);
-    if text.is_empty() {
-        text.push('▏');
-    }
-    text
-}
-
-/// Cuts text longer than `max` characters, ending it with `…`; newlines become `⏎`.
-fn shorten(text: &str, max: usize) -> String {
-    let flat = text.replace('\n', "⏎");
-    if flat.chars().count() <= max {
-        return flat;
-    }
-    let mut cut: String = flat.chars().take(max.saturating_sub(1)).collect();
-    cut.push('…');
-    cut
 }
 
 fn csv(rows: &[Value]) -> String {
@@ -254,37 +196,6 @@ mod tests {
             Value::Array(items) => items,
             _ => unreachable!(),
         }
-    }
-
-    #[test]
-    fn table_lists_every_field_once_in_order_of_appearance() {
-        let text = table(
-            &rows(serde_json::json!([{"a": 1, "n": {"x": [1]}}, {"b": "long text"}])),
-            None,
-            false,
-        );
-        let header = text.lines().nth(1).unwrap();
-        assert!(header.contains('a') && header.contains('n') && header.contains('b'));
-        assert!(text.contains(r#"{"x":[1]}"#), "{text}");
-    }
-
-    #[test]
-    fn long_values_are_cut_with_an_ellipsis() {
-        assert_eq!(shorten("abcdef", 4), "abc…");
-        assert_eq!(shorten("a\nb", 10), "a⏎b");
-    }
-
-    #[test]
-    fn groups_get_a_bar_scaled_to_the_largest_count() {
-        assert_eq!(bar(10, 10, 4), "████");
-        assert_eq!(bar(5, 10, 4), "██");
-        assert_eq!(bar(0, 10, 4), "");
-        let text = table(
-            &rows(serde_json::json!([{"org": "A", "count": 4}, {"org": "B", "count": 2}])),
-            None,
-            true,
-        );
-        assert!(text.contains("████"), "{text}");
     }
 
     #[test]

@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 pub use run::{Check, Report, Runner};
 
 use crate::error::{Error, Result};
+use crate::io::render::DrawTable;
 use crate::query::Session;
 use crate::store::Db;
 
@@ -60,9 +61,10 @@ pub fn script_files(path: &Path) -> Result<Vec<PathBuf>> {
 /// assert_eq!(db.collection("t")?.len()?, 1);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn run_file(db: &Db, file: &Path) -> Result<Report> {
+pub fn run_file(db: &Db, file: &Path, draw: Option<DrawTable>) -> Result<Report> {
     let mut session = Session::new(db.clone());
-    let mut runner = Runner::checking(&mut session);
+    session.set_importer(Some(crate::io::import::statement));
+    let mut runner = Runner::checking(&mut session).with_tables(draw);
     if let Err(stopped) = runner.run_file(file) {
         return Err(Error::Query(format!(
             "{}: {}",
@@ -74,7 +76,7 @@ pub fn run_file(db: &Db, file: &Path) -> Result<Report> {
 
 /// Runs one script on a fresh temporary database (or on a copy of `template`, a database
 /// folder) and checks its expected blocks.
-pub fn test_file(file: &Path, template: Option<&Path>) -> Result<Report> {
+pub fn test_file(file: &Path, template: Option<&Path>, draw: Option<DrawTable>) -> Result<Report> {
     let copy = tempfile::tempdir()?;
     let db = match template {
         Some(source) => {
@@ -84,7 +86,8 @@ pub fn test_file(file: &Path, template: Option<&Path>) -> Result<Report> {
         None => Db::temporary()?,
     };
     let mut session = Session::new(db);
-    let mut runner = Runner::checking(&mut session);
+    session.set_importer(Some(crate::io::import::statement));
+    let mut runner = Runner::checking(&mut session).with_tables(draw);
     if let Err(stopped) = runner.run_file(file) {
         return Err(Error::Query(format!(
             "{}: {}",
@@ -123,7 +126,7 @@ pub fn update_requested() -> bool {
 ///     quarry::script::assert_scripts("tests/queries");
 /// }
 /// ```
-pub fn assert_scripts(dir: impl AsRef<Path>) {
+pub fn assert_scripts(dir: impl AsRef<Path>, draw: Option<DrawTable>) {
     let dir = dir.as_ref();
     let files = match script_files(dir) {
         Ok(files) if !files.is_empty() => files,
@@ -133,7 +136,7 @@ pub fn assert_scripts(dir: impl AsRef<Path>) {
     let mut failures = Vec::new();
     let mut report = Report::default();
     for file in &files {
-        match test_file(file, None) {
+        match test_file(file, None, draw) {
             Ok(one) => {
                 if update_requested() {
                     let failed = one.failures();

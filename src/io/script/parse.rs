@@ -63,7 +63,7 @@ pub struct ScriptError {
 /// Splits a script into items.
 ///
 /// ```
-/// use quarry::script::parse::{parse, Item};
+/// use quarry::internals::script_parse::{parse, Item};
 /// let items = parse("-- counts\ncount\n----\n3\n\n.mode json\nwhere a = 1 and\n  b = 2\n").unwrap();
 /// assert_eq!(items.len(), 3);
 /// assert!(matches!(&items[0], Item::Statement { line: 2, expected: Some(e), .. } if e.lines == ["3"]));

@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::output::{self, Mode, Style};
+use crate::io::render::{self, DrawTable, Mode, Style};
+use crate::io::script::parse::{self, Item};
 use crate::query::{ParseError, Session};
-use crate::script::parse::{self, Item};
 use crate::value::Value;
 
 /// How deeply `.read` may nest.
@@ -108,10 +108,7 @@ impl<'a> Runner<'a> {
     pub fn checking(session: &'a mut Session) -> Runner<'a> {
         Runner {
             session,
-            style: Style {
-                mode: Mode::Table,
-                width: None,
-            },
+            style: Style::default(),
             stop_on_error: false,
             echo: false,
             depth: 0,
@@ -126,6 +123,12 @@ impl<'a> Runner<'a> {
             echo: true,
             ..Runner::checking(session)
         }
+    }
+
+    /// Draws tables with `draw` (without one, table mode prints as line mode).
+    pub fn with_tables(mut self, draw: Option<DrawTable>) -> Self {
+        self.style.draw_table = draw;
+        self
     }
 
     /// Prints in `mode` (the shell's `.read` keeps the shell's mode).
@@ -251,7 +254,7 @@ impl<'a> Runner<'a> {
                 self.session.run(statement)
             };
             match result {
-                Ok(result) => out.push_str(&output::render(&result, &self.style)),
+                Ok(result) => out.push_str(&render::render(&result, &self.style)),
                 Err(err) => {
                     out.push_str(&format!("error: {err}\n"));
                     return (out, true);

@@ -1,0 +1,44 @@
+//! An import's progress as a bar on stderr (indicatif), drawn only when stderr is a terminal.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::io::import::Progress;
+
+/// A bar on stderr: bytes read of the total, records, rate and time left.
+struct Bar(ProgressBar);
+
+impl Progress for Bar {
+    fn start(&self, total_bytes: u64) {
+        self.0.set_length(total_bytes);
+    }
+
+    fn read(&self, bytes: u64) {
+        self.0.inc(bytes);
+    }
+
+    fn records(&self, records: u64, per_second: f64) {
+        self.0
+            .set_message(format!("{records} records, {per_second:.0} docs/s"));
+    }
+
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+/// A progress bar for an import, when stderr is a terminal.
+pub fn bar() -> Option<Arc<dyn Progress>> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::new(0);
+    let style = ProgressStyle::with_template(
+        "{bar:30} {bytes}/{total_bytes} {msg} {bytes_per_sec} ETA {eta}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    Some(Arc::new(Bar(bar)))
+}
