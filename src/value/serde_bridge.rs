@@ -2,11 +2,14 @@
 //!
 //! [`to_value`] is a real serde `Serializer` into [`Value`] rather than a detour through
 //! `serde_json::Value`, because that detour turns NaN into `null` silently; here it is an error.
-//! [`from_value`] reads the value's stored form with [`crate::codec::typed`], the deserializer
-//! typed reads of stored documents use, so both convert alike.
+//! [`from_value`] is a serde `Deserializer` over a borrowed [`Value`]: it reads values as the
+//! typed reads of stored documents do (positive integers as unsigned, enums as a string or an
+//! object of one field, object keys parsed into the number or boolean a map key needs), so both
+//! convert alike.
 
 use serde::Serialize;
-use serde::de::DeserializeOwned;
+use serde::de::value::{MapDeserializer, SeqDeserializer, StrDeserializer};
+use serde::de::{self, DeserializeOwned, IntoDeserializer, Visitor};
 use serde::ser::{self, Impossible};
 
 use super::{Map, Value, ValueError};
@@ -33,11 +36,225 @@ pub fn to_value<T: Serialize + ?Sized>(value: &T) -> Result<Value, ValueError> {
 /// assert_eq!(quarry::from_value::<P>(&v).unwrap(), P { x: 3 });
 /// ```
 pub fn from_value<T: DeserializeOwned>(value: &Value) -> Result<T, ValueError> {
-    // One reading of documents into types: the one stored documents are read with.
-    let mut bytes = Vec::new();
-    crate::codec::document::encode_document(value, &mut bytes)
-        .map_err(|e| ValueError(e.to_string()))?;
-    crate::codec::typed::from_stored(&bytes, None).map_err(|e| ValueError(e.to_string()))
+    T::deserialize(ValueDeserializer(value))
+}
+
+impl de::Error for ValueError {
+    fn custom<T: std::fmt::Display>(msg: T) -> Self {
+        ValueError(msg.to_string())
+    }
+}
+
+/// Deserialises from a borrowed [`Value`].
+#[derive(Clone, Copy)]
+struct ValueDeserializer<'v>(&'v Value);
+
+impl<'de> IntoDeserializer<'de, ValueError> for ValueDeserializer<'de> {
+    type Deserializer = Self;
+    fn into_deserializer(self) -> Self {
+        self
+    }
+}
+
+impl<'de> de::Deserializer<'de> for ValueDeserializer<'de> {
+    type Error = ValueError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
+        match self.0 {
+            Value::Null => visitor.visit_unit(),
+            Value::Bool(b) => visitor.visit_bool(*b),
+            Value::Int(n) if *n >= 0 => visitor.visit_u64(n.unsigned_abs()),
+            Value::Int(n) => visitor.visit_i64(*n),
+            Value::Float(f) => visitor.visit_f64(*f),
+            Value::String(s) => visitor.visit_borrowed_str(s),
+            Value::Array(items) => {
+                let mut seq = SeqDeserializer::new(items.iter().map(ValueDeserializer));
+                let value = visitor.visit_seq(&mut seq)?;
+                seq.end()?;
+                Ok(value)
+            }
+            Value::Object(map) => {
+                let entries = map
+                    .iter()
+                    .map(|(k, v)| (FieldName(k.as_str()), ValueDeserializer(v)));
+                let mut access = MapDeserializer::new(entries);
+                let value = visitor.visit_map(&mut access)?;
+                access.end()?;
+                Ok(value)
+            }
+        }
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
+        match self.0 {
+            Value::Null => visitor.visit_none(),
+            _ => visitor.visit_some(self),
+        }
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, ValueError> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, ValueError> {
+        match self.0 {
+            Value::String(name) => {
+                let name: StrDeserializer<'_, ValueError> = name.as_str().into_deserializer();
+                visitor.visit_enum(name)
+            }
+            Value::Object(map) if map.len() == 1 => {
+                let (name, value) = map.iter().next().expect("one field");
+                visitor.visit_enum(Variant(name.as_str(), value))
+            }
+            Value::Object(_) => Err(de::Error::invalid_value(
+                de::Unexpected::Map,
+                &"an object of one field, the variant",
+            )),
+            _ => Err(de::Error::invalid_type(
+                de::Unexpected::Other("a value that is not a string or an object"),
+                &"an enum variant: a string or an object of one field",
+            )),
+        }
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        unit unit_struct seq tuple tuple_struct map struct identifier ignored_any
+    }
+}
+
+/// An enum variant written as an object of one field: its name and its content.
+struct Variant<'v>(&'v str, &'v Value);
+
+impl<'de> de::EnumAccess<'de> for Variant<'de> {
+    type Error = ValueError;
+    type Variant = ValueDeserializer<'de>;
+
+    fn variant_seed<S: de::DeserializeSeed<'de>>(
+        self,
+        seed: S,
+    ) -> Result<(S::Value, Self::Variant), ValueError> {
+        let name: StrDeserializer<'_, ValueError> = self.0.into_deserializer();
+        Ok((seed.deserialize(name)?, ValueDeserializer(self.1)))
+    }
+}
+
+impl<'de> de::VariantAccess<'de> for ValueDeserializer<'de> {
+    type Error = ValueError;
+
+    fn unit_variant(self) -> Result<(), ValueError> {
+        de::Deserialize::deserialize(self)
+    }
+
+    fn newtype_variant_seed<S: de::DeserializeSeed<'de>>(
+        self,
+        seed: S,
+    ) -> Result<S::Value, ValueError> {
+        seed.deserialize(self)
+    }
+
+    fn tuple_variant<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, ValueError> {
+        de::Deserializer::deserialize_any(self, visitor)
+    }
+
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, ValueError> {
+        de::Deserializer::deserialize_any(self, visitor)
+    }
+}
+
+/// An object's field name as a map key: a string, which also parses as the number or boolean
+/// a key of such a type needs (`{"7": "seven"}` into a `BTreeMap<u32, String>`).
+struct FieldName<'v>(&'v str);
+
+impl<'de> IntoDeserializer<'de, ValueError> for FieldName<'de> {
+    type Deserializer = Self;
+    fn into_deserializer(self) -> Self {
+        self
+    }
+}
+
+impl FieldName<'_> {
+    fn parse<T: std::str::FromStr>(&self, what: &str) -> Result<T, ValueError> {
+        self.0
+            .parse()
+            .map_err(|_| de::Error::invalid_value(de::Unexpected::Str(self.0), &what))
+    }
+}
+
+macro_rules! parsed_keys {
+    ($($method:ident => $visit:ident: $ty:ty),* $(,)?) => {
+        $(fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
+            visitor.$visit(self.parse::<$ty>(concat!("a field name that is a ", stringify!($ty)))?)
+        })*
+    };
+}
+
+impl<'de> de::Deserializer<'de> for FieldName<'de> {
+    type Error = ValueError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
+        visitor.visit_borrowed_str(self.0)
+    }
+
+    parsed_keys! {
+        deserialize_bool => visit_bool: bool,
+        deserialize_i8 => visit_i8: i8,
+        deserialize_i16 => visit_i16: i16,
+        deserialize_i32 => visit_i32: i32,
+        deserialize_i64 => visit_i64: i64,
+        deserialize_i128 => visit_i128: i128,
+        deserialize_u8 => visit_u8: u8,
+        deserialize_u16 => visit_u16: u16,
+        deserialize_u32 => visit_u32: u32,
+        deserialize_u64 => visit_u64: u64,
+        deserialize_u128 => visit_u128: u128,
+        deserialize_f32 => visit_f32: f32,
+        deserialize_f64 => visit_f64: f64,
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
+        visitor.visit_some(self)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, ValueError> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, ValueError> {
+        let name: StrDeserializer<'_, ValueError> = self.0.into_deserializer();
+        visitor.visit_enum(name)
+    }
+
+    serde::forward_to_deserialize_any! {
+        char str string bytes byte_buf unit unit_struct seq tuple tuple_struct map struct
+        identifier ignored_any
+    }
 }
 
 impl ser::Error for ValueError {
@@ -507,6 +724,24 @@ impl ser::Serializer for KeySerializer {
 mod tests {
     use super::*;
     use crate::codec::typed::tests::{Doc, doc};
+
+    #[test]
+    fn values_read_into_types_as_stored_documents_do() {
+        use std::collections::BTreeMap;
+        let value = to_value(&doc()).unwrap();
+        let mut bytes = Vec::new();
+        crate::codec::document::encode_document(&value, &mut bytes).unwrap();
+        let stored: Doc = crate::codec::typed::from_stored(&bytes, None).unwrap();
+        assert_eq!(from_value::<Doc>(&value).unwrap(), stored);
+        let keys: Value = serde_json::json!({"7": "seven", "8": "eight"})
+            .try_into()
+            .unwrap();
+        let parsed: BTreeMap<u32, String> = from_value(&keys).unwrap();
+        assert_eq!(parsed[&7], "seven");
+        assert!(from_value::<BTreeMap<u32, String>>(&Value::from("x")).is_err());
+        assert!(from_value::<u8>(&Value::Int(300)).is_err());
+        assert_eq!(from_value::<Option<i64>>(&Value::Null).unwrap(), None);
+    }
 
     #[test]
     fn typed_documents_round_trip_through_value() {
