@@ -21,7 +21,7 @@ use std::sync::MutexGuard;
 use crate::codec::{document, keycode};
 use crate::error::{Error, Result};
 use crate::path::Path;
-use crate::store::collection::CollectionState;
+use crate::store::state::CollectionState;
 use crate::store::write::{GroupChanges, Writer, merge_group_changes, prepare_document};
 use crate::store::{Collection, layout};
 use crate::value::Value;

@@ -5,8 +5,8 @@ use std::fmt;
 
 use crate::codec::keycode;
 use crate::error::Result;
-use crate::store::collection::CollectionState;
 use crate::store::index::IndexDef;
+use crate::store::state::CollectionState;
 use crate::store::{Collection, Db, layout};
 
 /// One thing `check` found wrong.

@@ -3,20 +3,24 @@
 //! - [`layout`]: tree names and key prefixes (the on-disk map).
 //! - [`Db`] (this module): opening, the catalog of collections, recovery after a crash.
 //! - [`Collection`] (`collection`): documents and indexes of one collection.
+//! - `state`: what every handle on a collection shares; `recovery`: format upgrades and
+//!   finishing what a crash interrupted, at open.
 //! - `bulk`: all-or-nothing bulk loads (imports) with a journal.
 //! - `write`: the batch writer through which every change goes, atomically.
 //! - `index`: index definitions and the entries a document gives.
 //! - `check`: verifying and repairing a whole database.
 //! - `scan`: index scans asked for in values, document reads, the read epoch.
-//! - `memory`: giving a closed database's memory back to the operating system.
+//! - `release_memory`: giving a closed database's memory back to the operating system.
 
 mod bulk;
 mod check;
 mod collection;
 mod index;
 pub mod layout;
-mod memory;
+mod recovery;
+mod release_memory;
 mod scan;
+mod state;
 mod write;
 
 use std::collections::BTreeMap;
@@ -25,10 +29,10 @@ use std::sync::{Arc, Mutex, RwLock};
 
 pub use bulk::BulkLoad;
 pub use check::{CheckReport, Problem};
-pub(crate) use collection::CollectionState;
 pub use collection::{Collection, Documents};
 pub use index::{IndexDef, MAX_ENTRIES_PER_DOCUMENT, MAX_INDEX_PATHS};
 pub(crate) use scan::{Bound, Bounds, KeyRanges, Rest, ScanStart, Stored};
+pub(crate) use state::CollectionState;
 pub(crate) use write::{Writer, prepare_document};
 
 use crate::codec;
@@ -107,7 +111,7 @@ pub(crate) struct DbInner {
     /// Serialises catalog changes (creating and dropping collections).
     catalog_lock: Mutex<()>,
     /// Last, so that it drops after the sled handles above.
-    _release: memory::ReleaseOnDrop,
+    _release: release_memory::ReleaseOnDrop,
 }
 
 impl std::fmt::Debug for Db {
@@ -266,7 +270,7 @@ impl Db {
                 path,
                 collections: RwLock::new(collections),
                 catalog_lock: Mutex::new(()),
-                _release: memory::ReleaseOnDrop,
+                _release: release_memory::ReleaseOnDrop,
             }),
         })
     }

@@ -15,9 +15,9 @@ use std::sync::Arc;
 
 use crate::codec::keycode;
 use crate::error::{Error, Result};
-use crate::store::collection::CollectionState;
 use crate::store::index::IndexDef;
 use crate::store::layout;
+use crate::store::state::CollectionState;
 use crate::value::Value;
 
 /// The most key ranges one scan may expand into (`in` lists on several paths multiply).

@@ -5,9 +5,9 @@ use std::collections::{HashMap, HashSet};
 
 use crate::codec::{document, keycode};
 use crate::error::{Error, Result};
-use crate::store::collection::{CollectionState, Meta};
 use crate::store::index::{Entry, IndexDef};
 use crate::store::layout;
+use crate::store::state::{CollectionState, Meta};
 use crate::value::Value;
 
 /// Collects changes to one collection and applies them all at once in [`Writer::commit`].

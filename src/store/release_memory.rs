@@ -4,13 +4,13 @@
 //! keeps such blocks in its heap for later allocations of the thread arena they came from, so a
 //! process that closes a database and opens another one (or the same one again) held both: the
 //! reopened store's pages, read in by a query's reading-ahead thread, go to that thread's arena
-//! and cannot reuse what the closed store left in the main one. A bench process that reopened
-//! its store of 100,000 documents held 396 MB after the reopen, above the 352 MB it peaked at
-//! while loading, for this reason.
+//! and cannot reuse what the closed store left in the main one, so a process that reopened its
+//! store held more after the reopen than it peaked at while loading (measured in
+//! `bench/FINDINGS.md`).
 //!
 //! So, as a database closes, [`ReleaseOnDrop`] asks glibc (`malloc_trim`) to hand the free
-//! pages of every arena back to the operating system: about 13 ms for a 350 MB heap, paid once
-//! per close. Other platforms' allocators are left alone.
+//! pages of every arena back to the operating system, paid once per close. Other platforms'
+//! allocators are left alone.
 
 /// Returns freed memory to the operating system when dropped. The last field of `DbInner`, so
 /// that it drops after the sled handles whose memory it returns.
