@@ -177,8 +177,9 @@ pub mod script {
     /// ```
     /// let dir = tempfile::tempdir()?;
     /// let file = dir.path().join("t.qry");
-    /// std::fs::write(&file, "count from t\n----\n0\n")?;
-    /// assert_eq!(quarry::script::test_file(&file, None)?.passed(), 1);
+    /// std::fs::write(&file, "insert into t [{a: 1}, {a: 2}]\ncount from t\n----\n2\n")?;
+    /// let report = quarry::script::test_file(&file, None)?;
+    /// assert_eq!((report.passed(), report.failures().len()), (1, 0));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn test_file(file: &Path, template: Option<&Path>) -> crate::Result<Report> {
@@ -218,7 +219,7 @@ pub fn main() -> i32 {
 pub mod internals {
     /// The byte encodings.
     pub mod codec {
-        pub use crate::codec::{document, keycode, typed};
+        pub use crate::codec::{decode_record, document, encode_record, keycode, typed};
     }
     pub use crate::codec::keycode;
     pub use crate::io::import::read;

@@ -140,7 +140,7 @@ impl Path {
     /// (a missing field). Arrays reached are returned whole, not expanded.
     ///
     /// ```
-    /// use quarry::{path::Path, Value};
+    /// use quarry::{paths::Path, Value};
     /// let doc: Value = serde_json::json!({"a": [{"b": 1}, {"b": 2}, {"c": 3}]}).try_into().unwrap();
     /// let b: Path = "a.b".parse().unwrap();
     /// assert_eq!(b.values(&doc), vec![&Value::Int(1), &Value::Int(2)]);
@@ -159,7 +159,7 @@ impl Path {
     /// collects it), and the hot path of every filter.
     ///
     /// ```
-    /// use quarry::{path::Path, Value};
+    /// use quarry::{paths::Path, Value};
     /// let doc: Value = serde_json::json!({"a": [{"b": 1}, {"b": 2}]}).try_into().unwrap();
     /// let b: Path = "a.b".parse().unwrap();
     /// assert!(b.any_value(&doc, |v| *v == Value::Int(2)));
@@ -194,7 +194,7 @@ impl Path {
     /// found without collecting them.
     ///
     /// ```
-    /// use quarry::{path::Path, Value};
+    /// use quarry::{paths::Path, Value};
     /// let doc: Value = serde_json::json!({"tags": ["x", "y"]}).try_into().unwrap();
     /// assert!(Path::field("tags").any_candidate(&doc, |v| v.as_str() == Some("y")));
     /// assert!(Path::field("nope").any_candidate(&doc, |v| *v == Value::Null));
@@ -213,7 +213,7 @@ impl Path {
     /// and `select` use.
     ///
     /// ```
-    /// use quarry::{path::Path, Value};
+    /// use quarry::{paths::Path, Value};
     /// let doc: Value = serde_json::json!({"tags": ["x", "y"]}).try_into().unwrap();
     /// assert_eq!(Path::field("tags").first(&doc).unwrap().to_string(), r#"["x","y"]"#);
     /// ```
@@ -225,7 +225,7 @@ impl Path {
     /// element of each array reached. A missing field gives `[null]`.
     ///
     /// ```
-    /// use quarry::{path::Path, Value};
+    /// use quarry::{paths::Path, Value};
     /// let doc: Value = serde_json::json!({"tags": ["x", "y"]}).try_into().unwrap();
     /// assert_eq!(Path::field("tags").candidates(&doc).len(), 3); // the array, "x", "y"
     /// assert_eq!(Path::field("nope").candidates(&doc), vec![&Value::Null]);
@@ -250,7 +250,7 @@ impl Path {
     /// Sorted and without duplicates. The flag says whether the path was multi-valued here.
     ///
     /// ```
-    /// use quarry::{path::Path, Value};
+    /// use quarry::{paths::Path, Value};
     /// let doc: Value = serde_json::json!({"tags": ["y", "x", "y"]}).try_into().unwrap();
     /// let (keys, multi) = Path::field("tags").index_keys(&doc);
     /// assert_eq!(keys, vec![Value::from("x"), Value::from("y")]);
@@ -293,7 +293,7 @@ impl Path {
     /// array position beyond the end (one past the end appends).
     ///
     /// ```
-    /// use quarry::{path::Path, Value};
+    /// use quarry::{paths::Path, Value};
     /// let mut doc: Value = serde_json::json!({"a": {"b": 1}, "t": [1]}).try_into().unwrap();
     /// "a.c.d".parse::<Path>().unwrap().set(&mut doc, Value::Int(2)).unwrap();
     /// "t[1]".parse::<Path>().unwrap().set(&mut doc, Value::Int(9)).unwrap();
@@ -356,7 +356,7 @@ impl Path {
     /// when there is none. An array position removes that element.
     ///
     /// ```
-    /// use quarry::{path::Path, Value};
+    /// use quarry::{paths::Path, Value};
     /// let mut doc: Value = serde_json::json!({"a": {"b": 1, "c": 2}, "t": [1, 2]}).try_into().unwrap();
     /// "a.b".parse::<Path>().unwrap().remove(&mut doc);
     /// "t[0]".parse::<Path>().unwrap().remove(&mut doc);

@@ -41,12 +41,6 @@ pub const GUIDE: &[(&str, &str)] = &[
 ];
 
 /// A temporary database holding the sample articles in `articles`, indexed for the guide.
-///
-/// ```
-/// let db = quarry::demo::load()?;
-/// assert!(db.collection("articles")?.len()? >= 12);
-/// # Ok::<(), quarry::Error>(())
-/// ```
 pub fn load() -> Result<Db> {
     let db = Db::temporary()?;
     let articles = db.collection("articles")?;
@@ -96,4 +90,16 @@ pub fn run() -> Result<i32> {
     }
     println!("Run `quarry demo` in a terminal to try your own queries.");
     Ok(crate::app::EXIT_OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_loads_every_sample_article() {
+        let db = load().unwrap();
+        let n = db.collection("articles").unwrap().len().unwrap();
+        assert_eq!(n, SAMPLE_ARTICLES.len() as u64);
+    }
 }

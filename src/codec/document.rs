@@ -337,11 +337,11 @@ pub fn decode_fields(
 /// result is exactly [`decode_document`]'s.
 ///
 /// ```
-/// use quarry::internals::codec::document::{decode_document, decode_fields, decode_more_fields, encode_document};
+/// use quarry::internals::codec::document::{decode_document, decode_more_fields, encode_document};
 /// let doc: quarry::Value = serde_json::json!({"a": 1, "b": "x", "c": [2]}).try_into().unwrap();
 /// let mut bytes = Vec::new();
 /// encode_document(&doc, &mut bytes).unwrap();
-/// let Ok(quarry::Value::Object(some)) = decode_fields(&bytes, None, &["c".to_owned()]) else {
+/// let Ok(quarry::Value::Object(some)) = decode_more_fields(&bytes, None, Some(&["c".to_owned()]), Default::default()) else {
 ///     panic!()
 /// };
 /// let whole = decode_more_fields(&bytes, Some(1), None, some).unwrap();

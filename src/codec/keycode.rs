@@ -58,7 +58,7 @@ fn err(what: &str) -> KeyError {
 /// Appends the encoding of `value` to `out`.
 ///
 /// ```
-/// use quarry::{codec::keycode::encode_value, Value};
+/// use quarry::{internals::keycode::encode_value, Value};
 /// let enc = |v: Value| { let mut out = Vec::new(); encode_value(&v, &mut out); out };
 /// assert_eq!(enc(Value::Int(1)), enc(Value::Float(1.0)));
 /// assert!(enc(Value::Int(2)) < enc(Value::Float(2.5)));
@@ -125,7 +125,7 @@ fn escape_into(bytes: &[u8], out: &mut Vec<u8>) {
 /// A compound index key: each value's encoding, then `id` (see the module notes).
 ///
 /// ```
-/// use quarry::{codec::keycode::{encode_key, key_id}, Value};
+/// use quarry::{internals::keycode::{encode_key, key_id}, Value};
 /// let a = encode_key(&[Value::from("ICC"), Value::Int(2020)], 7);
 /// let b = encode_key(&[Value::from("ICC"), Value::Int(2021)], 3);
 /// assert!(a < b);
@@ -141,7 +141,7 @@ pub fn encode_key(values: &[Value], id: u64) -> Vec<u8> {
 /// first value was appended (where a key's leading value ends, for grouping by it).
 ///
 /// ```
-/// use quarry::{codec::keycode::{append_key, encode_key}, Value};
+/// use quarry::{internals::keycode::{append_key, encode_key}, Value};
 /// let mut key = b"prefix".to_vec();
 /// let first_end = append_key(&[Value::Int(1), Value::from("x")], 9, &mut key);
 /// assert_eq!(&key[6..], encode_key(&[Value::Int(1), Value::from("x")], 9).as_slice());
@@ -183,7 +183,7 @@ pub fn append_id(id: u64, out: &mut Vec<u8>) {
 /// when the end is not an id).
 ///
 /// ```
-/// use quarry::{codec::keycode::{encode_key, encode_value, split_id}, Value};
+/// use quarry::{internals::keycode::{encode_key, encode_value, split_id}, Value};
 /// let key = encode_key(&[Value::from("x")], 300);
 /// let mut x = Vec::new();
 /// encode_value(&Value::from("x"), &mut x);
@@ -209,7 +209,7 @@ pub fn split_id(key: &[u8]) -> Option<(&[u8], u64)> {
 /// The document id at the end of an index key (`None` when the end is not an id).
 ///
 /// ```
-/// use quarry::{codec::keycode::{encode_key, key_id}, Value};
+/// use quarry::{internals::keycode::{encode_key, key_id}, Value};
 /// assert_eq!(key_id(&encode_key(&[Value::Int(5)], 9)), Some(9));
 /// assert_eq!(key_id(&[1, 9, 1]), Some(9));
 /// assert_eq!(key_id(&[0, 0, 9]), None);
@@ -222,7 +222,7 @@ pub fn key_id(key: &[u8]) -> Option<u64> {
 /// canonically: an integral value within the i64 range as an integer, otherwise a float.
 ///
 /// ```
-/// use quarry::{codec::keycode::{decode_value, encode_value}, Value};
+/// use quarry::{internals::keycode::{decode_value, encode_value}, Value};
 /// let mut bytes = Vec::new();
 /// encode_value(&Value::from("x"), &mut bytes);
 /// bytes.push(42);
@@ -349,7 +349,7 @@ fn unescape(bytes: &[u8]) -> Result<(String, &[u8]), KeyError> {
 /// Decodes the `n` leading values of an index key and its trailing id.
 ///
 /// ```
-/// use quarry::{codec::keycode::{decode_key, encode_key}, Value};
+/// use quarry::{internals::keycode::{decode_key, encode_key}, Value};
 /// let key = encode_key(&[Value::from("ICC"), Value::Int(2021)], 5);
 /// assert_eq!(decode_key(&key, 2).unwrap(), (vec![Value::from("ICC"), Value::Int(2021)], 5));
 /// ```
@@ -371,7 +371,7 @@ pub fn decode_key(key: &[u8], n: usize) -> Result<(Vec<Value>, u64), KeyError> {
 /// encodes to bytes starting with this (for `starts with` range scans).
 ///
 /// ```
-/// use quarry::{codec::keycode::{encode_value, string_prefix}, Value};
+/// use quarry::{internals::keycode::{encode_value, string_prefix}, Value};
 /// let mut full = Vec::new();
 /// encode_value(&Value::from("abc"), &mut full);
 /// assert!(full.starts_with(&string_prefix("ab")));

@@ -20,13 +20,6 @@ pub enum Dot {
 }
 
 /// Reads a dot-command line (`.mode json`).
-///
-/// ```
-/// use quarry::repl::dot::{parse, Dot};
-/// assert_eq!(parse(".timer off"), Ok(Dot::Timer(false)));
-/// assert_eq!(parse(".schema people"), Ok(Dot::Statement("show fields of people".into())));
-/// assert!(parse(".nope").is_err());
-/// ```
 pub fn parse(line: &str) -> Result<Dot, String> {
     let mut words = line.split_whitespace();
     let command = words.next().unwrap_or("");
@@ -78,3 +71,18 @@ Commands:
   .collections  .indexes [C]  .schema [C]  .use C
   .quit                      leave (or Ctrl-D)
 Keys: Tab completes, Ctrl-R searches history, Ctrl-C clears the line or stops a query.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dot_commands_parse_or_are_refused() {
+        assert_eq!(parse(".timer off"), Ok(Dot::Timer(false)));
+        assert_eq!(
+            parse(".schema people"),
+            Ok(Dot::Statement("show fields of people".into()))
+        );
+        assert!(parse(".nope").is_err());
+    }
+}

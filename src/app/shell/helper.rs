@@ -164,12 +164,6 @@ const ERROR: &str = "\x1b[1;31m";
 
 /// Colours a line of the language: keywords, strings, numbers, parameters, comments, and an
 /// unterminated string in red.
-///
-/// ```
-/// let coloured = quarry::repl::helper::colorize("where a = 'x'");
-/// assert!(coloured.contains("\x1b[1;34mwhere\x1b[0m"));
-/// assert!(coloured.contains("\x1b[32m'x'\x1b[0m"));
-/// ```
 pub fn colorize(line: &str) -> String {
     let mut out = String::with_capacity(line.len() * 2);
     let chars: Vec<(usize, char)> = line.char_indices().collect();
@@ -282,6 +276,13 @@ impl Helper for ReplHelper {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keywords_and_strings_are_coloured() {
+        let coloured = colorize("where a = 'x'");
+        assert!(coloured.contains("\x1b[1;34mwhere\x1b[0m"));
+        assert!(coloured.contains("\x1b[32m'x'\x1b[0m"));
+    }
 
     fn helper() -> ReplHelper {
         let mut h = ReplHelper::new(false);

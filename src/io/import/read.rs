@@ -183,7 +183,7 @@ pub fn csv(
 /// arrays and objects (as CSV export writes them); anything else is a string.
 ///
 /// ```
-/// use quarry::{import::read::typed, Value};
+/// use quarry::{internals::read::typed, Value};
 /// assert_eq!(typed("42"), Value::Int(42));
 /// assert_eq!(typed("2.5"), Value::Float(2.5));
 /// assert_eq!(typed("true"), Value::Bool(true));
