@@ -118,7 +118,7 @@ impl Plan {
         filter: Option<Predicate>,
         order: &[OrderKey],
         limited: bool,
-    ) -> crate::Result<Plan> {
+    ) -> crate::error::Result<Plan> {
         let total = collection.len()?;
         // Borrowed from the shared metadata: a scan shares the definition of its index.
         let meta = collection.state.meta();

@@ -84,7 +84,7 @@ pub struct Session {
 
 /// Runs an `import "PATH" into COLLECTION [format F]` statement: reads the file or folder at
 /// the path into the collection and returns how many documents it added. The language knows
-/// no file formats; the layer that does supplies this ([`crate::import::statement`]).
+/// no file formats; the layer that does supplies this (`quarry::import::statement`).
 pub type Importer =
     fn(db: &Db, path: &std::path::Path, collection: &str, format: Option<&str>) -> Result<u64>;
 
@@ -120,7 +120,7 @@ impl Session {
     }
 
     /// Lets `import` statements run, through `importer`; without one they fail with an error
-    /// that says so. The shell, `quarry exec` and scripts set [`crate::import::statement`].
+    /// that says so. The shell, `quarry exec` and scripts set `quarry::import::statement`.
     ///
     /// ```
     /// let db = quarry::Db::temporary()?;

@@ -190,7 +190,7 @@ fn check_collection(state: &CollectionState, report: &mut CheckReport) -> Result
         if def.unique {
             let values = keycode::split_id(&key).map_or(&key[..], |(values, _)| values);
             let null_free = keycode::decode_key(&key[def.prefix().len()..], def.paths.len())
-                .is_ok_and(|(vals, _)| !vals.contains(&crate::Value::Null));
+                .is_ok_and(|(vals, _)| !vals.contains(&crate::value::Value::Null));
             if null_free
                 && let Some((n, prev)) = &previous_unique
                 && *n == def.number

@@ -28,7 +28,7 @@ use std::sync::LazyLock;
 use jiff::civil::Date;
 use regex::Regex;
 
-use crate::{Map, Value};
+use crate::value::{Map, Value};
 
 /// How many non-blank lines at the top of a file are searched for a dateline, a `Posted` line,
 /// navigation furniture or a date.
