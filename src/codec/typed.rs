@@ -14,7 +14,7 @@ use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
 use super::document::{
     ARRAY, CodecError, Cursor, FALSE, FLOAT, INT, NULL, OBJECT, STRING, TRUE, corrupt,
 };
-use crate::value::MAX_DEPTH;
+use crate::value::{FieldName, MAX_DEPTH};
 
 impl de::Error for CodecError {
     fn custom<T: std::fmt::Display>(msg: T) -> Self {
@@ -244,13 +244,15 @@ impl<'de> de::MapAccess<'de> for &mut Fields<'_, 'de> {
     ) -> Result<Option<S::Value>, CodecError> {
         if self.id.is_some() && !self.id_named {
             self.id_named = true;
-            return seed.deserialize(FieldName("_id")).map(Some);
+            return seed
+                .deserialize(FieldName::<CodecError>::new("_id"))
+                .map(Some);
         }
         if self.left == 0 {
             return Ok(None);
         }
         self.left -= 1;
-        seed.deserialize(FieldName(self.reader.cursor.str()?))
+        seed.deserialize(FieldName::<CodecError>::new(self.reader.cursor.str()?))
             .map(Some)
     }
 
@@ -321,77 +323,6 @@ impl<'de> de::VariantAccess<'de> for Variant<'_, 'de> {
         visitor: V,
     ) -> Result<V::Value, CodecError> {
         de::Deserializer::deserialize_any(&mut *self.reader, visitor)
-    }
-}
-
-/// An object's field name as a map key: a string, which also parses as the number or boolean
-/// a key of such a type needs (`{"7": "seven"}` into a `BTreeMap<u32, String>`).
-struct FieldName<'de>(&'de str);
-
-impl FieldName<'_> {
-    fn parse<T: std::str::FromStr>(&self, what: &str) -> Result<T, CodecError> {
-        self.0
-            .parse()
-            .map_err(|_| de::Error::invalid_value(de::Unexpected::Str(self.0), &what))
-    }
-}
-
-macro_rules! parsed_keys {
-    ($($method:ident => $visit:ident: $ty:ty),* $(,)?) => {
-        $(fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, CodecError> {
-            visitor.$visit(self.parse::<$ty>(concat!("a field name that is a ", stringify!($ty)))?)
-        })*
-    };
-}
-
-impl<'de> de::Deserializer<'de> for FieldName<'de> {
-    type Error = CodecError;
-
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, CodecError> {
-        visitor.visit_borrowed_str(self.0)
-    }
-
-    parsed_keys! {
-        deserialize_bool => visit_bool: bool,
-        deserialize_i8 => visit_i8: i8,
-        deserialize_i16 => visit_i16: i16,
-        deserialize_i32 => visit_i32: i32,
-        deserialize_i64 => visit_i64: i64,
-        deserialize_i128 => visit_i128: i128,
-        deserialize_u8 => visit_u8: u8,
-        deserialize_u16 => visit_u16: u16,
-        deserialize_u32 => visit_u32: u32,
-        deserialize_u64 => visit_u64: u64,
-        deserialize_u128 => visit_u128: u128,
-        deserialize_f32 => visit_f32: f32,
-        deserialize_f64 => visit_f64: f64,
-    }
-
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, CodecError> {
-        visitor.visit_some(self)
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, CodecError> {
-        visitor.visit_newtype_struct(self)
-    }
-
-    fn deserialize_enum<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        _variants: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, CodecError> {
-        let name: StrDeserializer<'_, CodecError> = self.0.into_deserializer();
-        visitor.visit_enum(name)
-    }
-
-    serde::forward_to_deserialize_any! {
-        char str string bytes byte_buf unit unit_struct seq tuple tuple_struct map struct
-        identifier ignored_any
     }
 }
 

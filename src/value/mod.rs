@@ -20,6 +20,7 @@ use indexmap::IndexMap;
 mod serde_bridge;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+pub(crate) use serde_bridge::FieldName;
 pub use serde_bridge::{from_value, to_value};
 
 /// The fields of an object, in the order they were inserted.

@@ -7,6 +7,8 @@
 //! object of one field, object keys parsed into the number or boolean a map key needs), so both
 //! convert alike.
 
+use std::marker::PhantomData;
+
 use serde::Serialize;
 use serde::de::value::{MapDeserializer, SeqDeserializer, StrDeserializer};
 use serde::de::{self, DeserializeOwned, IntoDeserializer, Visitor};
@@ -76,7 +78,7 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'de> {
             Value::Object(map) => {
                 let entries = map
                     .iter()
-                    .map(|(k, v)| (FieldName(k.as_str()), ValueDeserializer(v)));
+                    .map(|(k, v)| (FieldName::new(k.as_str()), ValueDeserializer(v)));
                 let mut access = MapDeserializer::new(entries);
                 let value = visitor.visit_map(&mut access)?;
                 access.end()?;
@@ -180,18 +182,26 @@ impl<'de> de::VariantAccess<'de> for ValueDeserializer<'de> {
 }
 
 /// An object's field name as a map key: a string, which also parses as the number or boolean
-/// a key of such a type needs (`{"7": "seven"}` into a `BTreeMap<u32, String>`).
-struct FieldName<'v>(&'v str);
+/// a key of such a type needs (`{"7": "seven"}` into a `BTreeMap<u32, String>`). Shared by this
+/// deserializer and the one over stored documents (`codec::typed`), each with its own error.
+pub(crate) struct FieldName<'v, E>(&'v str, PhantomData<E>);
 
-impl<'de> IntoDeserializer<'de, ValueError> for FieldName<'de> {
+impl<'v, E> FieldName<'v, E> {
+    /// The field name `name` as a key.
+    pub(crate) fn new(name: &'v str) -> Self {
+        FieldName(name, PhantomData)
+    }
+}
+
+impl<'de, E: de::Error> IntoDeserializer<'de, E> for FieldName<'de, E> {
     type Deserializer = Self;
     fn into_deserializer(self) -> Self {
         self
     }
 }
 
-impl FieldName<'_> {
-    fn parse<T: std::str::FromStr>(&self, what: &str) -> Result<T, ValueError> {
+impl<E: de::Error> FieldName<'_, E> {
+    fn parse<T: std::str::FromStr>(&self, what: &str) -> Result<T, E> {
         self.0
             .parse()
             .map_err(|_| de::Error::invalid_value(de::Unexpected::Str(self.0), &what))
@@ -200,16 +210,16 @@ impl FieldName<'_> {
 
 macro_rules! parsed_keys {
     ($($method:ident => $visit:ident: $ty:ty),* $(,)?) => {
-        $(fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
+        $(fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
             visitor.$visit(self.parse::<$ty>(concat!("a field name that is a ", stringify!($ty)))?)
         })*
     };
 }
 
-impl<'de> de::Deserializer<'de> for FieldName<'de> {
-    type Error = ValueError;
+impl<'de, E: de::Error> de::Deserializer<'de> for FieldName<'de, E> {
+    type Error = E;
 
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
         visitor.visit_borrowed_str(self.0)
     }
 
@@ -229,7 +239,7 @@ impl<'de> de::Deserializer<'de> for FieldName<'de> {
         deserialize_f64 => visit_f64: f64,
     }
 
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
         visitor.visit_some(self)
     }
 
@@ -237,7 +247,7 @@ impl<'de> de::Deserializer<'de> for FieldName<'de> {
         self,
         _name: &'static str,
         visitor: V,
-    ) -> Result<V::Value, ValueError> {
+    ) -> Result<V::Value, E> {
         visitor.visit_newtype_struct(self)
     }
 
@@ -246,8 +256,8 @@ impl<'de> de::Deserializer<'de> for FieldName<'de> {
         _name: &'static str,
         _variants: &'static [&'static str],
         visitor: V,
-    ) -> Result<V::Value, ValueError> {
-        let name: StrDeserializer<'_, ValueError> = self.0.into_deserializer();
+    ) -> Result<V::Value, E> {
+        let name: StrDeserializer<'_, E> = self.0.into_deserializer();
         visitor.visit_enum(name)
     }
 

@@ -85,16 +85,7 @@ pub fn test_file(file: &Path, template: Option<&Path>, draw: Option<DrawTable>) 
         }
         None => Db::temporary()?,
     };
-    let mut session = Session::new(db);
-    session.set_importer(Some(crate::io::import::statement));
-    let mut runner = Runner::checking(&mut session).with_tables(draw);
-    if let Err(stopped) = runner.run_file(file) {
-        return Err(Error::Query(format!(
-            "{}: {}",
-            stopped.place, stopped.message
-        )));
-    }
-    Ok(runner.into_report())
+    run_file(&db, file, draw)
 }
 
 fn copy_dir(from: &Path, to: &Path) -> Result<()> {
