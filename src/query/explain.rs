@@ -1,9 +1,18 @@
-//! Plans as trees people can read: what `explain` prints.
+//! Plans as trees people can read: what `explain` prints, rendered from the pipeline the
+//! executor runs, with what `explain analyze` measured of each step.
+//!
+//! Invariant: the tree has one node per source and step of the pipeline, the final step at
+//! the root, and a node's measures are those of its own step.
 
 use std::fmt;
 use std::sync::Arc;
 
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::time::Instant;
+
+use crate::query::ast::OrderKey;
+use crate::query::pipeline::{Counting, Pipeline, Step};
+use crate::query::plan::{Access, IndexScan};
 
 /// One step of a plan, with the steps feeding it.
 ///
@@ -138,4 +147,149 @@ impl StepStats {
         self.rows.fetch_add(rows, AtomicOrdering::Relaxed);
         self.nanos.fetch_add(nanos, AtomicOrdering::Relaxed);
     }
+}
+
+/// What `explain analyze` measures of a pipeline: a slot for its source (0) and one per step
+/// (step `i` in slot `i + 1`). Off, it measures nothing and costs nothing.
+#[derive(Debug, Default)]
+pub(crate) struct Measures {
+    slots: Option<Vec<Option<Arc<StepStats>>>>,
+}
+
+impl Measures {
+    /// Measures the source and each of `steps` steps.
+    pub fn on(steps: usize) -> Measures {
+        Measures {
+            slots: Some(vec![None; steps + 1]),
+        }
+    }
+
+    /// Measures nothing.
+    pub fn off() -> Measures {
+        Measures::default()
+    }
+
+    /// Whether anything is measured.
+    pub fn is_on(&self) -> bool {
+        self.slots.is_some()
+    }
+
+    /// The stats of `slot`, made when first asked for (`None` when off).
+    pub fn slot(&mut self, slot: usize) -> Option<Arc<StepStats>> {
+        let entry = self.slots.as_mut()?.get_mut(slot)?;
+        Some(entry.get_or_insert_with(Default::default).clone())
+    }
+
+    /// Records what a step that ran all at once produced.
+    pub fn record(&mut self, slot: usize, rows: u64, started: Instant) {
+        if let Some(stats) = self.slot(slot) {
+            stats.add(rows, started.elapsed().as_nanos() as u64);
+        }
+    }
+
+    fn get(&self, slot: usize) -> Option<Arc<StepStats>> {
+        self.slots.as_ref()?.get(slot)?.clone()
+    }
+}
+
+/// The tree `explain` prints for `pipeline`, with what `measures` holds.
+pub(crate) fn render(pipeline: &Pipeline, measures: &Measures) -> PlanNode {
+    let mut node = source_node(
+        &pipeline.collection,
+        &pipeline.plan.access,
+        pipeline.plan.estimate,
+    );
+    node.stats = measures.get(0);
+    for (i, step) in pipeline.steps.iter().enumerate() {
+        let label = step_label(step);
+        node = match step {
+            Step::Count(Counting::Counter) | Step::Group { index: Some(_), .. } => {
+                PlanNode::new(label)
+            }
+            _ => PlanNode::new(label).child(node),
+        };
+        node.stats = measures.get(i + 1);
+    }
+    node
+}
+
+fn step_label(step: &Step) -> String {
+    match step {
+        Step::Filter(text) => format!("Filter {text}"),
+        Step::ReadAhead => "Read ahead on a second thread".to_owned(),
+        Step::Sort { keys, keep } => match keep {
+            Some(k) => format!("Top {k} by {}", order_text(keys)),
+            None => format!("Sort by {}", order_text(keys)),
+        },
+        Step::Offset(n) => format!("Offset {n}"),
+        Step::Limit(n) => format!("Limit {n}"),
+        Step::Project(fields) => {
+            let texts: Vec<String> = fields.iter().map(ToString::to_string).collect();
+            format!("Project {}", texts.join(", "))
+        }
+        Step::Count(Counting::Counter) => "Count from the collection's counter".to_owned(),
+        Step::Count(Counting::IndexKeys) => "Count index keys (no documents read)".to_owned(),
+        Step::Count(Counting::Rows) => "Count".to_owned(),
+        Step::Group {
+            by,
+            index: Some((index, held)),
+        } => format!(
+            "Group by {by} from index {} {} (no documents read)",
+            index.name,
+            if *held {
+                "entries, counted while a load runs"
+            } else {
+                "group counts"
+            }
+        ),
+        Step::Group { by, index: None } => format!("Group by {by}"),
+    }
+}
+
+fn order_text(order: &[OrderKey]) -> String {
+    order
+        .iter()
+        .map(|k| format!("{}{}", k.path, if k.descending { " desc" } else { "" }))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The node of a source: how documents are found, with the planner's estimate.
+fn source_node(collection: &str, access: &Access, estimate: u64) -> PlanNode {
+    match access {
+        Access::FullScan => PlanNode::new(format!("Full scan of {collection}")).estimate(estimate),
+        Access::Ids(ids) => {
+            let texts: Vec<String> = ids.iter().map(u64::to_string).collect();
+            PlanNode::new(format!("Fetch by _id [{}]", texts.join(", "))).estimate(ids.len() as u64)
+        }
+        Access::IndexScan(scan) => scan_node(scan),
+        Access::Intersect(scans) => scans
+            .iter()
+            .fold(PlanNode::new("Intersect ids".to_owned()), |node, scan| {
+                node.child(scan_node(scan))
+            }),
+        Access::Union(parts) => parts
+            .iter()
+            .fold(PlanNode::new("Union ids".to_owned()), |node, part| {
+                node.child(source_node(collection, part, estimate))
+            }),
+    }
+}
+
+fn scan_node(scan: &IndexScan) -> PlanNode {
+    let mut label = format!("Index scan {}", scan.index.name);
+    if !scan.condition.is_empty() {
+        label.push_str(&format!(" ({})", scan.condition));
+    }
+    if scan.reverse {
+        label.push_str(" backwards");
+    }
+    let mut node = PlanNode::new(label).estimate(scan.estimate);
+    if scan.ranges.len() > 1 {
+        node = node.note(format!("{} key ranges", scan.ranges.len()));
+    }
+    if scan.id_order {
+        node = node.note("ids sorted".to_owned());
+    }
+    node
 }

@@ -17,9 +17,9 @@ mod explain;
 #[doc(hidden)]
 pub mod fields;
 mod parser;
+mod pipeline;
 mod plan;
 mod prepared;
-mod read_ahead;
 mod session;
 
 pub use crate::error::ParseError;

@@ -9,8 +9,9 @@ use crate::error::{Error, Result};
 use crate::path::Path;
 use crate::query::ast::{Count, Query, Statement};
 use crate::query::eval::{self, Params};
-use crate::query::exec::{self, Mode, Rows, Shape};
-use crate::query::explain::PlanNode;
+use crate::query::exec::{self, Rows};
+use crate::query::explain::{self, Measures, PlanNode};
+use crate::query::pipeline::{Pipeline, Shape};
 use crate::query::plan::{Interrupt, Plan};
 use crate::store::{Collection, Db, Writer, prepare_document};
 use crate::value::{Map, Value};
@@ -98,7 +99,7 @@ impl Session {
             base_dir: None,
             interrupt: None,
             importer: None,
-            read_ahead: Some(crate::query::read_ahead::MIN_ROWS),
+            read_ahead: Some(exec::MIN_ROWS),
         }
     }
 
@@ -410,23 +411,29 @@ impl Session {
     }
 
     fn run_query(&mut self, query: &Query, explain: Option<bool>) -> Result<Output> {
-        let (rows, node) = self.pipeline(query, Mode::of_explain(explain))?;
+        let (collection, pipeline) = self.pipeline(query)?;
         match explain {
-            None => Ok(Output::Rows(rows.collect::<Result<_>>()?)),
-            Some(analyze) => {
-                if analyze {
-                    rows.for_each(drop);
+            None => Ok(Output::Rows(
+                exec::rows(&collection, &pipeline, &mut Measures::off()).collect::<Result<_>>()?,
+            )),
+            Some(false) => Ok(Output::Plan(explain::render(&pipeline, &Measures::off()))),
+            Some(true) => {
+                let mut measures = Measures::on(pipeline.steps.len());
+                for row in exec::rows(&collection, &pipeline, &mut measures) {
+                    row?;
                 }
-                Ok(Output::Plan(node))
+                Ok(Output::Plan(explain::render(&pipeline, &measures)))
             }
         }
     }
 
     fn rows(&mut self, query: &Query) -> Result<Rows> {
-        Ok(self.pipeline(query, Mode::Run)?.0)
+        let (collection, pipeline) = self.pipeline(query)?;
+        Ok(exec::rows(&collection, &pipeline, &mut Measures::off()))
     }
 
-    fn pipeline(&mut self, query: &Query, mode: Mode) -> Result<(Rows, PlanNode)> {
+    /// Plans a query: the collection it reads and the pipeline that reads it.
+    fn pipeline(&mut self, query: &Query) -> Result<(Collection, Pipeline)> {
         let collection = self.resolve(query.collection.as_deref())?;
         let predicate = query
             .filter
@@ -452,14 +459,14 @@ impl Session {
             limit,
         };
         let text = query.filter.as_ref().map(ToString::to_string);
-        Ok(exec::query(
-            &collection,
-            &plan,
-            text,
+        let pipeline = Pipeline::query(
+            collection.name(),
+            plan,
+            text.unwrap_or_default(),
             &shape,
-            mode,
             self.read_ahead,
-        ))
+        );
+        Ok((collection, pipeline))
     }
 
     fn run_count(&mut self, count: &Count, explain: Option<bool>) -> Result<Output> {
@@ -471,16 +478,32 @@ impl Session {
             .transpose()?;
         let mut plan = Plan::new(&collection, predicate, &[], false)?;
         plan.interrupt = self.interrupt.clone();
-        let text = count.filter.as_ref().map(ToString::to_string);
-        let mode = Mode::of_explain(explain);
-        match &count.by {
+        let text = count
+            .filter
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let pipeline = match &count.by {
             Some(by) => {
-                let (groups, node) = exec::count_by(&collection, &plan, text, by, mode)?;
-                if explain.is_some() {
-                    return Ok(Output::Plan(node));
-                }
+                let index = collection
+                    .indexes()?
+                    .into_iter()
+                    .find(|d| d.paths.first() == Some(by) && (d.paths.len() == 1 || !d.multikey))
+                    .map(|d| (std::sync::Arc::new(d), collection.state.counts_held()));
+                Pipeline::count_by(collection.name(), plan, text, by, index)
+            }
+            None => Pipeline::count(collection.name(), plan, text),
+        };
+        let mut measures = match explain {
+            Some(true) => Measures::on(pipeline.steps.len()),
+            _ => Measures::off(),
+        };
+        let output = match (&count.by, explain) {
+            (_, Some(false)) => None,
+            (Some(by), _) => {
+                let groups = exec::count_by(&collection, &pipeline, &mut measures)?;
                 let by_text = by.to_string();
-                Ok(Output::Groups(
+                Some(Output::Groups(
                     groups
                         .into_iter()
                         .map(|(value, n)| {
@@ -489,13 +512,15 @@ impl Session {
                         .collect(),
                 ))
             }
-            None => {
-                let (n, node) = exec::count(&collection, &plan, text, mode)?;
-                if explain.is_some() {
-                    return Ok(Output::Plan(node));
-                }
-                Ok(Output::Count(n))
-            }
+            (None, _) => Some(Output::Count(exec::count(
+                &collection,
+                &pipeline,
+                &mut measures,
+            )?)),
+        };
+        match (explain, output) {
+            (None, Some(output)) => Ok(output),
+            _ => Ok(Output::Plan(explain::render(&pipeline, &measures))),
         }
     }
 
@@ -527,15 +552,14 @@ impl Session {
         plan.interrupt = self.interrupt.clone();
         // The plan as chosen, before anything changes.
         let mut node = explain.map(|_| {
-            exec::query(
-                collection,
-                &plan,
-                Some(text),
+            let pipeline = Pipeline::query(
+                collection.name(),
+                plan.clone(),
+                text,
                 &Shape::default(),
-                Mode::Explain,
                 None,
-            )
-            .1
+            );
+            explain::render(&pipeline, &Measures::off())
         });
         if explain == Some(false)
             && let Some(node) = node.take()
