@@ -1,0 +1,406 @@
+//! Statements: queries and their clauses, counts, writes, schema changes, `show`, `import`
+//! and `explain`.
+
+use nom::Parser;
+use nom::branch::alt;
+use nom::combinator::{map, opt, value};
+use nom::sequence::preceded;
+
+use crate::lexicon::is_ident_char;
+use crate::path::Path;
+use crate::query::ast::{Count, Expr, OrderKey, Query, Statement};
+use crate::value::Value;
+
+use super::expressions::*;
+use super::lexing::*;
+
+pub(super) const STATEMENT_STARTS: &[&str] = &[
+    "select", "from", "where", "order", "limit", "offset", "count", "insert", "update", "delete",
+    "create", "drop", "use", "show", "explain", "import",
+];
+
+pub(super) fn where_clause(input: &str) -> PResult<'_, Expr> {
+    preceded(
+        kw("where"),
+        expect(expr, || {
+            "expected a condition after `where` (e.g. `year >= 2020`)".into()
+        }),
+    )
+    .parse(input)
+}
+
+/// `select = "select" ("*" | path {"," path})`
+pub(super) fn select_clause(input: &str) -> PResult<'_, Option<Vec<Path>>> {
+    let (rest, _) = kw("select").parse(input)?;
+    if let Ok((rest, _)) = sym("*").parse(rest) {
+        return Ok((rest, None));
+    }
+    let (mut rest, first) = expect(path, || {
+        "expected `*` or a field path after `select`".into()
+    })
+    .parse(rest)?;
+    let mut paths = vec![first];
+    while let Ok((after, _)) = sym(",").parse(rest) {
+        let (after, p) = expect(path, || "expected a field path after `,`".into()).parse(after)?;
+        paths.push(p);
+        rest = after;
+    }
+    Ok((rest, Some(paths)))
+}
+
+/// `order = "order" "by" path ["asc" | "desc"] {"," path ["asc" | "desc"]}`
+pub(super) fn order_clause(input: &str) -> PResult<'_, Vec<OrderKey>> {
+    let (rest, _) = kw("order").parse(input)?;
+    let (rest, _) = expect(kw("by"), || "expected `by` after `order`".into()).parse(rest)?;
+    let mut keys = Vec::new();
+    let mut rest = rest;
+    loop {
+        let (after, p) = expect(path, || "expected a field path to order by".into()).parse(rest)?;
+        let (after, dir) =
+            opt(alt((value(false, kw("asc")), value(true, kw("desc"))))).parse(after)?;
+        keys.push(OrderKey {
+            path: p,
+            descending: dir.unwrap_or(false),
+        });
+        match sym(",").parse(after) {
+            Ok((after, _)) => rest = after,
+            Err(_) => return Ok((after, keys)),
+        }
+    }
+}
+
+/// `query = [select] [from] [where] [order] [limit] [offset]` (limit and offset in either order)
+pub(super) fn query(input: &str) -> PResult<'_, Query> {
+    let (rest, fields) = opt(select_clause).parse(input)?;
+    let (rest, collection) = opt(preceded(kw("from"), name_after("from"))).parse(rest)?;
+    let (rest, filter) = opt(where_clause).parse(rest)?;
+    let (rest, order_by) = opt(order_clause).parse(rest)?;
+    let mut q = Query {
+        fields: fields.flatten(),
+        collection,
+        filter,
+        order_by: order_by.unwrap_or_default(),
+        limit: None,
+        offset: None,
+    };
+    let mut rest = rest;
+    loop {
+        if q.limit.is_none()
+            && let Ok((after, _)) = kw("limit").parse(rest)
+        {
+            let (after, n) =
+                expect(operand, || "expected a whole number after `limit`".into()).parse(after)?;
+            q.limit = Some(n);
+            rest = after;
+        } else if q.offset.is_none()
+            && let Ok((after, _)) = kw("offset").parse(rest)
+        {
+            let (after, n) =
+                expect(operand, || "expected a whole number after `offset`".into()).parse(after)?;
+            q.offset = Some(n);
+            rest = after;
+        } else {
+            return Ok((rest, q));
+        }
+    }
+}
+
+/// `count = "count" [from] [where] ["by" path]`
+pub(super) fn count(input: &str) -> PResult<'_, Count> {
+    let (rest, _) = kw("count").parse(input)?;
+    let (rest, collection) = opt(preceded(kw("from"), name_after("from"))).parse(rest)?;
+    let (rest, filter) = opt(where_clause).parse(rest)?;
+    let (rest, by) = opt(preceded(
+        kw("by"),
+        expect(path, || "expected a field path after `by`".into()),
+    ))
+    .parse(rest)?;
+    Ok((
+        rest,
+        Count {
+            collection,
+            filter,
+            by,
+        },
+    ))
+}
+
+/// `insert = "insert" "into" ident (object | "[" object {"," object} "]")`
+pub(super) fn insert(input: &str) -> PResult<'_, Statement> {
+    let (rest, _) = kw("insert").parse(input)?;
+    let (rest, _) = expect(kw("into"), || "expected `into` after `insert`".into()).parse(rest)?;
+    let (rest, collection) = name_after("into")(rest)?;
+    let (at, _) = ws(rest)?;
+    let (rest, docs) = expect(alt((object, array)), || {
+        "expected a document `{...}` or a list of documents `[{...}, ...]`".into()
+    })
+    .parse(rest)?;
+    let documents = match docs {
+        Value::Array(items) => items,
+        doc => vec![doc],
+    };
+    if documents.iter().any(|d| !matches!(d, Value::Object(_))) {
+        return fail(at, "each document must be an object `{...}`".into());
+    }
+    Ok((
+        rest,
+        Statement::Insert {
+            collection,
+            documents,
+        },
+    ))
+}
+
+/// `update = "update" ident ["set" path "=" operand {"," ...}] ["unset" path {"," path}] where`
+pub(super) fn update(input: &str) -> PResult<'_, Statement> {
+    let (rest, _) = kw("update").parse(input)?;
+    let (rest, collection) = name_after("update")(rest)?;
+    let mut set = Vec::new();
+    let mut unset = Vec::new();
+    let mut rest = rest;
+    if let Ok((after, _)) = kw("set").parse(rest) {
+        rest = after;
+        loop {
+            let (after, p) = expect(path, || "expected a field path to set".into()).parse(rest)?;
+            let (after, _) =
+                expect(sym("="), || format!("expected `=` after `{p}`")).parse(after)?;
+            let (after, v) = value_after("=")(after)?;
+            set.push((p, v));
+            match sym(",").parse(after) {
+                Ok((after, _)) => rest = after,
+                Err(_) => {
+                    rest = after;
+                    break;
+                }
+            }
+        }
+    }
+    if let Ok((after, _)) = kw("unset").parse(rest) {
+        rest = after;
+        loop {
+            let (after, p) =
+                expect(path, || "expected a field path to unset".into()).parse(rest)?;
+            unset.push(p);
+            match sym(",").parse(after) {
+                Ok((after, _)) => rest = after,
+                Err(_) => {
+                    rest = after;
+                    break;
+                }
+            }
+        }
+    }
+    if set.is_empty() && unset.is_empty() {
+        let at = ws(rest)?.0;
+        return fail(
+            at,
+            format!("expected `set` or `unset` after `update {collection}`"),
+        );
+    }
+    let (rest, filter) = match where_clause(rest) {
+        Ok(ok) => ok,
+        Err(nom::Err::Error(_)) => {
+            let at = ws(rest)?.0;
+            return fail(at, "expected `where ...` after the changes (to change every document write `where exists _id`)".into());
+        }
+        Err(e) => return Err(e),
+    };
+    Ok((
+        rest,
+        Statement::Update {
+            collection,
+            set,
+            unset,
+            filter,
+        },
+    ))
+}
+
+/// `delete = "delete" "from" ident ("where" expr | "all")`
+pub(super) fn delete(input: &str) -> PResult<'_, Statement> {
+    let (rest, _) = kw("delete").parse(input)?;
+    let (rest, _) = expect(kw("from"), || "expected `from` after `delete`".into()).parse(rest)?;
+    let (rest, collection) = name_after("from")(rest)?;
+    if let Ok((rest, _)) = kw("all").parse(rest) {
+        return Ok((
+            rest,
+            Statement::Delete {
+                collection,
+                filter: None,
+            },
+        ));
+    }
+    match where_clause(rest) {
+        Ok((rest, filter)) => Ok((
+            rest,
+            Statement::Delete {
+                collection,
+                filter: Some(filter),
+            },
+        )),
+        Err(nom::Err::Error(_)) => {
+            let at = ws(rest)?.0;
+            fail(
+                at,
+                format!(
+                    "expected `where ...` or `all` after `delete from {collection}` (write `all` to delete every document)"
+                ),
+            )
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `create = "create" ["unique"] "index" "on" ident "(" path {"," path} ")"`
+pub(super) fn create(input: &str) -> PResult<'_, Statement> {
+    let (rest, _) = kw("create").parse(input)?;
+    let (rest, unique) = map(opt(kw("unique")), |u| u.is_some()).parse(rest)?;
+    let (rest, _) = expect(kw("index"), || "expected `index` after `create`".into()).parse(rest)?;
+    let (rest, _) = expect(kw("on"), || {
+        "expected `on COLLECTION (paths)` after `create index`".into()
+    })
+    .parse(rest)?;
+    let (rest, collection) = name_after("on")(rest)?;
+    let (rest, _) =
+        expect(sym("("), || "expected `(` and the paths to index".into()).parse(rest)?;
+    let (mut rest, first) = expect(path, || "expected a field path to index".into()).parse(rest)?;
+    let mut paths = vec![first];
+    while let Ok((after, _)) = sym(",").parse(rest) {
+        let (after, p) = expect(path, || "expected a field path after `,`".into()).parse(after)?;
+        paths.push(p);
+        rest = after;
+    }
+    let (rest, _) = expect(sym(")"), || {
+        "expected `,` or `)` after the indexed path".into()
+    })
+    .parse(rest)?;
+    Ok((
+        rest,
+        Statement::CreateIndex {
+            collection,
+            paths,
+            unique,
+        },
+    ))
+}
+
+/// `drop = "drop" ("index" ident | "collection" ident)`
+pub(super) fn drop(input: &str) -> PResult<'_, Statement> {
+    let (rest, _) = kw("drop").parse(input)?;
+    if let Ok((rest, _)) = kw("index").parse(rest) {
+        let (rest, name) = expect(ident, || {
+            "expected an index name after `drop index` (see `show indexes`)".into()
+        })
+        .parse(rest)?;
+        return Ok((rest, Statement::DropIndex { name }));
+    }
+    if let Ok((rest, _)) = kw("collection").parse(rest) {
+        let (rest, name) = name_after("collection")(rest)?;
+        return Ok((rest, Statement::DropCollection { name }));
+    }
+    let at = ws(rest)?.0;
+    fail(
+        at,
+        "expected `index NAME` or `collection NAME` after `drop`".into(),
+    )
+}
+
+/// `show = "show" ("collections" | "indexes" ["on" ident] | "fields" ["of" ident])`
+pub(super) fn show(input: &str) -> PResult<'_, Statement> {
+    let (rest, _) = kw("show").parse(input)?;
+    if let Ok((rest, _)) = kw("collections").parse(rest) {
+        return Ok((rest, Statement::ShowCollections));
+    }
+    if let Ok((rest, _)) = kw("indexes").parse(rest) {
+        let (rest, collection) = opt(preceded(kw("on"), name_after("on"))).parse(rest)?;
+        return Ok((rest, Statement::ShowIndexes { collection }));
+    }
+    if let Ok((rest, _)) = kw("fields").parse(rest) {
+        let (rest, collection) = opt(preceded(kw("of"), name_after("of"))).parse(rest)?;
+        return Ok((rest, Statement::ShowFields { collection }));
+    }
+    let at = ws(rest)?.0;
+    fail(
+        at,
+        "expected `collections`, `indexes` or `fields` after `show`".into(),
+    )
+}
+
+/// `import = "import" string "into" ident ["format" ident]`
+pub(super) fn import(input: &str) -> PResult<'_, Statement> {
+    let (rest, _) = kw("import").parse(input)?;
+    let (rest, path) = expect(string, || {
+        "expected a file path in quotes after `import`".into()
+    })
+    .parse(rest)?;
+    let (rest, _) = expect(kw("into"), || {
+        "expected `into COLLECTION` after the file path".into()
+    })
+    .parse(rest)?;
+    let (rest, collection) = name_after("into")(rest)?;
+    let (rest, format) = opt(preceded(
+        kw("format"),
+        expect(ident, || {
+            "expected a format after `format` (ndjson, json, csv or article)".into()
+        }),
+    ))
+    .parse(rest)?;
+    Ok((
+        rest,
+        Statement::Import {
+            path,
+            collection,
+            format,
+        },
+    ))
+}
+
+/// `statement = explain | query | count | insert | update | delete | create | drop | use
+/// | show | import`
+pub(super) fn statement(input: &str) -> PResult<'_, Statement> {
+    let (start, _) = ws(input)?;
+    let word: String = start
+        .chars()
+        .take_while(|c| is_ident_char(*c))
+        .collect::<String>()
+        .to_ascii_lowercase();
+    match word.as_str() {
+        "explain" => {
+            let (rest, _) = kw("explain").parse(start)?;
+            let (rest, analyze) = map(opt(kw("analyze")), |a| a.is_some()).parse(rest)?;
+            let (at, _) = ws(rest)?;
+            if kw("explain").parse(at).is_ok() {
+                return fail(at, "`explain` cannot explain itself".into());
+            }
+            let (rest, inner) =
+                expect(statement, || "expected a statement to explain".into()).parse(rest)?;
+            Ok((
+                rest,
+                Statement::Explain {
+                    analyze,
+                    statement: Box::new(inner),
+                },
+            ))
+        }
+        "select" | "from" | "where" | "order" | "limit" | "offset" => {
+            map(query, Statement::Query).parse(start)
+        }
+        "count" => map(count, Statement::Count).parse(start),
+        "insert" => insert(start),
+        "update" => update(start),
+        "delete" => delete(start),
+        "create" => create(start),
+        "drop" => drop(start),
+        "use" => {
+            let (rest, _) = kw("use").parse(start)?;
+            let (rest, collection) = name_after("use")(rest)?;
+            Ok((rest, Statement::Use { collection }))
+        }
+        "show" => show(start),
+        "import" => import(start),
+        _ => fail(
+            start,
+            format!("expected a statement ({})", STATEMENT_STARTS.join(", ")),
+        ),
+    }
+}
