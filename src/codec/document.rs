@@ -118,7 +118,7 @@ const SHORT_STRING: usize = 32;
 /// Stored bytes as a string, if they are UTF-8: a long run checked with SIMD (checking UTF-8
 /// was the largest single cost of reading a document with a long text field), a short one by
 /// checking that it is ASCII first. Field names, codes and dates nearly always are, and for a
-/// few bytes the full UTF-8 check cost about 110 instructions where the ASCII one costs 15.
+/// few bytes the ASCII check is several times cheaper than the full one (`bench/FINDINGS.md`).
 fn utf8(raw: &[u8]) -> Option<&str> {
     if raw.len() <= SHORT_STRING && raw.is_ascii() {
         // SAFETY: every byte is below 0x80, and a run of ASCII bytes is valid UTF-8.

@@ -141,7 +141,7 @@ pub struct Imported {
 }
 
 impl std::fmt::Display for Imported {
-    /// `imported 100000 documents into articles in 2.1 s (47600 docs/s)`, then what was
+    /// `imported N documents into articles in S s (R docs/s)`, then what was
     /// replaced and skipped (the first ten skipped records with their place).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let seconds = self.elapsed.as_secs_f64();

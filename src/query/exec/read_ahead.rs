@@ -139,8 +139,8 @@ struct Handover<T> {
 
 /// Hands the source's rows over in batches until they end or the rows are dropped. A batch
 /// goes when it is full, or early when the caller has no rows left and the batch's first row
-/// has waited [`LONGEST_WAIT`]: handing over each row as the caller waits for it cost a
-/// wake-up per row and made an indexed query 10-40% slower.
+/// has waited [`LONGEST_WAIT`]: handing over each row as the caller waits for it costs a
+/// wake-up per row, which measured slower (`bench/FINDINGS.md`).
 fn send_all<T>(source: Source<T>, handover: &Handover<T>) {
     let mut size = FIRST_BATCH;
     let mut batch = Vec::with_capacity(size);
