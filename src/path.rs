@@ -221,6 +221,44 @@ impl Path {
         self.values(doc).into_iter().next()
     }
 
+    /// What `select` shows for this path: the value it reaches; where it crosses an array, the
+    /// values reached through each element, as an array (MongoDB's rule), elements that reach
+    /// nothing left out. `None` when it reaches nothing.
+    ///
+    /// ```
+    /// use quarry::{paths::Path, Value};
+    /// let doc: Value = serde_json::json!({"items": [{"sku": "X"}, {"qty": 1}, {"sku": "Y"}]})
+    ///     .try_into()
+    ///     .unwrap();
+    /// let sku: Path = "items.sku".parse().unwrap();
+    /// assert_eq!(sku.project(&doc).unwrap().to_string(), r#"["X","Y"]"#);
+    /// let first: Path = "items[0].sku".parse().unwrap();
+    /// assert_eq!(first.project(&doc).unwrap().to_string(), r#""X""#);
+    /// assert_eq!("nope".parse::<Path>().unwrap().project(&doc), None);
+    /// ```
+    pub fn project(&self, doc: &Value) -> Option<Value> {
+        fn walk(segments: &[Segment], value: &Value) -> Option<Value> {
+            match segments.split_first() {
+                None => Some(value.clone()),
+                Some((Segment::Field(name), rest)) => match value {
+                    Value::Object(map) => walk(rest, map.get(name.as_str())?),
+                    Value::Array(items) => Some(Value::Array(
+                        items
+                            .iter()
+                            .filter_map(|item| walk(rest, item.get(name)?))
+                            .collect(),
+                    )),
+                    _ => None,
+                },
+                Some((Segment::Index(i), rest)) => match value {
+                    Value::Array(items) => walk(rest, items.get(*i)?),
+                    _ => None,
+                },
+            }
+        }
+        walk(&self.segments, doc)
+    }
+
     /// The values a comparison on this path is tried against: each value reached, and each
     /// element of each array reached. A missing field gives `[null]`.
     ///

@@ -140,6 +140,28 @@ fn a_bad_record_in_the_middle_leaves_everything_as_it_was() {
 }
 
 #[test]
+fn a_failed_import_into_a_new_collection_leaves_no_collection() {
+    let db = Db::temporary().unwrap();
+    db.collection("kept").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.ndjson");
+    std::fs::write(&file, "{\"a\": 1}\n{\"a\": oops}\n").unwrap();
+    assert!(
+        import_files(
+            &db,
+            "fresh",
+            std::slice::from_ref(&file),
+            &ImportOptions::default()
+        )
+        .is_err()
+    );
+    assert_eq!(db.collections(), ["kept"]);
+    // A collection that was there before stays, empty or not.
+    assert!(import_files(&db, "kept", &[file], &ImportOptions::default()).is_err());
+    assert_eq!(db.collections(), ["kept"]);
+}
+
+#[test]
 fn skip_invalid_lists_the_bad_records() {
     let db = Db::temporary().unwrap();
     let dir = tempfile::tempdir().unwrap();

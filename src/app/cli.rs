@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use crate::app::EXIT_OK;
 use crate::error::Error;
 use crate::io::render::{self, Mode, Style};
-use crate::query::{Params, Session};
+use crate::query::{Params, Session, Statement};
 use crate::store::Db;
 use crate::value::Value;
 
@@ -149,6 +149,8 @@ pub fn main() -> i32 {
     };
     match run(cli) {
         Ok(code) => code,
+        // The reader of an export went away (`quarry export ... | head`): done, quietly.
+        Err(Error::Io(err)) if err.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
         Err(err) => {
             eprintln!("error: {err}");
             EXIT_FAILED
@@ -162,6 +164,17 @@ fn db_path(explicit: Option<PathBuf>) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("quarry.db"))
 }
 
+/// The database at `path`, which must exist: reads never create one.
+fn open_existing(path: PathBuf) -> Result<Db, Error> {
+    if !path.exists() {
+        return Err(Error::NotFound(format!(
+            "no database at {} (writes, imports and the shell create one)",
+            path.display()
+        )));
+    }
+    Db::open(path)
+}
+
 fn run(cli: Cli) -> Result<i32, Error> {
     match cli.command {
         Some(Command::Exec {
@@ -169,7 +182,13 @@ fn run(cli: Cli) -> Result<i32, Error> {
             params,
             statements,
         }) => {
-            let db = Db::open(db_path(cli.db))?;
+            let path = db_path(cli.db);
+            let db = match crate::query::parse(&statements) {
+                Ok(parsed) if parsed.iter().all(Statement::only_reads) => open_existing(path)?,
+                // A statement that does not parse is reported without creating anything.
+                Err(_) if !path.exists() => Db::temporary()?,
+                _ => Db::open(path)?,
+            };
             let mut session = Session::new(db.clone());
             session.set_importer(Some(crate::io::import::statement));
             session.set_params(parse_params(&params)?);
@@ -186,12 +205,12 @@ fn run(cli: Cli) -> Result<i32, Error> {
             Ok(code)
         }
         Some(Command::Check { repair }) => {
-            let db = Db::open(db_path(cli.db))?;
+            let db = open_existing(db_path(cli.db))?;
             let report = if repair { db.repair()? } else { db.check()? };
             for problem in &report.problems {
-                println!("{problem}");
+                outln!("{problem}");
             }
-            println!(
+            outln!(
                 "checked {} collections, {} documents, {} index entries: {}",
                 report.collections,
                 report.documents,
@@ -239,7 +258,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             for warning in &done.warnings {
                 eprintln!("warning: {warning}");
             }
-            println!("{done}");
+            outln!("{done}");
             Ok(EXIT_OK)
         }
         Some(Command::Export {
@@ -248,7 +267,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             filter,
             output,
         }) => {
-            let db = Db::open(db_path(cli.db))?;
+            let db = open_existing(db_path(cli.db))?;
             match output {
                 Some(path) => {
                     let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
@@ -284,10 +303,14 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 .with_tables(Some(crate::app::table::draw));
             let mut code = EXIT_OK;
             for file in &files {
-                if let Err(stopped) = runner.run_file(file) {
-                    eprintln!("{}: {}", stopped.place, stopped.message);
-                    code = EXIT_FAILED;
-                    break;
+                match runner.run_file(file) {
+                    Ok(()) => {}
+                    Err(stopped) if stopped.output_closed => break,
+                    Err(stopped) => {
+                        eprintln!("{}: {}", stopped.place, stopped.message);
+                        code = EXIT_FAILED;
+                        break;
+                    }
                 }
             }
             db.flush()?;
@@ -297,6 +320,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             let update = update || crate::io::script::update_requested();
             let mut report = crate::io::script::Report::default();
             let mut broken = 0;
+            let mut no_checks = Vec::new();
             for path in &paths {
                 for file in crate::io::script::script_files(path)? {
                     match crate::io::script::test_file(
@@ -305,11 +329,15 @@ fn run(cli: Cli) -> Result<i32, Error> {
                         Some(crate::app::table::draw),
                     ) {
                         Ok(one) => {
+                            // A file whose own lines check nothing (a setup file) is no test.
+                            if !one.checks.iter().any(|c| c.file == file) {
+                                no_checks.push(file.display().to_string());
+                            }
                             if update {
                                 crate::io::script::run::update_file(&file, &one.failures())?;
                             } else {
                                 for failure in one.failures() {
-                                    println!("{}", failure.diff());
+                                    outln!("{}", failure.diff());
                                 }
                             }
                             report.checks.extend(one.checks);
@@ -322,10 +350,13 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 }
             }
             if update {
-                println!("updated: {} checks", report.checks.len());
+                outln!("updated: {} checks", report.checks.len());
                 return Ok(if broken == 0 { EXIT_OK } else { EXIT_FAILED });
             }
-            println!("{}", report.summary());
+            if !no_checks.is_empty() {
+                outln!("no checks: {}", no_checks.join(", "));
+            }
+            outln!("{}", report.summary());
             Ok(if report.failures().is_empty() && broken == 0 {
                 EXIT_OK
             } else {
@@ -385,7 +416,7 @@ pub fn run_text(session: &mut Session, text: &str, style: &Style) -> i32 {
     };
     for statement in &statements {
         match session.run_durably(statement) {
-            Ok(out) => print!("{}", render::render(&out, style)),
+            Ok(out) => out!("{}", render::render(&out, style)),
             Err(err) => {
                 eprintln!("error: {err}");
                 return EXIT_FAILED;

@@ -67,28 +67,28 @@ pub fn run() -> Result<i32> {
     session.execute("use articles")?;
     let count = SAMPLE_ARTICLES.len();
     if std::io::stdin().is_terminal() {
-        println!("quarry demo: {count} sample articles in the collection `articles`. Try:\n");
+        outln!("quarry demo: {count} sample articles in the collection `articles`. Try:\n");
         for (what, query) in GUIDE {
-            println!("  -- {what}\n  {query}\n");
+            outln!("  -- {what}\n  {query}\n");
         }
-        println!("Type .help for help, .quit (or Ctrl-D) to leave.\n");
+        outln!("Type .help for help, .quit (or Ctrl-D) to leave.\n");
         return crate::app::shell::run_named(&mut session, "demo");
     }
-    println!("quarry demo: {count} sample articles in the collection `articles`.\n");
+    outln!("quarry demo: {count} sample articles in the collection `articles`.\n");
     let style = Style {
         draw_table: Some(crate::app::table::draw),
         ..Style::default()
     };
     for (what, query) in GUIDE {
-        println!("-- {what}");
-        println!("articles> {query}");
+        outln!("-- {what}");
+        outln!("articles> {query}");
         let outputs = session.execute(query)?;
         for out in &outputs {
-            print!("{}", render::render(out, &style));
+            out!("{}", render::render(out, &style));
         }
-        println!();
+        outln!();
     }
-    println!("Run `quarry demo` in a terminal to try your own queries.");
+    outln!("Run `quarry demo` in a terminal to try your own queries.");
     Ok(crate::app::EXIT_OK)
 }
 

@@ -117,6 +117,40 @@ impl Error {
     }
 }
 
+impl Error {
+    /// A sled error met while opening the store at `path`: a lock held elsewhere, or damage
+    /// (and anything that is not a quarry store reads as damage) said with the path.
+    pub(crate) fn opening(err: sled::Error, path: &std::path::Path) -> Error {
+        use std::io::ErrorKind;
+        let damaged = |detail: String| Error::not_a_database(path, &detail);
+        match err {
+            sled::Error::Io(io)
+                if matches!(
+                    io.kind(),
+                    ErrorKind::NotADirectory
+                        | ErrorKind::InvalidData
+                        | ErrorKind::UnexpectedEof
+                        | ErrorKind::InvalidInput
+                ) =>
+            {
+                damaged(io.to_string())
+            }
+            sled::Error::Unsupported(detail) => damaged(detail),
+            sled::Error::Corruption { at, .. } => damaged(format!("damaged at {at:?}")),
+            sled::Error::ReportableBug(detail) => damaged(detail),
+            other => Error::from_sled(other, path),
+        }
+    }
+
+    /// `PATH is not a quarry database, or it is damaged (detail)`.
+    pub(crate) fn not_a_database(path: &std::path::Path, detail: &str) -> Error {
+        Error::Corrupt(format!(
+            "{} is not a quarry database, or it is damaged ({detail})",
+            path.display()
+        ))
+    }
+}
+
 impl From<sled::Error> for Error {
     fn from(err: sled::Error) -> Error {
         Error::from_sled(err, std::path::Path::new(""))

@@ -48,16 +48,17 @@ impl ParseError {
     /// The error with the line it is on and a caret under the spot. `origin` names the file
     /// (`--> file.qry:3:14`); without it the position reads `--> line 3, column 14`.
     pub fn render(&self, source: &str, origin: Option<&str>) -> String {
-        let text = source.lines().nth(self.line - 1).unwrap_or("");
+        let line = source.lines().nth(self.line - 1).unwrap_or("");
         let number = self.line.to_string();
         let pad = " ".repeat(number.len());
         let place = match origin {
             Some(origin) => format!("{origin}:{}:{}", self.line, self.column),
             None => format!("line {}, column {}", self.line, self.column),
         };
+        let (text, caret_at) = window(line, self.column - 1);
         let caret_pad: String = text
             .chars()
-            .take(self.column - 1)
+            .take(caret_at)
             .map(|c| if c == '\t' { '\t' } else { ' ' })
             .collect();
         let mut out = format!(
@@ -69,6 +70,29 @@ impl ParseError {
         }
         out
     }
+}
+
+/// The widest stretch of a line an error shows, in characters.
+const WINDOW: usize = 100;
+
+/// At most [`WINDOW`] characters of `line` around character `at`, with `…` where the line was
+/// cut, and where `at` falls in what is shown: a long line is shown, not echoed whole.
+fn window(line: &str, at: usize) -> (String, usize) {
+    let chars: Vec<char> = line.chars().collect();
+    if chars.len() <= WINDOW {
+        return (line.to_owned(), at);
+    }
+    let start = at.saturating_sub(WINDOW * 2 / 3).min(chars.len() - WINDOW);
+    let end = (start + WINDOW).min(chars.len());
+    let mut text = String::new();
+    if start > 0 {
+        text.push('…');
+    }
+    text.extend(&chars[start..end]);
+    if end < chars.len() {
+        text.push('…');
+    }
+    (text, at - start + usize::from(start > 0))
 }
 
 fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
@@ -94,3 +118,34 @@ impl fmt::Display for ParseError {
 }
 
 impl std::error::Error for ParseError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_line_shows_a_window_around_the_caret() {
+        let line = format!("{}where{}", "a".repeat(5000), "b".repeat(5000));
+        let err = ParseError::at(&line, 5000, "expected something".into(), None);
+        let text = err.render(&line, None);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines.iter().all(|l| l.chars().count() < 120), "{text}");
+        let shown = lines[3].split_once("| ").unwrap().1;
+        let caret = lines[4].split_once("| ").unwrap().1;
+        assert!(shown.starts_with('…') && shown.ends_with('…'));
+        let caret_at = caret.chars().count() - 1;
+        assert_eq!(
+            shown.chars().skip(caret_at).take(5).collect::<String>(),
+            "where"
+        );
+    }
+
+    #[test]
+    fn a_short_line_is_shown_whole() {
+        let err = ParseError::at("from t whre", 7, "oops".into(), None);
+        assert!(
+            err.render("from t whre", None)
+                .contains("1 | from t whre\n  |        ^")
+        );
+    }
+}

@@ -92,6 +92,35 @@ pub enum Statement {
     },
 }
 
+impl Statement {
+    /// Whether running it changes nothing stored (`explain analyze` of a write runs the write).
+    ///
+    /// ```
+    /// let read = quarry::query::parse_statement("explain count from t")?;
+    /// let write = quarry::query::parse_statement("explain analyze delete from t where a = 1")?;
+    /// assert!(read.only_reads() && !write.only_reads());
+    /// # Ok::<(), quarry::query::ParseError>(())
+    /// ```
+    pub fn only_reads(&self) -> bool {
+        match self {
+            Statement::Query(_)
+            | Statement::Count(_)
+            | Statement::Use { .. }
+            | Statement::ShowCollections
+            | Statement::ShowIndexes { .. }
+            | Statement::ShowFields { .. } => true,
+            Statement::Explain { analyze, statement } => !analyze || statement.only_reads(),
+            Statement::Insert { .. }
+            | Statement::Update { .. }
+            | Statement::Delete { .. }
+            | Statement::CreateIndex { .. }
+            | Statement::DropIndex { .. }
+            | Statement::DropCollection { .. }
+            | Statement::Import { .. } => false,
+        }
+    }
+}
+
 /// A query.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Query {

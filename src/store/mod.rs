@@ -141,12 +141,19 @@ impl Db {
     /// Opens the database at `path` with `options`.
     pub fn open_with(path: impl AsRef<Path>, options: Options) -> Result<Db> {
         let path = path.as_ref();
+        if path.is_file() {
+            return Err(Error::not_a_database(
+                path,
+                "it is a file; a quarry database is a folder",
+            ));
+        }
+        refuse_foreign_folder(path)?;
         let config = sled::Config::new()
             .path(path)
             .cache_capacity(options.cache_capacity);
         let started = std::time::Instant::now();
         let sled = loop {
-            match config.open().map_err(|e| Error::from_sled(e, path)) {
+            match config.open().map_err(|e| Error::opening(e, path)) {
                 Err(Error::Locked { .. }) if started.elapsed() < options.lock_wait => {
                     std::thread::sleep(std::time::Duration::from_millis(25));
                 }
@@ -213,8 +220,9 @@ impl Db {
             }
             None => {
                 if !catalog.is_empty() {
-                    return Err(Error::Corrupt(
-                        "the catalog has no format version: not a quarry database".into(),
+                    return Err(Error::not_a_database(
+                        &path,
+                        "its catalog has no format version",
                     ));
                 }
                 if let Some(marker) = marker.as_ref().filter(|m| m.exists()) {
@@ -484,6 +492,26 @@ impl DbInner {
     pub(crate) fn all_states(&self) -> Vec<Arc<CollectionState>> {
         let collections = self.collections.read().unwrap_or_else(|e| e.into_inner());
         collections.values().cloned().collect()
+    }
+}
+
+/// Refuses a folder that holds files but neither quarry's marker nor sled's `conf` and `db`:
+/// opening it would write a store over someone else's files.
+fn refuse_foreign_folder(path: &Path) -> Result<()> {
+    if !path.is_dir() || path.join(layout::MARKER_FILE).exists() {
+        return Ok(());
+    }
+    let names: Vec<std::ffi::OsString> = std::fs::read_dir(path)?
+        .filter_map(|entry| entry.ok().map(|e| e.file_name()))
+        .collect();
+    let sled = ["conf", "db"].iter().all(|f| names.iter().any(|n| n == f));
+    if names.is_empty() || sled {
+        Ok(())
+    } else {
+        Err(Error::not_a_database(
+            path,
+            "the folder holds other files and no quarry store",
+        ))
     }
 }
 

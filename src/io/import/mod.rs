@@ -205,6 +205,27 @@ pub fn import_files(
     inputs: &[PathBuf],
     options: &ImportOptions,
 ) -> Result<Imported> {
+    let existed = db.get_collection(collection).is_some();
+    let imported = load_files(db, collection, inputs, options);
+    // All or nothing includes the collection: one the import made is gone with it.
+    if imported.is_err()
+        && !existed
+        && db
+            .get_collection(collection)
+            .is_some_and(|c| c.is_empty().unwrap_or(false))
+    {
+        db.drop_collection(collection)?;
+    }
+    imported
+}
+
+/// [`import_files`] but for removing a collection it made when it fails.
+fn load_files(
+    db: &Db,
+    collection: &str,
+    inputs: &[PathBuf],
+    options: &ImportOptions,
+) -> Result<Imported> {
     let started = Instant::now();
     let mut files = Vec::new();
     for input in inputs {

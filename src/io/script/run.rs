@@ -101,6 +101,8 @@ pub struct Stopped {
     pub place: String,
     /// The error as printed.
     pub message: String,
+    /// The output's reader went away (a closed pipe): the run stopped, and nothing is wrong.
+    pub output_closed: bool,
 }
 
 impl<'a> Runner<'a> {
@@ -146,13 +148,16 @@ impl<'a> Runner<'a> {
     /// read or parsed is also reported as stopped at its line.
     pub fn run_file(&mut self, path: &Path) -> std::result::Result<(), Stopped> {
         let place = |line: usize| format!("{}:{line}", path.display());
+        // A file that cannot be read has no line to point at: its path alone is the place.
         let text = std::fs::read_to_string(path).map_err(|e| Stopped {
-            place: place(0),
-            message: format!("error: cannot read {}: {e}", path.display()),
+            place: path.display().to_string(),
+            message: format!("error: cannot read the file: {e}"),
+            output_closed: false,
         })?;
         let items = parse::parse(&text).map_err(|e| Stopped {
             place: place(e.line),
             message: format!("error: {}", e.message),
+            output_closed: false,
         })?;
         let previous = self.session_base(path);
         let result = self.run_items(path, &text, items);
@@ -189,6 +194,7 @@ impl<'a> Runner<'a> {
                                 return Err(Stopped {
                                     place: format!("{}:{line}", path.display()),
                                     message,
+                                    output_closed: false,
                                 });
                             }
                             message
@@ -214,12 +220,20 @@ impl<'a> Runner<'a> {
                 } => {
                     let (output, failed) = self.statement(path, text, &statement, line);
                     if self.echo && !failed {
-                        print!("{output}");
+                        use std::io::Write;
+                        if let Err(err) = std::io::stdout().lock().write_all(output.as_bytes()) {
+                            return Err(Stopped {
+                                place: format!("{}:{line}", path.display()),
+                                output_closed: err.kind() == std::io::ErrorKind::BrokenPipe,
+                                message: format!("cannot write the output: {err}"),
+                            });
+                        }
                     }
                     if failed && self.stop_on_error {
                         return Err(Stopped {
                             place: format!("{}:{line}", path.display()),
                             message: output.trim_end().to_owned(),
+                            output_closed: false,
                         });
                     }
                     if let Some(expected) = expected {

@@ -130,7 +130,8 @@ pub(super) fn take_ok<T>(mut stream: Stream<T>, n: u64) -> impl Iterator<Item = 
     })
 }
 
-/// `select a, b.c`: an object of the paths' first values (null when missing), keyed by the
+/// `select a, b.c`: an object of what the paths project ([`Path::project`]; null when
+/// missing), keyed by the
 /// field name for a one-field path, else by the path as written (`b.c`, `tags[0]`).
 pub(super) fn project(doc: &Value, fields: &[Path]) -> Value {
     Value::Object(
@@ -141,7 +142,7 @@ pub(super) fn project(doc: &Value, fields: &[Path]) -> Value {
                     [Segment::Field(name)] => name.as_str().into(),
                     _ => p.to_string().into(),
                 };
-                (name, p.first(doc).cloned().unwrap_or(Value::Null))
+                (name, p.project(doc).unwrap_or(Value::Null))
             })
             .collect(),
     )

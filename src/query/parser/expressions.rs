@@ -117,6 +117,20 @@ pub(super) fn predicate(path: Path) -> impl FnMut(&str) -> PResult<'_, Expr> {
         }
         if let Ok((rest, _)) = kw("matches").parse(input) {
             let (at, _) = ws(rest)?;
+            if let Some((offset, escape)) = regex_escape(at) {
+                let meaning = if escape == 'b' {
+                    "a backspace in a quoted string"
+                } else {
+                    "not an escape a quoted string knows"
+                };
+                return fail(
+                    &at[offset..],
+                    format!(
+                        "`\\{escape}` is {meaning}: write the pattern as a raw string, \
+                         r\"...\", whose backslashes reach the regex as written"
+                    ),
+                );
+            }
             let (rest, pattern) = value_after("matches")(rest)?;
             if let Operand::Value(Value::String(re)) = &pattern
                 && let Err(err) = crate::query::eval::compile_regex(re)

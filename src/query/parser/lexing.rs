@@ -141,9 +141,14 @@ pub(super) fn path(input: &str) -> PResult<'_, Path> {
     parse_path(start)
 }
 
-/// `string = '"' chars '"' | "'" chars "'"` with escapes `\" \' \\ \/ \n \t \r \b \f \uXXXX`.
+/// `string = '"' chars '"' | "'" chars "'" | raw` with escapes `\" \' \\ \/ \n \t \r \b \f \uXXXX`;
+/// `raw = 'r"' [^"]* '"' | "r'" [^']* "'"`, whose text is taken as written (the way to write
+/// regular expressions: `r"\bword\b"`).
 pub(super) fn string(input: &str) -> PResult<'_, String> {
     let (start, _) = ws(input)?;
+    if let Some((rest, text)) = raw_string(start)? {
+        return Ok((rest, text));
+    }
     let quote = match start.chars().next() {
         Some(q @ ('"' | '\'')) => q,
         _ => {
@@ -217,6 +222,43 @@ pub(super) fn string(input: &str) -> PResult<'_, String> {
         start,
         format!("unterminated string: add the closing `{quote}`"),
     )
+}
+
+/// A raw string at `start`, if one starts there: `r"..."` or `r'...'`, no escapes.
+fn raw_string(start: &str) -> Result<Option<(&str, String)>, nom::Err<Failure<'_>>> {
+    let Some(quote @ ('"' | '\'')) = start.strip_prefix('r').and_then(|r| r.chars().next()) else {
+        return Ok(None);
+    };
+    let body = &start[2..];
+    match body.find(quote) {
+        Some(end) => Ok(Some((&body[end + 1..], body[..end].to_owned()))),
+        None => fail(
+            start,
+            format!("unterminated raw string: add the closing `{quote}`"),
+        )
+        .map(|_: (&str, ())| None),
+    }
+}
+
+/// The first escape in the quoted (not raw) string at `start` that means something else in a
+/// regular expression (`\b` is a backspace in a string, a word boundary in a pattern), with
+/// its offset in `start`.
+pub(super) fn regex_escape(start: &str) -> Option<(usize, char)> {
+    let quote = start.chars().next().filter(|q| matches!(q, '"' | '\''))?;
+    let mut chars = start.char_indices().skip(1);
+    while let Some((i, c)) = chars.next() {
+        if c == quote {
+            return None;
+        }
+        if c == '\\' {
+            match chars.next() {
+                Some((_, e)) if "bBdDwWsSAzZpP.()[]{}*+?|^$".contains(e) => return Some((i, e)),
+                Some(_) => {}
+                None => return None,
+            }
+        }
+    }
+    None
 }
 
 /// `number = ["-"] digits ["." digits] [("e" | "E") ["+" | "-"] digits]`

@@ -28,12 +28,23 @@ impl<'a> Scanner<'a> {
     /// closing quote (or the end of the text when it is not closed).
     pub(super) fn next_code(&mut self) -> Option<(usize, char, usize)> {
         while let Some((i, c)) = self.chars.next() {
+            // `r"..."` and `r'...'` are raw strings: a backslash in them escapes nothing.
+            let raw = c == 'r'
+                && !self.text[..i].ends_with(is_ident_char)
+                && self
+                    .chars
+                    .peek()
+                    .is_some_and(|(_, q)| matches!(q, '"' | '\''));
+            let (i, c) = match raw {
+                true => self.chars.next().map_or((i, c), |(_, q)| (i, q)),
+                false => (i, c),
+            };
             match c {
                 '"' | '\'' | '`' => {
                     self.open_quote = Some(c);
                     let mut end = self.text.len();
                     while let Some((j, d)) = self.chars.next() {
-                        if d == '\\' && c != '`' {
+                        if d == '\\' && c != '`' && !raw {
                             self.chars.next();
                         } else if d == c {
                             self.open_quote = None;
@@ -65,6 +76,9 @@ impl<'a> Scanner<'a> {
 /// assert!(is_incomplete("where org = \"ICC\" and"));
 /// assert!(is_incomplete("insert into t [{a: 1},"));
 /// assert!(!is_incomplete("where org = \"ICC\""));
+/// // A raw string ends at its quote; in a quoted one `\"` is an escaped quote.
+/// assert!(!is_incomplete(r#"where p = r"C:\""#));
+/// assert!(is_incomplete(r#"where p = "C:\""#));
 /// ```
 pub fn is_incomplete(text: &str) -> bool {
     let mut scan = Scanner::new(text);

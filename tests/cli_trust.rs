@@ -1,0 +1,203 @@
+//! The command line does not surprise: reads create nothing, a path that is no database says
+//! so, a closed pipe ends a command quietly, a long statement's error shows a window of it,
+//! and `quarry test` does not count a file without checks as a passing test.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+struct Run {
+    code: i32,
+    out: String,
+    err: String,
+}
+
+fn quarry_in(dir: &Path, args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_quarry"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("QUARRY_DB")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        out: String::from_utf8_lossy(&out.stdout).into_owned(),
+        err: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn a_read_on_a_missing_database_creates_nothing_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = quarry_in(
+        dir.path(),
+        &["exec", "--db", "missing/sub/x.db", "count from a"],
+    );
+    assert_eq!(run.code, 1);
+    assert!(
+        run.err.contains("no database at missing/sub/x.db"),
+        "{}",
+        run.err
+    );
+    assert!(!dir.path().join("missing").exists());
+    for args in [
+        &["check", "--db", "missing/x.db"][..],
+        &["export", "--db", "missing/x.db", "a"][..],
+    ] {
+        let run = quarry_in(dir.path(), args);
+        assert_eq!(run.code, 1, "{args:?}");
+        assert!(run.err.contains("no database at"), "{args:?}: {}", run.err);
+    }
+    assert!(!dir.path().join("missing").exists());
+    // A statement that does not parse is reported as such, still without creating anything.
+    let run = quarry_in(
+        dir.path(),
+        &["exec", "--db", "missing/x.db", "count fron a"],
+    );
+    assert!(run.err.contains("error:"), "{}", run.err);
+    assert!(!dir.path().join("missing").exists());
+    // A write creates the database.
+    let run = quarry_in(
+        dir.path(),
+        &["exec", "--db", "made.db", "insert into a {x: 1}"],
+    );
+    assert_eq!(run.code, 0, "{}", run.err);
+    assert!(dir.path().join("made.db").is_dir());
+}
+
+#[test]
+fn a_path_that_is_not_a_database_is_named_in_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("garbage.db"), b"not a database at all").unwrap();
+    let run = quarry_in(dir.path(), &["exec", "--db", "garbage.db", "count from a"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.err
+            .contains("garbage.db is not a quarry database, or it is damaged"),
+        "{}",
+        run.err
+    );
+    std::fs::create_dir(dir.path().join("folder.db")).unwrap();
+    std::fs::write(dir.path().join("folder.db/db"), vec![0x5a; 4096]).unwrap();
+    std::fs::write(dir.path().join("folder.db/notes.txt"), b"mine").unwrap();
+    let run = quarry_in(dir.path(), &["exec", "--db", "folder.db", "count from a"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.err
+            .contains("folder.db is not a quarry database, or it is damaged"),
+        "{}",
+        run.err
+    );
+    // Nothing was written over the files that were there.
+    assert_eq!(
+        std::fs::read(dir.path().join("folder.db/db")).unwrap(),
+        vec![0x5a; 4096]
+    );
+    assert!(!dir.path().join("folder.db/conf").exists());
+}
+
+#[test]
+fn a_closed_pipe_ends_a_command_quietly_with_status_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("rows.ndjson");
+    let mut file = std::fs::File::create(&data).unwrap();
+    for i in 0..20_000 {
+        writeln!(
+            file,
+            r#"{{"n": {i}, "text": "row number {i} with some text"}}"#
+        )
+        .unwrap();
+    }
+    drop(file);
+    let run = quarry_in(dir.path(), &["import", "--db", "x.db", "t", "rows.ndjson"]);
+    assert_eq!(run.code, 0, "{}", run.err);
+    for args in [
+        &[
+            "exec",
+            "--db",
+            "x.db",
+            "--format",
+            "ndjson",
+            "select n, text from t",
+        ][..],
+        &["export", "--db", "x.db", "t"][..],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_quarry"))
+            .args(args)
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Read one line, as `head -1` would, and close the pipe.
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(first.contains("\"n\""), "{first}");
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{args:?}");
+    }
+}
+
+#[test]
+fn an_error_in_a_long_statement_shows_a_window_of_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let statement = format!("count from t where a = \"{}\" and and", "x".repeat(500_000));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_quarry"))
+        .args(["--db", "x.db"])
+        .current_dir(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(statement.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        out: String::from_utf8_lossy(&out.stdout).into_owned(),
+        err: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert_eq!(run.code, 1, "{}", run.out);
+    assert!(run.err.len() < 2_000, "{} bytes of error", run.err.len());
+    assert!(run.err.contains("…"), "{}", run.err);
+}
+
+#[test]
+fn test_lists_files_without_checks_instead_of_passing_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let scripts = dir.path().join("queries");
+    std::fs::create_dir(&scripts).unwrap();
+    std::fs::write(scripts.join("setup.qry"), "insert into t {a: 1}\n").unwrap();
+    std::fs::write(
+        scripts.join("count.qry"),
+        ".read setup.qry\ncount from t\n----\n1\n",
+    )
+    .unwrap();
+    let run = quarry_in(dir.path(), &["test", "queries"]);
+    assert_eq!(run.code, 0, "{}{}", run.out, run.err);
+    assert!(run.out.contains("no checks: "), "{}", run.out);
+    assert!(run.out.contains("setup.qry"), "{}", run.out);
+    assert!(run.out.ends_with("1 passed, 0 failed\n"), "{}", run.out);
+}
+
+#[test]
+fn reading_a_missing_script_names_the_file_not_line_0() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("main.qry"), ".read nowhere.qry\n").unwrap();
+    let run = quarry_in(dir.path(), &["run", "--db", "x.db", "main.qry"]);
+    assert_eq!(run.code, 1);
+    assert!(!run.err.contains(":0"), "{}", run.err);
+    assert!(run.err.contains("nowhere.qry"), "{}", run.err);
+    assert!(run.err.contains("main.qry:1"), "{}", run.err);
+}
