@@ -201,6 +201,17 @@ pub mod script {
     }
 
     /// Rewrites the expected blocks of `file` that `failed` (what `QUARRY_UPDATE=1` does).
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let file = dir.path().join("t.qry");
+    /// std::fs::write(&file, "insert into t {a: 1}\ncount from t\n----\n7\n")?;
+    /// let report = quarry::script::test_file(&file, None)?;
+    /// quarry::script::update_file(&file, &report.failures())?;
+    /// assert!(std::fs::read_to_string(&file)?.ends_with("----\n1\n"));
+    /// assert_eq!(quarry::script::test_file(&file, None)?.summary(), "1 passed, 0 failed");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn update_file(file: &Path, failed: &[&Check]) -> crate::Result<()> {
         crate::io::script::run::update_file(file, failed)
     }
@@ -208,6 +219,12 @@ pub mod script {
 
 /// The `quarry` command's entry point (`cli` feature): parses the arguments, runs, and
 /// returns the exit status.
+///
+/// ```no_run
+/// fn main() {
+///     std::process::exit(quarry::main());
+/// }
+/// ```
 #[cfg(feature = "cli")]
 pub fn main() -> i32 {
     app::cli::main()

@@ -6,7 +6,16 @@ use std::fmt;
 use crate::path::Path;
 use crate::value::Value;
 
-/// One statement.
+/// One statement, as [`crate::query::parse_statement`] reads it; it prints back as text that
+/// parses to the same statement.
+///
+/// ```
+/// use quarry::query::{Statement, parse_statement};
+/// let statement = parse_statement("insert into t {a: 1}")?;
+/// assert!(matches!(&statement, Statement::Insert { collection, .. } if collection == "t"));
+/// assert_eq!(parse_statement(&statement.to_string())?, statement);
+/// # Ok::<(), quarry::query::ParseError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub enum Statement {
     /// `[select ...] [from C] [where E] [order by ...] [limit N] [offset N]`

@@ -28,6 +28,16 @@ use crate::query::Session;
 use crate::store::Db;
 
 /// The `.qry` files at `path`: the file itself, or every one below a folder, sorted.
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// std::fs::create_dir(dir.path().join("more"))?;
+/// std::fs::write(dir.path().join("b.qry"), "count from t\n")?;
+/// std::fs::write(dir.path().join("more/a.qry"), "count from t\n")?;
+/// std::fs::write(dir.path().join("notes.txt"), "not a script")?;
+/// assert_eq!(quarry::script::script_files(dir.path())?.len(), 2);
+/// # Ok::<(), quarry::Error>(())
+/// ```
 pub fn script_files(path: &Path) -> Result<Vec<PathBuf>> {
     if !path.is_dir() {
         return Ok(vec![path.to_path_buf()]);
@@ -103,6 +113,11 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
 }
 
 /// Whether expected blocks should be rewritten (`QUARRY_UPDATE=1`).
+///
+/// ```
+/// let asked = std::env::var("QUARRY_UPDATE").as_deref() == Ok("1");
+/// assert_eq!(quarry::script::update_requested(), asked);
+/// ```
 pub fn update_requested() -> bool {
     std::env::var("QUARRY_UPDATE").is_ok_and(|v| v == "1")
 }

@@ -13,6 +13,17 @@ use crate::value::Value;
 const MAX_READ_DEPTH: usize = 16;
 
 /// One statement whose output the script states.
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let file = dir.path().join("t.qry");
+/// std::fs::write(&file, "insert into t {a: 1}\ncount from t\n----\n2\n")?;
+/// let report = quarry::script::test_file(&file, None)?;
+/// let check = &report.checks[0];
+/// assert_eq!((check.line, check.passed()), (2, false));
+/// assert!(check.diff().contains("- 2\n+ 1"), "{}", check.diff());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Check {
     /// The script file.
@@ -58,7 +69,16 @@ impl Check {
     }
 }
 
-/// What running scripts found.
+/// What running scripts found: every check, passed or not.
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let file = dir.path().join("t.qry");
+/// std::fs::write(&file, "count from t\n----\n0\n\ninsert into t {a: 1}\n----\ninserted 1 document\n")?;
+/// let report = quarry::script::test_file(&file, None)?;
+/// assert_eq!(report.summary(), "1 passed, 1 failed"); // `count` of a missing collection errs
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Report {
     /// Every statement that had an expected block, in order.
@@ -83,6 +103,17 @@ impl Report {
 }
 
 /// Runs scripts against one session, tracking the output mode.
+///
+/// ```
+/// let dir = tempfile::tempdir()?;
+/// let file = dir.path().join("t.qry");
+/// std::fs::write(&file, "insert into t {a: 1}\n.mode json\nfrom t\n----\n[\n  {\n    \"_id\": 1,\n    \"a\": 1\n  }\n]\n")?;
+/// let mut session = quarry::query::Session::new(quarry::Db::temporary()?);
+/// let mut runner = quarry::script::Runner::checking(&mut session);
+/// runner.run_file(&file).map_err(|stopped| quarry::Error::Query(stopped.message))?;
+/// assert_eq!(runner.into_report().summary(), "1 passed, 0 failed");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Runner<'a> {
     session: &'a mut Session,
     style: Style,
