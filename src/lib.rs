@@ -221,9 +221,8 @@ pub mod script {
 /// returns the exit status.
 ///
 /// ```no_run
-/// fn main() {
-///     std::process::exit(quarry::main());
-/// }
+/// // The whole of the `quarry` binary's `main`:
+/// std::process::exit(quarry::main());
 /// ```
 #[cfg(feature = "cli")]
 pub fn main() -> i32 {
