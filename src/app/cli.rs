@@ -80,9 +80,13 @@ enum Command {
         /// Skip bad records (and list them) instead of importing nothing.
         #[arg(long)]
         skip_invalid: bool,
-        /// Keep CSV cells as strings instead of typing numbers, booleans and empty cells.
+        /// Keep CSV cells as strings instead of typing each column (number, bool, JSON) from
+        /// all its cells.
         #[arg(long)]
         no_infer: bool,
+        /// Read an empty CSV cell as null instead of a missing field.
+        #[arg(long)]
+        empty_as_null: bool,
     },
     /// Export a collection (or the documents matching --where) as NDJSON, JSON or CSV.
     #[command(
@@ -236,6 +240,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             key,
             skip_invalid,
             no_infer,
+            empty_as_null,
         }) => {
             let db = Db::open(db_path(cli.db))?;
             let options = crate::io::import::ImportOptions {
@@ -251,6 +256,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
                     .transpose()?,
                 skip_invalid,
                 infer_types: !no_infer,
+                empty_as_null,
                 progress: crate::app::progress::bar(),
             };
             let done = crate::io::import::import_files(&db, &collection, &files, &options)?;

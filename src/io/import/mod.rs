@@ -93,8 +93,11 @@ pub struct ImportOptions {
     pub key: Option<DocPath>,
     /// Skip (and list) bad records instead of stopping.
     pub skip_invalid: bool,
-    /// Type CSV cells (numbers, booleans, empty as null); otherwise every cell is a string.
+    /// Type CSV columns (numbers, booleans, JSON), each from all its cells; otherwise every
+    /// cell is a string.
     pub infer_types: bool,
+    /// Read an empty CSV cell as null; by default it is a missing field.
+    pub empty_as_null: bool,
     /// Told how reading goes, if set.
     pub progress: Option<Arc<dyn Progress>>,
 }
@@ -106,6 +109,7 @@ impl std::fmt::Debug for ImportOptions {
             .field("key", &self.key)
             .field("skip_invalid", &self.skip_invalid)
             .field("infer_types", &self.infer_types)
+            .field("empty_as_null", &self.empty_as_null)
             .field("progress", &self.progress.is_some())
             .finish()
     }
@@ -118,6 +122,7 @@ impl Default for ImportOptions {
             key: None,
             skip_invalid: false,
             infer_types: true,
+            empty_as_null: false,
             progress: None,
         }
     }
@@ -138,6 +143,8 @@ pub struct Imported {
     pub skipped: Vec<String>,
     /// Warnings about files (articles that fit no layout, …).
     pub warnings: Vec<String>,
+    /// Each CSV column and the type read from all its cells (`FILE: column`), in order.
+    pub columns: Vec<(String, read::Column)>,
 }
 
 impl std::fmt::Display for Imported {
@@ -156,6 +163,14 @@ impl std::fmt::Display for Imported {
         )?;
         if self.replaced > 0 {
             write!(f, "; {} replaced, {} new", self.replaced, self.count)?;
+        }
+        if !self.columns.is_empty() {
+            let columns: Vec<String> = self
+                .columns
+                .iter()
+                .map(|(name, kind)| format!("{name} {kind}"))
+                .collect();
+            write!(f, "\ncolumns: {}", columns.join(", "))?;
         }
         if !self.skipped.is_empty() {
             write!(
@@ -303,7 +318,7 @@ fn load_files(
             format,
             options,
             bar,
-            &mut report.warnings,
+            (&mut report.warnings, &mut report.columns),
             &mut each,
         );
         if let Err(err) = io {
@@ -358,14 +373,44 @@ fn read_file(
     format: Format,
     options: &ImportOptions,
     bar: Option<&dyn Progress>,
-    warnings: &mut Vec<String>,
+    (warnings, found_columns): (&mut Vec<String>, &mut Vec<(String, read::Column)>),
     each: &mut dyn FnMut(read::Record) -> bool,
 ) -> std::io::Result<()> {
-    let input: Box<dyn std::io::Read> = if file.as_os_str() == "-" {
-        Box::new(std::io::stdin())
-    } else {
-        Box::new(std::fs::File::open(file)?)
+    // CSV is read twice, once to type its columns from all their cells: standard input is
+    // kept in a temporary file for the second reading.
+    let spooled = match (format, file.as_os_str() == "-") {
+        (Format::Csv, true) => {
+            let mut spool = tempfile::tempfile()?;
+            std::io::copy(&mut std::io::stdin().lock(), &mut spool)?;
+            Some(spool)
+        }
+        _ => None,
     };
+    let open = || -> std::io::Result<Box<dyn std::io::Read>> {
+        Ok(match &spooled {
+            Some(spool) => {
+                let mut spool = spool.try_clone()?;
+                std::io::Seek::rewind(&mut spool)?;
+                Box::new(spool)
+            }
+            None if file.as_os_str() == "-" => Box::new(std::io::stdin()),
+            None => Box::new(std::fs::File::open(file)?),
+        })
+    };
+    let columns = match format {
+        Format::Csv if options.infer_types => {
+            let (headers, columns) = read::csv_columns(std::io::BufReader::new(open()?))?;
+            found_columns.extend(
+                headers
+                    .into_iter()
+                    .zip(columns.iter().copied())
+                    .map(|(header, kind)| (format!("{name}: {header}"), kind)),
+            );
+            Some(columns)
+        }
+        _ => None,
+    };
+    let input = open()?;
     let input: Box<dyn std::io::Read + '_> = match bar {
         Some(progress) => Box::new(Counted {
             inner: input,
@@ -376,7 +421,13 @@ fn read_file(
     match format {
         Format::Ndjson => read::ndjson(name, std::io::BufReader::new(input), each),
         Format::Json => read::json(name, input, each),
-        Format::Csv => read::csv(name, input, options.infer_types, each),
+        Format::Csv => {
+            let types = read::CsvTypes {
+                columns,
+                empty_as_null: options.empty_as_null,
+            };
+            read::csv(name, input, &types, each)
+        }
         Format::Article => {
             let mut bytes = Vec::new();
             std::io::BufReader::new(input).read_to_end(&mut bytes)?;

@@ -133,12 +133,107 @@ impl<'de> Visitor<'de> for &mut Elements<'_, '_> {
     }
 }
 
-/// Reads CSV: the header row names the fields (dotted names make nested objects); values
-/// are typed (integers, floats, true/false, empty as null) unless `infer` is false.
+/// What a CSV column holds, read from every one of its cells (empty ones aside): a column is
+/// typed as a whole, so that one cell that is not a number (or a code with a leading zero, such
+/// as `010`) keeps the whole column strings rather than typing each cell on its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Column {
+    /// No cell holds anything.
+    Empty,
+    /// Every cell is a number (integers stay integers).
+    Number,
+    /// Every cell is `true` or `false`.
+    Bool,
+    /// Every cell is a JSON array or object (as CSV export writes nested values).
+    Json,
+    /// Anything else: every cell as written.
+    String,
+}
+
+impl std::fmt::Display for Column {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Column::Empty => "empty",
+            Column::Number => "number",
+            Column::Bool => "bool",
+            Column::Json => "json",
+            Column::String => "string",
+        })
+    }
+}
+
+impl Column {
+    /// The kind of one non-empty cell.
+    fn of(cell: &str) -> Column {
+        match typed(cell) {
+            Value::Int(_) | Value::Float(_) => Column::Number,
+            Value::Bool(_) => Column::Bool,
+            Value::Array(_) | Value::Object(_) => Column::Json,
+            _ => Column::String,
+        }
+    }
+
+    /// The kind of a column holding cells of both kinds.
+    fn with(self, other: Column) -> Column {
+        match (self, other) {
+            (Column::Empty, kind) | (kind, Column::Empty) => kind,
+            (a, b) if a == b => a,
+            _ => Column::String,
+        }
+    }
+
+    /// A non-empty cell of this column as a value.
+    fn value(self, cell: &str) -> Value {
+        match self {
+            Column::String | Column::Empty => Value::String(cell.to_owned()),
+            _ => typed(cell),
+        }
+    }
+}
+
+/// How CSV cells become values.
+#[derive(Clone, Debug, Default)]
+pub struct CsvTypes {
+    /// Each column's kind ([`csv_columns`]); `None` keeps every cell a string.
+    pub columns: Option<Vec<Column>>,
+    /// An empty cell is null; by default it is a missing field, so that a CSV export (which
+    /// writes every column for every row) reads back with the same fields.
+    pub empty_as_null: bool,
+}
+
+/// The header and the kind of each column of a CSV text: the first of the two readings an
+/// import makes. Records that do not read are left to the second reading to report.
+///
+/// ```
+/// use quarry::internals::read::{Column, csv_columns};
+/// let text = "name,ccn3,area,tags\nFrance,250,551695,[\"eu\"]\nAntarctica,010,,[]\n";
+/// let (headers, columns) = csv_columns(text.as_bytes()).unwrap();
+/// assert_eq!(headers, ["name", "ccn3", "area", "tags"]);
+/// assert_eq!(columns, [Column::String, Column::String, Column::Number, Column::Json]);
+/// ```
+pub fn csv_columns(input: impl Read) -> std::io::Result<(Vec<String>, Vec<Column>)> {
+    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
+    let headers: Vec<String> = match reader.headers() {
+        Ok(headers) => headers.iter().map(str::to_owned).collect(),
+        Err(_) => return Ok((Vec::new(), Vec::new())),
+    };
+    let mut columns = vec![Column::Empty; headers.len()];
+    for record in reader.records().flatten() {
+        for (column, cell) in columns.iter_mut().zip(record.iter()) {
+            if !cell.is_empty() && *column != Column::String {
+                *column = column.with(Column::of(cell));
+            }
+        }
+    }
+    Ok((headers, columns))
+}
+
+/// Reads CSV: the header row names the fields (dotted names make nested objects); each column
+/// is typed as `types` says, and an empty cell is a missing field (or null, if asked).
 pub fn csv(
     name: &str,
     input: impl Read,
-    infer: bool,
+    types: &CsvTypes,
     each: &mut dyn FnMut(Record) -> bool,
 ) -> std::io::Result<()> {
     let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(input);
@@ -158,11 +253,16 @@ pub fn csv(
                 let line = record.position().map_or(0, |p| p.line());
                 let mut doc = Value::Object(Map::default());
                 let mut problem = None;
-                for (path, cell) in headers.iter().zip(record.iter()) {
-                    let value = if infer {
-                        typed(cell)
-                    } else {
-                        Value::String(cell.to_owned())
+                for (i, (path, cell)) in headers.iter().zip(record.iter()).enumerate() {
+                    let value = match (cell, &types.columns) {
+                        ("", _) if types.empty_as_null => Value::Null,
+                        ("", _) => continue,
+                        (cell, Some(columns)) => columns
+                            .get(i)
+                            .copied()
+                            .unwrap_or(Column::String)
+                            .value(cell),
+                        (cell, None) => Value::String(cell.to_owned()),
                     };
                     if let Err(err) = path.set(&mut doc, value) {
                         problem = Some(err.to_string());
@@ -179,8 +279,9 @@ pub fn csv(
     Ok(())
 }
 
-/// A CSV cell as the value it looks like: numbers, `true`/`false`, empty as null, and JSON
-/// arrays and objects (as CSV export writes them); anything else is a string.
+/// A CSV cell as the value it looks like on its own: numbers, `true`/`false`, empty as null,
+/// and JSON arrays and objects (as CSV export writes them); anything else is a string. An
+/// import types whole columns ([`Column`]), not cells.
 ///
 /// ```
 /// use quarry::{internals::read::typed, Value};
