@@ -140,7 +140,10 @@ pub mod render {
 pub mod script {
     use std::path::Path;
 
-    pub use crate::io::script::{Check, Report, Runner, script_files, update_requested};
+    pub use crate::io::script::{
+        Check, ParamCommand, Report, Runner, apply_param, parse_param, script_files,
+        update_requested,
+    };
 
     /// How tables are drawn in scripts: as the shell draws them with the `cli` feature, else as
     /// line mode.

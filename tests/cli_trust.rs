@@ -201,3 +201,39 @@ fn reading_a_missing_script_names_the_file_not_line_0() {
     assert!(run.err.contains("nowhere.qry"), "{}", run.err);
     assert!(run.err.contains("main.qry:1"), "{}", run.err);
 }
+
+#[test]
+fn an_empty_answer_in_a_table_says_so_and_machine_formats_print_only_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = quarry_in(
+        dir.path(),
+        &["exec", "--db", "x.db", "insert into t {a: 1}"],
+    );
+    assert_eq!(run.code, 0, "{}", run.err);
+    let run = quarry_in(dir.path(), &["exec", "--db", "x.db", "from t where a = 2"]);
+    assert_eq!(run.out, "0 rows\n");
+    let run = quarry_in(
+        dir.path(),
+        &[
+            "exec",
+            "--db",
+            "x.db",
+            "--format",
+            "json",
+            "from t where a = 2",
+        ],
+    );
+    assert_eq!(run.out, "[]\n");
+    let run = quarry_in(
+        dir.path(),
+        &[
+            "exec",
+            "--db",
+            "x.db",
+            "--format",
+            "csv",
+            "from t where a = 2",
+        ],
+    );
+    assert_eq!(run.out, "");
+}

@@ -85,3 +85,38 @@ fn a_person_uses_the_shell() {
     type_line(&mut q, ".quit");
     q.expect(Eof).unwrap();
 }
+
+#[test]
+fn a_pasted_statement_arrives_whole_and_params_bind_in_the_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut q = shell(dir.path());
+    type_line(
+        &mut q,
+        "insert into notes [{k: 1, t: 'one'}, {k: 2, t: 'two'}]",
+    );
+    q.expect("inserted 2 documents").unwrap();
+
+    // Three lines in one write, as a paste arrives: none of them is lost.
+    q.expect(PROMPT).unwrap();
+    q.send("select t from notes\nwhere k =\n2\n").unwrap();
+    q.expect("two").unwrap();
+    q.expect("1 row").unwrap();
+
+    // `.param` binds `$name` for the statements that follow.
+    type_line(&mut q, ".param set k 1");
+    type_line(&mut q, ".param set label \"one\"");
+    type_line(&mut q, ".param list");
+    q.expect("$k = 1").unwrap();
+    q.expect("$label = \"one\"").unwrap();
+    type_line(&mut q, "select t from notes where k = $k and t = $label");
+    q.expect("one").unwrap();
+    q.expect("1 row").unwrap();
+    type_line(&mut q, ".param unset k");
+    type_line(&mut q, "count from notes where k = $k");
+    q.expect("error: ").unwrap();
+    type_line(&mut q, ".param clear");
+    type_line(&mut q, ".param list");
+    q.expect("no parameters").unwrap();
+    type_line(&mut q, ".quit");
+    q.expect(Eof).unwrap();
+}

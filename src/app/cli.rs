@@ -422,6 +422,11 @@ pub fn run_text(session: &mut Session, text: &str, style: &Style) -> i32 {
     };
     for statement in &statements {
         match session.run_durably(statement) {
+            // An empty answer in a table for people still says so; machine formats print
+            // exactly the data (`[]`, or nothing).
+            Ok(out) if style.mode == Mode::Table && render::row_count(&out) == Some(0) => {
+                outln!("0 rows")
+            }
             Ok(out) => out!("{}", render::render(&out, style)),
             Err(err) => {
                 eprintln!("error: {err}");

@@ -72,6 +72,47 @@ impl Params {
         }
     }
 
+    /// Unbinds `$name` (a name of digits unbinds that position); whether it was bound.
+    ///
+    /// ```
+    /// let mut params = quarry::query::Params::new().with("org", "ICC");
+    /// assert!(params.unset("org") && !params.unset("org"));
+    /// ```
+    pub fn unset(&mut self, name: &str) -> bool {
+        match name.parse::<usize>() {
+            Ok(position) if (1..=self.positional.len()).contains(&position) => {
+                self.positional[position - 1] = Value::Null;
+                while self.positional.last() == Some(&Value::Null) {
+                    self.positional.pop();
+                }
+                true
+            }
+            Ok(_) => false,
+            Err(_) => self.named.remove(name).is_some(),
+        }
+    }
+
+    /// Every binding, positions first (`1`, `2`, …), then names in order.
+    ///
+    /// ```
+    /// let params = quarry::query::Params::new().with("b", 2i64).with("a", 1i64).with_positional(true);
+    /// let names: Vec<String> = params.bound().into_iter().map(|(n, _)| n).collect();
+    /// assert_eq!(names, ["1", "a", "b"]);
+    /// ```
+    pub fn bound(&self) -> Vec<(String, Value)> {
+        let mut named: Vec<(String, Value)> = self
+            .named
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        named.sort();
+        (1..)
+            .zip(&self.positional)
+            .map(|(i, v)| (i.to_string(), v.clone()))
+            .chain(named)
+            .collect()
+    }
+
     /// How many parameters are bound.
     pub fn len(&self) -> usize {
         self.positional.len() + self.named.len()

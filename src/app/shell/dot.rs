@@ -1,6 +1,7 @@
 //! The shell's dot-commands: settings and shortcuts that are not statements.
 
 use crate::io::render::Mode;
+use crate::io::script::{ParamCommand, parse_param};
 
 /// What a dot-command asks the shell to do.
 #[derive(Debug, PartialEq, Eq)]
@@ -15,6 +16,8 @@ pub enum Dot {
     Read(String),
     /// Run a statement (`.collections`, `.indexes`, `.schema C`, `.use C`).
     Statement(String),
+    /// Set, unset, list or clear parameters.
+    Param(ParamCommand),
     /// Leave.
     Quit,
 }
@@ -37,6 +40,7 @@ pub fn parse(line: &str) -> Result<Dot, String> {
         (".schema", []) => Ok(Dot::Statement("show fields".into())),
         (".use", [c]) => Ok(Dot::Statement(format!("use {c}"))),
         (".quit" | ".exit", []) => Ok(Dot::Quit),
+        (".param", args) => parse_param(args).map(Dot::Param),
         (".mode", _) => Err("usage: .mode table|json|ndjson|csv|line".into()),
         (".timer", _) => Err("usage: .timer on|off".into()),
         (".read", _) => Err("usage: .read FILE".into()),
@@ -62,12 +66,13 @@ Statements (end with ; or press Enter when complete; `--` starts a comment):
   import \"FILE\" into C [format F]             import \"articles.ndjson\" into articles
 Conditions: = != < <= > >= in [..] not in [..] between A and B contains V
   starts with \"p\" matches \"regex\" exists PATH  PATH is [not] null  and or not ( )
-Parameters: $1 $name (set with --param on the command line).
+Parameters: $1 $name (set with .param here, --param on the command line).
 Commands:
   .help                      this text
   .mode table|json|ndjson|csv|line
   .timer on|off              show how long each statement took
   .read FILE                 run a script
+  .param set NAME VALUE      bind $NAME (VALUE as JSON, else text); .param unset NAME|list|clear
   .collections  .indexes [C]  .schema [C]  .use C
   .quit                      leave (or Ctrl-D)
 Keys: Tab completes, Ctrl-R searches history, Ctrl-C clears the line or stops a query.";

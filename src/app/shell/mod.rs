@@ -255,10 +255,23 @@ impl Shell<'_> {
                     } else {
                         String::new()
                     };
-                    if let Some(rows) = render::row_count(&out) {
-                        println!("{rows} row{}{time}", if rows == 1 { "" } else { "s" });
-                    } else if self.timer {
-                        println!("({:.1} ms)", elapsed.as_secs_f64() * 1e3);
+                    // The footer is for people: in machine formats it goes to stderr, so that
+                    // the output can be redirected as it is.
+                    let for_people = matches!(self.mode, Mode::Table | Mode::Line);
+                    let footer = match render::row_count(&out) {
+                        Some(rows) => Some(format!(
+                            "{rows} row{}{time}",
+                            if rows == 1 { "" } else { "s" }
+                        )),
+                        None if self.timer => {
+                            Some(format!("({:.1} ms)", elapsed.as_secs_f64() * 1e3))
+                        }
+                        None => None,
+                    };
+                    match footer {
+                        Some(footer) if for_people => println!("{footer}"),
+                        Some(footer) => eprintln!("{footer}"),
+                        None => {}
                     }
                 }
                 Err(Error::Interrupted) => {
@@ -289,6 +302,10 @@ impl Shell<'_> {
                 self.fields.clear();
             }
             Dot::Statement(text) => self.execute(&text),
+            Dot::Param(command) => print!(
+                "{}",
+                crate::io::script::apply_param(self.session.params_mut(), command)
+            ),
             Dot::Quit => {}
         }
     }

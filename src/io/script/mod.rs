@@ -15,11 +15,13 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod param;
 pub mod parse;
 pub mod run;
 
 use std::path::{Path, PathBuf};
 
+pub use param::{ParamCommand, apply_param, parse_param};
 pub use run::{Check, Report, Runner};
 
 use crate::error::{Error, Result};

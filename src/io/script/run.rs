@@ -7,7 +7,6 @@ use crate::error::{Error, Result};
 use crate::io::render::{self, DrawTable, Mode, Style};
 use crate::io::script::parse::{self, Item};
 use crate::query::{ParseError, Session};
-use crate::value::Value;
 
 /// How deeply `.read` may nest.
 const MAX_READ_DEPTH: usize = 16;
@@ -218,7 +217,7 @@ impl<'a> Runner<'a> {
                     expected,
                 } => {
                     let output = match self.dot(path, &command, &args) {
-                        Ok(()) => String::new(),
+                        Ok(output) => output,
                         Err(message) => {
                             let message = format!("error: {message}");
                             if self.stop_on_error {
@@ -231,6 +230,10 @@ impl<'a> Runner<'a> {
                             message
                         }
                     };
+                    if self.echo && !output.is_empty() {
+                        use std::io::Write;
+                        let _ = std::io::stdout().lock().write_all(output.as_bytes());
+                    }
                     if let Some(expected) = expected {
                         self.report.checks.push(Check {
                             file: path.to_path_buf(),
@@ -315,26 +318,19 @@ impl<'a> Runner<'a> {
         path: &Path,
         command: &str,
         args: &[String],
-    ) -> std::result::Result<(), String> {
+    ) -> std::result::Result<String, String> {
         match (command, args) {
             ("mode", [mode]) => {
                 self.style.mode = mode.parse()?;
-                Ok(())
+                Ok(String::new())
             }
-            ("param", [set, name, rest @ ..]) if set == "set" && !rest.is_empty() => {
-                let text = rest.join(" ");
-                let value = serde_json::from_str::<serde_json::Value>(&text)
-                    .ok()
-                    .and_then(|json| Value::try_from(json).ok())
-                    .unwrap_or(Value::String(text));
-                self.session
-                    .params_mut()
-                    .set(name.trim_start_matches('$'), value);
-                Ok(())
-            }
-            ("param", [clear]) if clear == "clear" => {
-                self.session.set_params(Default::default());
-                Ok(())
+            ("param", args) => {
+                let words: Vec<&str> = args.iter().map(String::as_str).collect();
+                let command = super::param::parse_param(&words)?;
+                Ok(super::param::apply_param(
+                    self.session.params_mut(),
+                    command,
+                ))
             }
             ("read", [file]) => {
                 if self.depth >= MAX_READ_DEPTH {
@@ -344,10 +340,12 @@ impl<'a> Runner<'a> {
                 self.depth += 1;
                 let result = self.run_file(&target);
                 self.depth -= 1;
-                result.map_err(|stopped| format!("{} ({})", stopped.message, stopped.place))
+                result
+                    .map(|()| String::new())
+                    .map_err(|stopped| format!("{} ({})", stopped.message, stopped.place))
             }
             _ => Err(format!(
-                "unknown dot-command `.{command}{}` (scripts know .mode, .param set|clear, .read)",
+                "unknown dot-command `.{command}{}` (scripts know .mode, .param set|unset|list|clear, .read)",
                 args.iter().map(|a| format!(" {a}")).collect::<String>()
             )),
         }
