@@ -237,3 +237,34 @@ fn an_empty_answer_in_a_table_says_so_and_machine_formats_print_only_data() {
     );
     assert_eq!(run.out, "");
 }
+
+#[test]
+fn warnings_go_to_stderr_beside_the_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = quarry_in(
+        dir.path(),
+        &[
+            "exec",
+            "--db",
+            "x.db",
+            "insert into articles {org: 'ICC', year: 2021}",
+        ],
+    );
+    assert_eq!(run.err, "warning: created collection `articles`\n");
+    let run = quarry_in(
+        dir.path(),
+        &[
+            "exec",
+            "--db",
+            "x.db",
+            "--format",
+            "json",
+            "count from articles where org = 'ICC' and yaer >= 2020",
+        ],
+    );
+    assert_eq!((run.code, run.out.as_str()), (0, "0\n"));
+    assert_eq!(
+        run.err,
+        "warning: no document in articles has field `yaer`; did you mean `year`?\n"
+    );
+}

@@ -105,8 +105,9 @@ fn run_prints_outputs_and_stops_at_the_first_error_with_file_and_line() {
     let (code, out, err) = quarry(&["run", "--db", "x.db", "s.qry"], dir.path());
     assert_eq!(code, 1);
     assert_eq!(out, "inserted 1 document\n{\"_id\":1,\"a\":1}\n");
+    // The warning that the insert created `t` comes first, on stderr as in the shell.
     assert!(
-        err.starts_with("s.qry:4: error: unexpected `whre`"),
+        err.starts_with("warning: created collection `t`\ns.qry:4: error: unexpected `whre`"),
         "{err}"
     );
     assert!(err.contains("--> s.qry:4:8"), "{err}");
@@ -121,12 +122,12 @@ fn test_runs_each_file_on_a_fresh_database_or_a_copy_of_db() {
     write(
         dir.path(),
         "a.qry",
-        "insert into t {a: 1}\n----\ninserted 1 document\n\ncount from t\n----\n1\n",
+        "insert into t {a: 1}\n----\ninserted 1 document\nwarning: created collection `t`\n\ncount from t\n----\n1\n",
     );
     write(
         dir.path(),
         "b.qry",
-        "insert into t {a: 1}\n----\ninserted 1 document\n\ncount from t\n----\n1\n",
+        "insert into t {a: 1}\n----\ninserted 1 document\nwarning: created collection `t`\n\ncount from t\n----\n1\n",
     );
     let (code, out, _) = quarry(&["test", "a.qry", "b.qry"], dir.path());
     assert_eq!(code, 0, "{out}");

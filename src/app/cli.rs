@@ -433,6 +433,9 @@ pub fn run_text(session: &mut Session, text: &str, style: &Style) -> i32 {
                 return EXIT_FAILED;
             }
         }
+        for warning in session.warnings() {
+            eprintln!("warning: {warning}");
+        }
     }
     EXIT_OK
 }

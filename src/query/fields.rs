@@ -52,20 +52,27 @@ pub fn field_paths(collection: &Collection, sample: usize) -> Result<Vec<String>
     Ok(summarise(collection, sample)?.into_keys().collect())
 }
 
+/// Each path of a collection's documents: the types it holds and how many documents have it.
+pub(crate) type Paths = BTreeMap<String, (BTreeSet<&'static str>, u64)>;
+
 /// Every path of the first `limit` documents: its types and how many documents have it.
-fn summarise(
-    collection: &Collection,
-    limit: usize,
-) -> Result<BTreeMap<String, (BTreeSet<&'static str>, u64)>> {
-    let mut paths: BTreeMap<String, (BTreeSet<&'static str>, u64)> = BTreeMap::new();
+fn summarise(collection: &Collection, limit: usize) -> Result<Paths> {
+    Ok(sample(collection, limit)?.0)
+}
+
+/// [`summarise`], with how many documents were read.
+pub(crate) fn sample(collection: &Collection, limit: usize) -> Result<(Paths, usize)> {
+    let mut paths = Paths::new();
+    let mut read = 0;
     for item in collection.iter().take(limit) {
         let (_, doc) = item?;
+        read += 1;
         let mut seen = HashSet::new();
         if let Value::Object(fields) = &doc {
             walk(fields, "", &mut paths, &mut seen);
         }
     }
-    Ok(paths)
+    Ok((paths, read))
 }
 
 fn walk(

@@ -21,6 +21,7 @@ mod pipeline;
 mod plan;
 mod prepared;
 mod session;
+mod warnings;
 
 pub use crate::error::ParseError;
 pub use ast::Statement;

@@ -81,6 +81,8 @@ pub struct Session {
     interrupt: Option<Interrupt>,
     importer: Option<Importer>,
     read_ahead: Option<u64>,
+    /// What the last statement run may want its user to know (see [`Session::warnings`]).
+    warnings: Vec<String>,
 }
 
 /// Runs an `import "PATH" into COLLECTION [format F]` statement: reads the file or folder at
@@ -100,7 +102,42 @@ impl Session {
             interrupt: None,
             importer: None,
             read_ahead: Some(exec::MIN_ROWS),
+            warnings: Vec::new(),
         }
+    }
+
+    /// What the last statement run ([`Session::run`], or the last of [`Session::execute`]'s)
+    /// may owe its answer to, without being wrong: an empty answer to a condition on a field no
+    /// document has, or on a type the field never holds; a collection a write created. The
+    /// shell and `quarry exec` print them on stderr; scripts print them after the output.
+    ///
+    /// ```
+    /// let db = quarry::Db::temporary()?;
+    /// let mut session = quarry::query::Session::new(db);
+    /// session.execute("insert into articles {org: 'ICC', year: 2021}")?;
+    /// session.execute("count from articles where org = 'ICC' and yaer >= 2020")?;
+    /// assert_eq!(session.warnings(), ["no document in articles has field `yaer`; did you mean `year`?"]);
+    /// session.execute("count from articles where year >= '2020'")?;
+    /// assert_eq!(session.warnings(), ["`year` holds numbers in every document; `\"2020\"` is a string"]);
+    /// session.execute("insert into artcles {org: 'HRW'}")?;
+    /// assert_eq!(session.warnings(), ["created collection `artcles`; did you mean `articles`?"]);
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// Warns, when `empty`, about what `predicate` asks of `collection` that no document has.
+    fn warn_if_empty(
+        &mut self,
+        empty: bool,
+        collection: &Collection,
+        predicate: Option<&eval::Predicate>,
+    ) -> Result<()> {
+        if let (true, Some(predicate)) = (empty, predicate) {
+            self.warnings = crate::query::warnings::for_empty_answer(collection, predicate)?;
+        }
+        Ok(())
     }
 
     /// How many documents a query must be expected to read before a second thread finds them
@@ -225,6 +262,7 @@ impl Session {
 
     /// Runs one parsed statement.
     pub fn run(&mut self, statement: &Statement) -> Result<Output> {
+        self.warnings.clear();
         self.run_explained(statement, None)
     }
 
@@ -300,7 +338,7 @@ impl Session {
             } => {
                 let texts: Vec<String> = paths.iter().map(Path::to_string).collect();
                 let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-                let handle = self.db.collection(collection)?;
+                let handle = self.collection_for_write(collection)?;
                 let existed = handle.indexes()?.iter().any(|d| d.paths == *paths);
                 let name = handle.create_index_with(&refs, *unique)?;
                 Ok(Output::Done(if existed {
@@ -413,9 +451,12 @@ impl Session {
     fn run_query(&mut self, query: &Query, explain: Option<bool>) -> Result<Output> {
         let (collection, pipeline) = self.pipeline(query)?;
         match explain {
-            None => Ok(Output::Rows(
-                exec::rows(&collection, &pipeline, &mut Measures::off()).collect::<Result<_>>()?,
-            )),
+            None => {
+                let rows: Vec<Value> = exec::rows(&collection, &pipeline, &mut Measures::off())
+                    .collect::<Result<_>>()?;
+                self.warn_if_empty(rows.is_empty(), &collection, pipeline.plan.filter.as_ref())?;
+                Ok(Output::Rows(rows))
+            }
             Some(false) => Ok(Output::Plan(explain::render(&pipeline, &Measures::off()))),
             Some(true) => {
                 let mut measures = Measures::on(pipeline.steps.len());
@@ -519,7 +560,12 @@ impl Session {
             )?)),
         };
         match (explain, output) {
-            (None, Some(output)) => Ok(output),
+            (None, Some(output)) => {
+                let empty = matches!(&output, Output::Count(0))
+                    || matches!(&output, Output::Groups(groups) if groups.is_empty());
+                self.warn_if_empty(empty, &collection, pipeline.plan.filter.as_ref())?;
+                Ok(output)
+            }
             _ => Ok(Output::Plan(explain::render(&pipeline, &measures))),
         }
     }
@@ -530,7 +576,9 @@ impl Session {
             .cloned()
             .map(prepare_document)
             .collect::<Result<_>>()?;
-        let ids = self.db.collection(collection)?.insert_values(&docs)?;
+        let ids = self
+            .collection_for_write(collection)?
+            .insert_values(&docs)?;
         Ok(Output::Changed {
             action: "inserted",
             count: ids.len() as u64,
@@ -608,6 +656,7 @@ impl Session {
                 PlanNode::new(format!("{action} {changed} documents")).child(node),
             ));
         }
+        self.warn_if_empty(changed == 0, collection, plan.filter.as_ref())?;
         Ok(Output::Changed {
             action,
             count: changed,
@@ -630,6 +679,28 @@ impl Session {
                 names.join(", ")
             ))),
         }
+    }
+
+    /// The collection a write goes to, created when missing, with a warning that says so (and
+    /// names an existing collection one or two edits away: a likely typo).
+    fn collection_for_write(&mut self, name: &str) -> Result<Collection> {
+        if let Some(found) = self.db.get_collection(name) {
+            return Ok(found);
+        }
+        let near = self
+            .db
+            .collections()
+            .into_iter()
+            .map(|n| (strsim::damerau_levenshtein(&n, name), n))
+            .filter(|(d, _)| (1..=crate::query::warnings::likely_typo(name).min(1)).contains(d))
+            .min();
+        let created = self.db.collection(name)?;
+        self.warnings.push(format!(
+            "created collection `{name}`{}",
+            near.map(|(_, n)| format!("; did you mean `{n}`?"))
+                .unwrap_or_default()
+        ));
+        Ok(created)
     }
 
     fn existing(&self, name: &str) -> Result<Collection> {

@@ -273,6 +273,9 @@ impl Shell<'_> {
                         Some(footer) => eprintln!("{footer}"),
                         None => {}
                     }
+                    for warning in self.session.warnings() {
+                        eprintln!("warning: {warning}");
+                    }
                 }
                 Err(Error::Interrupted) => {
                     eprintln!("interrupted");

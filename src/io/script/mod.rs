@@ -9,7 +9,7 @@
 //! ```
 //! let dir = tempfile::tempdir()?;
 //! let file = dir.path().join("counts.qry");
-//! std::fs::write(&file, "insert into t [{a: 1}, {a: 2}]\n----\ninserted 2 documents\n\ncount where a > 1\n----\n1\n")?;
+//! std::fs::write(&file, "insert into t [{a: 1}, {a: 2}]\n----\ninserted 2 documents\nwarning: created collection `t`\n\ncount where a > 1\n----\n1\n")?;
 //! let report = quarry::script::test_file(&file, None)?;
 //! assert_eq!(report.summary(), "2 passed, 0 failed");
 //! # Ok::<(), Box<dyn std::error::Error>>(())

@@ -73,7 +73,7 @@ impl Check {
 /// ```
 /// let dir = tempfile::tempdir()?;
 /// let file = dir.path().join("t.qry");
-/// std::fs::write(&file, "count from t\n----\n0\n\ninsert into t {a: 1}\n----\ninserted 1 document\n")?;
+/// std::fs::write(&file, "count from t\n----\n0\n\ninsert into t {a: 1}\n----\ninserted 1 document\nwarning: created collection `t`\n")?;
 /// let report = quarry::script::test_file(&file, None)?;
 /// assert_eq!(report.summary(), "1 passed, 1 failed"); // `count` of a missing collection errs
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -302,7 +302,17 @@ impl<'a> Runner<'a> {
                 self.session.run(statement)
             };
             match result {
-                Ok(result) => out.push_str(&render::render(&result, &self.style)),
+                Ok(result) => {
+                    out.push_str(&render::render(&result, &self.style));
+                    // Checked beside the output; `quarry run` prints them on stderr.
+                    for warning in self.session.warnings() {
+                        if self.echo {
+                            eprintln!("warning: {warning}");
+                        } else {
+                            out.push_str(&format!("warning: {warning}\n"));
+                        }
+                    }
+                }
                 Err(err) => {
                     out.push_str(&format!("error: {err}\n"));
                     return (out, true);
