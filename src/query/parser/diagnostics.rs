@@ -9,6 +9,8 @@ use crate::lexicon::{KEYWORDS, is_ident_char, is_reserved};
 
 use super::lexing::*;
 use super::split::Scanner;
+use super::statements::STATEMENT_STARTS;
+use crate::query::ast::Statement;
 
 pub(super) const VALUE_HELP: &str = "a string, number, true, false, null, [...] or $param";
 pub(super) const OPERATORS: &str =
@@ -133,4 +135,119 @@ pub(super) fn to_error(text: &str, err: nom::Err<Failure<'_>>) -> ParseError {
         ));
     }
     ParseError::at(text, offset, message, hint)
+}
+
+/// What may follow a statement that parsed whole but is followed by more text: the clauses and
+/// words its last clause allows (empty when it can only end).
+fn may_follow(statement: Option<&Statement>) -> Option<&'static [&'static str]> {
+    Some(match statement? {
+        Statement::Query(q) if q.offset.is_some() => &[],
+        Statement::Query(q) if q.limit.is_some() => &["offset"],
+        Statement::Query(q) if !q.order_by.is_empty() => &[",", "asc", "desc", "limit", "offset"],
+        Statement::Query(q) if q.filter.is_some() => &["and", "or", "order by", "limit", "offset"],
+        Statement::Query(q) if q.collection.is_some() => &["where", "order by", "limit", "offset"],
+        Statement::Query(_) => &[",", "from", "where", "order by", "limit", "offset"],
+        Statement::Count(c) if c.by.is_some() => &[],
+        Statement::Count(c) if c.filter.is_some() => &["and", "or", "by"],
+        Statement::Count(c) if c.collection.is_some() => &["where", "by"],
+        Statement::Count(_) => &["from", "where", "by"],
+        _ => return None,
+    })
+}
+
+/// The error for text after a statement that parsed whole: what was expected there (from the
+/// statement's last clause), a keyword suggested only when it fits that place, and a plain word
+/// for what the language does not have (functions, a second `count by` path).
+pub(super) fn trailing(text: &str, after: &str, statement: Option<&Statement>) -> ParseError {
+    let offset = text.len() - after.len();
+    let token: String = after
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .take(20)
+        .collect();
+    let before = text[..offset].trim_end();
+    let word_before: String = before
+        .chars()
+        .rev()
+        .take_while(|c| is_ident_char(*c))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    if token.starts_with('(') && !word_before.is_empty() && before.len() == text[..offset].len() {
+        return ParseError::at(
+            text,
+            offset,
+            format!(
+                "unexpected `(` after `{word_before}`: the language has no functions or aggregates such as `{word_before}(...)`"
+            ),
+            Some("`count [where ...] [by PATH]` counts documents".to_owned()),
+        );
+    }
+    let Some(allowed) = may_follow(statement) else {
+        return ParseError::at(
+            text,
+            offset,
+            format!("unexpected `{token}` after the end of the statement"),
+            suggestion(after, 2).or_else(|| Some("separate statements with `;`".to_owned())),
+        );
+    };
+    if token.starts_with(',') && matches!(statement, Some(Statement::Count(c)) if c.by.is_some()) {
+        return ParseError::at(
+            text,
+            offset,
+            "unexpected `,`: `count by` groups by one path".to_owned(),
+            None,
+        );
+    }
+    let expected = match allowed {
+        [] => "the end of the statement".to_owned(),
+        words => {
+            let quoted: Vec<String> = words.iter().map(|w| format!("`{w}`")).collect();
+            format!("{} or the end of the statement", quoted.join(", "))
+        }
+    };
+    let word: String = after.chars().take_while(|c| is_ident_char(*c)).collect();
+    let near = (word.len() >= 2)
+        .then(|| {
+            allowed
+                .iter()
+                .filter_map(|w| w.split(' ').next())
+                .filter(|w| w.chars().all(|c| c.is_ascii_alphabetic()))
+                .map(|w| {
+                    (
+                        strsim::damerau_levenshtein(w, &word.to_ascii_lowercase()),
+                        w,
+                    )
+                })
+                .filter(|(d, w)| *d > 0 && *d <= if w.len() <= 4 { 1 } else { 2 })
+                .min()
+        })
+        .flatten();
+    let lower = word.to_ascii_lowercase();
+    let repeated = match statement {
+        Some(Statement::Query(q)) => match lower.as_str() {
+            "limit" => q.limit.is_some(),
+            "offset" => q.offset.is_some(),
+            "where" => q.filter.is_some(),
+            "from" => q.collection.is_some(),
+            "order" => !q.order_by.is_empty(),
+            _ => false,
+        },
+        _ => false,
+    };
+    let hint = match near {
+        _ if repeated => Some(format!("a statement takes one `{lower}` clause")),
+        Some((_, w)) => Some(format!("did you mean `{w}`?")),
+        None if STATEMENT_STARTS.contains(&word.to_ascii_lowercase().as_str()) => {
+            Some("separate statements with `;`".to_owned())
+        }
+        None => None,
+    };
+    ParseError::at(
+        text,
+        offset,
+        format!("unexpected `{token}`: expected {expected}"),
+        hint,
+    )
 }

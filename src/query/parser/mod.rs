@@ -16,7 +16,7 @@ use std::ops::Range;
 
 use crate::error::ParseError;
 use crate::query::ast::Statement;
-use diagnostics::{check_limits, suggestion, to_error};
+use diagnostics::{check_limits, to_error};
 use lexing::ws;
 use statements::statement;
 
@@ -54,17 +54,8 @@ pub fn parse_script(text: &str) -> Result<Vec<(Statement, Range<usize>)>, ParseE
         out.push((stmt, start..end));
         let (after, _) = ws(after).map_err(|e| to_error(text, e))?;
         if !after.is_empty() && !after.starts_with(';') {
-            let token: String = after
-                .chars()
-                .take_while(|c| !c.is_whitespace())
-                .take(20)
-                .collect();
-            return Err(ParseError::at(
-                text,
-                text.len() - after.len(),
-                format!("unexpected `{token}` after the end of the statement"),
-                suggestion(after, 2).or_else(|| Some("separate statements with `;`".to_owned())),
-            ));
+            let statement = out.last().map(|(s, _)| s);
+            return Err(diagnostics::trailing(text, after, statement));
         }
         rest = after;
     }
