@@ -268,3 +268,48 @@ fn warnings_go_to_stderr_beside_the_answer() {
         "warning: no document in articles has field `yaer`; did you mean `year`?\n"
     );
 }
+
+#[test]
+fn ctrl_c_stops_an_import_cleanly_and_rolls_it_back_there_and_then() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("big.ndjson");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&data).unwrap());
+    for i in 0..400_000 {
+        writeln!(
+            file,
+            r#"{{"n": {i}, "text": "a line of text for row {i}"}}"#
+        )
+        .unwrap();
+    }
+    drop(file);
+    let run = quarry_in(
+        dir.path(),
+        &["exec", "--db", "x.db", "insert into t {n: -1}"],
+    );
+    assert_eq!(run.code, 0, "{}", run.err);
+    let child = Command::new(env!("CARGO_BIN_EXE_quarry"))
+        .args(["import", "--db", "x.db", "t", "big.ndjson"])
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    // SAFETY: sends SIGINT to the child this test started and still owns.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("interrupted: nothing imported"),
+        "status {:?}: {err}",
+        out.status
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let run = quarry_in(dir.path(), &["exec", "--db", "x.db", "count from t"]);
+    assert_eq!((run.code, run.out.as_str()), (0, "1\n"), "{}", run.err);
+    let run = quarry_in(dir.path(), &["check", "--db", "x.db"]);
+    assert_eq!(run.code, 0, "{}{}", run.out, run.err);
+}

@@ -120,3 +120,32 @@ fn a_pasted_statement_arrives_whole_and_params_bind_in_the_shell() {
     type_line(&mut q, ".quit");
     q.expect(Eof).unwrap();
 }
+
+#[test]
+fn ctrl_c_stops_a_long_result_while_it_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("rows.ndjson");
+    let rows: String = (0..50_000)
+        .map(|i| format!("{{\"n\": {i}, \"text\": \"row {i}\"}}\n"))
+        .collect();
+    std::fs::write(&data, rows).unwrap();
+    let status = Command::new(env!("CARGO_BIN_EXE_quarry"))
+        .args(["import", "--db", "news.db", "t", "rows.ndjson"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap()
+        .status;
+    assert!(status.success());
+    let mut q = shell(dir.path());
+    type_line(&mut q, ".mode line");
+    type_line(&mut q, "select n, text from t");
+    q.expect("n = 100").unwrap();
+    q.send(ControlCode::EndOfText).unwrap();
+    let printed = q.expect("interrupted").unwrap();
+    let before = String::from_utf8_lossy(printed.before()).into_owned();
+    assert!(!before.contains("50000 rows"), "the whole result came out");
+    type_line(&mut q, "count from t");
+    q.expect("50000").unwrap();
+    type_line(&mut q, ".quit");
+    q.expect(Eof).unwrap();
+}

@@ -168,6 +168,15 @@ fn db_path(explicit: Option<PathBuf>) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("quarry.db"))
 }
 
+/// A flag Ctrl-C raises instead of killing the process, so that work under way can stop
+/// cleanly (an import rolls back there and then).
+fn interrupt_on_ctrl_c() -> crate::query::Interrupt {
+    let interrupt = crate::query::Interrupt::default();
+    let raised = interrupt.clone();
+    let _ = ctrlc::set_handler(move || raised.raise());
+    interrupt
+}
+
 /// The database at `path`, which must exist: reads never create one.
 fn open_existing(path: PathBuf) -> Result<Db, Error> {
     if !path.exists() {
@@ -258,8 +267,17 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 infer_types: !no_infer,
                 empty_as_null,
                 progress: crate::app::progress::bar(),
+                interrupt: Some(interrupt_on_ctrl_c()),
             };
-            let done = crate::io::import::import_files(&db, &collection, &files, &options)?;
+            let done = match crate::io::import::import_files(&db, &collection, &files, &options) {
+                Err(Error::Interrupted) => {
+                    // Rolled back already: the next open has nothing to undo.
+                    db.flush()?;
+                    eprintln!("interrupted: nothing imported");
+                    return Ok(EXIT_FAILED);
+                }
+                other => other?,
+            };
             db.flush()?;
             for warning in &done.warnings {
                 eprintln!("warning: {warning}");

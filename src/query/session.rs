@@ -88,8 +88,13 @@ pub struct Session {
 /// Runs an `import "PATH" into COLLECTION [format F]` statement: reads the file or folder at
 /// the path into the collection and returns how many documents it added. The language knows
 /// no file formats; the layer that does supplies this (`quarry::import::statement`).
-pub type Importer =
-    fn(db: &Db, path: &std::path::Path, collection: &str, format: Option<&str>) -> Result<u64>;
+pub type Importer = fn(
+    db: &Db,
+    path: &std::path::Path,
+    collection: &str,
+    format: Option<&str>,
+    interrupt: Option<&Interrupt>,
+) -> Result<u64>;
 
 impl Session {
     /// A session on `db` with no current collection and no parameters.
@@ -439,7 +444,13 @@ impl Session {
                             .into(),
                     )
                 })?;
-                let count = importer(&self.db, &file, collection, format.as_deref())?;
+                let count = importer(
+                    &self.db,
+                    &file,
+                    collection,
+                    format.as_deref(),
+                    self.interrupt.as_ref(),
+                )?;
                 Ok(Output::Changed {
                     action: "imported",
                     count,

@@ -249,7 +249,10 @@ impl Shell<'_> {
                     if matches!(out, Output::Changed { .. } | Output::Done(_)) {
                         self.fields.clear();
                     }
-                    print!("{}", render::render(&out, &self.style()));
+                    if !self.print_until_interrupted(&render::render(&out, &self.style())) {
+                        eprintln!("interrupted");
+                        return;
+                    }
                     let time = if self.timer {
                         format!(" ({:.1} ms)", elapsed.as_secs_f64() * 1e3)
                     } else {
@@ -287,6 +290,26 @@ impl Shell<'_> {
                 }
             }
         }
+    }
+
+    /// Prints `text` a few lines at a time, stopping within a moment once Ctrl-C raises the
+    /// interrupt; whether it printed everything.
+    fn print_until_interrupted(&self, text: &str) -> bool {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        for chunk in text.split_inclusive('\n').collect::<Vec<_>>().chunks(64) {
+            if self.interrupt.is_raised() {
+                let _ = out.flush();
+                return false;
+            }
+            for line in chunk {
+                if out.write_all(line.as_bytes()).is_err() {
+                    return false;
+                }
+            }
+        }
+        let _ = out.flush();
+        true
     }
 
     fn dot(&mut self, command: Dot) {

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::path::Path as DocPath;
+use crate::query::Interrupt;
 use crate::store::Db;
 
 /// The formats a file can be read as.
@@ -100,6 +101,9 @@ pub struct ImportOptions {
     pub empty_as_null: bool,
     /// Told how reading goes, if set.
     pub progress: Option<Arc<dyn Progress>>,
+    /// Once raised (Ctrl-C), the import stops and rolls back, failing with
+    /// [`Error::Interrupted`].
+    pub interrupt: Option<Interrupt>,
 }
 
 impl std::fmt::Debug for ImportOptions {
@@ -111,6 +115,7 @@ impl std::fmt::Debug for ImportOptions {
             .field("infer_types", &self.infer_types)
             .field("empty_as_null", &self.empty_as_null)
             .field("progress", &self.progress.is_some())
+            .field("interrupt", &self.interrupt.is_some())
             .finish()
     }
 }
@@ -124,6 +129,7 @@ impl Default for ImportOptions {
             infer_types: true,
             empty_as_null: false,
             progress: None,
+            interrupt: None,
         }
     }
 }
@@ -285,6 +291,10 @@ fn load_files(
         };
         let mut failure: Option<Error> = None;
         let mut each = |(place, doc): read::Record| -> bool {
+            if options.interrupt.as_ref().is_some_and(Interrupt::is_raised) {
+                failure = Some(Error::Interrupted);
+                return false;
+            }
             let outcome = doc
                 .map_err(Error::InvalidDocument)
                 .and_then(|doc| match &options.key {
@@ -466,8 +476,20 @@ pub fn import_statement(
     import_files(db, collection, &[path.to_path_buf()], &options)
 }
 
-/// [`import_statement`] as the language's `import` statement runs it: the documents added.
-/// Give it to a session with [`crate::query::Session::set_importer`].
-pub fn statement(db: &Db, path: &Path, collection: &str, format: Option<&str>) -> Result<u64> {
-    Ok(import_statement(db, path, collection, format)?.count)
+/// [`import_statement`] as the language's `import` statement runs it (stopped by the session's
+/// interrupt): the documents added. Give it to a session with
+/// [`crate::query::Session::set_importer`].
+pub fn statement(
+    db: &Db,
+    path: &Path,
+    collection: &str,
+    format: Option<&str>,
+    interrupt: Option<&Interrupt>,
+) -> Result<u64> {
+    let options = ImportOptions {
+        format: format.map(Format::named).transpose()?,
+        interrupt: interrupt.cloned(),
+        ..ImportOptions::default()
+    };
+    Ok(import_files(db, collection, &[path.to_path_buf()], &options)?.count)
 }
