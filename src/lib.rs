@@ -103,8 +103,8 @@ mod app;
 pub use error::{Error, Result};
 pub use query::{Params, Prepared, Rows, TypedRows};
 pub use store::{
-    BulkLoad, CheckReport, Collection, Db, Documents, IndexDef, MAX_ENTRIES_PER_DOCUMENT,
-    MAX_INDEX_PATHS, Options, Problem,
+    BulkLoad, CheckReport, Collection, Compacted, Db, Documents, IndexDef,
+    MAX_ENTRIES_PER_DOCUMENT, MAX_INDEX_PATHS, Options, Problem,
 };
 pub use value::{Key, Map, Value, ValueError, from_value, to_value};
 

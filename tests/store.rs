@@ -956,3 +956,55 @@ fn updates_keep_index_entries_in_step_whether_or_not_they_touch_indexed_fields()
     let report = db.check().unwrap();
     assert!(report.is_clean(), "{report:?}");
 }
+
+/// A compaction cut short at each step of its swap: the next open finds one whole store.
+#[test]
+fn an_interrupted_compaction_is_finished_or_undone_at_the_next_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.db");
+    let with = |n: usize, at: &std::path::Path| {
+        let db = Db::open(at).unwrap();
+        db.collection("t")
+            .unwrap()
+            .insert_many((0..n).map(|i| serde_json::json!({"i": i})))
+            .unwrap();
+        db.flush().unwrap();
+    };
+    let count = |at: &std::path::Path| {
+        Db::open(at)
+            .unwrap()
+            .collection("t")
+            .unwrap()
+            .len()
+            .unwrap()
+    };
+    let sibling = |suffix: &str| dir.path().join(format!("x.db.{suffix}"));
+    // Before the swap: a copy in progress is dropped, the store stays.
+    with(3, &path);
+    with(5, &sibling("compacting"));
+    assert_eq!(count(&path), 3);
+    assert!(!sibling("compacting").exists());
+    // Between the renames, the copy complete: it becomes the store.
+    std::fs::rename(&path, sibling("compacted-old")).unwrap();
+    with(7, &sibling("compacting"));
+    std::fs::write(sibling("compacting").join("quarry.compacted"), b"").unwrap();
+    assert_eq!(count(&path), 7);
+    assert!(!sibling("compacted-old").exists() && !sibling("compacting").exists());
+    // Between the renames, the copy not marked complete: the old store comes back.
+    std::fs::rename(&path, sibling("compacted-old")).unwrap();
+    with(9, &sibling("compacting"));
+    assert_eq!(count(&path), 7);
+    // After the swap: the old store is deleted.
+    with(1, &sibling("compacted-old"));
+    assert_eq!(count(&path), 7);
+    assert!(!sibling("compacted-old").exists());
+    // And compaction refuses while another handle holds the store.
+    let held = Db::open(&path).unwrap();
+    assert!(matches!(
+        Db::compact(&path),
+        Err(quarry::Error::Locked { .. })
+    ));
+    drop(held);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(Db::compact(&path).map(|_| count(&path)).unwrap(), 7);
+}

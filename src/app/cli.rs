@@ -132,6 +132,10 @@ enum Command {
         #[arg(long)]
         repair: bool,
     },
+    /// Rewrite the store into a fresh one and swap them, giving back the space overwritten and
+    /// deleted data still takes; refused while another process has it open.
+    #[command(after_help = "Example:\n  quarry compact --db news.db")]
+    Compact,
 }
 
 fn parse_mode(text: &str) -> Result<Mode, String> {
@@ -216,6 +220,14 @@ fn run(cli: Cli) -> Result<i32, Error> {
             );
             db.flush()?;
             Ok(code)
+        }
+        Some(Command::Compact) => {
+            let path = db_path(cli.db);
+            if !path.exists() {
+                return open_existing(path).map(|_| EXIT_FAILED);
+            }
+            outln!("{}", Db::compact(&path)?);
+            Ok(EXIT_OK)
         }
         Some(Command::Check { repair }) => {
             let db = open_existing(db_path(cli.db))?;

@@ -9,12 +9,14 @@
 //! - `write`: the batch writer through which every change goes, atomically.
 //! - `index`: index definitions and the entries a document gives.
 //! - `check`: verifying and repairing a whole database.
+//! - `compact`: rewriting a store into a fresh one and swapping them, crash-safely.
 //! - `scan`: index scans asked for in values, document reads, the read epoch.
 //! - `release_memory`: giving a closed database's memory back to the operating system.
 
 mod bulk;
 mod check;
 mod collection;
+mod compact;
 mod index;
 pub mod layout;
 mod recovery;
@@ -30,6 +32,7 @@ use std::sync::{Arc, Mutex, RwLock};
 pub use bulk::BulkLoad;
 pub use check::{CheckReport, Problem};
 pub use collection::{Collection, Documents};
+pub use compact::Compacted;
 pub use index::{IndexDef, MAX_ENTRIES_PER_DOCUMENT, MAX_INDEX_PATHS};
 pub(crate) use scan::{Bound, Bounds, KeyRanges, Rest, ScanStart, Stored};
 pub(crate) use state::CollectionState;
@@ -147,6 +150,7 @@ impl Db {
                 "it is a file; a quarry database is a folder",
             ));
         }
+        compact::finish_compaction(path)?;
         refuse_foreign_folder(path)?;
         let config = sled::Config::new()
             .path(path)
