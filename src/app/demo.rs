@@ -14,8 +14,8 @@ include!(concat!(env!("OUT_DIR"), "/samples.rs"));
 pub const GUIDE: &[(&str, &str)] = &[
     ("How many articles are there?", "count"),
     (
-        "Who publishes the most? (`count ... by` counts each value)",
-        "count by org",
+        "Who publishes the most? (`count ... by` counts each value; news pages name no organisation)",
+        "count where org is not null by org",
     ),
     (
         "The International Coral Council since 2020, newest first (an index on org, year)",
@@ -26,8 +26,8 @@ pub const GUIDE: &[(&str, &str)] = &[
         r#"explain select date, title from articles where org = "ICC" and year >= 2020 order by date desc"#,
     ),
     (
-        "Anything about water? (regular expressions, (?i) for any case)",
-        r#"select date, org, title from articles where body matches "(?i)water" order by date"#,
+        "Anything about water? (a regex in a raw string r\"...\", (?i) for any case, \\b a word's edge)",
+        r#"select date, org, title from articles where body matches r"(?i)\bwater\b" order by date"#,
     ),
     (
         "Press and media contacts (a condition on an array matches any element)",
