@@ -400,3 +400,31 @@ fn csv_columns_are_typed_from_all_their_cells_and_empty_cells_are_missing() {
     let out = db.execute("count from n where exists area").unwrap();
     assert_eq!(out[0].to_string().trim(), "2");
 }
+
+#[test]
+fn csv_export_writes_an_object_used_as_a_map_as_one_json_column() {
+    let db = Db::temporary().unwrap();
+    let codes = [
+        "EUR", "USD", "GBP", "JPY", "CHF", "SEK", "NOK", "DKK", "PLN", "CZK", "HUF", "RON",
+    ];
+    db.collection("countries")
+        .unwrap()
+        .insert_many(codes.iter().enumerate().map(|(i, code)| {
+            json!({"name": {"common": format!("C{i}")}, "currencies": {*code: {"name": "money"}}})
+        }))
+        .unwrap();
+    let mut out = Vec::new();
+    export(&db, "countries", ExportFormat::Csv, None, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(text.lines().next().unwrap(), "_id,name.common,currencies");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("countries.csv");
+    std::fs::write(&file, &text).unwrap();
+    import_files(&db, "back", &[file], &ImportOptions::default()).unwrap();
+    for db_name in ["countries", "back"] {
+        let out = db
+            .execute(&format!("count from {db_name} where exists currencies.EUR"))
+            .unwrap();
+        assert_eq!(out[0].to_string().trim(), "1", "{db_name}");
+    }
+}

@@ -80,10 +80,16 @@ pub fn export(
             writeln!(out, "{}]", if count == 0 { "" } else { "\n" })?;
         }
         ExportFormat::Csv => {
-            // Two passes keep memory flat: the header needs every top-level field first.
+            // Two passes keep memory flat: the header needs every field first, and which
+            // objects are maps (one JSON column each) rather than records (a column per field).
+            let mut objects = Objects::default();
+            for row in db.query(&query)? {
+                objects.add(&row?, "");
+            }
+            let maps = objects.maps();
             let mut columns: indexmap::IndexSet<String> = indexmap::IndexSet::new();
             for row in db.query(&query)? {
-                columns.extend(flatten(&row?).into_keys());
+                columns.extend(flatten(&row?, &maps).into_keys());
             }
             let mut writer = csv::Writer::from_writer(out);
             let csv_error = |e: csv::Error| Error::Io(std::io::Error::other(e.to_string()));
@@ -91,7 +97,7 @@ pub fn export(
                 writer.write_record(columns.iter()).map_err(csv_error)?;
             }
             for row in db.query(&query)? {
-                let cells = flatten(&row?);
+                let cells = flatten(&row?, &maps);
                 let cells = columns.iter().map(|c| match cells.get(c) {
                     None | Some(Value::Null) => String::new(),
                     Some(Value::String(s)) => s.clone(),
@@ -106,20 +112,64 @@ pub fn export(
     Ok(count)
 }
 
-/// A document's leaves by dotted path: nested objects are walked, everything else is a leaf.
-/// An empty object stays a leaf (`{}`) so it is not lost.
-fn flatten(doc: &Value) -> indexmap::IndexMap<String, Value> {
-    fn walk(prefix: &str, value: &Value, out: &mut indexmap::IndexMap<String, Value>) {
+/// How the objects below each path are used: in how many rows, how many keys in all, and
+/// which keys, to tell maps from records ([`crate::query::fields::is_map_like`]).
+#[derive(Default)]
+struct Objects(std::collections::BTreeMap<String, (u64, u64, std::collections::BTreeSet<String>)>);
+
+impl Objects {
+    fn add(&mut self, value: &Value, prefix: &str) {
+        if let Value::Object(fields) = value {
+            if !prefix.is_empty() {
+                let entry = self.0.entry(prefix.to_owned()).or_default();
+                entry.0 += 1;
+                entry.1 += fields.len() as u64;
+                entry.2.extend(fields.keys().map(|k| k.to_string()));
+            }
+            for (name, inner) in fields {
+                self.add(inner, &join(prefix, name));
+            }
+        }
+    }
+
+    /// The paths whose objects are maps.
+    fn maps(&self) -> std::collections::BTreeSet<String> {
+        self.0
+            .iter()
+            .filter(|(_, (rows, keys, names))| {
+                crate::query::fields::is_map_like(names.len(), *keys, *rows)
+            })
+            .map(|(path, _)| path.clone())
+            .collect()
+    }
+}
+
+/// `prefix.name`, the name quoted as a path needs.
+fn join(prefix: &str, name: &str) -> String {
+    let segment = crate::path::Path::field(name).to_string();
+    if prefix.is_empty() {
+        segment
+    } else {
+        format!("{prefix}.{segment}")
+    }
+}
+
+/// A document's leaves by dotted path: nested objects are walked, except `maps`, which stay
+/// whole; everything else is a leaf. An empty object stays a leaf (`{}`) so it is not lost.
+fn flatten(
+    doc: &Value,
+    maps: &std::collections::BTreeSet<String>,
+) -> indexmap::IndexMap<String, Value> {
+    fn walk(
+        prefix: &str,
+        value: &Value,
+        maps: &std::collections::BTreeSet<String>,
+        out: &mut indexmap::IndexMap<String, Value>,
+    ) {
         match value {
-            Value::Object(fields) if !fields.is_empty() => {
+            Value::Object(fields) if !fields.is_empty() && !maps.contains(prefix) => {
                 for (name, inner) in fields {
-                    let segment = crate::path::Path::field(name.as_str()).to_string();
-                    let path = if prefix.is_empty() {
-                        segment
-                    } else {
-                        format!("{prefix}.{segment}")
-                    };
-                    walk(&path, inner, out);
+                    walk(&join(prefix, name), inner, maps, out);
                 }
             }
             other => {
@@ -128,6 +178,6 @@ fn flatten(doc: &Value) -> indexmap::IndexMap<String, Value> {
         }
     }
     let mut out = indexmap::IndexMap::new();
-    walk("", doc, &mut out);
+    walk("", doc, maps, &mut out);
     out
 }

@@ -8,7 +8,9 @@ use crate::store::Collection;
 use crate::value::{Map, Value};
 
 /// One row per path: `{path, types, documents}`, sorted by path. Fields of objects inside
-/// arrays are listed under the array's path (`authors.name`), as queries reach them.
+/// arrays are listed under the array's path (`authors.name`), as queries reach them. An object
+/// used as a map, whose keys vary from document to document (currency codes, language codes),
+/// is one row `currencies.*` with the count of its distinct `keys` (see [`is_map_like`]).
 ///
 /// ```
 /// let db = quarry::Db::temporary()?;
@@ -20,11 +22,21 @@ use crate::value::{Map, Value};
 /// # Ok::<(), quarry::Error>(())
 /// ```
 pub fn field_summary(collection: &Collection) -> Result<Vec<Value>> {
-    let paths = summarise(collection, usize::MAX)?;
+    let raw = summarise(collection, usize::MAX)?;
+    let maps = map_like(&raw);
+    let paths = if maps.is_empty() {
+        raw
+    } else {
+        scan(collection, usize::MAX, &maps)?.0
+    };
     Ok(paths
         .into_iter()
         .map(|(path, (types, documents))| {
             let mut row = Map::default();
+            let keys = path
+                .strip_suffix(".*")
+                .and_then(|map| maps.get(map))
+                .copied();
             row.insert("path".into(), Value::String(path));
             row.insert(
                 "types".into(),
@@ -34,6 +46,12 @@ pub fn field_summary(collection: &Collection) -> Result<Vec<Value>> {
                 "documents".into(),
                 Value::Int(i64::try_from(documents).unwrap_or(i64::MAX)),
             );
+            if let Some(keys) = keys {
+                row.insert(
+                    "keys".into(),
+                    Value::Int(i64::try_from(keys).unwrap_or(i64::MAX)),
+                );
+            }
             Value::Object(row)
         })
         .collect())
@@ -55,6 +73,41 @@ pub fn field_paths(collection: &Collection, sample: usize) -> Result<Vec<String>
 /// Each path of a collection's documents: the types it holds and how many documents have it.
 pub(crate) type Paths = BTreeMap<String, (BTreeSet<&'static str>, u64)>;
 
+/// Whether an object is used as a map rather than as a record: it has many distinct keys
+/// (more than 10) and a document holds only a few of them (a third or less on average). A map's
+/// keys are data (currency codes, language codes), so `show fields` and CSV export treat it as
+/// one field (`currencies.*`; one JSON column) instead of a field per key.
+///
+/// ```
+/// use quarry::internals::fields::is_map_like;
+/// assert!(is_map_like(150, 220, 200)); // 150 currency codes, about one per country
+/// assert!(!is_map_like(25, 5000, 200)); // every country has the same 25 keys
+/// assert!(!is_map_like(4, 4, 4));
+/// ```
+pub fn is_map_like(distinct_keys: usize, key_occurrences: u64, documents: u64) -> bool {
+    distinct_keys > 10 && key_occurrences.saturating_mul(3) <= distinct_keys as u64 * documents
+}
+
+/// The object paths of `paths` that are maps ([`is_map_like`]), with their distinct keys.
+fn map_like(paths: &Paths) -> BTreeMap<String, usize> {
+    paths
+        .iter()
+        .filter(|(_, (types, _))| types.contains("object"))
+        .filter_map(|(path, (_, documents))| {
+            let prefix = format!("{path}.");
+            let children: Vec<u64> = paths
+                .range(prefix.clone()..)
+                .take_while(|(child, _)| child.starts_with(&prefix))
+                .filter(|(child, _)| !child[prefix.len()..].contains('.'))
+                .map(|(_, (_, n))| *n)
+                .collect();
+            let occurrences = children.iter().sum();
+            is_map_like(children.len(), occurrences, *documents)
+                .then(|| (path.clone(), children.len()))
+        })
+        .collect()
+}
+
 /// Every path of the first `limit` documents: its types and how many documents have it.
 fn summarise(collection: &Collection, limit: usize) -> Result<Paths> {
     Ok(sample(collection, limit)?.0)
@@ -62,6 +115,16 @@ fn summarise(collection: &Collection, limit: usize) -> Result<Paths> {
 
 /// [`summarise`], with how many documents were read.
 pub(crate) fn sample(collection: &Collection, limit: usize) -> Result<(Paths, usize)> {
+    scan(collection, limit, &BTreeMap::new())
+}
+
+/// Every path of the first `limit` documents, the keys of `maps` written as `*`, and how many
+/// documents were read.
+fn scan(
+    collection: &Collection,
+    limit: usize,
+    maps: &BTreeMap<String, usize>,
+) -> Result<(Paths, usize)> {
     let mut paths = Paths::new();
     let mut read = 0;
     for item in collection.iter().take(limit) {
@@ -69,49 +132,47 @@ pub(crate) fn sample(collection: &Collection, limit: usize) -> Result<(Paths, us
         read += 1;
         let mut seen = HashSet::new();
         if let Value::Object(fields) = &doc {
-            walk(fields, "", &mut paths, &mut seen);
+            walk(fields, "", &mut paths, &mut seen, maps);
         }
     }
     Ok((paths, read))
 }
 
+/// Records the paths of `fields` (below `prefix`), writing the keys of `maps` as `*`.
 fn walk(
     fields: &Map,
     prefix: &str,
-    paths: &mut BTreeMap<String, (BTreeSet<&'static str>, u64)>,
+    paths: &mut Paths,
     seen: &mut HashSet<String>,
+    maps: &BTreeMap<String, usize>,
 ) {
     for (name, value) in fields {
-        let path = if prefix.is_empty() {
-            quoted(name)
+        let segment = if maps.contains_key(prefix) {
+            "*".to_owned()
         } else {
-            format!("{prefix}.{}", quoted(name))
+            quoted(name)
         };
-        record(&path, value, paths, seen);
-    }
-}
-
-fn record(
-    path: &str,
-    value: &Value,
-    paths: &mut BTreeMap<String, (BTreeSet<&'static str>, u64)>,
-    seen: &mut HashSet<String>,
-) {
-    let entry = paths.entry(path.to_owned()).or_default();
-    entry.0.insert(value.type_name());
-    if seen.insert(path.to_owned()) {
-        entry.1 += 1;
-    }
-    match value {
-        Value::Object(inner) => walk(inner, path, paths, seen),
-        Value::Array(items) => {
-            for item in items {
-                if let Value::Object(inner) = item {
-                    walk(inner, path, paths, seen);
+        let path = if prefix.is_empty() {
+            segment
+        } else {
+            format!("{prefix}.{segment}")
+        };
+        let entry = paths.entry(path.clone()).or_default();
+        entry.0.insert(value.type_name());
+        if seen.insert(path.clone()) {
+            entry.1 += 1;
+        }
+        match value {
+            Value::Object(inner) => walk(inner, &path, paths, seen, maps),
+            Value::Array(items) => {
+                for item in items {
+                    if let Value::Object(inner) = item {
+                        walk(inner, &path, paths, seen, maps);
+                    }
                 }
             }
+            _ => {}
         }
-        _ => {}
     }
 }
 
