@@ -96,6 +96,13 @@ fn a_pasted_statement_arrives_whole_and_params_bind_in_the_shell() {
     );
     q.expect("inserted 2 documents").unwrap();
 
+    // Tab completes what fits the place: after a comparison, a value the field holds.
+    q.expect(PROMPT).unwrap();
+    q.send("count from notes where t = \"tw").unwrap();
+    q.send(ControlCode::HorizontalTabulation).unwrap();
+    q.send("\r").unwrap();
+    q.expect("1\r\n").unwrap();
+
     // Three lines in one write, as a paste arrives: none of them is lost.
     q.expect(PROMPT).unwrap();
     q.send("select t from notes\nwhere k =\n2\n").unwrap();

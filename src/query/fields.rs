@@ -73,6 +73,66 @@ pub fn field_paths(collection: &Collection, sample: usize) -> Result<Vec<String>
 /// Each path of a collection's documents: the types it holds and how many documents have it.
 pub(crate) type Paths = BTreeMap<String, (BTreeSet<&'static str>, u64)>;
 
+/// Up to `per_path` distinct values of each field path of the first `sample` documents (the
+/// elements of arrays of scalars too), in value order: what completion offers after a
+/// comparison.
+///
+/// ```
+/// let db = quarry::Db::temporary()?;
+/// db.execute("insert into t [{org: 'ICC', tags: ['a', 'b']}, {org: 'HRW', n: {x: 1}}]")?;
+/// let values = quarry::internals::fields::field_values(&db.collection("t")?, 100, 10)?;
+/// assert_eq!(values["org"], [quarry::Value::from("HRW"), quarry::Value::from("ICC")]);
+/// assert_eq!(values["tags"].len(), 2);
+/// assert_eq!(values["n.x"], [quarry::Value::Int(1)]);
+/// # Ok::<(), quarry::Error>(())
+/// ```
+pub fn field_values(
+    collection: &Collection,
+    sample: usize,
+    per_path: usize,
+) -> Result<BTreeMap<String, Vec<Value>>> {
+    fn walk(
+        fields: &Map,
+        prefix: &str,
+        per_path: usize,
+        out: &mut BTreeMap<String, BTreeSet<Value>>,
+    ) {
+        for (name, value) in fields {
+            let path = if prefix.is_empty() {
+                quoted(name)
+            } else {
+                format!("{prefix}.{}", quoted(name))
+            };
+            let items = match value {
+                Value::Array(items) => items.as_slice(),
+                other => std::slice::from_ref(other),
+            };
+            for item in items {
+                match item {
+                    Value::Object(inner) => walk(inner, &path, per_path, out),
+                    Value::Array(_) | Value::Null => {}
+                    scalar => {
+                        let values = out.entry(path.clone()).or_default();
+                        if values.len() < per_path {
+                            values.insert(scalar.clone());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    for item in collection.iter().take(sample) {
+        if let (_, Value::Object(fields)) = item? {
+            walk(&fields, "", per_path, &mut out);
+        }
+    }
+    Ok(out
+        .into_iter()
+        .map(|(path, values)| (path, values.into_iter().collect()))
+        .collect())
+}
+
 /// Whether an object is used as a map rather than as a record: it has many distinct keys
 /// (more than 10) and a document holds only a few of them (a third or less on average). A map's
 /// keys are data (currency codes, language codes), so `show fields` and CSV export treat it as

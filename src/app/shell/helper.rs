@@ -33,6 +33,84 @@ pub struct Names {
     pub indexes: Vec<String>,
     /// Field paths of the current collection (`author.name`).
     pub fields: Vec<String>,
+    /// Values each field path holds, as literals (`"ICC"`, `2021`), from a sample.
+    pub values: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+/// Where in a statement the word being completed stands, from the tokens before it.
+#[derive(Debug, PartialEq, Eq)]
+enum Place {
+    /// Where a condition or a selected field starts: field paths.
+    Field,
+    /// After a comparison on this field: values it holds.
+    Value(String),
+    /// Where a collection is named.
+    Collection,
+    /// Where an index is named.
+    Index,
+    /// Anywhere else: keywords and every name.
+    Any,
+}
+
+/// The tokens of `text` that matter for completion: words and paths, operators, and
+/// punctuation; strings count as one token.
+fn tokens(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if is_word_char(c) && c != '[' && c != ']' {
+            let mut word = c.to_string();
+            while let Some(&d) = chars.peek().filter(|d| is_word_char(**d)) {
+                word.push(d);
+                chars.next();
+            }
+            out.push(word);
+        } else if matches!(c, '=' | '!' | '<' | '>') {
+            let mut op = c.to_string();
+            while let Some(&d) = chars.peek().filter(|d| matches!(d, '=' | '<' | '>')) {
+                op.push(d);
+                chars.next();
+            }
+            out.push(op);
+        } else if matches!(c, '"' | '\'') {
+            for d in chars.by_ref() {
+                if d == c {
+                    break;
+                }
+            }
+            out.push("<string>".into());
+        } else if !c.is_whitespace() {
+            out.push(c.to_string());
+        }
+    }
+    out
+}
+
+/// The place of the word that follows `text`.
+fn place(text: &str) -> Place {
+    let tokens = tokens(text);
+    let lower: Vec<String> = tokens.iter().map(|t| t.to_ascii_lowercase()).collect();
+    let last = |n: usize| lower.len().checked_sub(n).map(|i| lower[i].as_str());
+    let field_before = |n: usize| {
+        lower
+            .len()
+            .checked_sub(n)
+            .map(|i| tokens[i].clone())
+            .unwrap_or_default()
+    };
+    match last(1) {
+        Some("where" | "and" | "or" | "not" | "select" | "," | "(" | "by" | "exists") => {
+            Place::Field
+        }
+        Some("=" | "==" | "!=" | "<>" | "<" | "<=" | ">" | ">=" | "contains") => {
+            Place::Value(field_before(2))
+        }
+        Some("with") if last(2) == Some("starts") => Place::Value(field_before(3)),
+        Some("[") if last(2) == Some("in") => Place::Value(field_before(3)),
+        Some("from" | "into" | "on" | "use" | "of" | "update" | "collection") => Place::Collection,
+        Some("index") if last(2) == Some("drop") => Place::Index,
+        _ => Place::Any,
+    }
 }
 
 /// The rustyline helper of the shell.
@@ -53,6 +131,41 @@ impl ReplHelper {
             color,
             files: FilenameCompleter::new(),
             hinter: HistoryHinter::new(),
+        }
+    }
+
+    /// Candidates for `word` that fit its place: field paths where a condition starts (and the
+    /// keywords that may start one), values the field holds after a comparison, collection or
+    /// index names where one is named, else everything.
+    fn candidates_at(&self, place: &Place, word: &str) -> Vec<String> {
+        let starting = |names: &[String]| -> Vec<String> {
+            names
+                .iter()
+                .filter(|n| n.starts_with(word))
+                .cloned()
+                .collect()
+        };
+        match place {
+            Place::Field => {
+                let mut out = starting(&self.names.fields);
+                let lower = word.to_ascii_lowercase();
+                out.extend(
+                    ["not", "exists"]
+                        .iter()
+                        .filter(|k| !word.is_empty() && k.starts_with(&lower))
+                        .map(|k| (*k).to_owned()),
+                );
+                out
+            }
+            Place::Value(field) => self
+                .names
+                .values
+                .get(field)
+                .map(|values| starting(values))
+                .unwrap_or_default(),
+            Place::Collection => starting(&self.names.collections),
+            Place::Index => starting(&self.names.indexes),
+            Place::Any => self.candidates(word),
         }
     }
 
@@ -125,17 +238,26 @@ impl Completer for ReplHelper {
                 .collect();
             return Ok((0, pairs));
         }
-        let start = before
+        let mut start = before
             .char_indices()
             .rev()
             .find(|(_, c)| !is_word_char(*c))
             .map_or(0, |(i, c)| i + c.len_utf8());
+        // `[` opens a list here, not a position (`tags[0]` has a word before it).
+        if before[start..].starts_with('[') {
+            start += 1;
+        }
+        // A value being typed may start with its quote.
+        if before[..start].ends_with(['"', '\'']) {
+            start -= 1;
+        }
         let word = &before[start..];
-        if word.is_empty() {
+        let place = place(&before[..start]);
+        if word.is_empty() && place == Place::Any {
             return Ok((pos, Vec::new()));
         }
         let pairs = self
-            .candidates(word)
+            .candidates_at(&place, word)
             .into_iter()
             .map(|c| Pair {
                 display: c.clone(),
@@ -290,6 +412,40 @@ mod tests {
         h.names.fields = vec!["author".into(), "author.name".into(), "year".into()];
         h.names.indexes = vec!["articles_year".into()];
         h
+    }
+
+    #[test]
+    fn completion_offers_what_fits_the_place() {
+        let mut h = helper();
+        h.names.fields = vec!["org".into(), "year".into()];
+        h.names
+            .values
+            .insert("org".into(), vec!["\"HRW\"".into(), "\"ICC\"".into()]);
+        let at = |text: &str| {
+            let (start, pairs) = h
+                .complete(
+                    text,
+                    text.len(),
+                    &Context::new(&rustyline::history::MemHistory::new()),
+                )
+                .unwrap();
+            let _ = start;
+            pairs.into_iter().map(|p| p.replacement).collect::<Vec<_>>()
+        };
+        // After `where`, field paths, not `of offset on or order`.
+        assert_eq!(at("from articles where o"), ["org"]);
+        assert_eq!(at("from articles where org = 'ICC' and n"), ["not"]);
+        assert_eq!(at("select o"), ["org"]);
+        // After a comparison, the values the field holds.
+        assert_eq!(at("from articles where org = "), ["\"HRW\"", "\"ICC\""]);
+        assert_eq!(at("from articles where org = \"I"), ["\"ICC\""]);
+        assert_eq!(at("where org in ["), ["\"HRW\"", "\"ICC\""]);
+        assert_eq!(at("where org starts with "), ["\"HRW\"", "\"ICC\""]);
+        // Where a collection or an index is named.
+        assert_eq!(at("from a"), ["articles"]);
+        assert_eq!(at("drop index a"), ["articles_year"]);
+        // Elsewhere, keywords too.
+        assert!(at("from articles whe").contains(&"where".to_owned()));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 pub mod dot;
 pub mod helper;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -24,6 +24,11 @@ use helper::ReplHelper;
 
 /// Documents sampled per collection for field-path completion.
 const FIELD_SAMPLE: usize = 1000;
+/// A collection's field paths, and the values each holds as literals.
+type FieldNames = (Vec<String>, BTreeMap<String, Vec<String>>);
+
+/// The most values of one field completion offers.
+const VALUES_PER_FIELD: usize = 50;
 
 /// Where history is kept: `$QUARRY_HISTORY`, else the user's data directory.
 fn history_path() -> Option<PathBuf> {
@@ -46,7 +51,8 @@ struct Shell<'a> {
     name: String,
     mode: Mode,
     timer: bool,
-    fields: HashMap<String, Vec<String>>,
+    /// Field paths and their values, per collection, for completion (cleared by writes).
+    fields: HashMap<String, FieldNames>,
     interrupt: Interrupt,
 }
 
@@ -127,22 +133,35 @@ impl Shell<'_> {
                     [only] => Some(only.clone()),
                     _ => None,
                 });
-        let fields = match &current {
+        let (fields, values) = match &current {
             Some(name) => self
                 .fields
                 .entry(name.clone())
                 .or_insert_with(|| {
-                    db.get_collection(name)
-                        .and_then(|c| crate::query::fields::field_paths(&c, FIELD_SAMPLE).ok())
-                        .unwrap_or_default()
+                    let Some(collection) = db.get_collection(name) else {
+                        return Default::default();
+                    };
+                    let fields = crate::query::fields::field_paths(&collection, FIELD_SAMPLE)
+                        .unwrap_or_default();
+                    let values = crate::query::fields::field_values(
+                        &collection,
+                        FIELD_SAMPLE,
+                        VALUES_PER_FIELD,
+                    )
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(path, values)| (path, values.iter().map(ToString::to_string).collect()))
+                    .collect();
+                    (fields, values)
                 })
                 .clone(),
-            None => Vec::new(),
+            None => Default::default(),
         };
         if let Some(helper) = editor.helper_mut() {
             helper.names.collections = collections;
             helper.names.indexes = indexes;
             helper.names.fields = fields;
+            helper.names.values = values;
         }
     }
 
