@@ -156,3 +156,42 @@ fn ctrl_c_stops_a_long_result_while_it_prints() {
     type_line(&mut q, ".quit");
     q.expect(Eof).unwrap();
 }
+
+#[test]
+fn in_machine_formats_the_rows_footer_goes_to_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let err_file = dir.path().join("err.txt");
+    let mut command = Command::new("sh");
+    command
+        .args([
+            "-c",
+            &format!(
+                "exec '{}' --db news.db 2>'{}'",
+                env!("CARGO_BIN_EXE_quarry"),
+                err_file.display()
+            ),
+        ])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .env("TERM", "xterm")
+        .env("QUARRY_HISTORY", dir.path().join("history.txt"));
+    let mut q = Session::spawn(command).unwrap();
+    q.set_expect_timeout(Some(Duration::from_secs(30)));
+    type_line(&mut q, "insert into t {a: 1}");
+    q.expect("inserted 1 document").unwrap();
+    type_line(&mut q, ".timer off");
+    type_line(&mut q, ".mode json");
+    type_line(&mut q, "from t");
+    let json = q.expect("]").unwrap();
+    assert!(String::from_utf8_lossy(json.before()).contains("\"a\": 1"));
+    let after = q.expect(PROMPT).unwrap();
+    let after = String::from_utf8_lossy(after.before()).into_owned();
+    assert!(!after.contains("row"), "the footer reached stdout: {after}");
+    q.send_line(".mode line").unwrap();
+    type_line(&mut q, "from t");
+    q.expect("1 row").unwrap();
+    type_line(&mut q, ".quit");
+    q.expect(Eof).unwrap();
+    let err = std::fs::read_to_string(&err_file).unwrap();
+    assert_eq!(err.matches("1 row").count(), 1, "{err}");
+}
