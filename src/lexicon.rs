@@ -49,6 +49,7 @@ pub(crate) const KEYWORDS: &[&str] = &[
     "with",
     "matches",
     "exists",
+    "has",
     "is",
     "null",
     "true",

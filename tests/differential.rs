@@ -110,7 +110,21 @@ fn leaf() -> impl Strategy<Value = Expr> {
             .prop_map(|(path, p)| Expr::Matches { path, pattern: lit(Value::from(p)) }),
         1 => path().prop_map(|path| Expr::Exists { path }),
         1 => (path(), any::<bool>()).prop_map(|(path, negated)| Expr::IsNull { path, negated }),
+        // One element satisfying both conditions (`_` is the element, `x` its field).
+        2 => (path(), element_compare(), element_compare())
+            .prop_map(|(path, first, second)| Expr::Has { path, condition: Box::new(Expr::And(vec![first, second])) }),
     ]
+}
+
+/// A comparison on an array element: on the element itself (`_`) or its field `x`.
+fn element_compare() -> impl Strategy<Value = Expr> {
+    (prop::sample::select(vec!["_", "x"]), op(), literal()).prop_map(|(path, op, v)| {
+        Expr::Compare {
+            path: path.parse().unwrap(),
+            op,
+            value: lit(v),
+        }
+    })
 }
 
 fn expr() -> impl Strategy<Value = Expr> {

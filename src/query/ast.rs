@@ -271,6 +271,14 @@ pub enum Expr {
         /// `is not null`.
         negated: bool,
     },
+    /// `path has (condition)`: one element of the array at `path` satisfies the whole
+    /// condition, whose paths are relative to the element (`_` is the element itself).
+    Has {
+        /// The array's path.
+        path: Path,
+        /// The condition on one element.
+        condition: Box<Expr>,
+    },
 }
 
 impl fmt::Display for CompareOp {
@@ -366,6 +374,7 @@ impl Expr {
             Expr::StartsWith { path, prefix } => write!(f, "{path} starts with {prefix}"),
             Expr::Matches { path, pattern } => write!(f, "{path} matches {pattern}"),
             Expr::Exists { path } => write!(f, "exists {path}"),
+            Expr::Has { path, condition } => write!(f, "{path} has ({condition})"),
             Expr::IsNull { path, negated } => {
                 write!(f, "{path} is {}null", if *negated { "not " } else { "" })
             }

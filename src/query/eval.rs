@@ -175,6 +175,9 @@ pub enum Predicate {
     Exists(Path),
     /// `path is null` (missing counts as null).
     IsNull(Path),
+    /// `path has (condition)`: an element of the array at `path` (or the value itself when it
+    /// is not an array) satisfies the condition, whose paths start at the element.
+    Has(Path, Box<Predicate>),
 }
 
 /// Binds parameters and compiles regexes: the expression as it will run.
@@ -224,7 +227,41 @@ pub fn bind(expr: &Expr, params: &Params) -> Result<Predicate> {
         },
         Expr::Exists { path } => Predicate::Exists(path.clone()),
         Expr::IsNull { path, negated } => negate_if(*negated, Predicate::IsNull(path.clone())),
+        Expr::Has { path, condition } => Predicate::Has(
+            path.clone(),
+            Box::new(bind(&element_relative(condition), params)?),
+        ),
     })
+}
+
+/// A `has` condition with its paths made relative to the element: `_` is the element itself,
+/// `_.x` and `x` its field `x`.
+fn element_relative(expr: &Expr) -> Expr {
+    let rebase = |path: &Path| match path.segments() {
+        [crate::path::Segment::Field(head), rest @ ..] if head == "_" => Path::new(rest.to_vec()),
+        _ => path.clone(),
+    };
+    let mut expr = expr.clone();
+    match &mut expr {
+        Expr::Or(items) | Expr::And(items) => {
+            for item in items.iter_mut() {
+                *item = element_relative(item);
+            }
+        }
+        Expr::Not(inner) => **inner = element_relative(inner),
+        // A `has` inside a `has` starts at the outer element; its own condition is rebased
+        // when it is bound.
+        Expr::Has { path, .. } => *path = rebase(path),
+        Expr::Compare { path, .. }
+        | Expr::In { path, .. }
+        | Expr::Between { path, .. }
+        | Expr::Contains { path, .. }
+        | Expr::StartsWith { path, .. }
+        | Expr::Matches { path, .. }
+        | Expr::Exists { path }
+        | Expr::IsNull { path, .. } => *path = rebase(path),
+    }
+    expr
 }
 
 /// Compiles a `matches` pattern with bounded size, so a hostile pattern is an error, not a
@@ -309,7 +346,8 @@ impl Predicate {
             | Predicate::StartsWith(path, _)
             | Predicate::Matches(path, _)
             | Predicate::Exists(path)
-            | Predicate::IsNull(path) => Box::new(std::iter::once(path)),
+            | Predicate::IsNull(path)
+            | Predicate::Has(path, _) => Box::new(std::iter::once(path)),
         }
     }
 
@@ -341,6 +379,10 @@ impl Predicate {
             }
             Predicate::Exists(path) => path.any_value(doc, |_| true),
             Predicate::IsNull(path) => path.any_candidate(doc, |c| matches!(c, Value::Null)),
+            Predicate::Has(path, inner) => path.any_value(doc, |reached| match reached {
+                Value::Array(items) => items.iter().any(|item| inner.matches(item)),
+                other => inner.matches(other),
+            }),
         }
     }
 

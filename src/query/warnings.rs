@@ -92,6 +92,8 @@ fn conditions_of<'p>(predicate: &'p Predicate, out: &mut Vec<(&'p Path, Vec<&'p 
         Predicate::Contains(path, _)
         | Predicate::StartsWith(path, _)
         | Predicate::Matches(path, _) => out.push((path, Vec::new())),
+        // The condition inside speaks of elements: only the array's own path is checked.
+        Predicate::Has(path, _) => out.push((path, Vec::new())),
         Predicate::Exists(_) | Predicate::IsNull(_) => {}
     }
 }

@@ -65,7 +65,8 @@ Statements (end with ; or press Enter when complete; `--` starts a comment):
   explain [analyze] STATEMENT                 explain where org = \"ICC\"
   import \"FILE\" into C [format F]             import \"articles.ndjson\" into articles
 Conditions: = != < <= > >= in [..] not in [..] between A and B contains V
-  starts with \"p\" matches \"regex\" exists PATH  PATH is [not] null  and or not ( )
+  starts with \"p\" matches r\"regex\" exists PATH  PATH is [not] null  and or not ( )
+  PATH has (COND on one element, `_` the element)   a bare PATH means PATH = true
 Parameters: $1 $name (set with .param here, --param on the command line).
 Commands:
   .help                      this text

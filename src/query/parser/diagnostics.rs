@@ -14,7 +14,7 @@ use crate::query::ast::Statement;
 
 pub(super) const VALUE_HELP: &str = "a string, number, true, false, null, [...] or $param";
 pub(super) const OPERATORS: &str =
-    "=, !=, <, <=, >, >=, in, not in, between, contains, starts with, matches, is null";
+    "=, !=, <, <=, >, >=, in, not in, between, contains, starts with, matches, is null, has (...)";
 
 /// The nearest keyword to the word at `at`, if it is at most `max` edits away (and at most
 /// one for short keywords).

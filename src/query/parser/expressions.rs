@@ -64,7 +64,8 @@ pub(super) fn compare_op(input: &str) -> PResult<'_, (CompareOp, &str)> {
 }
 
 /// `predicate = compare_op operand | ["not"] "in" list | "between" operand "and" operand
-/// | "contains" operand | "starts" "with" operand | "matches" string | "is" ["not"] "null"`
+/// | "contains" operand | "starts" "with" operand | "matches" string | "is" ["not"] "null"
+/// | "has" "(" expr ")"`
 pub(super) fn predicate(path: Path) -> impl FnMut(&str) -> PResult<'_, Expr> {
     move |input: &str| {
         let path = path.clone();
@@ -139,6 +140,25 @@ pub(super) fn predicate(path: Path) -> impl FnMut(&str) -> PResult<'_, Expr> {
             }
             return Ok((rest, Expr::Matches { path, pattern }));
         }
+        if let Ok((rest, _)) = kw("has").parse(input) {
+            let (rest, _) = expect(sym("("), || {
+                "expected `(` and a condition on one element after `has`".into()
+            })
+            .parse(rest)?;
+            let (rest, condition) = expect(expr, || {
+                "expected a condition on one element (`_` is the element itself)".into()
+            })
+            .parse(rest)?;
+            let (rest, _) =
+                expect(sym(")"), || "expected `)` to close `has (`".into()).parse(rest)?;
+            return Ok((
+                rest,
+                Expr::Has {
+                    path,
+                    condition: Box::new(condition),
+                },
+            ));
+        }
         if let Ok((rest, _)) = kw("is").parse(input) {
             let (rest, negated) = map(opt(kw("not")), |n| n.is_some()).parse(rest)?;
             let (rest, _) = expect(kw("null"), || {
@@ -154,7 +174,8 @@ pub(super) fn predicate(path: Path) -> impl FnMut(&str) -> PResult<'_, Expr> {
     }
 }
 
-/// `condition = "(" expr ")" | "exists" path | path predicate`
+/// `condition = "(" expr ")" | "exists" path | path predicate | path` (a bare path is
+/// `path = true`)
 pub(super) fn condition(input: &str) -> PResult<'_, Expr> {
     if let Ok((rest, _)) = sym("(").parse(input) {
         let (open, _) = ws(input)?;
@@ -179,10 +200,41 @@ pub(super) fn condition(input: &str) -> PResult<'_, Expr> {
     }
     let (rest, p) = path(input)?;
     let shown = p.to_string();
-    expect(predicate(p), move || {
-        format!("expected an operator after `{shown}` ({OPERATORS})")
-    })
-    .parse(rest)
+    match predicate(p.clone()).parse(rest) {
+        // A bare path where the condition ends means `path = true`.
+        Err(nom::Err::Error(_)) if ends_a_condition(rest) => Ok((
+            rest,
+            Expr::Compare {
+                path: p,
+                op: CompareOp::Eq,
+                value: Operand::Value(Value::Bool(true)),
+            },
+        )),
+        Err(nom::Err::Error(_)) => fail(
+            ws(rest)?.0,
+            format!(
+                "expected an operator after `{shown}` ({OPERATORS}); alone, a field means `{shown} = true`"
+            ),
+        ),
+        other => other,
+    }
+}
+
+/// Whether the text at `rest` ends a condition: nothing, `)`, `;`, or a word that follows one.
+fn ends_a_condition(rest: &str) -> bool {
+    let Ok((at, _)) = ws(rest) else { return false };
+    if at.is_empty() || at.starts_with([')', ';']) {
+        return true;
+    }
+    let word: String = at
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect::<String>()
+        .to_ascii_lowercase();
+    matches!(
+        word.as_str(),
+        "and" | "or" | "order" | "limit" | "offset" | "by"
+    )
 }
 
 /// `not_expr = {"not"} condition`
