@@ -28,6 +28,13 @@ fn quarry_in(dir: &Path, args: &[&str]) -> Run {
     }
 }
 
+/// `quarry exec --db x.db ARGS...` in `dir`.
+fn exec_x(dir: &Path, args: &[&str]) -> Run {
+    let mut all = vec!["exec", "--db", "x.db"];
+    all.extend_from_slice(args);
+    quarry_in(dir, &all)
+}
+
 #[test]
 fn a_read_on_a_missing_database_creates_nothing_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
@@ -205,63 +212,25 @@ fn reading_a_missing_script_names_the_file_not_line_0() {
 #[test]
 fn an_empty_answer_in_a_table_says_so_and_machine_formats_print_only_data() {
     let dir = tempfile::tempdir().unwrap();
-    let run = quarry_in(
-        dir.path(),
-        &["exec", "--db", "x.db", "insert into t {a: 1}"],
-    );
+    let run = exec_x(dir.path(), &["insert into t {a: 1}"]);
     assert_eq!(run.code, 0, "{}", run.err);
-    let run = quarry_in(dir.path(), &["exec", "--db", "x.db", "from t where a = 2"]);
-    assert_eq!(run.out, "0 rows\n");
-    let run = quarry_in(
-        dir.path(),
-        &[
-            "exec",
-            "--db",
-            "x.db",
-            "--format",
-            "json",
-            "from t where a = 2",
-        ],
-    );
-    assert_eq!(run.out, "[]\n");
-    let run = quarry_in(
-        dir.path(),
-        &[
-            "exec",
-            "--db",
-            "x.db",
-            "--format",
-            "csv",
-            "from t where a = 2",
-        ],
-    );
-    assert_eq!(run.out, "");
+    assert_eq!(exec_x(dir.path(), &["from t where a = 2"]).out, "0 rows\n");
+    let json = exec_x(dir.path(), &["--format", "json", "from t where a = 2"]);
+    assert_eq!(json.out, "[]\n");
+    let csv = exec_x(dir.path(), &["--format", "csv", "from t where a = 2"]);
+    assert_eq!(csv.out, "");
 }
 
 #[test]
 fn warnings_go_to_stderr_beside_the_answer() {
     let dir = tempfile::tempdir().unwrap();
-    let run = quarry_in(
+    let run = exec_x(
         dir.path(),
-        &[
-            "exec",
-            "--db",
-            "x.db",
-            "insert into articles {org: 'ICC', year: 2021}",
-        ],
+        &["insert into articles {org: 'ICC', year: 2021}"],
     );
     assert_eq!(run.err, "warning: created collection `articles`\n");
-    let run = quarry_in(
-        dir.path(),
-        &[
-            "exec",
-            "--db",
-            "x.db",
-            "--format",
-            "json",
-            "count from articles where org = 'ICC' and yaer >= 2020",
-        ],
-    );
+    let question = "count from articles where org = 'ICC' and yaer >= 2020";
+    let run = exec_x(dir.path(), &["--format", "json", question]);
     assert_eq!((run.code, run.out.as_str()), (0, "0\n"));
     assert_eq!(
         run.err,

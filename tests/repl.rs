@@ -12,8 +12,13 @@ const PROMPT: &str = "news.db> ";
 
 fn shell(dir: &std::path::Path) -> OsSession {
     let mut command = Command::new(env!("CARGO_BIN_EXE_quarry"));
+    command.args(["--db", "news.db"]);
+    spawn(command, dir)
+}
+
+/// Runs `command` in `dir` on a pseudo-terminal, as the shell's tests need it.
+fn spawn(mut command: Command, dir: &std::path::Path) -> OsSession {
     command
-        .args(["--db", "news.db"])
         .current_dir(dir)
         .env("NO_COLOR", "1")
         .env("TERM", "xterm")
@@ -162,21 +167,15 @@ fn in_machine_formats_the_rows_footer_goes_to_stderr() {
     let dir = tempfile::tempdir().unwrap();
     let err_file = dir.path().join("err.txt");
     let mut command = Command::new("sh");
-    command
-        .args([
-            "-c",
-            &format!(
-                "exec '{}' --db news.db 2>'{}'",
-                env!("CARGO_BIN_EXE_quarry"),
-                err_file.display()
-            ),
-        ])
-        .current_dir(dir.path())
-        .env("NO_COLOR", "1")
-        .env("TERM", "xterm")
-        .env("QUARRY_HISTORY", dir.path().join("history.txt"));
-    let mut q = Session::spawn(command).unwrap();
-    q.set_expect_timeout(Some(Duration::from_secs(30)));
+    command.args([
+        "-c",
+        &format!(
+            "exec '{}' --db news.db 2>'{}'",
+            env!("CARGO_BIN_EXE_quarry"),
+            err_file.display()
+        ),
+    ]);
+    let mut q = spawn(command, dir.path());
     type_line(&mut q, "insert into t {a: 1}");
     q.expect("inserted 1 document").unwrap();
     type_line(&mut q, ".timer off");
