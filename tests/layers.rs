@@ -68,10 +68,16 @@ fn code(text: &str) -> String {
 }
 
 /// The modules a file's code names with `crate::a::b::...`, resolved to the longest module
-/// that exists (`crate::query::plan::Plan` → `query::plan`).
-fn imports(code: &str, modules: &BTreeSet<String>) -> BTreeSet<String> {
+/// that exists (`crate::query::plan::Plan` → `query::plan`), and with `super::x::...` from
+/// `module`, read as `crate::PARENT::x::...`.
+fn imports(code: &str, module: &str, modules: &BTreeSet<String>) -> BTreeSet<String> {
+    let parent = match module.rsplit_once("::") {
+        Some((parent, _)) => format!("crate::{parent}::"),
+        None => "crate::".to_owned(),
+    };
+    let code = code.replace("super::", &parent);
     let mut found = BTreeSet::new();
-    let mut rest = code;
+    let mut rest = code.as_str();
     while let Some(at) = rest.find("crate::") {
         let tail = &rest[at + "crate::".len()..];
         let segments: Vec<&str> = tail
@@ -125,7 +131,7 @@ fn imports_point_down_the_layers_and_form_no_circle() {
             continue;
         };
         let text = std::fs::read_to_string(file).unwrap();
-        for target in imports(&code(&text), &modules) {
+        for target in imports(&code(&text), &module, &modules) {
             if target == module || module.starts_with(&format!("{target}::")) {
                 continue;
             }

@@ -3,18 +3,12 @@
 
 use nom::Parser;
 
-use super::{MAX_NESTING, MAX_TEXT};
 use crate::error::ParseError;
 use crate::lexicon::{KEYWORDS, is_ident_char, is_reserved};
 
 use super::lexing::*;
 use super::split::Scanner;
-use super::statements::STATEMENT_STARTS;
 use crate::query::ast::Statement;
-
-pub(super) const VALUE_HELP: &str = "a string, number, true, false, null, [...] or $param";
-pub(super) const OPERATORS: &str =
-    "=, !=, <, <=, >, >=, in, not in, between, contains, starts with, matches, is null, has (...)";
 
 /// The nearest keyword to the word at `at`, if it is at most `max` edits away (and at most
 /// one for short keywords).

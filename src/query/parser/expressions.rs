@@ -9,12 +9,10 @@ use nom::error::{ErrorKind, ParseError as NomParseError};
 use nom::multi::many0;
 use nom::sequence::{pair, preceded};
 
-use super::MAX_NESTING;
 use crate::path::Path;
 use crate::query::ast::{CompareOp, Expr, Operand};
 use crate::value::Value;
 
-use super::diagnostics::*;
 use super::lexing::*;
 
 /// `operand = literal | param`

@@ -18,7 +18,19 @@ use crate::path::{Path, parse_path};
 use crate::query::ast::Param;
 use crate::value::{Map, Value};
 
-use super::diagnostics::*;
+/// The deepest nesting of parentheses, brackets and braces accepted.
+pub(super) const MAX_NESTING: usize = 64;
+/// The longest statement text accepted, in bytes.
+pub(super) const MAX_TEXT: usize = 1 << 20;
+
+pub(super) const VALUE_HELP: &str = "a string, number, true, false, null, [...] or $param";
+pub(super) const OPERATORS: &str =
+    "=, !=, <, <=, >, >=, in, not in, between, contains, starts with, matches, is null, has (...)";
+
+pub(super) const STATEMENT_STARTS: &[&str] = &[
+    "select", "from", "where", "order", "limit", "offset", "count", "insert", "update", "delete",
+    "create", "drop", "use", "show", "explain", "import",
+];
 
 /// The parser's internal error: where, and (once committed) what was expected there.
 #[derive(Debug)]

@@ -22,11 +22,6 @@ use statements::statement;
 
 pub use split::{is_incomplete, split_statements};
 
-/// The deepest nesting of parentheses, brackets and braces accepted.
-pub const MAX_NESTING: usize = 64;
-/// The longest statement text accepted, in bytes.
-pub const MAX_TEXT: usize = 1 << 20;
-
 /// Parses all statements (separated by `;`), each with its byte range in `text`.
 ///
 /// ```

@@ -14,11 +14,6 @@ use crate::value::Value;
 use super::expressions::*;
 use super::lexing::*;
 
-pub(super) const STATEMENT_STARTS: &[&str] = &[
-    "select", "from", "where", "order", "limit", "offset", "count", "insert", "update", "delete",
-    "create", "drop", "use", "show", "explain", "import",
-];
-
 pub(super) fn where_clause(input: &str) -> PResult<'_, Expr> {
     preceded(
         kw("where"),
