@@ -222,7 +222,9 @@ fn demo_without_a_terminal_prints_real_results_and_exits_0() {
 #[test]
 fn every_subcommand_has_help_with_an_example_and_bad_usage_exits_2() {
     let dir = tempfile::tempdir().unwrap();
-    for sub in ["exec", "demo", "check", "run", "test", "import", "export"] {
+    for sub in [
+        "exec", "demo", "check", "run", "test", "import", "export", "compact",
+    ] {
         let run = quarry_in(dir.path(), &[sub, "--help"], None);
         assert_eq!(run.code, 0, "{sub}");
         assert!(run.out.contains("Example"), "{sub}: {}", run.out);

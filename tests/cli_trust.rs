@@ -282,3 +282,22 @@ fn ctrl_c_stops_an_import_cleanly_and_rolls_it_back_there_and_then() {
     let run = quarry_in(dir.path(), &["check", "--db", "x.db"]);
     assert_eq!(run.code, 0, "{}{}", run.out, run.err);
 }
+
+#[test]
+fn compact_reports_the_sizes_and_never_creates_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = quarry_in(dir.path(), &["compact", "--db", "missing.db"]);
+    assert_eq!(run.code, 1);
+    assert!(run.err.contains("no database at missing.db"), "{}", run.err);
+    assert!(!dir.path().join("missing.db").exists());
+    let run = exec_x(
+        dir.path(),
+        &["insert into t {a: 1}; update t set a = 2 where a = 1"],
+    );
+    assert_eq!(run.code, 0, "{}", run.err);
+    let run = quarry_in(dir.path(), &["compact", "--db", "x.db"]);
+    assert_eq!(run.code, 0, "{}", run.err);
+    assert!(run.out.starts_with("compacted: "), "{}", run.out);
+    assert!(run.out.contains(" MB -> "), "{}", run.out);
+    assert_eq!(exec_x(dir.path(), &["count from t where a = 2"]).out, "1\n");
+}
