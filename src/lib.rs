@@ -116,7 +116,7 @@ pub mod paths {
 /// Reading files into collections, all or nothing: NDJSON, JSON, CSV and news articles.
 pub mod import {
     pub use crate::io::import::{
-        Format, ImportOptions, Imported, Progress, import_files, import_statement, statement,
+        Format, ImportOptions, Imported, Progress, import_files, statement,
     };
     /// Reading news articles and press releases (the `article` format).
     pub mod article {

@@ -172,15 +172,6 @@ fn db_path(explicit: Option<PathBuf>) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("quarry.db"))
 }
 
-/// A flag Ctrl-C raises instead of killing the process, so that work under way can stop
-/// cleanly (an import rolls back there and then).
-fn interrupt_on_ctrl_c() -> crate::query::Interrupt {
-    let interrupt = crate::query::Interrupt::default();
-    let raised = interrupt.clone();
-    let _ = ctrlc::set_handler(move || raised.raise());
-    interrupt
-}
-
 /// The database at `path`, which must exist: reads never create one.
 fn open_existing(path: PathBuf) -> Result<Db, Error> {
     if !path.exists() {
@@ -279,7 +270,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 infer_types: !no_infer,
                 empty_as_null,
                 progress: crate::app::progress::bar(),
-                interrupt: Some(interrupt_on_ctrl_c()),
+                interrupt: Some(crate::app::interrupt_on_ctrl_c()),
             };
             let done = match crate::io::import::import_files(&db, &collection, &files, &options) {
                 Err(Error::Interrupted) => {

@@ -4,6 +4,15 @@
 /// The exit status of a command that succeeded.
 pub const EXIT_OK: i32 = 0;
 
+/// A flag Ctrl-C raises instead of killing the process, so that work under way stops cleanly
+/// (a query with an error, an import rolled back there and then).
+pub(crate) fn interrupt_on_ctrl_c() -> crate::query::Interrupt {
+    let interrupt = crate::query::Interrupt::default();
+    let raised = interrupt.clone();
+    let _ = ctrlc::set_handler(move || raised.raise());
+    interrupt
+}
+
 /// Exit status of a command whose reader went away (`quarry exec ... | head`): quiet success.
 const CLOSED_OUTPUT: i32 = EXIT_OK;
 

@@ -78,13 +78,7 @@ fn shorten(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn rows(json: serde_json::Value) -> Vec<Value> {
-        match Value::try_from(json).unwrap() {
-            Value::Array(items) => items,
-            _ => unreachable!(),
-        }
-    }
+    use crate::io::render::tests::rows;
 
     #[test]
     fn table_lists_every_field_once_in_order_of_appearance() {

@@ -188,10 +188,11 @@ fn lines(rows: &[Value]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn rows(json: serde_json::Value) -> Vec<Value> {
+    /// The rows of a JSON array, for tests of the output modes.
+    pub(crate) fn rows(json: serde_json::Value) -> Vec<Value> {
         match Value::try_from(json).unwrap() {
             Value::Array(items) => items,
             _ => unreachable!(),

@@ -166,6 +166,15 @@ impl Pipeline {
         }
     }
 
+    /// The measuring slot of the `Filter` step (0, the source's, when there is none): see
+    /// `explain::Measures`.
+    pub fn filter_slot(&self) -> usize {
+        self.steps
+            .iter()
+            .position(|s| matches!(s, Step::Filter(_)))
+            .map_or(0, |i| i + 1)
+    }
+
     /// Whether the plan reads documents by id (not a full scan).
     pub fn by_id(&self) -> bool {
         !matches!(self.plan.access, Access::FullScan)

@@ -89,12 +89,8 @@ pub fn run_named(session: &mut Session, name: &str) -> Result<i32> {
     if let Some(path) = &history {
         let _ = editor.load_history(path);
     }
-    let interrupt = Interrupt::default();
-    {
-        // Ctrl-C while a statement runs stops it; while typing, the editor handles it.
-        let interrupt = interrupt.clone();
-        let _ = ctrlc::set_handler(move || interrupt.raise());
-    }
+    // Ctrl-C while a statement runs stops it; while typing, the editor handles it.
+    let interrupt = crate::app::interrupt_on_ctrl_c();
     session.set_interrupt(Some(interrupt.clone()));
     let mut shell = Shell {
         session,

@@ -218,6 +218,9 @@ fn files_of(path: &Path) -> Result<Vec<PathBuf>> {
 /// let db = quarry::Db::temporary()?;
 /// let done = import_files(&db, "people", &["examples/data/people.csv".into()], &ImportOptions::default())?;
 /// assert!(done.count > 0);
+/// let done = import_files(&db, "articles", &["examples/data/articles".into()], &ImportOptions::default())?;
+/// assert_eq!(done.count, 15);
+/// assert!(done.to_string().starts_with("imported 15 documents into articles in"));
 /// # Ok::<(), quarry::Error>(())
 /// ```
 pub fn import_files(
@@ -454,31 +457,16 @@ fn read_file(
     }
 }
 
-/// Runs `import "path" into COLL [format F]` with the default options.
+/// Runs `import "path" into COLL [format F]` as the language does: default options, stopped
+/// by the session's interrupt; the documents added. Give it to a session with
+/// [`crate::query::Session::set_importer`].
 ///
 /// ```
 /// let db = quarry::Db::temporary()?;
-/// let done = quarry::import::import_statement(&db, "examples/data/articles".as_ref(), "articles", None)?;
-/// assert_eq!(done.count, 15);
-/// assert!(done.to_string().starts_with("imported 15 documents into articles in"));
+/// let added = quarry::import::statement(&db, "examples/data/articles".as_ref(), "articles", None, None)?;
+/// assert_eq!(added, 15);
 /// # Ok::<(), quarry::Error>(())
 /// ```
-pub fn import_statement(
-    db: &Db,
-    path: &Path,
-    collection: &str,
-    format: Option<&str>,
-) -> Result<Imported> {
-    let options = ImportOptions {
-        format: format.map(Format::named).transpose()?,
-        ..ImportOptions::default()
-    };
-    import_files(db, collection, &[path.to_path_buf()], &options)
-}
-
-/// [`import_statement`] as the language's `import` statement runs it (stopped by the session's
-/// interrupt): the documents added. Give it to a session with
-/// [`crate::query::Session::set_importer`].
 pub fn statement(
     db: &Db,
     path: &Path,

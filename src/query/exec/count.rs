@@ -37,10 +37,7 @@ pub(crate) fn count(
             (n, 1)
         }
         steps => {
-            let filter_slot = steps
-                .iter()
-                .position(|s| matches!(s, Step::Filter(_)))
-                .map_or(0, |i| i + 1);
+            let filter_slot = pipeline.filter_slot();
             let n = count_items(filtered(collection, plan, filter_slot, measures, None))?;
             // The count itself is one row.
             measures.record(steps.len(), 1, started);
@@ -79,12 +76,13 @@ pub(crate) fn count_by(
             }
         }
         None => {
-            let filter_slot = pipeline
-                .steps
-                .iter()
-                .position(|s| matches!(s, Step::Filter(_)))
-                .map_or(0, |i| i + 1);
-            let stream = filtered(collection, &pipeline.plan, filter_slot, measures, None);
+            let stream = filtered(
+                collection,
+                &pipeline.plan,
+                pipeline.filter_slot(),
+                measures,
+                None,
+            );
             let reads = wanted([by]);
             for item in stream {
                 let mut doc = item?;

@@ -67,10 +67,7 @@ fn measured<T: 'static>(stream: Stream<T>, measures: &mut Measures, slot: usize)
 pub(crate) fn rows(collection: &Collection, pipeline: &Pipeline, measures: &mut Measures) -> Rows {
     let plan = &pipeline.plan;
     let steps = &pipeline.steps;
-    let filter_slot = steps
-        .iter()
-        .position(|s| matches!(s, Step::Filter(_)))
-        .map_or(0, |i| i + 1);
+    let filter_slot = pipeline.filter_slot();
     let ahead = steps.iter().position(|s| matches!(s, Step::ReadAhead));
     let (mut stream, first) = match ahead {
         Some(at) => {

@@ -17,16 +17,28 @@ pub(super) fn suggestion(at: &str, max: usize) -> Option<String> {
     if word.len() < 2 {
         return None;
     }
-    let lower = word.to_ascii_lowercase();
-    if KEYWORDS.contains(&lower.as_str()) {
+    if KEYWORDS.contains(&word.to_ascii_lowercase().as_str()) {
         return None;
     }
-    KEYWORDS
-        .iter()
-        .map(|k| (strsim::damerau_levenshtein(k, &lower), *k))
-        .filter(|(d, k)| *d <= if k.len() <= 4 { 1 } else { max })
+    nearest(&word, KEYWORDS.iter().copied(), max).map(|k| format!("did you mean `{k}`?"))
+}
+
+/// The keyword among `candidates` that `word` (any case, two letters or more) most likely
+/// misspells: at most one edit from a keyword of four letters or fewer, `max` from a longer one.
+fn nearest<'k>(
+    word: &str,
+    candidates: impl Iterator<Item = &'k str>,
+    max: usize,
+) -> Option<&'k str> {
+    if word.len() < 2 {
+        return None;
+    }
+    let lower = word.to_ascii_lowercase();
+    candidates
+        .map(|k| (strsim::damerau_levenshtein(k, &lower), k))
+        .filter(|(d, k)| *d > 0 && *d <= if k.len() <= 4 { 1 } else { max })
         .min()
-        .map(|(_, k)| format!("did you mean `{k}`?"))
+        .map(|(_, k)| k)
 }
 
 /// Checks size and nesting before parsing, so hostile input cannot exhaust the stack.
@@ -202,22 +214,14 @@ pub(super) fn trailing(text: &str, after: &str, statement: Option<&Statement>) -
         }
     };
     let word: String = after.chars().take_while(|c| is_ident_char(*c)).collect();
-    let near = (word.len() >= 2)
-        .then(|| {
-            allowed
-                .iter()
-                .filter_map(|w| w.split(' ').next())
-                .filter(|w| w.chars().all(|c| c.is_ascii_alphabetic()))
-                .map(|w| {
-                    (
-                        strsim::damerau_levenshtein(w, &word.to_ascii_lowercase()),
-                        w,
-                    )
-                })
-                .filter(|(d, w)| *d > 0 && *d <= if w.len() <= 4 { 1 } else { 2 })
-                .min()
-        })
-        .flatten();
+    let near = nearest(
+        &word,
+        allowed
+            .iter()
+            .filter_map(|w| w.split(' ').next())
+            .filter(|w| w.chars().all(|c| c.is_ascii_alphabetic())),
+        2,
+    );
     let lower = word.to_ascii_lowercase();
     let repeated = match statement {
         Some(Statement::Query(q)) => match lower.as_str() {
@@ -232,7 +236,7 @@ pub(super) fn trailing(text: &str, after: &str, statement: Option<&Statement>) -
     };
     let hint = match near {
         _ if repeated => Some(format!("a statement takes one `{lower}` clause")),
-        Some((_, w)) => Some(format!("did you mean `{w}`?")),
+        Some(w) => Some(format!("did you mean `{w}`?")),
         None if STATEMENT_STARTS.contains(&word.to_ascii_lowercase().as_str()) => {
             Some("separate statements with `;`".to_owned())
         }
