@@ -7,8 +7,12 @@
 /// Every keyword of the language (for completion and highlighting).
 pub(crate) const KEYWORDS: &[&str] = &[
     "select",
+    "distinct",
+    "as",
     "from",
     "where",
+    "group",
+    "having",
     "order",
     "by",
     "asc",
@@ -60,7 +64,7 @@ pub(crate) const KEYWORDS: &[&str] = &[
 pub(crate) const RESERVED: &[&str] = &[
     "select", "from", "where", "order", "by", "asc", "desc", "limit", "offset", "and", "or", "not",
     "in", "between", "contains", "starts", "matches", "exists", "is", "null", "true", "false",
-    "set", "unset", "all",
+    "set", "unset", "all", "group", "having", "distinct", "as",
 ];
 
 /// Whether `c` may start an identifier: `letter | "_"`.

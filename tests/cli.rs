@@ -122,7 +122,7 @@ fn a_syntax_error_shows_the_caret_on_stderr_and_exits_1() {
     assert_eq!(run.out, "");
     assert_eq!(
         run.err,
-        "error: unexpected `whre`: expected `where`, `order by`, `limit`, `offset` or the end of the statement\n --> line 1, column 8\n  |\n1 | from t whre org = 1\n  |        ^\n  = hint: did you mean `where`?\n"
+        "error: unexpected `whre`: expected `where`, `group by`, `order by`, `limit`, `offset` or the end of the statement\n --> line 1, column 8\n  |\n1 | from t whre org = 1\n  |        ^\n  = hint: did you mean `where`?\n"
     );
 }
 

@@ -4,12 +4,19 @@
 //! Random documents (nested, arrays, mixed types, missing fields), random index sets and random
 //! queries from the grammar run on two databases holding the same documents: one with the
 //! indexes, one without (always a full scan). Counts and `count by` are compared the same way.
+//! Conditions and order keys include computed ones (`len(tags) > 1`, `a < b`, `-a`), and
+//! random groupings (`group by` paths and expressions, every aggregate) are checked against a
+//! reference evaluation written here over all documents.
 
 mod common;
 use common::cases;
 
 use proptest::prelude::*;
-use quarry::internals::ast::{CompareOp, Count, Expr, Operand, OrderKey, Query, Statement};
+use std::collections::{BTreeMap, BTreeSet};
+
+use quarry::internals::ast::{
+    BinaryOp, CompareOp, Count, Expr, Function, Operand, OrderKey, Query, Statement,
+};
 use quarry::paths::Path;
 use quarry::query::Output;
 use quarry::query::Session;
@@ -97,19 +104,65 @@ fn lit(v: Value) -> Operand {
     Operand::Value(v)
 }
 
+fn at(path: Path) -> Operand {
+    Operand::Path(path)
+}
+
+/// A computed value: a function of a path, arithmetic on paths, or a negated path.
+fn computed() -> impl Strategy<Value = Operand> {
+    let call = |function: Function, args: Vec<Operand>| Operand::Call { function, args };
+    prop_oneof![
+        (
+            path(),
+            prop::sample::select(vec![
+                Function::Len,
+                Function::Type,
+                Function::Lower,
+                Function::Abs,
+                Function::Round
+            ])
+        )
+            .prop_map(move |(p, f)| call(f, vec![at(p)])),
+        (path(), literal()).prop_map(move |(p, v)| call(Function::Coalesce, vec![at(p), lit(v)])),
+        (
+            path(),
+            path(),
+            prop::sample::select(vec![
+                BinaryOp::Add,
+                BinaryOp::Multiply,
+                BinaryOp::Divide,
+                BinaryOp::Remainder,
+                BinaryOp::Concat
+            ])
+        )
+            .prop_map(|(a, b, op)| Operand::Binary {
+                op,
+                left: Box::new(at(a)),
+                right: Box::new(at(b))
+            }),
+        path().prop_map(|p| Operand::Negate(Box::new(at(p)))),
+    ]
+}
+
 fn leaf() -> impl Strategy<Value = Expr> {
     prop_oneof![
-        6 => (path(), op(), literal()).prop_map(|(path, op, v)| Expr::Compare { path, op, value: lit(v) }),
+        6 => (path(), op(), literal()).prop_map(|(path, op, v)| Expr::Compare { subject: at(path), op, value: lit(v) }),
         2 => (path(), prop::collection::vec(literal(), 0..4), any::<bool>())
-            .prop_map(|(path, vs, negated)| Expr::In { path, values: vs.into_iter().map(lit).collect(), negated }),
-        2 => (path(), literal(), literal()).prop_map(|(path, lo, hi)| Expr::Between { path, low: lit(lo), high: lit(hi) }),
-        1 => (path(), literal()).prop_map(|(path, v)| Expr::Contains { path, value: lit(v) }),
+            .prop_map(|(path, vs, negated)| Expr::In { subject: at(path), values: vs.into_iter().map(lit).collect(), negated }),
+        2 => (path(), literal(), literal()).prop_map(|(path, lo, hi)| Expr::Between { subject: at(path), low: lit(lo), high: lit(hi) }),
+        1 => (path(), literal()).prop_map(|(path, v)| Expr::Contains { subject: at(path), value: lit(v) }),
         1 => (path(), prop::sample::select(vec!["", "a", "b", "ab"]))
-            .prop_map(|(path, p)| Expr::StartsWith { path, prefix: lit(Value::from(p)) }),
+            .prop_map(|(path, p)| Expr::StartsWith { subject: at(path), prefix: lit(Value::from(p)) }),
         1 => (path(), prop::sample::select(vec!["^a", "b$", "(?i)b"]))
-            .prop_map(|(path, p)| Expr::Matches { path, pattern: lit(Value::from(p)) }),
+            .prop_map(|(path, p)| Expr::Matches { subject: at(path), pattern: lit(Value::from(p)) }),
         1 => path().prop_map(|path| Expr::Exists { path }),
-        1 => (path(), any::<bool>()).prop_map(|(path, negated)| Expr::IsNull { path, negated }),
+        1 => (path(), any::<bool>()).prop_map(|(path, negated)| Expr::IsNull { subject: at(path), negated }),
+        // Computed conditions: no index answers them, and they must not change the answer.
+        2 => (computed(), op(), literal()).prop_map(|(subject, op, v)| Expr::Compare { subject, op, value: lit(v) }),
+        1 => (path(), op(), path()).prop_map(|(a, op, b)| Expr::Compare { subject: at(a), op, value: at(b) }),
+        1 => (literal(), op(), path()).prop_map(|(v, op, p)| Expr::Compare { subject: lit(v), op, value: at(p) }),
+        1 => (computed(), prop::collection::vec(literal(), 0..3)).prop_map(|(subject, vs)| Expr::In { subject, values: vs.into_iter().map(lit).collect(), negated: false }),
+        1 => (computed(), any::<bool>()).prop_map(|(subject, negated)| Expr::IsNull { subject, negated }),
         // One element satisfying both conditions (`_` is the element, `x` its field).
         2 => (path(), element_compare(), element_compare())
             .prop_map(|(path, first, second)| Expr::Has { path, condition: Box::new(Expr::And(vec![first, second])) }),
@@ -120,7 +173,7 @@ fn leaf() -> impl Strategy<Value = Expr> {
 fn element_compare() -> impl Strategy<Value = Expr> {
     (prop::sample::select(vec!["_", "x"]), op(), literal()).prop_map(|(path, op, v)| {
         Expr::Compare {
-            path: path.parse().unwrap(),
+            subject: at(path.parse().unwrap()),
             op,
             value: lit(v),
         }
@@ -139,7 +192,11 @@ fn expr() -> impl Strategy<Value = Expr> {
 
 fn order() -> impl Strategy<Value = Vec<OrderKey>> {
     prop::collection::vec(
-        (path(), any::<bool>()).prop_map(|(path, descending)| OrderKey { path, descending }),
+        (
+            prop_oneof![4 => path().prop_map(at), 1 => computed()],
+            any::<bool>(),
+        )
+            .prop_map(|(key, descending)| OrderKey { key, descending }),
         0..3,
     )
 }
@@ -210,7 +267,6 @@ fn check(case: Case) -> Result<(), TestCaseError> {
     // limit/offset) in that order, without it in id order, as a full scan gives them.
     let ordered = !case.order.is_empty();
     let query = Statement::Query(Query {
-        fields: None,
         collection: Some("t".into()),
         filter: case.filter.clone(),
         order_by: case.order.clone(),
@@ -224,6 +280,7 @@ fn check(case: Case) -> Result<(), TestCaseError> {
         } else {
             None
         },
+        ..Query::default()
     });
     let got = rows(with.run(&query).unwrap());
     let want = rows(without.run(&query).unwrap());
@@ -276,6 +333,294 @@ fn check(case: Case) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// A group key: a path (whose arrays stand for their elements), or a computed one.
+#[derive(Debug, Clone)]
+enum Key {
+    Path(Path),
+    Len(Path),
+    Type(Path),
+}
+
+impl Key {
+    fn text(&self) -> String {
+        match self {
+            Key::Path(p) => p.to_string(),
+            Key::Len(p) => format!("len({p})"),
+            Key::Type(p) => format!("type({p})"),
+        }
+    }
+
+    /// The reference: the keys a document gives (each element of an array, once; `[]` for an
+    /// empty one; null for a path that reaches nothing).
+    fn values(&self, doc: &Value) -> Vec<Value> {
+        match self {
+            Key::Path(p) => p.index_keys(doc).0,
+            Key::Len(p) => vec![match p.project(doc) {
+                Some(Value::String(s)) => Value::Int(s.chars().count() as i64),
+                Some(Value::Array(items)) => Value::Int(items.len() as i64),
+                Some(Value::Object(map)) => Value::Int(map.len() as i64),
+                _ => Value::Null,
+            }],
+            Key::Type(p) => vec![Value::from(
+                p.project(doc).unwrap_or(Value::Null).type_name(),
+            )],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Agg {
+    Count,
+    CountOf,
+    CountDistinct,
+    Sum,
+    Avg,
+    Min,
+    Max,
+}
+
+impl Agg {
+    fn text(self, p: &Path) -> String {
+        match self {
+            Agg::Count => "count()".into(),
+            Agg::CountOf => format!("count({p})"),
+            Agg::CountDistinct => format!("count(distinct {p})"),
+            Agg::Sum => format!("sum({p})"),
+            Agg::Avg => format!("avg({p})"),
+            Agg::Min => format!("min({p})"),
+            Agg::Max => format!("max({p})"),
+        }
+    }
+
+    /// The reference: the aggregate over the documents of one group, in id order.
+    fn over(self, p: &Path, docs: &[&Value]) -> Value {
+        let values = || docs.iter().map(|d| p.project(d).unwrap_or(Value::Null));
+        let numbers = || values().filter(|v| matches!(v, Value::Int(_) | Value::Float(_)));
+        let (mut int, mut float, mut exact) = (0i64, 0f64, true);
+        for n in numbers() {
+            match n {
+                Value::Int(i) => int += i,
+                Value::Float(f) => {
+                    float += f;
+                    exact = false;
+                }
+                _ => unreachable!(),
+            }
+        }
+        let present = || values().filter(|v| *v != Value::Null);
+        match self {
+            Agg::Count => Value::Int(docs.len() as i64),
+            Agg::CountOf => Value::Int(present().count() as i64),
+            Agg::CountDistinct => {
+                let distinct: BTreeSet<Value> = docs
+                    .iter()
+                    .flat_map(|d| p.index_keys(d).0)
+                    .filter(|v| *v != Value::Null)
+                    .collect();
+                Value::Int(distinct.len() as i64)
+            }
+            Agg::Sum if exact => Value::Int(int),
+            Agg::Sum => Value::Float(int as f64 + float),
+            Agg::Avg => match numbers().count() {
+                0 => Value::Null,
+                n => Value::Float((int as f64 + float) / n as f64),
+            },
+            Agg::Min => present().min().unwrap_or(Value::Null),
+            Agg::Max => present().max().unwrap_or(Value::Null),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Grouping {
+    docs: Vec<serde_json::Value>,
+    indexes: Vec<usize>,
+    filter: Option<Expr>,
+    keys: Vec<Key>,
+    aggregates: Vec<(Agg, Path)>,
+    by_first_aggregate_desc: bool,
+}
+
+fn key() -> impl Strategy<Value = Key> {
+    prop_oneof![
+        4 => path().prop_map(Key::Path),
+        1 => path().prop_map(Key::Len),
+        1 => path().prop_map(Key::Type),
+    ]
+}
+
+fn aggregate() -> impl Strategy<Value = (Agg, Path)> {
+    (
+        prop::sample::select(vec![
+            Agg::Count,
+            Agg::CountOf,
+            Agg::CountDistinct,
+            Agg::Sum,
+            Agg::Avg,
+            Agg::Min,
+            Agg::Max,
+        ]),
+        path(),
+    )
+}
+
+fn grouping() -> impl Strategy<Value = Grouping> {
+    // Shapes an index may answer (counts per value of a path; min and max of a path), and
+    // any other.
+    let shape = prop_oneof![
+        1 => path().prop_map(|p| (vec![Key::Path(p.clone())], vec![(Agg::Count, p)])),
+        1 => (path(), any::<bool>()).prop_map(|(p, count)| {
+            let mut aggregates = vec![(Agg::Min, p.clone()), (Agg::Max, p.clone())];
+            if count {
+                aggregates.push((Agg::Count, p));
+            }
+            (Vec::new(), aggregates)
+        }),
+        3 => (prop::collection::vec(key(), 0..3), prop::collection::vec(aggregate(), 1..4)),
+    ];
+    (
+        prop::collection::vec(document(), 0..40),
+        prop::collection::vec(0..INDEXES.len(), 0..4),
+        prop::option::weighted(0.5, expr()),
+        shape,
+        any::<bool>(),
+    )
+        .prop_map(
+            |(docs, indexes, filter, (keys, aggregates), by_first_aggregate_desc)| Grouping {
+                docs,
+                indexes,
+                filter,
+                keys,
+                aggregates,
+                by_first_aggregate_desc,
+            },
+        )
+}
+
+/// Integral floats as integers: `1` and `1.0` are one key, printed as `1`.
+fn canonical(v: Value) -> Value {
+    match v.as_i64() {
+        Some(i) if matches!(v, Value::Float(_)) => Value::Int(i),
+        _ => v,
+    }
+}
+
+fn check_grouping(case: Grouping) -> Result<(), TestCaseError> {
+    let indexed = Db::temporary().unwrap();
+    let plain = Db::temporary().unwrap();
+    for db in [&indexed, &plain] {
+        db.collection("t")
+            .unwrap()
+            .insert_many(case.docs.clone())
+            .unwrap();
+    }
+    for &i in &case.indexes {
+        let _ = indexed.collection("t").unwrap().create_index(INDEXES[i]);
+    }
+    let mut columns: Vec<String> = case
+        .keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| format!("{} as g{i}", k.text()))
+        .collect();
+    columns.extend(
+        case.aggregates
+            .iter()
+            .enumerate()
+            .map(|(i, (a, p))| format!("{} as x{i}", a.text(p))),
+    );
+    let mut text = format!("select {} from t", columns.join(", "));
+    if let Some(filter) = &case.filter {
+        text.push_str(&format!(" where {filter}"));
+    }
+    if !case.keys.is_empty() {
+        let keys: Vec<String> = case.keys.iter().map(Key::text).collect();
+        text.push_str(&format!(" group by {}", keys.join(", ")));
+    }
+    if case.by_first_aggregate_desc {
+        text.push_str(" order by x0 desc");
+    }
+    let got = rows(
+        Session::new(indexed.clone())
+            .execute(&text)
+            .unwrap()
+            .pop()
+            .unwrap(),
+    );
+    let want = rows(
+        Session::new(plain.clone())
+            .execute(&text)
+            .unwrap()
+            .pop()
+            .unwrap(),
+    );
+    prop_assert_eq!(&got, &want, "{}", text);
+
+    // The reference: every document filtered, grouped and aggregated here.
+    let predicate = case
+        .filter
+        .as_ref()
+        .map(|f| quarry::internals::eval::bind(f, &Default::default()).unwrap());
+    let all: Vec<Value> = plain
+        .collection("t")
+        .unwrap()
+        .iter()
+        .map(|d| d.unwrap().1)
+        .filter(|d| predicate.as_ref().is_none_or(|p| p.matches(d)))
+        .collect();
+    // A key given twice is one key.
+    let mut distinct_keys: Vec<&Key> = Vec::new();
+    for key in &case.keys {
+        if !distinct_keys.iter().any(|k| k.text() == key.text()) {
+            distinct_keys.push(key);
+        }
+    }
+    let mut groups: BTreeMap<Vec<Value>, Vec<&Value>> = BTreeMap::new();
+    if case.keys.is_empty() {
+        groups.insert(Vec::new(), Vec::new());
+    }
+    for doc in &all {
+        let mut combos: Vec<Vec<Value>> = vec![Vec::new()];
+        for key in &distinct_keys {
+            combos = combos
+                .into_iter()
+                .flat_map(|c| {
+                    key.values(doc).into_iter().map(move |v| {
+                        let mut c = c.clone();
+                        c.push(canonical(v));
+                        c
+                    })
+                })
+                .collect();
+        }
+        for combo in combos {
+            groups.entry(combo).or_default().push(doc);
+        }
+    }
+    let mut expected: Vec<Value> = groups
+        .into_iter()
+        .map(|(key, docs)| {
+            let mut row = serde_json::Map::new();
+            for (i, k) in case.keys.iter().enumerate() {
+                let at = distinct_keys
+                    .iter()
+                    .position(|d| d.text() == k.text())
+                    .unwrap();
+                row.insert(format!("g{i}"), key[at].to_json());
+            }
+            for (i, (a, p)) in case.aggregates.iter().enumerate() {
+                row.insert(format!("x{i}"), a.over(p, &docs).to_json());
+            }
+            Value::try_from(serde_json::Value::Object(row)).unwrap()
+        })
+        .collect();
+    if case.by_first_aggregate_desc {
+        expected.sort_by(|a, b| b.get("x0").cmp(&a.get("x0")));
+    }
+    prop_assert_eq!(want, expected, "{}", text);
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig {
         // PROPTEST_CASES raises it for a longer run.
@@ -287,5 +632,10 @@ proptest! {
     #[test]
     fn planned_results_equal_a_full_scan(case in case()) {
         check(case)?;
+    }
+
+    #[test]
+    fn groups_and_aggregates_equal_a_reference_over_every_document(case in grouping()) {
+        check_grouping(case)?;
     }
 }

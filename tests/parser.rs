@@ -6,7 +6,9 @@ use common::cases;
 
 use proptest::prelude::*;
 use quarry::Value;
-use quarry::internals::ast::{CompareOp, Expr, Operand, Param, Query, Statement};
+use quarry::internals::ast::{
+    BinaryOp, CompareOp, Expr, Function, Operand, Param, Query, Statement,
+};
 use quarry::paths::Path;
 use quarry::query::{is_incomplete, parse, parse_statement, split_statements};
 
@@ -21,7 +23,7 @@ fn filter_of(text: &str) -> Expr {
 
 fn cmp(path: &str, value: i64) -> Expr {
     Expr::Compare {
-        path: path.parse().unwrap(),
+        subject: Operand::Path(path.parse().unwrap()),
         op: CompareOp::Eq,
         value: Operand::Value(Value::Int(value)),
     }
@@ -69,7 +71,7 @@ fn keywords_are_case_insensitive_and_comments_go_anywhere() {
 #[test]
 fn strings_take_both_quotes_and_json_escapes() {
     let expected = Expr::Compare {
-        path: Path::field("s"),
+        subject: Operand::Path(Path::field("s")),
         op: CompareOp::Eq,
         value: Operand::Value(Value::from("it's \"x\"\n\u{e9}\u{1F600}")),
     };
@@ -114,7 +116,7 @@ fn numbers_are_integers_unless_written_as_floats() {
     assert_eq!(
         filter_of("where a = -7"),
         Expr::Compare {
-            path: Path::field("a"),
+            subject: Operand::Path(Path::field("a")),
             op: CompareOp::Eq,
             value: Operand::Value(Value::Int(-7))
         }
@@ -215,31 +217,70 @@ fn arb_expr() -> impl Strategy<Value = Expr> {
         CompareOp::Gt,
         CompareOp::Ge,
     ]);
+    // Operands: leaves, arithmetic, `||`, negated paths and calls (whose arguments are any
+    // operand), each printed and read back.
+    let leaf_operand = prop_oneof![
+        3 => operand.clone(),
+        3 => path.clone().prop_map(Operand::Path),
+    ];
+    let subject = leaf_operand.prop_recursive(3, 12, 3, |inner| {
+        let arithmetic = prop::sample::select(vec![
+            BinaryOp::Add,
+            BinaryOp::Subtract,
+            BinaryOp::Multiply,
+            BinaryOp::Divide,
+            BinaryOp::Remainder,
+            BinaryOp::Concat,
+        ]);
+        let function = prop::sample::select(Function::ALL.to_vec());
+        prop_oneof![
+            (arithmetic, inner.clone(), inner.clone()).prop_map(|(op, l, r)| Operand::Binary {
+                op,
+                left: Box::new(l),
+                right: Box::new(r)
+            }),
+            (function, prop::collection::vec(inner.clone(), 3)).prop_map(
+                |((f, _, min, max), args)| {
+                    let n = min.max(max.min(args.len()));
+                    Operand::Call {
+                        function: f,
+                        args: args.into_iter().cycle().take(n).collect(),
+                    }
+                }
+            ),
+            inner
+                .prop_filter("a negated literal reads back as one number", |o| {
+                    !matches!(o, Operand::Value(_))
+                })
+                .prop_map(|o| Operand::Negate(Box::new(o))),
+        ]
+    });
     let leaf = prop_oneof![
-        (path.clone(), op, operand.clone()).prop_map(|(path, op, value)| Expr::Compare {
-            path,
+        (subject.clone(), op, subject.clone()).prop_map(|(subject, op, value)| Expr::Compare {
+            subject,
             op,
             value
         }),
         (
-            path.clone(),
+            subject.clone(),
             prop::collection::vec(operand.clone(), 0..3),
             any::<bool>()
         )
-            .prop_map(|(path, values, negated)| Expr::In {
-                path,
+            .prop_map(|(subject, values, negated)| Expr::In {
+                subject,
                 values,
                 negated
             }),
-        (path.clone(), operand.clone(), operand.clone())
-            .prop_map(|(path, low, high)| Expr::Between { path, low, high }),
-        (path.clone(), operand.clone()).prop_map(|(path, value)| Expr::Contains { path, value }),
-        (path.clone(), "[a-z]{0,3}").prop_map(|(path, p)| Expr::StartsWith {
-            path,
+        (subject.clone(), operand.clone(), operand.clone())
+            .prop_map(|(subject, low, high)| Expr::Between { subject, low, high }),
+        (subject.clone(), operand.clone())
+            .prop_map(|(subject, value)| Expr::Contains { subject, value }),
+        (subject.clone(), "[a-z]{0,3}").prop_map(|(subject, p)| Expr::StartsWith {
+            subject,
             prefix: Operand::Value(Value::String(p))
         }),
         path.clone().prop_map(|path| Expr::Exists { path }),
-        (path, any::<bool>()).prop_map(|(path, negated)| Expr::IsNull { path, negated }),
+        (subject, any::<bool>()).prop_map(|(subject, negated)| Expr::IsNull { subject, negated }),
     ];
     leaf.prop_recursive(4, 24, 4, |inner| {
         prop_oneof![

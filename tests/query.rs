@@ -262,7 +262,7 @@ fn runtime_errors_are_clear() {
     assert!(matches!(parse, Error::Parse(_)));
     assert_eq!(
         parse.to_string(),
-        "line 1, column 8: unexpected `whre`: expected `where`, `order by`, `limit`, `offset` or the end of the statement (did you mean `where`?)"
+        "line 1, column 8: unexpected `whre`: expected `where`, `group by`, `order by`, `limit`, `offset` or the end of the statement (did you mean `where`?)"
     );
 }
 

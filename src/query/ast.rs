@@ -17,6 +17,9 @@ use crate::value::Value;
 /// # Ok::<(), quarry::query::ParseError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
+// A statement is parsed once and run: boxing the query would cost every caller a `Box`
+// pattern for nothing measurable.
+#[allow(clippy::large_enum_variant)]
 pub enum Statement {
     /// `[select ...] [from C] [where E] [order by ...] [limit N] [offset N]`
     Query(Query),
@@ -29,11 +32,12 @@ pub enum Statement {
         /// The documents.
         documents: Vec<Value>,
     },
-    /// `update C set p = v, ... unset p, ... where E`
+    /// `update C set p = e, ... unset p, ... where E`
     Update {
         /// The collection.
         collection: String,
-        /// Paths to set and their new values.
+        /// Paths to set and the expressions giving their new values (read from the document
+        /// as it was before the update).
         set: Vec<(Path, Operand)>,
         /// Paths to remove.
         unset: Vec<Path>,
@@ -133,12 +137,18 @@ impl Statement {
 /// A query.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Query {
-    /// `select p, ...`; `None` for `select *` or no `select`.
-    pub fields: Option<Vec<Path>>,
+    /// `select distinct ...`: one row per distinct combination of the columns.
+    pub distinct: bool,
+    /// `select e [as name], ...`; `None` for `select *` or no `select`.
+    pub columns: Option<Vec<Column>>,
     /// `from C`.
     pub collection: Option<String>,
     /// `where E`.
     pub filter: Option<Expr>,
+    /// `group by e, ...`.
+    pub group_by: Vec<Operand>,
+    /// `having E`: a condition on groups.
+    pub having: Option<Expr>,
     /// `order by ...`.
     pub order_by: Vec<OrderKey>,
     /// `limit N`.
@@ -147,11 +157,68 @@ pub struct Query {
     pub offset: Option<Operand>,
 }
 
+impl Query {
+    /// Whether the query answers with groups rather than documents: it has `group by`,
+    /// `having`, `distinct`, or an aggregate among its columns or order keys.
+    ///
+    /// ```
+    /// use quarry::query::{Statement, parse_statement};
+    /// let aggregates = |text| match parse_statement(text) {
+    ///     Ok(Statement::Query(q)) => q.aggregates(),
+    ///     _ => unreachable!(),
+    /// };
+    /// assert!(aggregates("select count() from t") && aggregates("select distinct a from t"));
+    /// assert!(!aggregates("select len(a) as n from t order by n"));
+    /// ```
+    pub fn aggregates(&self) -> bool {
+        self.distinct
+            || !self.group_by.is_empty()
+            || self.having.is_some()
+            || self
+                .columns
+                .iter()
+                .flatten()
+                .any(|c| c.value.has_aggregate())
+            || self.order_by.iter().any(|k| k.key.has_aggregate())
+    }
+}
+
+/// One column of `select`: an expression and the name it goes by.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Column {
+    /// What the column holds.
+    pub value: Operand,
+    /// `as name`.
+    pub alias: Option<String>,
+}
+
+impl Column {
+    /// The column's name in each row: its alias; else a one-field path's field name; else the
+    /// expression as written (`b.c`, `avg(area)`).
+    ///
+    /// ```
+    /// use quarry::query::{Statement, parse_statement};
+    /// let Ok(Statement::Query(q)) = parse_statement("select a, b.c, len(d) as n, avg(e)") else { panic!() };
+    /// let names: Vec<String> = q.columns.unwrap().iter().map(|c| c.name()).collect();
+    /// assert_eq!(names, ["a", "b.c", "n", "avg(e)"]);
+    /// ```
+    pub fn name(&self) -> String {
+        match (&self.alias, &self.value) {
+            (Some(alias), _) => alias.clone(),
+            (None, Operand::Path(path)) => match path.segments() {
+                [crate::path::Segment::Field(name)] => name.clone(),
+                _ => path.to_string(),
+            },
+            (None, value) => value.to_string(),
+        }
+    }
+}
+
 /// One `order by` key.
 #[derive(Clone, Debug, PartialEq)]
 pub struct OrderKey {
-    /// The path sorted on.
-    pub path: Path,
+    /// What is sorted on: an expression, or the name of a column.
+    pub key: Operand,
     /// `desc`.
     pub descending: bool,
 }
@@ -167,13 +234,275 @@ pub struct Count {
     pub by: Option<Path>,
 }
 
-/// A literal or a parameter.
+/// An expression that gives a value: a literal, a parameter, a path, arithmetic, a function
+/// call, a date interval or an aggregate.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Operand {
     /// A literal value.
     Value(Value),
     /// `$1` or `$name`, bound when the statement runs.
     Param(Param),
+    /// A field path (missing reads as null).
+    Path(Path),
+    /// `-e`
+    Negate(Box<Operand>),
+    /// `a + b`, `a || b`, …
+    Binary {
+        /// The operator.
+        op: BinaryOp,
+        /// The left side.
+        left: Box<Operand>,
+        /// The right side.
+        right: Box<Operand>,
+    },
+    /// `len(x)`, `coalesce(a, b)`, …
+    Call {
+        /// The function.
+        function: Function,
+        /// Its arguments.
+        args: Vec<Operand>,
+    },
+    /// `30 days`: only on the right of `+` or `-` after a date.
+    Interval {
+        /// How many units.
+        amount: Box<Operand>,
+        /// Which unit.
+        unit: DateUnit,
+    },
+    /// `count()`, `sum(x)`, `count(distinct x)`, … (in `select`, `having`, `order by`).
+    Aggregate {
+        /// The aggregate.
+        function: Aggregate,
+        /// What it takes from each row; `None` for `count()`.
+        arg: Option<Box<Operand>>,
+        /// `count(distinct x)`.
+        distinct: bool,
+    },
+}
+
+/// An arithmetic or string operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinaryOp {
+    /// `+`
+    Add,
+    /// `-`
+    Subtract,
+    /// `*`
+    Multiply,
+    /// `/`
+    Divide,
+    /// `%`
+    Remainder,
+    /// `||`
+    Concat,
+}
+
+impl BinaryOp {
+    /// Binding strength: 0 `||`, 1 `+ -`, 2 `* / %`.
+    pub fn level(self) -> u8 {
+        match self {
+            BinaryOp::Concat => 0,
+            BinaryOp::Add | BinaryOp::Subtract => 1,
+            BinaryOp::Multiply | BinaryOp::Divide | BinaryOp::Remainder => 2,
+        }
+    }
+
+    /// The operator as written.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinaryOp::Add => "+",
+            BinaryOp::Subtract => "-",
+            BinaryOp::Multiply => "*",
+            BinaryOp::Divide => "/",
+            BinaryOp::Remainder => "%",
+            BinaryOp::Concat => "||",
+        }
+    }
+}
+
+/// An aggregate: what many rows give one group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Aggregate {
+    /// `count()`, `count(x)`, `count(distinct x)`
+    Count,
+    /// `sum(x)`
+    Sum,
+    /// `avg(x)`
+    Avg,
+    /// `min(x)`
+    Min,
+    /// `max(x)`
+    Max,
+}
+
+impl Aggregate {
+    /// Every aggregate, by name.
+    pub const ALL: [(Aggregate, &'static str); 5] = [
+        (Aggregate::Count, "count"),
+        (Aggregate::Sum, "sum"),
+        (Aggregate::Avg, "avg"),
+        (Aggregate::Min, "min"),
+        (Aggregate::Max, "max"),
+    ];
+
+    /// The aggregate's name.
+    pub fn name(self) -> &'static str {
+        Aggregate::ALL
+            .iter()
+            .find(|(a, _)| *a == self)
+            .map_or("count", |(_, n)| n)
+    }
+}
+
+pub use crate::query::functions::{DateUnit, Function};
+
+impl Operand {
+    /// Whether an aggregate appears in it.
+    pub fn has_aggregate(&self) -> bool {
+        let mut found = false;
+        self.visit(&mut |o| found |= matches!(o, Operand::Aggregate { .. }));
+        found
+    }
+
+    /// Calls `f` on this operand and every operand inside it, outside in.
+    pub fn visit(&self, f: &mut impl FnMut(&Operand)) {
+        f(self);
+        match self {
+            Operand::Negate(inner) => inner.visit(f),
+            Operand::Binary { left, right, .. } => {
+                left.visit(f);
+                right.visit(f);
+            }
+            Operand::Call { args, .. } => args.iter().for_each(|a| a.visit(f)),
+            Operand::Interval { amount, .. } => amount.visit(f),
+            Operand::Aggregate { arg: Some(arg), .. } => arg.visit(f),
+            Operand::Value(_)
+            | Operand::Param(_)
+            | Operand::Path(_)
+            | Operand::Aggregate { arg: None, .. } => {}
+        }
+    }
+
+    /// The operand with every part replaced by what `f` gives for it, or rebuilt from its
+    /// parts when `f` gives `None` (inside out: `where `f` gives a replacement, the parts inside it are not visited).
+    pub fn rewrite(
+        &self,
+        f: &mut impl FnMut(&Operand) -> Result<Option<Operand>, String>,
+    ) -> Result<Operand, String> {
+        if let Some(done) = f(self)? {
+            return Ok(done);
+        }
+        Ok(match self {
+            Operand::Negate(inner) => Operand::Negate(Box::new(inner.rewrite(f)?)),
+            Operand::Binary { op, left, right } => Operand::Binary {
+                op: *op,
+                left: Box::new(left.rewrite(f)?),
+                right: Box::new(right.rewrite(f)?),
+            },
+            Operand::Call { function, args } => Operand::Call {
+                function: *function,
+                args: args
+                    .iter()
+                    .map(|a| a.rewrite(f))
+                    .collect::<Result<_, _>>()?,
+            },
+            Operand::Interval { amount, unit } => Operand::Interval {
+                amount: Box::new(amount.rewrite(f)?),
+                unit: *unit,
+            },
+            Operand::Aggregate {
+                function,
+                arg,
+                distinct,
+            } => Operand::Aggregate {
+                function: *function,
+                arg: arg
+                    .as_ref()
+                    .map(|a| a.rewrite(f).map(Box::new))
+                    .transpose()?,
+                distinct: *distinct,
+            },
+            Operand::Value(_) | Operand::Param(_) | Operand::Path(_) => self.clone(),
+        })
+    }
+
+    /// Binding strength when printed: 0 `||`, 1 `+ -`, 2 `* / %`, 3 `-e` and intervals, 4 the rest.
+    fn level(&self) -> u8 {
+        match self {
+            Operand::Binary { op, .. } => op.level(),
+            Operand::Negate(_) | Operand::Interval { .. } => 3,
+            _ => 4,
+        }
+    }
+
+    fn write_at(&self, f: &mut fmt::Formatter<'_>, min: u8) -> fmt::Result {
+        if self.level() < min {
+            write!(f, "(")?;
+            self.write_at(f, 0)?;
+            return write!(f, ")");
+        }
+        match self {
+            Operand::Value(v) => write!(f, "{v}"),
+            Operand::Param(p) => write!(f, "{p}"),
+            Operand::Path(p) => write!(f, "{p}"),
+            Operand::Negate(inner) => {
+                write!(f, "-")?;
+                // `--` would start a comment, `-5` would read back as one number.
+                match &**inner {
+                    Operand::Value(Value::Int(_) | Value::Float(_)) | Operand::Negate(_) => {
+                        write!(f, "({inner})")
+                    }
+                    _ => inner.write_at(f, 4),
+                }
+            }
+            Operand::Binary { op, left, right } => {
+                left.write_at(f, op.level())?;
+                write!(f, " {} ", op.symbol())?;
+                right.write_at(f, op.level() + 1)
+            }
+            Operand::Call { function, args } => write!(f, "{}({})", function.name(), list(args)),
+            Operand::Interval { amount, unit } => {
+                amount.write_at(f, 4)?;
+                let (_, one, many) = DateUnit::WORDS
+                    .iter()
+                    .find(|(u, ..)| u == unit)
+                    .copied()
+                    .unwrap_or((DateUnit::Day, "day", "days"));
+                let word = if **amount == Operand::Value(Value::Int(1)) {
+                    one
+                } else {
+                    many
+                };
+                write!(f, " {word}")
+            }
+            Operand::Aggregate {
+                function,
+                arg,
+                distinct,
+            } => {
+                write!(f, "{}(", function.name())?;
+                if *distinct {
+                    write!(f, "distinct ")?;
+                }
+                if let Some(arg) = arg {
+                    write!(f, "{arg}")?;
+                }
+                write!(f, ")")
+            }
+        }
+    }
+}
+
+impl From<Path> for Operand {
+    fn from(path: Path) -> Operand {
+        Operand::Path(path)
+    }
+}
+
+impl From<Value> for Operand {
+    fn from(value: Value) -> Operand {
+        Operand::Value(value)
+    }
 }
 
 /// A parameter.
@@ -211,51 +540,51 @@ pub enum Expr {
     And(Vec<Expr>),
     /// The opposite.
     Not(Box<Expr>),
-    /// `path OP value`
+    /// `subject OP value`
     Compare {
-        /// The path.
-        path: Path,
+        /// What is compared.
+        subject: Operand,
         /// The operator.
         op: CompareOp,
         /// The value.
         value: Operand,
     },
-    /// `path [not] in [v, ...]`
+    /// `subject [not] in [v, ...]`
     In {
-        /// The path.
-        path: Path,
+        /// What is looked up.
+        subject: Operand,
         /// The values.
         values: Vec<Operand>,
         /// `not in`.
         negated: bool,
     },
-    /// `path between low and high` (inclusive)
+    /// `subject between low and high` (inclusive)
     Between {
-        /// The path.
-        path: Path,
+        /// What is tested.
+        subject: Operand,
         /// The low end.
         low: Operand,
         /// The high end.
         high: Operand,
     },
-    /// `path contains v`
+    /// `subject contains v`
     Contains {
-        /// The path.
-        path: Path,
+        /// The array or string looked into.
+        subject: Operand,
         /// The element or substring.
         value: Operand,
     },
-    /// `path starts with "p"`
+    /// `subject starts with "p"`
     StartsWith {
-        /// The path.
-        path: Path,
+        /// The string tested.
+        subject: Operand,
         /// The prefix.
         prefix: Operand,
     },
-    /// `path matches "re"`
+    /// `subject matches "re"`
     Matches {
-        /// The path.
-        path: Path,
+        /// The string tested.
+        subject: Operand,
         /// The regular expression.
         pattern: Operand,
     },
@@ -264,10 +593,10 @@ pub enum Expr {
         /// The path.
         path: Path,
     },
-    /// `path is [not] null`
+    /// `subject is [not] null`
     IsNull {
-        /// The path.
-        path: Path,
+        /// What is tested.
+        subject: Operand,
         /// `is not null`.
         negated: bool,
     },
@@ -279,6 +608,19 @@ pub enum Expr {
         /// The condition on one element.
         condition: Box<Expr>,
     },
+}
+
+impl CompareOp {
+    /// The operator with its sides swapped: `a < b` is `b > a`.
+    pub fn flipped(self) -> CompareOp {
+        match self {
+            CompareOp::Lt => CompareOp::Gt,
+            CompareOp::Le => CompareOp::Ge,
+            CompareOp::Gt => CompareOp::Lt,
+            CompareOp::Ge => CompareOp::Le,
+            other => other,
+        }
+    }
 }
 
 impl fmt::Display for CompareOp {
@@ -305,10 +647,33 @@ impl fmt::Display for Param {
 
 impl fmt::Display for Operand {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Operand::Value(v) => write!(f, "{v}"),
-            Operand::Param(p) => write!(f, "{p}"),
+        self.write_at(f, 0)
+    }
+}
+
+impl fmt::Display for Column {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.value)?;
+        let unnamed = Column {
+            value: self.value.clone(),
+            alias: None,
+        };
+        match &self.alias {
+            // An alias that repeats the column's own name adds nothing.
+            Some(alias) if *alias != unnamed.name() => write!(f, " as {}", Path::field(alias)),
+            _ => Ok(()),
         }
+    }
+}
+
+impl fmt::Display for OrderKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}{}",
+            self.key,
+            if self.descending { " desc" } else { "" }
+        )
     }
 }
 
@@ -321,6 +686,51 @@ fn list<T: fmt::Display>(items: &[T]) -> String {
 }
 
 impl Expr {
+    /// Every operand the condition tests or compares with, in order (those inside `has`
+    /// included).
+    ///
+    /// ```
+    /// let Ok(quarry::query::Statement::Query(q)) =
+    ///     quarry::query::parse_statement("where a > 1 and not (len(b) in [2, $n])") else { panic!() };
+    /// let texts: Vec<String> = q.filter.unwrap().operands().iter().map(|o| o.to_string()).collect();
+    /// assert_eq!(texts, ["a", "1", "len(b)", "2", "$n"]);
+    /// ```
+    pub fn operands(&self) -> Vec<&Operand> {
+        let mut out = Vec::new();
+        self.collect_operands(&mut out);
+        out
+    }
+
+    fn collect_operands<'a>(&'a self, out: &mut Vec<&'a Operand>) {
+        match self {
+            Expr::Or(items) | Expr::And(items) => {
+                items.iter().for_each(|e| e.collect_operands(out));
+            }
+            Expr::Not(inner) => inner.collect_operands(out),
+            Expr::Compare { subject, value, .. } | Expr::Contains { subject, value } => {
+                out.extend([subject, value]);
+            }
+            Expr::In {
+                subject, values, ..
+            } => {
+                out.push(subject);
+                out.extend(values);
+            }
+            Expr::Between { subject, low, high } => out.extend([subject, low, high]),
+            Expr::StartsWith {
+                subject,
+                prefix: other,
+            }
+            | Expr::Matches {
+                subject,
+                pattern: other,
+            } => out.extend([subject, other]),
+            Expr::IsNull { subject, .. } => out.push(subject),
+            Expr::Exists { .. } => {}
+            Expr::Has { condition, .. } => condition.collect_operands(out),
+        }
+    }
+
     /// Binding strength: 0 or, 1 and, 2 not, 3 a condition.
     fn level(&self) -> u8 {
         match self {
@@ -356,27 +766,29 @@ impl Expr {
                 write!(f, "not ")?;
                 inner.write_at(f, 2)
             }
-            Expr::Compare { path, op, value } => write!(f, "{path} {op} {value}"),
+            Expr::Compare { subject, op, value } => write!(f, "{subject} {op} {value}"),
             Expr::In {
-                path,
+                subject,
                 values,
                 negated,
             } => {
                 write!(
                     f,
-                    "{path} {}in [{}]",
+                    "{subject} {}in [{}]",
                     if *negated { "not " } else { "" },
                     list(values)
                 )
             }
-            Expr::Between { path, low, high } => write!(f, "{path} between {low} and {high}"),
-            Expr::Contains { path, value } => write!(f, "{path} contains {value}"),
-            Expr::StartsWith { path, prefix } => write!(f, "{path} starts with {prefix}"),
-            Expr::Matches { path, pattern } => write!(f, "{path} matches {pattern}"),
+            Expr::Between { subject, low, high } => {
+                write!(f, "{subject} between {low} and {high}")
+            }
+            Expr::Contains { subject, value } => write!(f, "{subject} contains {value}"),
+            Expr::StartsWith { subject, prefix } => write!(f, "{subject} starts with {prefix}"),
+            Expr::Matches { subject, pattern } => write!(f, "{subject} matches {pattern}"),
             Expr::Exists { path } => write!(f, "exists {path}"),
             Expr::Has { path, condition } => write!(f, "{path} has ({condition})"),
-            Expr::IsNull { path, negated } => {
-                write!(f, "{path} is {}null", if *negated { "not " } else { "" })
+            Expr::IsNull { subject, negated } => {
+                write!(f, "{subject} is {}null", if *negated { "not " } else { "" })
             }
         }
     }
@@ -391,8 +803,9 @@ impl fmt::Display for Expr {
 impl fmt::Display for Query {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut parts = Vec::new();
-        if let Some(fields) = &self.fields {
-            parts.push(format!("select {}", list(fields)));
+        let distinct = if self.distinct { "distinct " } else { "" };
+        if let Some(columns) = &self.columns {
+            parts.push(format!("select {distinct}{}", list(columns)));
         }
         if let Some(c) = &self.collection {
             parts.push(format!("from {c}"));
@@ -400,13 +813,14 @@ impl fmt::Display for Query {
         if let Some(e) = &self.filter {
             parts.push(format!("where {e}"));
         }
+        if !self.group_by.is_empty() {
+            parts.push(format!("group by {}", list(&self.group_by)));
+        }
+        if let Some(e) = &self.having {
+            parts.push(format!("having {e}"));
+        }
         if !self.order_by.is_empty() {
-            let keys: Vec<String> = self
-                .order_by
-                .iter()
-                .map(|k| format!("{}{}", k.path, if k.descending { " desc" } else { "" }))
-                .collect();
-            parts.push(format!("order by {}", keys.join(", ")));
+            parts.push(format!("order by {}", list(&self.order_by)));
         }
         if let Some(l) = &self.limit {
             parts.push(format!("limit {l}"));

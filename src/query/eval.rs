@@ -8,147 +8,16 @@
 //! `!=`, `not in` and `is not null` are exactly the negations of `=`, `in` and `is null`.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
 
 use regex::Regex;
 
 use crate::codec::document::{stored_scalar, stored_str};
 use crate::error::{Error, Result};
 use crate::path::Path;
-use crate::query::ast::{CompareOp, Expr, Operand, Param};
+use crate::query::ast::{CompareOp, Expr, Operand};
+use crate::query::compute::Calc;
+use crate::query::params::Params;
 use crate::value::Value;
-
-/// Values for `$1` / `$name` parameters.
-///
-/// ```
-/// use quarry::query::Params;
-/// let params = Params::new().with("org", "ICC").with_positional(2021i64);
-/// assert_eq!(params.len(), 2);
-/// ```
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Params {
-    positional: Vec<Value>,
-    named: HashMap<String, Value>,
-}
-
-impl Params {
-    /// No parameters.
-    pub fn new() -> Params {
-        Params::default()
-    }
-
-    /// Binds `$name`.
-    pub fn with(mut self, name: &str, value: impl Into<Value>) -> Params {
-        self.set(name, value);
-        self
-    }
-
-    /// Binds the next positional parameter (`$1`, then `$2`, …).
-    pub fn with_positional(mut self, value: impl Into<Value>) -> Params {
-        self.positional.push(value.into());
-        self
-    }
-
-    /// Binds `$name` in place (a name of digits binds that position).
-    ///
-    /// ```
-    /// let mut params = quarry::query::Params::new();
-    /// params.set("1", 5i64);
-    /// params.set("org", "ICC");
-    /// assert_eq!(params.len(), 2);
-    /// ```
-    pub fn set(&mut self, name: &str, value: impl Into<Value>) {
-        let value = value.into();
-        match name.parse::<usize>() {
-            Ok(position) if position >= 1 => {
-                if self.positional.len() < position {
-                    self.positional.resize(position, Value::Null);
-                }
-                self.positional[position - 1] = value;
-            }
-            _ => {
-                self.named.insert(name.to_owned(), value);
-            }
-        }
-    }
-
-    /// Unbinds `$name` (a name of digits unbinds that position); whether it was bound.
-    ///
-    /// ```
-    /// let mut params = quarry::query::Params::new().with("org", "ICC");
-    /// assert!(params.unset("org") && !params.unset("org"));
-    /// ```
-    pub fn unset(&mut self, name: &str) -> bool {
-        match name.parse::<usize>() {
-            Ok(position) if (1..=self.positional.len()).contains(&position) => {
-                self.positional[position - 1] = Value::Null;
-                while self.positional.last() == Some(&Value::Null) {
-                    self.positional.pop();
-                }
-                true
-            }
-            Ok(_) => false,
-            Err(_) => self.named.remove(name).is_some(),
-        }
-    }
-
-    /// Every binding, positions first (`1`, `2`, …), then names in order.
-    ///
-    /// ```
-    /// let params = quarry::query::Params::new().with("b", 2i64).with("a", 1i64).with_positional(true);
-    /// let names: Vec<String> = params.bound().into_iter().map(|(n, _)| n).collect();
-    /// assert_eq!(names, ["1", "a", "b"]);
-    /// ```
-    pub fn bound(&self) -> Vec<(String, Value)> {
-        let mut named: Vec<(String, Value)> = self
-            .named
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        named.sort();
-        (1..)
-            .zip(&self.positional)
-            .map(|(i, v)| (i.to_string(), v.clone()))
-            .chain(named)
-            .collect()
-    }
-
-    /// How many parameters are bound.
-    pub fn len(&self) -> usize {
-        self.positional.len() + self.named.len()
-    }
-
-    /// Whether none is bound.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The value of an operand: a literal, or a bound parameter.
-    pub fn resolve(&self, operand: &Operand) -> Result<Value> {
-        match operand {
-            Operand::Value(value) => Ok(value.clone()),
-            Operand::Param(param) => {
-                let found = match param {
-                    Param::Position(n) => n.checked_sub(1).and_then(|i| self.positional.get(i)),
-                    Param::Named(name) => self.named.get(name),
-                };
-                found.cloned().ok_or_else(|| {
-                    Error::Query(format!(
-                        "no value is bound for parameter {}",
-                        param_text(param)
-                    ))
-                })
-            }
-        }
-    }
-}
-
-fn param_text(param: &Param) -> String {
-    match param {
-        Param::Position(n) => format!("${n}"),
-        Param::Named(name) => format!("${name}"),
-    }
-}
 
 /// An expression ready to evaluate against documents.
 #[derive(Clone, Debug)]
@@ -178,60 +47,199 @@ pub enum Predicate {
     /// `path has (condition)`: an element of the array at `path` (or the value itself when it
     /// is not an array) satisfies the condition, whose paths start at the element.
     Has(Path, Box<Predicate>),
+    /// A condition on a computed value, or against values read from the document
+    /// (`len(tags) > 2`, `price > cost * 2`): no index answers it.
+    Test(Box<Test>),
 }
 
-/// Binds parameters and compiles regexes: the expression as it will run.
+/// A condition that computes: its subject and the values it is tested against are evaluated
+/// for each document, then tested as a path's value would be (an array subject holds when
+/// the array or one of its elements does).
+#[derive(Clone, Debug)]
+pub struct Test {
+    /// What is tested.
+    pub subject: Calc,
+    /// The test.
+    pub kind: TestKind,
+}
+
+/// What a [`Test`] asks of its subject.
+#[derive(Clone, Debug)]
+pub enum TestKind {
+    /// `OP value` (`!=` is bound as `not =`).
+    Compare(CompareOp, Calc),
+    /// `in [values]`
+    In(Vec<Calc>),
+    /// `between low and high`
+    Between(Calc, Calc),
+    /// `contains value`
+    Contains(Calc),
+    /// `starts with prefix`
+    StartsWith(Calc),
+    /// `matches "regex"` (the pattern reads no document)
+    Matches(Regex),
+    /// `is null`
+    IsNull,
+}
+
+impl Test {
+    fn matches(&self, doc: &Value) -> bool {
+        let kind = &self.kind;
+        // The values tested against, computed once per document.
+        let operands: Vec<Value> = match kind {
+            TestKind::Compare(_, v) | TestKind::Contains(v) | TestKind::StartsWith(v) => {
+                vec![v.eval(doc)]
+            }
+            TestKind::In(values) => values.iter().map(|v| v.eval(doc)).collect(),
+            TestKind::Between(low, high) => vec![low.eval(doc), high.eval(doc)],
+            TestKind::Matches(_) | TestKind::IsNull => Vec::new(),
+        };
+        let holds = |c: &Value| match kind {
+            TestKind::Compare(op, _) => compare(c, *op, &operands[0]),
+            TestKind::In(_) => operands.contains(c),
+            TestKind::Between(..) => {
+                compare(c, CompareOp::Ge, &operands[0]) && compare(c, CompareOp::Le, &operands[1])
+            }
+            TestKind::StartsWith(_) => match (c, &operands[0]) {
+                (Value::String(s), Value::String(prefix)) => s.starts_with(prefix.as_str()),
+                _ => false,
+            },
+            TestKind::Matches(regex) => c.as_str().is_some_and(|s| regex.is_match(s)),
+            TestKind::IsNull => matches!(c, Value::Null),
+            TestKind::Contains(_) => unreachable!("contains looks at whole values"),
+        };
+        let contains = |reached: &Value| match (reached, &operands[0]) {
+            (Value::Array(items), needle) => items.contains(needle),
+            (Value::String(hay), Value::String(needle)) => hay.contains(needle.as_str()),
+            _ => false,
+        };
+        match (&self.subject, kind) {
+            (Calc::Path(path), TestKind::Contains(_)) => path.any_value(doc, contains),
+            (Calc::Path(path), _) => path.any_candidate(doc, holds),
+            (subject, TestKind::Contains(_)) => contains(&subject.eval(doc)),
+            (subject, _) => {
+                let value = subject.eval(doc);
+                holds(&value) || matches!(&value, Value::Array(items) if items.iter().any(holds))
+            }
+        }
+    }
+
+    fn paths(&self) -> Vec<&Path> {
+        let mut out = self.subject.paths();
+        match &self.kind {
+            TestKind::Compare(_, v) | TestKind::Contains(v) | TestKind::StartsWith(v) => {
+                out.extend(v.paths());
+            }
+            TestKind::In(values) => out.extend(values.iter().flat_map(Calc::paths)),
+            TestKind::Between(low, high) => {
+                out.extend(low.paths());
+                out.extend(high.paths());
+            }
+            TestKind::Matches(_) | TestKind::IsNull => {}
+        }
+        out
+    }
+}
+
+/// Binds parameters, folds constants and compiles regexes: the expression as it will run.
+/// A condition on a path against values known before reading (the kind an index can answer)
+/// keeps its own form; a computed one becomes a [`Predicate::Test`].
 pub fn bind(expr: &Expr, params: &Params) -> Result<Predicate> {
+    let calc = |operand: &Operand| Calc::bind(operand, params);
     Ok(match expr {
         Expr::Or(items) => Predicate::Or(bind_all(items, params)?),
         Expr::And(items) => Predicate::And(bind_all(items, params)?),
         Expr::Not(inner) => Predicate::Not(Box::new(bind(inner, params)?)),
-        Expr::Compare { path, op, value } => match op {
-            CompareOp::Ne => Predicate::Not(Box::new(Predicate::Compare(
-                path.clone(),
-                CompareOp::Eq,
-                params.resolve(value)?,
-            ))),
-            op => Predicate::Compare(path.clone(), *op, params.resolve(value)?),
-        },
+        Expr::Compare { subject, op, value } => {
+            let (mut subject, mut value, mut op) = (calc(subject)?, calc(value)?, *op);
+            // `5 < n` is `n > 5`: the path goes first, where an index can use it.
+            if subject.as_const().is_some() && value.as_path().is_some() {
+                std::mem::swap(&mut subject, &mut value);
+                op = op.flipped();
+            }
+            let (negated, op) = match op {
+                CompareOp::Ne => (true, CompareOp::Eq),
+                op => (false, op),
+            };
+            let predicate = match (subject, value) {
+                (Calc::Path(path), Calc::Const(value)) => Predicate::Compare(path, op, value),
+                (subject, value) => test(subject, TestKind::Compare(op, value)),
+            };
+            negate_if(negated, predicate)
+        }
         Expr::In {
-            path,
+            subject,
             values,
             negated,
         } => {
-            let values = values
-                .iter()
-                .map(|v| params.resolve(v))
-                .collect::<Result<Vec<_>>>()?;
-            negate_if(*negated, Predicate::In(path.clone(), values))
+            let values = values.iter().map(calc).collect::<Result<Vec<_>>>()?;
+            let predicate = match (calc(subject)?, constants(&values)) {
+                (Calc::Path(path), Some(values)) => Predicate::In(path, values),
+                (subject, _) => test(subject, TestKind::In(values)),
+            };
+            negate_if(*negated, predicate)
         }
-        Expr::Between { path, low, high } => {
-            Predicate::Between(path.clone(), params.resolve(low)?, params.resolve(high)?)
-        }
-        Expr::Contains { path, value } => Predicate::Contains(path.clone(), params.resolve(value)?),
-        Expr::StartsWith { path, prefix } => match params.resolve(prefix)? {
-            Value::String(s) => Predicate::StartsWith(path.clone(), s),
-            other => {
+        Expr::Between { subject, low, high } => match (calc(subject)?, calc(low)?, calc(high)?) {
+            (Calc::Path(path), Calc::Const(low), Calc::Const(high)) => {
+                Predicate::Between(path, low, high)
+            }
+            (subject, low, high) => test(subject, TestKind::Between(low, high)),
+        },
+        Expr::Contains { subject, value } => match (calc(subject)?, calc(value)?) {
+            (Calc::Path(path), Calc::Const(value)) => Predicate::Contains(path, value),
+            (subject, value) => test(subject, TestKind::Contains(value)),
+        },
+        Expr::StartsWith { subject, prefix } => match (calc(subject)?, calc(prefix)?) {
+            (Calc::Path(path), Calc::Const(Value::String(s))) => Predicate::StartsWith(path, s),
+            (_, Calc::Const(other)) => {
                 return Err(Error::Query(format!(
                     "`starts with` needs a string, not {other}"
                 )));
             }
+            (subject, prefix) => test(subject, TestKind::StartsWith(prefix)),
         },
-        Expr::Matches { path, pattern } => match params.resolve(pattern)? {
-            Value::String(s) => Predicate::Matches(path.clone(), compile_regex(&s)?),
-            other => {
-                return Err(Error::Query(format!(
-                    "`matches` needs a regular expression string, not {other}"
-                )));
+        Expr::Matches { subject, pattern } => {
+            let regex = match calc(pattern)? {
+                Calc::Const(Value::String(s)) => compile_regex(&s)?,
+                Calc::Const(other) => {
+                    return Err(Error::Query(format!(
+                        "`matches` needs a regular expression string, not {other}"
+                    )));
+                }
+                _ => {
+                    return Err(Error::Query(format!(
+                        "the pattern after `matches` cannot read the document (`{pattern}`): \
+                         write a string or a parameter"
+                    )));
+                }
+            };
+            match calc(subject)? {
+                Calc::Path(path) => Predicate::Matches(path, regex),
+                subject => test(subject, TestKind::Matches(regex)),
             }
-        },
+        }
         Expr::Exists { path } => Predicate::Exists(path.clone()),
-        Expr::IsNull { path, negated } => negate_if(*negated, Predicate::IsNull(path.clone())),
+        Expr::IsNull { subject, negated } => negate_if(
+            *negated,
+            match calc(subject)? {
+                Calc::Path(path) => Predicate::IsNull(path),
+                subject => test(subject, TestKind::IsNull),
+            },
+        ),
         Expr::Has { path, condition } => Predicate::Has(
             path.clone(),
             Box::new(bind(&element_relative(condition), params)?),
         ),
     })
+}
+
+fn test(subject: Calc, kind: TestKind) -> Predicate {
+    Predicate::Test(Box::new(Test { subject, kind }))
+}
+
+/// The values, when every one is known before reading.
+fn constants(values: &[Calc]) -> Option<Vec<Value>> {
+    values.iter().map(|v| v.as_const().cloned()).collect()
 }
 
 /// A `has` condition with its paths made relative to the element: `_` is the element itself,
@@ -240,6 +248,17 @@ fn element_relative(expr: &Expr) -> Expr {
     let rebase = |path: &Path| match path.segments() {
         [crate::path::Segment::Field(head), rest @ ..] if head == "_" => Path::new(rest.to_vec()),
         _ => path.clone(),
+    };
+    let operand = |operand: &mut Operand| {
+        let rebased = operand.rewrite(&mut |o| {
+            Ok(match o {
+                Operand::Path(path) => Some(Operand::Path(rebase(path))),
+                _ => None,
+            })
+        });
+        if let Ok(rebased) = rebased {
+            *operand = rebased;
+        }
     };
     let mut expr = expr.clone();
     match &mut expr {
@@ -251,15 +270,34 @@ fn element_relative(expr: &Expr) -> Expr {
         Expr::Not(inner) => **inner = element_relative(inner),
         // A `has` inside a `has` starts at the outer element; its own condition is rebased
         // when it is bound.
-        Expr::Has { path, .. } => *path = rebase(path),
-        Expr::Compare { path, .. }
-        | Expr::In { path, .. }
-        | Expr::Between { path, .. }
-        | Expr::Contains { path, .. }
-        | Expr::StartsWith { path, .. }
-        | Expr::Matches { path, .. }
-        | Expr::Exists { path }
-        | Expr::IsNull { path, .. } => *path = rebase(path),
+        Expr::Has { path, .. } | Expr::Exists { path } => *path = rebase(path),
+        Expr::Compare { subject, value, .. } | Expr::Contains { subject, value } => {
+            operand(subject);
+            operand(value);
+        }
+        Expr::In {
+            subject, values, ..
+        } => {
+            operand(subject);
+            values.iter_mut().for_each(operand);
+        }
+        Expr::Between { subject, low, high } => {
+            operand(subject);
+            operand(low);
+            operand(high);
+        }
+        Expr::StartsWith {
+            subject,
+            prefix: other,
+        }
+        | Expr::Matches {
+            subject,
+            pattern: other,
+        } => {
+            operand(subject);
+            operand(other);
+        }
+        Expr::IsNull { subject, .. } => operand(subject),
     }
     expr
 }
@@ -348,6 +386,7 @@ impl Predicate {
             | Predicate::Exists(path)
             | Predicate::IsNull(path)
             | Predicate::Has(path, _) => Box::new(std::iter::once(path)),
+            Predicate::Test(test) => Box::new(test.paths().into_iter()),
         }
     }
 
@@ -383,6 +422,7 @@ impl Predicate {
                 Value::Array(items) => items.iter().any(|item| inner.matches(item)),
                 other => inner.matches(other),
             }),
+            Predicate::Test(test) => test.matches(doc),
         }
     }
 

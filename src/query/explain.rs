@@ -10,9 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::time::Instant;
 
-use crate::query::ast::OrderKey;
-use crate::query::pipeline::{Counting, Pipeline, Step};
-use crate::query::plan::{Access, IndexScan};
+use crate::query::pipeline::{Counting, GroupSource, Grouping, Pipeline, Step};
+use crate::query::plan::{Access, IndexScan, SortKey};
 
 /// One step of a plan, with the steps feeding it.
 ///
@@ -203,7 +202,8 @@ pub(crate) fn render(pipeline: &Pipeline, measures: &Measures) -> PlanNode {
     for (i, step) in pipeline.steps.iter().enumerate() {
         let label = step_label(step);
         node = match step {
-            Step::Count(Counting::Counter) | Step::Group { index: Some(_), .. } => {
+            Step::Count(Counting::Counter) => PlanNode::new(label),
+            Step::Aggregate(Grouping { source, .. }) if !matches!(source, GroupSource::Rows) => {
                 PlanNode::new(label)
             }
             _ => PlanNode::new(label).child(node),
@@ -223,33 +223,57 @@ fn step_label(step: &Step) -> String {
         },
         Step::Offset(n) => format!("Offset {n}"),
         Step::Limit(n) => format!("Limit {n}"),
-        Step::Project(fields) => {
-            let texts: Vec<String> = fields.iter().map(ToString::to_string).collect();
+        Step::Project(columns) => {
+            let texts: Vec<&str> = columns.iter().map(|c| c.text.as_str()).collect();
             format!("Project {}", texts.join(", "))
         }
         Step::Count(Counting::Counter) => "Count from the collection's counter".to_owned(),
         Step::Count(Counting::IndexKeys) => "Count index keys (no documents read)".to_owned(),
         Step::Count(Counting::Rows) => "Count".to_owned(),
-        Step::Group {
-            by,
-            index: Some((index, held)),
-        } => format!(
-            "Group by {by} from index {} {} (no documents read)",
+        Step::Aggregate(grouping) => grouping_label(grouping),
+        Step::Having { text, .. } => format!("Having {text}"),
+    }
+}
+
+/// `Group by a, b: count(), sum(x)`, and where the groups come from when not from rows.
+fn grouping_label(grouping: &Grouping) -> String {
+    let keys: Vec<&str> = grouping.keys.iter().map(|(_, t)| t.as_str()).collect();
+    let aggregates: Vec<&str> = grouping
+        .aggregates
+        .iter()
+        .map(|a| a.text.as_str())
+        .collect();
+    let mut label = match keys.is_empty() {
+        true => "Aggregate".to_owned(),
+        false => format!("Group by {}", keys.join(", ")),
+    };
+    if !aggregates.is_empty() {
+        label.push_str(&format!(": {}", aggregates.join(", ")));
+    }
+    match &grouping.source {
+        GroupSource::Rows => {}
+        GroupSource::IndexCounts(index, held) => label.push_str(&format!(
+            " from index {} {} (no documents read)",
             index.name,
             if *held {
                 "entries, counted while a load runs"
             } else {
                 "group counts"
             }
-        ),
-        Step::Group { by, index: None } => format!("Group by {by}"),
+        )),
+        GroupSource::Counter => label.push_str(" from the collection's counter"),
+        GroupSource::IndexEnds(index) => label.push_str(&format!(
+            " from the ends of index {} (no documents read)",
+            index.name
+        )),
     }
+    label
 }
 
-fn order_text(order: &[OrderKey]) -> String {
+fn order_text(order: &[SortKey]) -> String {
     order
         .iter()
-        .map(|k| format!("{}{}", k.path, if k.descending { " desc" } else { "" }))
+        .map(|k| k.text.clone())
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -8,16 +8,17 @@
 
 use std::sync::Arc;
 
-use crate::path::Path;
-use crate::query::ast::OrderKey;
-use crate::query::plan::{Access, Plan};
+use crate::query::ast::Aggregate;
+use crate::query::compute::Calc;
+use crate::query::eval::Predicate;
+use crate::query::plan::{Access, Plan, SortKey};
 use crate::store::IndexDef;
 
 /// What a query asks for beyond the plan.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Shape {
-    /// Paths to keep (`select a, b`); `None` for whole documents.
-    pub fields: Option<Vec<Path>>,
+    /// The columns of each row (`select a, len(b) as n`); `None` for whole documents.
+    pub columns: Option<Vec<Projection>>,
     /// Rows to skip.
     pub offset: u64,
     /// Rows to return at most.
@@ -47,7 +48,7 @@ pub(crate) enum Step {
     /// the best `keep` (a bounded heap).
     Sort {
         /// The order.
-        keys: Vec<OrderKey>,
+        keys: Vec<SortKey>,
         /// The most rows the steps above can use.
         keep: Option<u64>,
     },
@@ -55,18 +56,83 @@ pub(crate) enum Step {
     Offset(u64),
     /// Stops after rows.
     Limit(u64),
-    /// Builds each row from these paths.
-    Project(Vec<Path>),
+    /// Builds each row from these columns.
+    Project(Vec<Projection>),
     /// Counts what reaches it.
     Count(Counting),
-    /// Counts documents per value of `by` (each element of an array).
-    Group {
-        /// The grouping path.
-        by: Path,
-        /// An index whose per-value counts answer it, with whether a running load holds
-        /// those counts back (its entries are then counted).
-        index: Option<(Arc<IndexDef>, bool)>,
+    /// Gathers rows into groups and aggregates each: one row per group, in ascending key
+    /// order, holding the keys and the aggregates (see [`Grouping`]).
+    Aggregate(Grouping),
+    /// Keeps the groups that satisfy the condition.
+    Having {
+        /// The condition, on group rows.
+        predicate: Predicate,
+        /// The condition as written.
+        text: String,
     },
+}
+
+/// One column of the rows a query returns.
+#[derive(Clone, Debug)]
+pub(crate) struct Projection {
+    /// The column's name in the row.
+    pub name: String,
+    /// What it holds.
+    pub calc: Calc,
+    /// The column as written, for `explain`.
+    pub text: String,
+}
+
+/// What an `Aggregate` step computes. A group row holds the keys as fields `k0`, `k1`, …
+/// and the aggregates as `a0`, `a1`, …; the steps above it read those fields.
+#[derive(Clone, Debug)]
+pub(crate) struct Grouping {
+    /// The group keys with their text; none for one group of every row.
+    pub keys: Vec<(Calc, String)>,
+    /// The aggregates computed per group.
+    pub aggregates: Vec<AggregateCall>,
+    /// Where the groups come from.
+    pub source: GroupSource,
+}
+
+/// One aggregate of a [`Grouping`].
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct AggregateCall {
+    /// Which aggregate.
+    pub function: Aggregate,
+    /// What it takes from each row (`None`: `count()`).
+    pub arg: Option<Calc>,
+    /// `count(distinct x)`.
+    pub distinct: bool,
+    /// As written.
+    pub text: String,
+}
+
+/// Where an `Aggregate` step's groups come from.
+#[derive(Clone, Debug)]
+pub(crate) enum GroupSource {
+    /// The rows the filter passes.
+    Rows,
+    /// The collection's document counter (`count()` alone, no filter, no groups).
+    Counter,
+    /// An index's per-value counts (`count()` per value of its leading path, no filter),
+    /// with whether a running load holds them back (its entries are then counted).
+    IndexCounts(Arc<IndexDef>, bool),
+    /// The two ends of an index (`min` and `max` of its leading path, no filter; `count()`
+    /// from the collection's counter).
+    IndexEnds(Arc<IndexDef>),
+}
+
+impl Grouping {
+    /// The name of key `i` in a group row.
+    pub fn key_field(i: usize) -> String {
+        format!("k{i}")
+    }
+
+    /// The name of aggregate `i` in a group row.
+    pub fn aggregate_field(i: usize) -> String {
+        format!("a{i}")
+    }
 }
 
 /// Where a count comes from.
@@ -114,14 +180,64 @@ impl Pipeline {
         if let Some(limit) = shape.limit {
             steps.push(Step::Limit(limit));
         }
-        if let Some(fields) = &shape.fields {
-            steps.push(Step::Project(fields.clone()));
+        if let Some(columns) = &shape.columns {
+            steps.push(Step::Project(columns.clone()));
         }
         Pipeline {
             collection: collection.to_owned(),
             plan,
             steps,
         }
+    }
+
+    /// `select ... group by ... having ... order by ...`: the filter (unless an index answers
+    /// without reading documents), the grouping, then `having`, the order of the groups,
+    /// offset, limit and the columns.
+    pub fn aggregate(
+        collection: &str,
+        plan: Plan,
+        filter_text: String,
+        grouping: Grouping,
+        having: Option<(Predicate, String)>,
+        order: Vec<SortKey>,
+        shape: &Shape,
+    ) -> Pipeline {
+        let mut steps = Vec::new();
+        if plan.filter.is_some() && matches!(grouping.source, GroupSource::Rows) {
+            steps.push(Step::Filter(filter_text));
+        }
+        steps.push(Step::Aggregate(grouping));
+        if let Some((predicate, text)) = having {
+            steps.push(Step::Having { predicate, text });
+        }
+        if !order.is_empty() {
+            steps.push(Step::Sort {
+                keys: order,
+                keep: None,
+            });
+        }
+        if shape.offset > 0 {
+            steps.push(Step::Offset(shape.offset));
+        }
+        if let Some(limit) = shape.limit {
+            steps.push(Step::Limit(limit));
+        }
+        if let Some(columns) = &shape.columns {
+            steps.push(Step::Project(columns.clone()));
+        }
+        Pipeline {
+            collection: collection.to_owned(),
+            plan,
+            steps,
+        }
+    }
+
+    /// The grouping step, if the pipeline aggregates.
+    pub fn grouping(&self) -> Option<&Grouping> {
+        self.steps.iter().find_map(|s| match s {
+            Step::Aggregate(grouping) => Some(grouping),
+            _ => None,
+        })
     }
 
     /// `count [where ...]`: from the counter without a filter, from index keys when they answer
@@ -134,31 +250,6 @@ impl Pipeline {
         } else {
             vec![Step::Filter(filter_text), Step::Count(Counting::Rows)]
         };
-        Pipeline {
-            collection: collection.to_owned(),
-            plan,
-            steps,
-        }
-    }
-
-    /// `count [where ...] by PATH`: from an index's per-value counts when there is no filter
-    /// and an index leads with the path, else by reading documents.
-    pub fn count_by(
-        collection: &str,
-        plan: Plan,
-        filter_text: String,
-        by: &Path,
-        index: Option<(Arc<IndexDef>, bool)>,
-    ) -> Pipeline {
-        let mut steps = Vec::new();
-        let index = index.filter(|_| plan.filter.is_none());
-        if index.is_none() && plan.filter.is_some() {
-            steps.push(Step::Filter(filter_text));
-        }
-        steps.push(Step::Group {
-            by: by.clone(),
-            index,
-        });
         Pipeline {
             collection: collection.to_owned(),
             plan,
@@ -184,7 +275,7 @@ impl Pipeline {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::query::eval::Predicate;
+    use crate::path::Path;
 
     fn plan(filter: bool, sort: bool, estimate: u64) -> Plan {
         let path: Path = "n".parse().unwrap();
@@ -192,9 +283,10 @@ mod tests {
             access: Access::FullScan,
             filter: filter.then(|| Predicate::Exists(path.clone())),
             sort: if sort {
-                vec![OrderKey {
-                    path,
+                vec![SortKey {
+                    calc: Calc::Path(path),
                     descending: true,
+                    text: "n desc".into(),
                 }]
             } else {
                 Vec::new()
@@ -221,7 +313,11 @@ mod tests {
     #[test]
     fn a_query_filters_reads_ahead_sorts_keeping_offset_plus_limit_then_projects() {
         let shape = Shape {
-            fields: Some(vec!["n".parse().unwrap()]),
+            columns: Some(vec![Projection {
+                name: "n".into(),
+                calc: Calc::Path("n".parse().unwrap()),
+                text: "n".into(),
+            }]),
             offset: 2,
             limit: Some(3),
         };

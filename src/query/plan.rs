@@ -16,7 +16,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use crate::path::Path;
-use crate::query::ast::{CompareOp, OrderKey};
+use crate::query::ast::CompareOp;
+use crate::query::compute::Calc;
 use crate::query::eval::Predicate;
 use crate::store::{Bound, Bounds, Collection, IndexDef, KeyRanges, Rest, ScanStart};
 use crate::value::Value;
@@ -62,6 +63,28 @@ pub struct IndexScan {
     pub(crate) start: Option<Arc<ScanStart>>,
 }
 
+/// One key of a sort: what is sorted on, the direction, and the key as written.
+#[derive(Clone, Debug)]
+pub struct SortKey {
+    /// The value sorted on (a path's first value; an expression's value).
+    pub calc: Calc,
+    /// `desc`.
+    pub descending: bool,
+    /// The key as written, for `explain`.
+    pub text: String,
+}
+
+impl SortKey {
+    /// The value `doc` sorts by: the first value a path reaches, or what an expression gives;
+    /// null when nothing.
+    pub fn value(&self, doc: &Value) -> Value {
+        match &self.calc {
+            Calc::Path(path) => path.first(doc).cloned().unwrap_or(Value::Null),
+            calc => calc.eval(doc),
+        }
+    }
+}
+
 /// A complete plan for reading a collection.
 #[derive(Clone, Debug)]
 pub struct Plan {
@@ -70,7 +93,7 @@ pub struct Plan {
     /// The whole predicate, applied to every document found.
     pub filter: Option<Predicate>,
     /// Sort keys still to apply (empty when the access already gives the order).
-    pub sort: Vec<OrderKey>,
+    pub sort: Vec<SortKey>,
     /// Estimated documents the access reads.
     pub estimate: u64,
     /// Set from another thread (Ctrl-C in the shell) to stop the plan while it reads.
@@ -116,7 +139,7 @@ impl Plan {
     pub fn new(
         collection: &Collection,
         filter: Option<Predicate>,
-        order: &[OrderKey],
+        order: &[SortKey],
         limited: bool,
     ) -> crate::error::Result<Plan> {
         let total = collection.len()?;
@@ -315,14 +338,19 @@ fn ordered_scan(
     collection: &Collection,
     def: &Arc<IndexDef>,
     conjuncts: &[&Predicate],
-    order: &[OrderKey],
+    order: &[SortKey],
     total: u64,
 ) -> Option<IndexScan> {
     if def.multikey {
         return None;
     }
     let first = order.first()?;
-    if !def.paths.contains(&first.path) {
+    // Only paths are in an index's order.
+    let paths: Vec<&Path> = order
+        .iter()
+        .map(|k| k.calc.as_path())
+        .collect::<Option<_>>()?;
+    if !def.paths.contains(paths[0]) {
         return None;
     }
     let descending = first.descending;
@@ -336,9 +364,9 @@ fn ordered_scan(
             continue;
         }
         let rest = &def.paths[eq_len..];
-        let order_paths = order
+        let order_paths = paths
             .iter()
-            .map(|k| &k.path)
+            .copied()
             .filter(|p| !def.paths[..eq_len].contains(p));
         // Every remaining index path must be an order path, in the same order, so that
         // entries with equal values are in id order (reversed when read backwards): ties are

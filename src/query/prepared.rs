@@ -7,8 +7,8 @@ use serde::de::DeserializeOwned;
 
 use crate::error::Result;
 use crate::query::ast::Statement;
-use crate::query::eval::Params;
 use crate::query::exec::{Rows, TypedRows};
+use crate::query::params::Params;
 use crate::query::session::{Output, Session};
 use crate::store::Db;
 

@@ -7,13 +7,18 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
 use crate::path::Path;
-use crate::query::ast::{Count, Query, Statement};
-use crate::query::eval::{self, Params};
+use std::sync::Arc;
+
+use crate::query::ast::{Aggregate, Column, Count, Operand, OrderKey, Query, Statement};
+use crate::query::compute::{self, Calc};
+use crate::query::eval;
 use crate::query::exec::{self, Rows};
 use crate::query::explain::{self, Measures, PlanNode};
-use crate::query::pipeline::{Pipeline, Shape};
-use crate::query::plan::{Interrupt, Plan};
-use crate::store::{Collection, Db, Writer, prepare_document};
+use crate::query::grouping::{self, resolve_alias};
+use crate::query::params::Params;
+use crate::query::pipeline::{AggregateCall, GroupSource, Grouping, Pipeline, Projection, Shape};
+use crate::query::plan::{Interrupt, Plan, SortKey};
+use crate::store::{Collection, Db, IndexDef, Writer, prepare_document};
 use crate::value::{Map, Value};
 
 /// What one statement produced.
@@ -302,9 +307,9 @@ impl Session {
             } => {
                 let collection = self.existing(collection)?;
                 let predicate = eval::bind(filter, &self.params)?;
-                let set: Vec<(Path, Value)> = set
+                let set: Vec<(Path, Calc)> = set
                     .iter()
-                    .map(|(p, v)| Ok((p.clone(), self.params.resolve(v)?)))
+                    .map(|(p, v)| Ok((p.clone(), Calc::bind(v, &self.params)?)))
                     .collect::<Result<_>>()?;
                 for (path, _) in &set {
                     if path.is_id() {
@@ -312,8 +317,10 @@ impl Session {
                     }
                 }
                 let change = |doc: &mut Value| {
-                    for (path, value) in &set {
-                        path.set(doc, value.clone())?;
+                    // Every new value is computed from the document as it was.
+                    let values: Vec<Value> = set.iter().map(|(_, calc)| calc.eval(doc)).collect();
+                    for ((path, _), value) in set.iter().zip(values) {
+                        path.set(doc, value)?;
                     }
                     for path in unset {
                         path.remove(doc);
@@ -503,25 +510,81 @@ impl Session {
             .map(|o| self.whole_number("offset", o))
             .transpose()?
             .unwrap_or(0);
-        let mut plan = Plan::new(&collection, predicate, &query.order_by, limit.is_some())?;
+        let text = query
+            .filter
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        if query.aggregates() {
+            let grouped = grouping::plan(query, &self.params)?;
+            let mut plan = Plan::new(&collection, predicate, &[], false)?;
+            plan.interrupt = self.interrupt.clone();
+            let mut grouping = grouped.grouping;
+            if plan.filter.is_none() {
+                grouping.source = index_source(&collection, &grouping)?;
+            }
+            let shape = Shape {
+                columns: Some(grouped.columns),
+                offset,
+                limit,
+            };
+            let pipeline = Pipeline::aggregate(
+                collection.name(),
+                plan,
+                text,
+                grouping,
+                grouped.having,
+                grouped.order,
+                &shape,
+            );
+            return Ok((collection, pipeline));
+        }
+        let columns = query.columns.as_deref();
+        let aliases: Vec<(&str, &Operand)> = columns
+            .into_iter()
+            .flatten()
+            .filter_map(|c| Some((c.alias.as_deref()?, &c.value)))
+            .collect();
+        let order = query
+            .order_by
+            .iter()
+            .map(|key| {
+                Ok(SortKey {
+                    calc: Calc::bind(&resolve_alias(&key.key, &aliases), &self.params)?,
+                    descending: key.descending,
+                    text: key.to_string(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut plan = Plan::new(&collection, predicate, &order, limit.is_some())?;
         plan.interrupt = self.interrupt.clone();
+        let columns = columns
+            .map(|columns| {
+                columns
+                    .iter()
+                    .map(|c| {
+                        Ok(Projection {
+                            name: c.name(),
+                            calc: Calc::bind(&c.value, &self.params)?,
+                            text: c.to_string(),
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()
+            })
+            .transpose()?;
         let shape = Shape {
-            fields: query.fields.clone(),
+            columns,
             offset,
             limit,
         };
-        let text = query.filter.as_ref().map(ToString::to_string);
-        let pipeline = Pipeline::query(
-            collection.name(),
-            plan,
-            text.unwrap_or_default(),
-            &shape,
-            self.read_ahead,
-        );
+        let pipeline = Pipeline::query(collection.name(), plan, text, &shape, self.read_ahead);
         Ok((collection, pipeline))
     }
 
     fn run_count(&mut self, count: &Count, explain: Option<bool>) -> Result<Output> {
+        if let Some(by) = &count.by {
+            return self.run_count_by(count, by, explain);
+        }
         let collection = self.resolve(count.collection.as_deref())?;
         let predicate = count
             .filter
@@ -535,49 +598,52 @@ impl Session {
             .as_ref()
             .map(ToString::to_string)
             .unwrap_or_default();
-        let pipeline = match &count.by {
-            Some(by) => {
-                let index = collection
-                    .indexes()?
-                    .into_iter()
-                    .find(|d| d.paths.first() == Some(by) && (d.paths.len() == 1 || !d.multikey))
-                    .map(|d| (std::sync::Arc::new(d), collection.state.counts_held()));
-                Pipeline::count_by(collection.name(), plan, text, by, index)
-            }
-            None => Pipeline::count(collection.name(), plan, text),
-        };
+        let pipeline = Pipeline::count(collection.name(), plan, text);
         let mut measures = match explain {
             Some(true) => Measures::on(pipeline.steps.len()),
             _ => Measures::off(),
         };
-        let output = match (&count.by, explain) {
-            (_, Some(false)) => None,
-            (Some(by), _) => {
-                let groups = exec::count_by(&collection, &pipeline, &mut measures)?;
-                let by_text = by.to_string();
-                Some(Output::Groups(
-                    groups
-                        .into_iter()
-                        .map(|(value, n)| {
-                            object([(by_text.as_str(), value), ("count", count_value(n))])
-                        })
-                        .collect(),
-                ))
-            }
-            (None, _) => Some(Output::Count(exec::count(
-                &collection,
-                &pipeline,
-                &mut measures,
-            )?)),
+        if explain == Some(false) {
+            return Ok(Output::Plan(explain::render(&pipeline, &measures)));
+        }
+        let n = exec::count(&collection, &pipeline, &mut measures)?;
+        if explain.is_some() {
+            return Ok(Output::Plan(explain::render(&pipeline, &measures)));
+        }
+        self.warn_if_empty(n == 0, &collection, pipeline.plan.filter.as_ref())?;
+        Ok(Output::Count(n))
+    }
+
+    /// `count by p` is `select p, count() as count group by p order by count desc`: groups
+    /// most frequent first, ties in value order.
+    fn run_count_by(&mut self, count: &Count, by: &Path, explain: Option<bool>) -> Result<Output> {
+        let query = Query {
+            columns: Some(vec![
+                Column {
+                    value: Operand::Path(by.clone()),
+                    alias: Some(by.to_string()),
+                },
+                Column {
+                    value: Operand::Aggregate {
+                        function: Aggregate::Count,
+                        arg: None,
+                        distinct: false,
+                    },
+                    alias: Some("count".into()),
+                },
+            ]),
+            collection: count.collection.clone(),
+            filter: count.filter.clone(),
+            group_by: vec![Operand::Path(by.clone())],
+            order_by: vec![OrderKey {
+                key: Operand::Path(Path::field("count")),
+                descending: true,
+            }],
+            ..Query::default()
         };
-        match (explain, output) {
-            (None, Some(output)) => {
-                let empty = matches!(&output, Output::Count(0))
-                    || matches!(&output, Output::Groups(groups) if groups.is_empty());
-                self.warn_if_empty(empty, &collection, pipeline.plan.filter.as_ref())?;
-                Ok(output)
-            }
-            _ => Ok(Output::Plan(explain::render(&pipeline, &measures))),
+        match self.run_query(&query, explain)? {
+            Output::Rows(groups) => Ok(Output::Groups(groups)),
+            other => Ok(other),
         }
     }
 
@@ -732,8 +798,8 @@ impl Session {
         Error::NotFound(format!("collection `{name}` not found{hint}"))
     }
 
-    fn whole_number(&self, what: &str, operand: &crate::query::ast::Operand) -> Result<u64> {
-        let value = self.params.resolve(operand)?;
+    fn whole_number(&self, what: &str, operand: &Operand) -> Result<u64> {
+        let value = compute::constant(operand, &self.params)?;
         match &value {
             Value::Int(i) if *i >= 0 => Ok(*i as u64),
             Value::Float(_) => value
@@ -751,6 +817,62 @@ impl Session {
 
 fn count_value(n: u64) -> Value {
     Value::Int(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+/// What answers a grouping without reading documents when there is no filter: the
+/// collection's counter for `count()` alone; an index's per-value counts for `count()` per value of its leading path (`count by`), or its two ends
+/// for `min` and `max` of its leading path (a top-level field). A multikey index on several paths counts pairs,
+/// and one on arrays holds elements, not the arrays `min` and `max` compare: neither answers.
+fn index_source(collection: &Collection, grouping: &Grouping) -> Result<GroupSource> {
+    let leading = |path: &Path, whole_values: bool| -> Result<Option<Arc<IndexDef>>> {
+        Ok(collection
+            .indexes()?
+            .into_iter()
+            .find(|d| {
+                d.paths.first() == Some(path)
+                    && if whole_values {
+                        !d.multikey
+                    } else {
+                        d.paths.len() == 1 || !d.multikey
+                    }
+            })
+            .map(Arc::new))
+    };
+    let only_count_rows = |a: &AggregateCall| a.function == Aggregate::Count && a.arg.is_none();
+    match grouping.keys.as_slice() {
+        [(Calc::Path(path), _)] if grouping.aggregates.iter().all(only_count_rows) => {
+            Ok(match leading(path, false)? {
+                Some(index) => GroupSource::IndexCounts(index, collection.state.counts_held()),
+                None => GroupSource::Rows,
+            })
+        }
+        [] => {
+            let mut ends = grouping.aggregates.iter().filter(|a| !only_count_rows(a));
+            let path = match ends.next() {
+                None => return Ok(GroupSource::Counter),
+                Some(AggregateCall {
+                    function: Aggregate::Min | Aggregate::Max,
+                    arg: Some(Calc::Path(path)),
+                    ..
+                }) => path,
+                _ => return Ok(GroupSource::Rows),
+            };
+            // Below the top level a path may cross arrays, which `min` and `max` take whole
+            // and an index does not.
+            if path.segments().len() != 1 {
+                return Ok(GroupSource::Rows);
+            }
+            let same = ends.all(|a| {
+                matches!(a.function, Aggregate::Min | Aggregate::Max)
+                    && a.arg.as_ref().and_then(Calc::as_path) == Some(path)
+            });
+            Ok(match leading(path, true)? {
+                Some(index) if same => GroupSource::IndexEnds(index),
+                _ => GroupSource::Rows,
+            })
+        }
+        _ => Ok(GroupSource::Rows),
+    }
 }
 
 /// What a write statement does to the documents it matches: changes each in place, or deletes

@@ -94,6 +94,10 @@ fn conditions_of<'p>(predicate: &'p Predicate, out: &mut Vec<(&'p Path, Vec<&'p 
         | Predicate::Matches(path, _) => out.push((path, Vec::new())),
         // The condition inside speaks of elements: only the array's own path is checked.
         Predicate::Has(path, _) => out.push((path, Vec::new())),
+        // A computed condition: the paths it reads are checked, not the types of its values.
+        Predicate::Test(test) => {
+            out.extend(test.subject.paths().into_iter().map(|p| (p, Vec::new())));
+        }
         Predicate::Exists(_) | Predicate::IsNull(_) => {}
     }
 }

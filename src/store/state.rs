@@ -169,6 +169,44 @@ impl CollectionState {
             .collect()
     }
 
+    /// The lowest and highest leading value `index` holds other than null, from whole
+    /// batches: two reads of its group counts (all of them while a bulk load holds them back).
+    /// For an index that is not multikey, these are `min` and `max` of its leading path.
+    pub fn index_ends(&self, index: &IndexDef) -> Result<(Option<Value>, Option<Value>)> {
+        let prefix = layout::group_prefix(index.number);
+        let value = |key: &[u8]| {
+            keycode::decode_value(&key[prefix.len()..])
+                .map(|(value, _)| value)
+                .map_err(|e| Error::Corrupt(e.to_string()))
+        };
+        let not_null = |v: &Value| !matches!(v, Value::Null);
+        let _whole_batches = self.read_gate();
+        if self.counts_held() {
+            drop(_whole_batches);
+            let counts = self.group_counts(index)?;
+            let values: Vec<Value> = counts
+                .into_iter()
+                .map(|(v, _)| v)
+                .filter(not_null)
+                .collect();
+            return Ok((values.first().cloned(), values.last().cloned()));
+        }
+        // Null is the lowest value: the lowest other value is first or second.
+        let mut low = None;
+        for item in self.tree.scan_prefix(prefix).take(2) {
+            let found = value(&item?.0)?;
+            if not_null(&found) {
+                low = Some(found);
+                break;
+            }
+        }
+        let high = match self.tree.scan_prefix(prefix).next_back() {
+            Some(item) => Some(value(&item?.0)?).filter(not_null),
+            None => None,
+        };
+        Ok((low, high))
+    }
+
     /// Takes the write lock, failing if the collection was dropped meanwhile.
     pub fn lock_writes(&self) -> Result<MutexGuard<'_, ()>> {
         let guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());

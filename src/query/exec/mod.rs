@@ -8,6 +8,7 @@
 
 mod count;
 mod doc;
+mod group;
 mod read_ahead;
 mod rows;
 mod sort;
@@ -17,7 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-pub(crate) use count::{count, count_by};
+pub(crate) use count::count;
 pub(crate) use read_ahead::MIN_ROWS;
 pub use rows::{Rows, TypedRows};
 
@@ -63,8 +64,17 @@ fn measured<T: 'static>(stream: Stream<T>, measures: &mut Measures, slot: usize)
     }
 }
 
-/// Runs a query's pipeline: its rows, lazily.
+/// Runs a query's pipeline: its rows, lazily (an aggregate's groups are all computed first).
 pub(crate) fn rows(collection: &Collection, pipeline: &Pipeline, measures: &mut Measures) -> Rows {
+    let state = collection.state.clone();
+    if pipeline.grouping().is_some() {
+        let rows: Stream<Value> = match group::rows(collection, pipeline, measures) {
+            Ok(rows) => Box::new(rows.into_iter().map(Ok)),
+            Err(e) => Box::new(std::iter::once(Err(e))),
+        };
+        let inner = RowStream::Built(rows);
+        return Rows { inner, state };
+    }
     let plan = &pipeline.plan;
     let steps = &pipeline.steps;
     let filter_slot = pipeline.filter_slot();
@@ -92,28 +102,31 @@ pub(crate) fn rows(collection: &Collection, pipeline: &Pipeline, measures: &mut 
             filter_slot,
         ),
     };
-    let state = collection.state.clone();
     let mut project = None;
     for (i, step) in steps.iter().enumerate().skip(first) {
         stream = match step {
             Step::Sort { keys, keep } => sort::sort(state.clone(), stream, keys.clone(), *keep),
             Step::Offset(n) => Box::new(rows::skip_ok(stream, *n)),
             Step::Limit(n) => Box::new(rows::take_ok(stream, *n)),
-            Step::Project(fields) => {
-                project = Some((i, fields.clone()));
+            Step::Project(columns) => {
+                project = Some((i, columns.clone()));
                 continue;
             }
-            Step::Filter(_) | Step::ReadAhead | Step::Count(_) | Step::Group { .. } => continue,
+            Step::Filter(_)
+            | Step::ReadAhead
+            | Step::Count(_)
+            | Step::Aggregate(_)
+            | Step::Having { .. } => continue,
         };
         stream = measured(stream, measures, i + 1);
     }
     let inner = match project {
-        Some((i, fields)) => {
-            let reads = wanted(&fields);
+        Some((i, columns)) => {
+            let reads = wanted(columns.iter().flat_map(|c| c.calc.paths()));
             let state = state.clone();
             let projected: Stream<Value> = Box::new(stream.map(move |item| {
                 let mut doc = item?;
-                Ok(rows::project(doc.read(&state, reads.as_ref())?, &fields))
+                Ok(rows::project(doc.read(&state, reads.as_ref())?, &columns))
             }));
             RowStream::Built(measured(projected, measures, i + 1))
         }

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
-use crate::path::{Path, Segment};
 use crate::query::exec::Stream;
 use crate::query::exec::doc::Doc;
+use crate::query::pipeline::Projection;
 use crate::store::CollectionState;
 use crate::value::Value;
 
@@ -130,20 +130,13 @@ pub(super) fn take_ok<T>(mut stream: Stream<T>, n: u64) -> impl Iterator<Item = 
     })
 }
 
-/// `select a, b.c`: an object of what the paths project ([`Path::project`]; null when
-/// missing), keyed by the
-/// field name for a one-field path, else by the path as written (`b.c`, `tags[0]`).
-pub(super) fn project(doc: &Value, fields: &[Path]) -> Value {
+/// `select a, b.c, len(d) as n`: an object of the columns' values, by name (see
+/// [`crate::query::ast::Column::name`]); a path that reaches nothing gives null.
+pub(super) fn project(doc: &Value, columns: &[Projection]) -> Value {
     Value::Object(
-        fields
+        columns
             .iter()
-            .map(|p| {
-                let name = match p.segments() {
-                    [Segment::Field(name)] => name.as_str().into(),
-                    _ => p.to_string().into(),
-                };
-                (name, p.project(doc).unwrap_or(Value::Null))
-            })
+            .map(|c| (c.name.as_str().into(), c.calc.eval(doc)))
             .collect(),
     )
 }

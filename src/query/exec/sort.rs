@@ -7,9 +7,9 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::sync::Arc;
 
-use crate::query::ast::OrderKey;
 use crate::query::exec::Stream;
 use crate::query::exec::doc::{Doc, wanted};
+use crate::query::plan::SortKey;
 use crate::store::CollectionState;
 use crate::value::Value;
 
@@ -23,11 +23,8 @@ struct Sorted {
 }
 
 impl Sorted {
-    fn new(doc: Doc, order: &[OrderKey], descending: &Arc<[bool]>) -> Sorted {
-        let key = order
-            .iter()
-            .map(|k| k.path.first(&doc.fields).cloned().unwrap_or(Value::Null))
-            .collect();
+    fn new(doc: Doc, order: &[SortKey], descending: &Arc<[bool]>) -> Sorted {
+        let key = order.iter().map(|k| k.value(&doc.fields)).collect();
         Sorted {
             key,
             descending: descending.clone(),
@@ -72,11 +69,11 @@ impl Eq for Sorted {}
 pub(super) fn sort(
     state: Arc<CollectionState>,
     stream: Stream<Doc>,
-    order: Vec<OrderKey>,
+    order: Vec<SortKey>,
     keep: Option<u64>,
 ) -> Stream<Doc> {
     let descending: Arc<[bool]> = order.iter().map(|k| k.descending).collect();
-    let reads = wanted(order.iter().map(|k| &k.path));
+    let reads = wanted(order.iter().flat_map(|k| k.calc.paths()));
     let mut stream = Some(stream);
     let mut sorted: Option<std::vec::IntoIter<Doc>> = None;
     Box::new(std::iter::from_fn(move || {

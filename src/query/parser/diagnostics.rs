@@ -25,7 +25,7 @@ pub(super) fn suggestion(at: &str, max: usize) -> Option<String> {
 
 /// The keyword among `candidates` that `word` (any case, two letters or more) most likely
 /// misspells: at most one edit from a keyword of four letters or fewer, `max` from a longer one.
-fn nearest<'k>(
+pub(super) fn nearest<'k>(
     word: &str,
     candidates: impl Iterator<Item = &'k str>,
     max: usize,
@@ -118,7 +118,19 @@ pub(super) fn to_error(text: &str, err: nom::Err<Failure<'_>>) -> ParseError {
             "`{word}` is a reserved word: quote it in backticks to use it as a field name"
         ))
     } else {
-        suggestion(failure.input, if open_ended { 2 } else { 1 })
+        suggestion(failure.input, if open_ended { 2 } else { 1 }).filter(|hint| {
+            // Where the message names the words that fit, only one of those is suggested.
+            let named = |m: &String| m.starts_with("expected `");
+            match failure.message.as_ref().filter(|m| named(m)) {
+                Some(message) => {
+                    hint.split('`')
+                        .nth(1)
+                        .is_some_and(|word| message.contains(&format!("`{word}")))
+                        || !message.contains(" after `")
+                }
+                None => true,
+            }
+        })
     };
     let mut message = failure.message.unwrap_or_else(|| {
         let token: String = failure
@@ -150,9 +162,19 @@ fn may_follow(statement: Option<&Statement>) -> Option<&'static [&'static str]> 
         Statement::Query(q) if q.offset.is_some() => &[],
         Statement::Query(q) if q.limit.is_some() => &["offset"],
         Statement::Query(q) if !q.order_by.is_empty() => &[",", "asc", "desc", "limit", "offset"],
-        Statement::Query(q) if q.filter.is_some() => &["and", "or", "order by", "limit", "offset"],
-        Statement::Query(q) if q.collection.is_some() => &["where", "order by", "limit", "offset"],
-        Statement::Query(_) => &[",", "from", "where", "order by", "limit", "offset"],
+        Statement::Query(q) if q.having.is_some() => &["and", "or", "order by", "limit", "offset"],
+        Statement::Query(q) if !q.group_by.is_empty() => {
+            &[",", "having", "order by", "limit", "offset"]
+        }
+        Statement::Query(q) if q.filter.is_some() => {
+            &["and", "or", "group by", "order by", "limit", "offset"]
+        }
+        Statement::Query(q) if q.collection.is_some() => {
+            &["where", "group by", "order by", "limit", "offset"]
+        }
+        Statement::Query(_) => &[
+            ",", "as", "from", "where", "group by", "order by", "limit", "offset",
+        ],
         Statement::Count(c) if c.by.is_some() => &[],
         Statement::Count(c) if c.filter.is_some() => &["and", "or", "by"],
         Statement::Count(c) if c.collection.is_some() => &["where", "by"],
@@ -185,9 +207,14 @@ pub(super) fn trailing(text: &str, after: &str, statement: Option<&Statement>) -
             text,
             offset,
             format!(
-                "unexpected `(` after `{word_before}`: the language has no functions or aggregates such as `{word_before}(...)`"
+                "unexpected `(` after `{word_before}`: a function call goes where a value does \
+                 (in `select`, `where`, `group by`, `having`, `order by` and `set`)"
             ),
-            Some("`count [where ...] [by PATH]` counts documents".to_owned()),
+            matches!(statement, Some(Statement::Count(c)) if c.by.is_some()).then(|| {
+                "`count by` takes a path; to count by an expression write \
+                 `select EXPR, count() from C group by EXPR`"
+                    .to_owned()
+            }),
         );
     }
     let Some(allowed) = may_follow(statement) else {
@@ -230,6 +257,8 @@ pub(super) fn trailing(text: &str, after: &str, statement: Option<&Statement>) -
             "where" => q.filter.is_some(),
             "from" => q.collection.is_some(),
             "order" => !q.order_by.is_empty(),
+            "group" => !q.group_by.is_empty(),
+            "having" => q.having.is_some(),
             _ => false,
         },
         _ => false,

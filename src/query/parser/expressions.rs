@@ -1,5 +1,8 @@
-//! Conditions: comparisons, `in`, `between`, `contains`, `starts with`, `matches`, `exists`,
-//! `is null`, and `not`/`and`/`or` with parentheses, `and` binding tighter than `or`.
+//! Expressions and conditions. Expressions: literals, parameters, paths, `||`, `+ -`,
+//! `* / %`, unary `-`, parentheses, function calls, aggregates and date intervals, in rising
+//! order of binding. Conditions: comparisons, `in`, `between`, `contains`, `starts with`,
+//! `matches`, `exists`, `is null`, `has`, and `not`/`and`/`or` with parentheses, `and` binding
+//! tighter than `or`.
 
 use nom::Parser;
 use nom::branch::alt;
@@ -9,15 +12,324 @@ use nom::error::{ErrorKind, ParseError as NomParseError};
 use nom::multi::many0;
 use nom::sequence::{pair, preceded};
 
-use crate::path::Path;
-use crate::query::ast::{CompareOp, Expr, Operand};
+use crate::lexicon::is_reserved;
+use crate::query::ast::{Aggregate, BinaryOp, CompareOp, DateUnit, Expr, Function, Operand};
+use crate::query::compute::INTERVAL_PLACE;
 use crate::value::Value;
 
+use super::diagnostics::nearest;
 use super::lexing::*;
 
-/// `operand = literal | param`
-pub(super) fn operand(input: &str) -> PResult<'_, Operand> {
+/// `constant = literal | param` (what `limit` and `offset` take)
+pub(super) fn constant(input: &str) -> PResult<'_, Operand> {
     alt((map(literal, Operand::Value), map(param, Operand::Param))).parse(input)
+}
+
+/// `operand = sum {"||" sum}`; an interval stands only on the right of `+` or `-`.
+pub(super) fn operand(input: &str) -> PResult<'_, Operand> {
+    let (start, _) = ws(input)?;
+    let (rest, first) = sum(input)?;
+    let (rest, more) = many0(preceded(
+        sym("||"),
+        expect(sum, || "expected a value after `||`".into()),
+    ))
+    .parse(rest)?;
+    let joined = more.into_iter().fold(first, |left, right| Operand::Binary {
+        op: BinaryOp::Concat,
+        left: Box::new(left),
+        right: Box::new(right),
+    });
+    if stray_interval(&joined) {
+        return fail(start, INTERVAL_PLACE.into());
+    }
+    Ok((rest, joined))
+}
+
+/// Whether an interval stands anywhere but on the right of `+` or `-`.
+fn stray_interval(operand: &Operand) -> bool {
+    let mut stray = false;
+    let mut placed = Vec::new();
+    operand.visit(&mut |o| match o {
+        Operand::Binary {
+            op: BinaryOp::Add | BinaryOp::Subtract,
+            right,
+            ..
+        } if matches!(**right, Operand::Interval { .. }) => placed.push(&**right as *const _),
+        Operand::Interval { .. } => stray |= !placed.contains(&(o as *const _)),
+        _ => {}
+    });
+    stray
+}
+
+/// One level of left-associative binary operators.
+fn binary_level<'a>(
+    input: &'a str,
+    next: fn(&'a str) -> PResult<'a, Operand>,
+    ops: &[(&'static str, BinaryOp)],
+) -> PResult<'a, Operand> {
+    let (mut rest, mut left) = next(input)?;
+    'more: loop {
+        for (symbol, op) in ops {
+            // `--` starts a comment, `||` is concatenation: neither is `-` or `|`.
+            if let Ok((after, _)) = sym(symbol).parse(rest)
+                && !(*symbol == "-" && after.starts_with('-'))
+            {
+                let (after, right) =
+                    expect(next, || format!("expected a value after `{symbol}`")).parse(after)?;
+                left = Operand::Binary {
+                    op: *op,
+                    left: Box::new(left),
+                    right: Box::new(right),
+                };
+                rest = after;
+                continue 'more;
+            }
+        }
+        return Ok((rest, left));
+    }
+}
+
+/// `sum = product {("+" | "-") product}`
+fn sum(input: &str) -> PResult<'_, Operand> {
+    binary_level(
+        input,
+        product,
+        &[("+", BinaryOp::Add), ("-", BinaryOp::Subtract)],
+    )
+}
+
+/// `product = unary {("*" | "/" | "%") unary}`
+fn product(input: &str) -> PResult<'_, Operand> {
+    binary_level(
+        input,
+        unary,
+        &[
+            ("*", BinaryOp::Multiply),
+            ("/", BinaryOp::Divide),
+            ("%", BinaryOp::Remainder),
+        ],
+    )
+}
+
+/// `unary = {"-"} primary [unit]`, `unit = "day" | "days" | "week" | "weeks" | "month"
+/// | "months" | "year" | "years"` (a negative number is one literal)
+fn unary(input: &str) -> PResult<'_, Operand> {
+    let (start, _) = ws(input)?;
+    let mut rest = start;
+    let mut minus = 0usize;
+    while number(rest).is_err()
+        && let Ok((after, _)) = sym("-").parse(rest)
+        && !after.starts_with('-')
+    {
+        minus += 1;
+        if minus > MAX_NESTING {
+            return fail(start, format!("more than {MAX_NESTING} `-` signs in a row"));
+        }
+        rest = after;
+    }
+    let (rest, mut inner) = if minus == 0 {
+        primary(rest)?
+    } else {
+        expect(primary, || "expected a value after `-`".into()).parse(rest)?
+    };
+    let (rest, unit) = opt(date_unit).parse(rest)?;
+    if let Some(unit) = unit {
+        inner = Operand::Interval {
+            amount: Box::new(inner),
+            unit,
+        };
+    }
+    for _ in 0..minus {
+        inner = Operand::Negate(Box::new(inner));
+    }
+    Ok((rest, inner))
+}
+
+fn date_unit(input: &str) -> PResult<'_, DateUnit> {
+    for (unit, one, many) in DateUnit::WORDS {
+        if let Ok((rest, _)) = alt((kw(many), kw(one))).parse(input) {
+            return Ok((rest, unit));
+        }
+    }
+    Err(nom::Err::Error(Failure::from_error_kind(
+        input,
+        ErrorKind::Tag,
+    )))
+}
+
+/// `primary = "(" operand ")" | literal | param | call | aggregate | path`
+fn primary(input: &str) -> PResult<'_, Operand> {
+    let (start, _) = ws(input)?;
+    if let Ok((rest, _)) = sym("(").parse(start) {
+        let (rest, inner) = expect(operand, || "expected a value after `(`".into()).parse(rest)?;
+        let (rest, _) = match sym(")").parse(rest) {
+            Ok(ok) => ok,
+            Err(_) => {
+                let at = ws(rest).map(|(r, _)| r).unwrap_or(rest);
+                return Err(nom::Err::Failure(Failure {
+                    input: at,
+                    message: Some("expected `)` to close the `(`".to_owned()),
+                    related: Some(start),
+                }));
+            }
+        };
+        return Ok((rest, inner));
+    }
+    match constant(start) {
+        Err(nom::Err::Error(_)) => {}
+        found => return found,
+    }
+    if let Ok((after, name)) = ident(start)
+        && !is_reserved(&name)
+        && sym("(").parse(after).is_ok()
+    {
+        return call(start, &name, after);
+    }
+    map(path, Operand::Path).parse(start)
+}
+
+/// `call = ident "(" [operand {"," operand}] ")"`; `aggregate = "count" "(" ["*" | ["distinct"]
+/// operand] ")" | ("sum" | "avg" | "min" | "max") "(" operand ")"`
+fn call<'a>(start: &'a str, name: &str, after_name: &'a str) -> PResult<'a, Operand> {
+    let aggregate = Aggregate::ALL
+        .iter()
+        .find(|(_, n)| n.eq_ignore_ascii_case(name))
+        .map(|(a, _)| *a);
+    let function = Function::from_name(name);
+    if aggregate.is_none() && function.is_none() {
+        let names = Function::ALL
+            .iter()
+            .map(|(_, n, ..)| (*n, *n))
+            .chain(Aggregate::ALL.iter().map(|(_, n)| (*n, *n)))
+            .chain(SYNONYMS.iter().copied());
+        let names: Vec<(&str, &str)> = names.collect();
+        let lower = name.to_ascii_lowercase();
+        let meant = names
+            .iter()
+            .find(|(word, _)| *word == lower)
+            .or_else(|| {
+                let near = nearest(name, names.iter().map(|(word, _)| *word), 2)?;
+                names.iter().find(|(word, _)| *word == near)
+            })
+            .map(|(_, meant)| *meant);
+        let hint = meant
+            .map(|n| format!("; did you mean `{n}`?"))
+            .unwrap_or_else(|| "; see `.help functions`".into());
+        return fail(start, format!("unknown function `{name}`{hint}"));
+    }
+    let (rest, _) = sym("(").parse(after_name)?;
+    if let Some(aggregate) = aggregate {
+        return aggregate_call(start, aggregate, rest);
+    }
+    let function = function.expect("known above");
+    let arg = || expect(operand, || format!("expected an argument of `{name}(`"));
+    let (rest, args) = if sym(")").parse(rest).is_ok() {
+        (rest, Vec::new())
+    } else {
+        let (rest, first) = arg()(rest)?;
+        let (rest, more) = many0(preceded(sym(","), arg())).parse(rest)?;
+        (rest, std::iter::once(first).chain(more).collect())
+    };
+    let (rest, _) = expect(sym(")"), || {
+        format!("expected `,` or `)` after an argument of `{name}(`")
+    })
+    .parse(rest)?;
+    let (min, max) = function.arity();
+    if args.len() < min || args.len() > max {
+        let takes = match (min, max) {
+            (0, 0) => "no arguments".to_owned(),
+            (1, 1) => "one argument".to_owned(),
+            (min, usize::MAX) => {
+                format!("at least {min} argument{}", if min == 1 { "" } else { "s" })
+            }
+            (min, max) => format!("{min} or {max} arguments"),
+        };
+        return fail(
+            start,
+            format!("`{}` takes {takes}, not {}", function.name(), args.len()),
+        );
+    }
+    if let Some(inner) = args.iter().find(|a| a.has_aggregate()) {
+        return fail(start, nested_aggregate(inner));
+    }
+    Ok((rest, Operand::Call { function, args }))
+}
+
+/// Names other languages give the functions, for suggestions.
+const SYNONYMS: &[(&str, &str)] = &[
+    ("length", "len"),
+    ("char_length", "len"),
+    ("substring", "substr"),
+    ("ceiling", "ceil"),
+    ("now", "today"),
+    ("current_date", "today"),
+    ("typeof", "type"),
+    ("ifnull", "coalesce"),
+    ("nvl", "coalesce"),
+    ("lcase", "lower"),
+    ("ucase", "upper"),
+    ("average", "avg"),
+    ("mean", "avg"),
+];
+
+fn nested_aggregate(inner: &Operand) -> String {
+    format!(
+        "an aggregate cannot stand inside a function or another aggregate (`{inner}`); compute on its result instead, as in `round(avg(x), 1)`"
+    )
+}
+
+/// The arguments of an aggregate, after its `(`.
+fn aggregate_call<'a>(start: &'a str, function: Aggregate, rest: &'a str) -> PResult<'a, Operand> {
+    let name = function.name();
+    let close =
+        |rest: &'a str| expect(sym(")"), || format!("expected `)` to close `{name}(`")).parse(rest);
+    if function == Aggregate::Count {
+        if let Ok((rest, _)) = sym("*").parse(rest) {
+            let (rest, _) = close(rest)?;
+            return Ok((
+                rest,
+                Operand::Aggregate {
+                    function,
+                    arg: None,
+                    distinct: false,
+                },
+            ));
+        }
+        if let Ok((rest, _)) = sym(")").parse(rest) {
+            return Ok((
+                rest,
+                Operand::Aggregate {
+                    function,
+                    arg: None,
+                    distinct: false,
+                },
+            ));
+        }
+    }
+    let (rest, distinct) = map(opt(kw("distinct")), |d| d.is_some()).parse(rest)?;
+    if distinct && function != Aggregate::Count {
+        return fail(
+            start,
+            format!("`distinct` goes only in `count(distinct x)`, not in `{name}(`"),
+        );
+    }
+    let (rest, arg) = expect(operand, || match function {
+        Aggregate::Count => "expected `)`, `*`, `distinct` or a value after `count(`".into(),
+        _ => format!("expected the value to aggregate after `{name}(`"),
+    })
+    .parse(rest)?;
+    if arg.has_aggregate() {
+        return fail(start, nested_aggregate(&arg));
+    }
+    let (rest, _) = close(rest)?;
+    Ok((
+        rest,
+        Operand::Aggregate {
+            function,
+            arg: Some(Box::new(arg)),
+            distinct,
+        },
+    ))
 }
 
 pub(super) fn value_after<'a>(what: &'static str) -> impl FnMut(&'a str) -> PResult<'a, Operand> {
@@ -64,9 +376,9 @@ pub(super) fn compare_op(input: &str) -> PResult<'_, (CompareOp, &str)> {
 /// `predicate = compare_op operand | ["not"] "in" list | "between" operand "and" operand
 /// | "contains" operand | "starts" "with" operand | "matches" string | "is" ["not"] "null"
 /// | "has" "(" expr ")"`
-pub(super) fn predicate(path: Path) -> impl FnMut(&str) -> PResult<'_, Expr> {
+pub(super) fn predicate(subject: Operand) -> impl FnMut(&str) -> PResult<'_, Expr> {
     move |input: &str| {
-        let path = path.clone();
+        let subject = subject.clone();
         match compare_op(input) {
             Err(nom::Err::Error(_)) => {}
             Err(e) => return Err(e),
@@ -75,7 +387,7 @@ pub(super) fn predicate(path: Path) -> impl FnMut(&str) -> PResult<'_, Expr> {
                     format!("expected a value after `{text}` ({VALUE_HELP})")
                 })
                 .parse(rest)?;
-                return Ok((rest, Expr::Compare { path, op, value }));
+                return Ok((rest, Expr::Compare { subject, op, value }));
             }
         }
         if let Ok((rest, negated)) = alt((
@@ -89,7 +401,7 @@ pub(super) fn predicate(path: Path) -> impl FnMut(&str) -> PResult<'_, Expr> {
             return Ok((
                 rest,
                 Expr::In {
-                    path,
+                    subject,
                     values,
                     negated,
                 },
@@ -102,17 +414,17 @@ pub(super) fn predicate(path: Path) -> impl FnMut(&str) -> PResult<'_, Expr> {
             })
             .parse(rest)?;
             let (rest, high) = value_after("and")(rest)?;
-            return Ok((rest, Expr::Between { path, low, high }));
+            return Ok((rest, Expr::Between { subject, low, high }));
         }
         if let Ok((rest, _)) = kw("contains").parse(input) {
             let (rest, value) = value_after("contains")(rest)?;
-            return Ok((rest, Expr::Contains { path, value }));
+            return Ok((rest, Expr::Contains { subject, value }));
         }
         if let Ok((rest, _)) = kw("starts").parse(input) {
             let (rest, _) =
                 expect(kw("with"), || "expected `with` after `starts`".into()).parse(rest)?;
             let (rest, prefix) = value_after("starts with")(rest)?;
-            return Ok((rest, Expr::StartsWith { path, prefix }));
+            return Ok((rest, Expr::StartsWith { subject, prefix }));
         }
         if let Ok((rest, _)) = kw("matches").parse(input) {
             let (at, _) = ws(rest)?;
@@ -136,9 +448,15 @@ pub(super) fn predicate(path: Path) -> impl FnMut(&str) -> PResult<'_, Expr> {
             {
                 return fail(at, err.to_string());
             }
-            return Ok((rest, Expr::Matches { path, pattern }));
+            return Ok((rest, Expr::Matches { subject, pattern }));
         }
         if let Ok((rest, _)) = kw("has").parse(input) {
+            let Operand::Path(path) = subject else {
+                return fail(
+                    ws(input)?.0,
+                    format!("`has` follows the path of an array, not `{subject}`"),
+                );
+            };
             let (rest, _) = expect(sym("("), || {
                 "expected `(` and a condition on one element after `has`".into()
             })
@@ -163,7 +481,7 @@ pub(super) fn predicate(path: Path) -> impl FnMut(&str) -> PResult<'_, Expr> {
                 "expected `null` after `is` (or `is not`)".into()
             })
             .parse(rest)?;
-            return Ok((rest, Expr::IsNull { path, negated }));
+            return Ok((rest, Expr::IsNull { subject, negated }));
         }
         Err(nom::Err::Error(Failure::from_error_kind(
             input,
@@ -172,38 +490,59 @@ pub(super) fn predicate(path: Path) -> impl FnMut(&str) -> PResult<'_, Expr> {
     }
 }
 
-/// `condition = "(" expr ")" | "exists" path | path predicate | path` (a bare path is
-/// `path = true`)
+/// `condition = "(" expr ")" | "exists" path | operand predicate | operand` (a value alone
+/// is `operand = true`). A `(` may open a condition or an expression (`(a + b) > 3`): it is
+/// read as a condition when one follows to its end, else as an expression.
 pub(super) fn condition(input: &str) -> PResult<'_, Expr> {
-    if let Ok((rest, _)) = sym("(").parse(input) {
-        let (open, _) = ws(input)?;
-        let (rest, inner) = expect(expr, || "expected a condition after `(`".into()).parse(rest)?;
-        let (rest, _) = match sym(")").parse(rest) {
-            Ok(ok) => ok,
-            Err(_) => {
-                let at = ws(rest).map(|(r, _)| r).unwrap_or(rest);
-                return Err(nom::Err::Failure(Failure {
-                    input: at,
-                    message: Some("expected `)` to close the `(`".to_owned()),
-                    related: Some(open),
-                }));
-            }
+    if sym("(").parse(input).is_ok() {
+        let grouped = grouped_condition(input);
+        if let Ok((rest, _)) = &grouped
+            && ends_a_condition(rest)
+        {
+            return grouped;
+        }
+        return match (grouped, tested_value(input)) {
+            (_, Ok(found)) => Ok(found),
+            (Ok(found), Err(_)) => Ok(found),
+            (Err(a), Err(b)) => Err(further(a, b)),
         };
-        return Ok((rest, inner));
     }
     if let Ok((rest, _)) = kw("exists").parse(input) {
         let (rest, path) =
             expect(path, || "expected a field path after `exists`".into()).parse(rest)?;
         return Ok((rest, Expr::Exists { path }));
     }
-    let (rest, p) = path(input)?;
-    let shown = p.to_string();
-    match predicate(p.clone()).parse(rest) {
-        // A bare path where the condition ends means `path = true`.
+    tested_value(input)
+}
+
+/// `"(" expr ")"`
+fn grouped_condition(input: &str) -> PResult<'_, Expr> {
+    let (open, _) = ws(input)?;
+    let (rest, _) = sym("(").parse(input)?;
+    let (rest, inner) = expect(expr, || "expected a condition after `(`".into()).parse(rest)?;
+    match sym(")").parse(rest) {
+        Ok((rest, _)) => Ok((rest, inner)),
+        Err(_) => {
+            let at = ws(rest).map(|(r, _)| r).unwrap_or(rest);
+            Err(nom::Err::Failure(Failure {
+                input: at,
+                message: Some("expected `)` to close the `(`".to_owned()),
+                related: Some(open),
+            }))
+        }
+    }
+}
+
+/// `operand predicate | operand`
+fn tested_value(input: &str) -> PResult<'_, Expr> {
+    let (rest, subject) = operand(input)?;
+    let shown = subject.to_string();
+    match predicate(subject.clone()).parse(rest) {
+        // A value alone where the condition ends means `value = true`.
         Err(nom::Err::Error(_)) if ends_a_condition(rest) => Ok((
             rest,
             Expr::Compare {
-                path: p,
+                subject,
                 op: CompareOp::Eq,
                 value: Operand::Value(Value::Bool(true)),
             },
@@ -211,11 +550,25 @@ pub(super) fn condition(input: &str) -> PResult<'_, Expr> {
         Err(nom::Err::Error(_)) => fail(
             ws(rest)?.0,
             format!(
-                "expected an operator after `{shown}` ({OPERATORS}); alone, a field means `{shown} = true`"
+                "expected an operator after `{shown}` ({OPERATORS}); alone, {} means `{shown} = true`",
+                if matches!(subject, Operand::Path(_)) {
+                    "a field"
+                } else {
+                    "a value"
+                }
             ),
         ),
         other => other,
     }
+}
+
+/// Of two failures, the one that read further (it knows more of what was meant).
+fn further<'a>(a: nom::Err<Failure<'a>>, b: nom::Err<Failure<'a>>) -> nom::Err<Failure<'a>> {
+    let left = |e: &nom::Err<Failure<'a>>| match e {
+        nom::Err::Error(f) | nom::Err::Failure(f) => f.input.len(),
+        nom::Err::Incomplete(_) => usize::MAX,
+    };
+    if left(&b) < left(&a) { b } else { a }
 }
 
 /// Whether the text at `rest` ends a condition: nothing, `)`, `;`, or a word that follows one.
@@ -231,7 +584,7 @@ fn ends_a_condition(rest: &str) -> bool {
         .to_ascii_lowercase();
     matches!(
         word.as_str(),
-        "and" | "or" | "order" | "limit" | "offset" | "by"
+        "and" | "or" | "order" | "limit" | "offset" | "by" | "group" | "having"
     )
 }
 

@@ -7,54 +7,142 @@ use nom::combinator::{map, opt, value};
 use nom::sequence::preceded;
 
 use crate::lexicon::is_ident_char;
-use crate::path::Path;
-use crate::query::ast::{Count, Expr, OrderKey, Query, Statement};
+use crate::query::ast::{Column, Count, Expr, Operand, OrderKey, Query, Statement};
 use crate::value::Value;
 
 use super::expressions::*;
 use super::lexing::*;
 
 pub(super) fn where_clause(input: &str) -> PResult<'_, Expr> {
+    let (rest, _) = kw("where").parse(input)?;
+    let (at, _) = ws(rest)?;
+    let (rest, condition) = expect(expr, || {
+        "expected a condition after `where` (e.g. `year >= 2020`)".into()
+    })
+    .parse(rest)?;
+    no_aggregate(
+        at,
+        &condition.operands(),
+        "where",
+        "filter groups with `having`",
+    )?;
+    Ok((rest, condition))
+}
+
+/// Fails at `at` when one of `operands` holds an aggregate, naming the clause.
+fn no_aggregate<'a>(
+    at: &'a str,
+    operands: &[&Operand],
+    clause: &str,
+    instead: &str,
+) -> PResult<'a, ()> {
+    let mut found = None;
+    for operand in operands {
+        operand.visit(&mut |o| {
+            if found.is_none() && matches!(o, Operand::Aggregate { .. }) {
+                found = Some(o.to_string());
+            }
+        });
+    }
+    match found {
+        None => Ok((at, ())),
+        Some(aggregate) => fail(
+            at,
+            format!("the aggregate `{aggregate}` cannot be used in `{clause}`: {instead}"),
+        ),
+    }
+}
+
+/// `select = "select" ["distinct"] ("*" | column {"," column})`, `column = operand ["as" name]`
+pub(super) fn select_clause(input: &str) -> PResult<'_, (bool, Option<Vec<Column>>)> {
+    let (rest, _) = kw("select").parse(input)?;
+    let (rest, distinct) = map(opt(kw("distinct")), |d| d.is_some()).parse(rest)?;
+    if let Ok((after, _)) = sym("*").parse(rest) {
+        if distinct {
+            return fail(
+                ws(rest)?.0,
+                "`select distinct` lists the columns to make distinct: `select distinct a, b`"
+                    .into(),
+            );
+        }
+        return Ok((after, (false, None)));
+    }
+    let column = |input, after: &'static str| {
+        let (rest, value) = expect(operand, || match after {
+            "select" => "expected `*` or a field path (or an expression) after `select`".into(),
+            _ => "expected a field path (or an expression) after `,`".into(),
+        })
+        .parse(input)?;
+        let (rest, alias) = opt(preceded(
+            kw("as"),
+            expect(alt((ident, preceded(ws, crate::path::quoted))), || {
+                "expected a column name after `as`".into()
+            }),
+        ))
+        .parse(rest)?;
+        Ok((rest, Column { value, alias }))
+    };
+    let (mut rest, first) = column(rest, "select")?;
+    let mut columns = vec![first];
+    while let Ok((after, _)) = sym(",").parse(rest) {
+        let (after, c) = column(after, ",")?;
+        columns.push(c);
+        rest = after;
+    }
+    Ok((rest, (distinct, Some(columns))))
+}
+
+/// `group = "group" "by" operand {"," operand}`
+pub(super) fn group_clause(input: &str) -> PResult<'_, Vec<Operand>> {
+    let (rest, _) = kw("group").parse(input)?;
+    let (mut rest, _) = expect(kw("by"), || "expected `by` after `group`".into()).parse(rest)?;
+    let mut keys = Vec::new();
+    loop {
+        let (at, _) = ws(rest)?;
+        let (after, key) = expect(operand, || {
+            "expected a field path or an expression to group by".into()
+        })
+        .parse(rest)?;
+        no_aggregate(
+            at,
+            &[&key],
+            "group by",
+            "group by values, then aggregate them in `select`",
+        )?;
+        keys.push(key);
+        match sym(",").parse(after) {
+            Ok((after, _)) => rest = after,
+            Err(_) => return Ok((after, keys)),
+        }
+    }
+}
+
+/// `having = "having" expr`
+pub(super) fn having_clause(input: &str) -> PResult<'_, Expr> {
     preceded(
-        kw("where"),
+        kw("having"),
         expect(expr, || {
-            "expected a condition after `where` (e.g. `year >= 2020`)".into()
+            "expected a condition on groups after `having` (e.g. `count() > 5`)".into()
         }),
     )
     .parse(input)
 }
 
-/// `select = "select" ("*" | path {"," path})`
-pub(super) fn select_clause(input: &str) -> PResult<'_, Option<Vec<Path>>> {
-    let (rest, _) = kw("select").parse(input)?;
-    if let Ok((rest, _)) = sym("*").parse(rest) {
-        return Ok((rest, None));
-    }
-    let (mut rest, first) = expect(path, || {
-        "expected `*` or a field path after `select`".into()
-    })
-    .parse(rest)?;
-    let mut paths = vec![first];
-    while let Ok((after, _)) = sym(",").parse(rest) {
-        let (after, p) = expect(path, || "expected a field path after `,`".into()).parse(after)?;
-        paths.push(p);
-        rest = after;
-    }
-    Ok((rest, Some(paths)))
-}
-
-/// `order = "order" "by" path ["asc" | "desc"] {"," path ["asc" | "desc"]}`
+/// `order = "order" "by" operand ["asc" | "desc"] {"," operand ["asc" | "desc"]}`
 pub(super) fn order_clause(input: &str) -> PResult<'_, Vec<OrderKey>> {
     let (rest, _) = kw("order").parse(input)?;
     let (rest, _) = expect(kw("by"), || "expected `by` after `order`".into()).parse(rest)?;
     let mut keys = Vec::new();
     let mut rest = rest;
     loop {
-        let (after, p) = expect(path, || "expected a field path to order by".into()).parse(rest)?;
+        let (after, key) = expect(operand, || {
+            "expected a field path, a column name or an expression to order by".into()
+        })
+        .parse(rest)?;
         let (after, dir) =
             opt(alt((value(false, kw("asc")), value(true, kw("desc"))))).parse(after)?;
         keys.push(OrderKey {
-            path: p,
+            key,
             descending: dir.unwrap_or(false),
         });
         match sym(",").parse(after) {
@@ -64,16 +152,23 @@ pub(super) fn order_clause(input: &str) -> PResult<'_, Vec<OrderKey>> {
     }
 }
 
-/// `query = [select] [from] [where] [order] [limit] [offset]` (limit and offset in either order)
+/// `query = [select] [from] [where] [group] [having] [order] [limit] [offset]` (limit and
+/// offset in either order)
 pub(super) fn query(input: &str) -> PResult<'_, Query> {
-    let (rest, fields) = opt(select_clause).parse(input)?;
+    let (rest, select) = opt(select_clause).parse(input)?;
     let (rest, collection) = opt(preceded(kw("from"), name_after("from"))).parse(rest)?;
     let (rest, filter) = opt(where_clause).parse(rest)?;
+    let (rest, group_by) = opt(group_clause).parse(rest)?;
+    let (rest, having) = opt(having_clause).parse(rest)?;
     let (rest, order_by) = opt(order_clause).parse(rest)?;
+    let (distinct, columns) = select.unwrap_or((false, None));
     let mut q = Query {
-        fields: fields.flatten(),
+        distinct,
+        columns,
         collection,
         filter,
+        group_by: group_by.unwrap_or_default(),
+        having,
         order_by: order_by.unwrap_or_default(),
         limit: None,
         offset: None,
@@ -84,14 +179,14 @@ pub(super) fn query(input: &str) -> PResult<'_, Query> {
             && let Ok((after, _)) = kw("limit").parse(rest)
         {
             let (after, n) =
-                expect(operand, || "expected a whole number after `limit`".into()).parse(after)?;
+                expect(constant, || "expected a whole number after `limit`".into()).parse(after)?;
             q.limit = Some(n);
             rest = after;
         } else if q.offset.is_none()
             && let Ok((after, _)) = kw("offset").parse(rest)
         {
-            let (after, n) =
-                expect(operand, || "expected a whole number after `offset`".into()).parse(after)?;
+            let (after, n) = expect(constant, || "expected a whole number after `offset`".into())
+                .parse(after)?;
             q.offset = Some(n);
             rest = after;
         } else {
@@ -146,7 +241,7 @@ pub(super) fn insert(input: &str) -> PResult<'_, Statement> {
     ))
 }
 
-/// `update = "update" ident ["set" path "=" operand {"," ...}] ["unset" path {"," path}] where`
+/// `update = "update" ident ["set" path "=" operand {"," path "=" operand}] ["unset" path {"," path}] where`
 pub(super) fn update(input: &str) -> PResult<'_, Statement> {
     let (rest, _) = kw("update").parse(input)?;
     let (rest, collection) = name_after("update")(rest)?;
@@ -159,7 +254,14 @@ pub(super) fn update(input: &str) -> PResult<'_, Statement> {
             let (after, p) = expect(path, || "expected a field path to set".into()).parse(rest)?;
             let (after, _) =
                 expect(sym("="), || format!("expected `=` after `{p}`")).parse(after)?;
+            let (at, _) = ws(after)?;
             let (after, v) = value_after("=")(after)?;
+            no_aggregate(
+                at,
+                &[&v],
+                "update",
+                "an update sets each document from its own fields",
+            )?;
             set.push((p, v));
             match sym(",").parse(after) {
                 Ok((after, _)) => rest = after,
@@ -377,7 +479,7 @@ pub(super) fn statement(input: &str) -> PResult<'_, Statement> {
                 },
             ))
         }
-        "select" | "from" | "where" | "order" | "limit" | "offset" => {
+        "select" | "from" | "where" | "group" | "having" | "order" | "limit" | "offset" => {
             map(query, Statement::Query).parse(start)
         }
         "count" => map(count, Statement::Count).parse(start),

@@ -1,0 +1,358 @@
+//! Planning a query that answers with groups (`group by`, aggregates, `having`, `distinct`):
+//! names resolved, the aggregates gathered, and every column, `having` condition and order
+//! key rewritten to read a group row.
+//!
+//! Invariant: after grouping, an expression reads only group keys and aggregates. A path that
+//! is neither a group key nor inside an aggregate is an error naming the rule, never a value
+//! taken from some document of the group. An alias names its column in `group by`,
+//! `having` and `order by`, before a field of the same name.
+
+use crate::error::{Error, Result};
+use crate::path::{Path, Segment};
+use crate::query::ast::{Column, Expr, Operand, OrderKey, Query};
+use crate::query::compute::Calc;
+use crate::query::eval::{self, Predicate};
+use crate::query::params::Params;
+use crate::query::pipeline::{AggregateCall, GroupSource, Grouping, Projection};
+use crate::query::plan::SortKey;
+
+/// An aggregate query, ready for the pipeline.
+#[derive(Debug)]
+pub(crate) struct Grouped {
+    /// The keys and aggregates (read from documents; the source is [`GroupSource::Rows`]
+    /// until the session finds an index that answers it).
+    pub grouping: Grouping,
+    /// `having`, on group rows, with its text.
+    pub having: Option<(Predicate, String)>,
+    /// `order by`, on group rows.
+    pub order: Vec<SortKey>,
+    /// The columns, from group rows.
+    pub columns: Vec<Projection>,
+}
+
+/// Plans `query`'s groups ([`Query::aggregates`] holds).
+pub(crate) fn plan(query: &Query, params: &Params) -> Result<Grouped> {
+    let columns: Vec<Column> = match &query.columns {
+        Some(columns) => columns.clone(),
+        // `from t group by a, b` answers with the keys.
+        None => query
+            .group_by
+            .iter()
+            .map(|key| Column {
+                value: key.clone(),
+                alias: None,
+            })
+            .collect(),
+    };
+    let aliases: Vec<(&str, &Operand)> = columns
+        .iter()
+        .filter_map(|c| Some((c.alias.as_deref()?, &c.value)))
+        .collect();
+    let resolve = |operand: &Operand| resolve_alias(operand, &aliases);
+    let keys: Vec<Operand> = if query.distinct {
+        if !query.group_by.is_empty() {
+            return Err(Error::Query(
+                "`select distinct` groups by its columns already: write `group by` or `distinct`, \
+                 not both"
+                    .into(),
+            ));
+        }
+        if let Some(c) = columns.iter().find(|c| c.value.has_aggregate()) {
+            return Err(Error::Query(format!(
+                "`select distinct` lists values, and `{}` is an aggregate: to count distinct \
+                 values write `count(distinct x)`",
+                c.value
+            )));
+        }
+        columns.iter().map(|c| c.value.clone()).collect()
+    } else {
+        query
+            .group_by
+            .iter()
+            .map(|key| {
+                let key = resolve(key);
+                if key.has_aggregate() {
+                    return Err(Error::Query(format!(
+                        "cannot group by `{key}`: it is an aggregate"
+                    )));
+                }
+                Ok(key)
+            })
+            .collect::<Result<_>>()?
+    };
+    // A key given twice is one key (as in SQL): `group by a, a` is `group by a`.
+    let mut keys = keys;
+    let mut seen = Vec::new();
+    keys.retain(|k| {
+        let new = !seen.contains(k);
+        seen.push(k.clone());
+        new
+    });
+    let mut gather = Gather {
+        keys: &keys,
+        aggregates: Vec::new(),
+        params,
+    };
+    let projections = columns
+        .iter()
+        .map(|c| {
+            Ok(Projection {
+                name: c.name(),
+                calc: gather.over_groups(&c.value)?,
+                text: c.to_string(),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let having = match &query.having {
+        Some(condition) => {
+            let on_groups = gather.condition(&resolve_condition(condition, &aliases)?)?;
+            Some((eval::bind(&on_groups, params)?, condition.to_string()))
+        }
+        None => None,
+    };
+    let order = query
+        .order_by
+        .iter()
+        .map(|OrderKey { key, descending }| {
+            Ok(SortKey {
+                calc: gather.over_groups(&resolve(key))?,
+                descending: *descending,
+                text: OrderKey {
+                    key: key.clone(),
+                    descending: *descending,
+                }
+                .to_string(),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let keys = keys
+        .iter()
+        .map(|k| Ok((Calc::bind(k, params)?, k.to_string())))
+        .collect::<Result<_>>()?;
+    Ok(Grouped {
+        grouping: Grouping {
+            keys,
+            aggregates: gather.aggregates,
+            source: GroupSource::Rows,
+        },
+        having,
+        order,
+        columns: projections,
+    })
+}
+
+/// The column an alias names, when `operand` is that bare name; else the operand.
+pub(crate) fn resolve_alias(operand: &Operand, aliases: &[(&str, &Operand)]) -> Operand {
+    if let Operand::Path(path) = operand
+        && let [Segment::Field(name)] = path.segments()
+        && let Some((_, column)) = aliases.iter().find(|(alias, _)| alias == name)
+    {
+        return (*column).clone();
+    }
+    operand.clone()
+}
+
+/// `condition` with each operand that is a bare alias replaced by its column.
+fn resolve_condition(condition: &Expr, aliases: &[(&str, &Operand)]) -> Result<Expr> {
+    map_operands(condition, &mut |o| Ok(resolve_alias(o, aliases)))
+}
+
+/// `expr` with every operand replaced by what `f` gives for it. `exists` and `has` test
+/// documents' paths, which groups do not have: they are errors here.
+fn map_operands(expr: &Expr, f: &mut dyn FnMut(&Operand) -> Result<Operand>) -> Result<Expr> {
+    let mut all = |items: &[Expr]| {
+        items
+            .iter()
+            .map(|e| map_operands(e, f))
+            .collect::<Result<Vec<_>>>()
+    };
+    Ok(match expr {
+        Expr::Or(items) => Expr::Or(all(items)?),
+        Expr::And(items) => Expr::And(all(items)?),
+        Expr::Not(inner) => Expr::Not(Box::new(map_operands(inner, f)?)),
+        Expr::Compare { subject, op, value } => Expr::Compare {
+            subject: f(subject)?,
+            op: *op,
+            value: f(value)?,
+        },
+        Expr::In {
+            subject,
+            values,
+            negated,
+        } => Expr::In {
+            subject: f(subject)?,
+            values: values.iter().map(&mut *f).collect::<Result<_>>()?,
+            negated: *negated,
+        },
+        Expr::Between { subject, low, high } => Expr::Between {
+            subject: f(subject)?,
+            low: f(low)?,
+            high: f(high)?,
+        },
+        Expr::Contains { subject, value } => Expr::Contains {
+            subject: f(subject)?,
+            value: f(value)?,
+        },
+        Expr::StartsWith { subject, prefix } => Expr::StartsWith {
+            subject: f(subject)?,
+            prefix: f(prefix)?,
+        },
+        Expr::Matches { subject, pattern } => Expr::Matches {
+            subject: f(subject)?,
+            pattern: f(pattern)?,
+        },
+        Expr::IsNull { subject, negated } => Expr::IsNull {
+            subject: f(subject)?,
+            negated: *negated,
+        },
+        Expr::Exists { .. } | Expr::Has { .. } => {
+            return Err(Error::Query(format!(
+                "`{expr}` tests documents, not groups: put it in `where`"
+            )));
+        }
+    })
+}
+
+/// Rewrites expressions to read group rows, gathering the aggregates they use.
+struct Gather<'a> {
+    keys: &'a [Operand],
+    aggregates: Vec<AggregateCall>,
+    params: &'a Params,
+}
+
+impl Gather<'_> {
+    /// `operand` over group rows, bound.
+    fn over_groups(&mut self, operand: &Operand) -> Result<Calc> {
+        let rewritten = self.rewrite(operand)?;
+        Calc::bind(&rewritten, self.params)
+    }
+
+    fn condition(&mut self, condition: &Expr) -> Result<Expr> {
+        map_operands(condition, &mut |o| self.rewrite(o))
+    }
+
+    fn rewrite(&mut self, operand: &Operand) -> Result<Operand> {
+        let field = |name: String| Operand::Path(Path::field(&name));
+        operand
+            .rewrite(&mut |part| {
+                if let Some(i) = self.keys.iter().position(|k| k == part) {
+                    return Ok(Some(field(Grouping::key_field(i))));
+                }
+                match part {
+                    Operand::Aggregate {
+                        function,
+                        arg,
+                        distinct,
+                    } => {
+                        let call = AggregateCall {
+                            function: *function,
+                            arg: arg
+                                .as_ref()
+                                .map(|a| Calc::bind(a, self.params))
+                                .transpose()
+                                .map_err(|e| e.to_string())?,
+                            distinct: *distinct,
+                            text: part.to_string(),
+                        };
+                        let i = match self.aggregates.iter().position(|a| *a == call) {
+                            Some(i) => i,
+                            None => {
+                                self.aggregates.push(call);
+                                self.aggregates.len() - 1
+                            }
+                        };
+                        Ok(Some(field(Grouping::aggregate_field(i))))
+                    }
+                    Operand::Path(path) => Err(format!(
+                        "`{path}` must appear in group by or inside an aggregate{}",
+                        if self.keys.is_empty() {
+                            format!(" (as in `count({path})` or `min({path})`)")
+                        } else {
+                            String::new()
+                        }
+                    )),
+                    _ => Ok(None),
+                }
+            })
+            .map_err(Error::Query)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::Statement;
+
+    fn grouped(text: &str) -> Result<Grouped> {
+        let Ok(Statement::Query(query)) = crate::query::parse_statement(text) else {
+            panic!("not a query: {text}")
+        };
+        assert!(query.aggregates(), "{text}");
+        plan(&query, &Params::new())
+    }
+
+    #[test]
+    fn aggregates_are_gathered_once_and_columns_read_group_fields() {
+        let g = grouped(
+            "select region, count() as n, sum(area) / count() as mean from t group by region \
+             having n > 1 order by sum(area) desc",
+        )
+        .unwrap();
+        let texts: Vec<&str> = g
+            .grouping
+            .aggregates
+            .iter()
+            .map(|a| a.text.as_str())
+            .collect();
+        assert_eq!(texts, ["count()", "sum(area)"]);
+        assert_eq!(g.grouping.keys.len(), 1);
+        let paths: Vec<String> = g.columns[2]
+            .calc
+            .paths()
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        assert_eq!(paths, ["a1", "a0"]);
+        assert!(g.having.is_some());
+        assert_eq!(g.order[0].calc, Calc::Path(Path::field("a1")));
+    }
+
+    #[test]
+    fn aliases_name_group_keys_and_win_over_fields() {
+        let g =
+            grouped("select year(date) as y, count() as n from t group by y order by n desc, y")
+                .unwrap();
+        assert_eq!(g.grouping.keys[0].1, "year(date)");
+        assert_eq!(g.order[1].calc, Calc::Path(Path::field("k0")));
+    }
+
+    #[test]
+    fn a_path_outside_the_keys_and_the_aggregates_is_an_error_naming_the_rule() {
+        let err = grouped("select title, count() from t group by org").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`title` must appear in group by or inside an aggregate"
+        );
+        let err = grouped("select a, count() from t").unwrap_err();
+        assert!(err.to_string().contains("as in `count(a)`"), "{err}");
+        let err = grouped("select count() as n from t group by n").unwrap_err();
+        assert!(
+            err.to_string().contains("cannot group by `count()`"),
+            "{err}"
+        );
+        let err = grouped("select count() from t having exists a").unwrap_err();
+        assert!(
+            err.to_string().contains("tests documents, not groups"),
+            "{err}"
+        );
+        let err = grouped("select distinct a from t group by a").unwrap_err();
+        assert!(err.to_string().contains("not both"), "{err}");
+    }
+
+    #[test]
+    fn distinct_groups_by_its_columns() {
+        let g = grouped("select distinct region, sub from t").unwrap();
+        assert_eq!(g.grouping.keys.len(), 2);
+        assert!(g.grouping.aggregates.is_empty());
+    }
+}
