@@ -191,7 +191,7 @@ pub fn bind(expr: &Expr, params: &Params) -> Result<Predicate> {
         },
         Expr::StartsWith { subject, prefix } => match (calc(subject)?, calc(prefix)?) {
             (Calc::Path(path), Calc::Const(Value::String(s))) => Predicate::StartsWith(path, s),
-            (_, Calc::Const(other)) => {
+            (_, Calc::Const(other)) if !matches!(other, Value::String(_)) => {
                 return Err(Error::Query(format!(
                     "`starts with` needs a string, not {other}"
                 )));

@@ -16,7 +16,9 @@ use crate::query::exec::{self, Rows};
 use crate::query::explain::{self, Measures, PlanNode};
 use crate::query::grouping::{self, resolve_alias};
 use crate::query::params::Params;
-use crate::query::pipeline::{AggregateCall, GroupSource, Grouping, Pipeline, Projection, Shape};
+use crate::query::pipeline::{
+    AggregateCall, GroupSource, Grouping, Pipeline, Projection, Shape, Step,
+};
 use crate::query::plan::{Interrupt, Plan, SortKey};
 use crate::store::{Collection, Db, IndexDef, Writer, prepare_document};
 use crate::value::{Map, Value};
@@ -146,6 +148,53 @@ impl Session {
     ) -> Result<()> {
         if let (true, Some(predicate)) = (empty, predicate) {
             self.warnings = crate::query::warnings::for_empty_answer(collection, predicate)?;
+        }
+        Ok(())
+    }
+
+    /// Adds a warning for each field a grouping reads (keys and aggregated values) that no
+    /// sampled document has, and for each field behind a column that is null in every row.
+    fn warn_of_unknown_fields(
+        &mut self,
+        collection: &Collection,
+        pipeline: &Pipeline,
+        rows: &[Value],
+    ) -> Result<()> {
+        let paths: Vec<&Path> = match pipeline.grouping() {
+            Some(grouping) => grouping
+                .keys
+                .iter()
+                .flat_map(|(k, _)| k.paths())
+                .chain(
+                    grouping
+                        .aggregates
+                        .iter()
+                        .flat_map(|a| a.arg.iter().flat_map(|arg| arg.paths()).collect::<Vec<_>>()),
+                )
+                .collect(),
+            None if rows.is_empty() => return Ok(()),
+            None => pipeline
+                .steps
+                .iter()
+                .filter_map(|s| match s {
+                    Step::Project(columns) => Some(columns),
+                    _ => None,
+                })
+                .flatten()
+                .filter(|c| {
+                    rows.iter()
+                        .all(|r| r.get(&c.name).is_none_or(|v| matches!(v, Value::Null)))
+                })
+                .flat_map(|c| c.calc.paths())
+                .collect(),
+        };
+        if paths.is_empty() {
+            return Ok(());
+        }
+        for warning in crate::query::warnings::for_unknown_fields(collection, paths)? {
+            if !self.warnings.contains(&warning) {
+                self.warnings.push(warning);
+            }
         }
         Ok(())
     }
@@ -473,6 +522,7 @@ impl Session {
                 let rows: Vec<Value> = exec::rows(&collection, &pipeline, &mut Measures::off())
                     .collect::<Result<_>>()?;
                 self.warn_if_empty(rows.is_empty(), &collection, pipeline.plan.filter.as_ref())?;
+                self.warn_of_unknown_fields(&collection, &pipeline, &rows)?;
                 Ok(Output::Rows(rows))
             }
             Some(false) => Ok(Output::Plan(explain::render(&pipeline, &Measures::off()))),

@@ -21,14 +21,42 @@ pub(crate) fn for_empty_answer(
     collection: &Collection,
     predicate: &Predicate,
 ) -> Result<Vec<String>> {
+    let mut conditions = Vec::new();
+    conditions_of(predicate, &mut conditions);
+    warn(collection, conditions)
+}
+
+/// Fields that `paths` name and no sampled document has: what a column of nulls, or a sum
+/// of nothing, may be owed to (`select nmae`, `sum(aera)`).
+///
+/// ```
+/// let db = quarry::Db::temporary()?;
+/// let mut session = quarry::query::Session::new(db);
+/// session.execute(r#"insert into t [{area: 2}, {area: 3}]; select sum(aera) as total from t"#)?;
+/// assert_eq!(session.warnings(), ["no document in t has field `aera`; did you mean `area`?"]);
+/// # Ok::<(), quarry::Error>(())
+/// ```
+pub(crate) fn for_unknown_fields<'p>(
+    collection: &Collection,
+    paths: impl IntoIterator<Item = &'p Path>,
+) -> Result<Vec<String>> {
+    warn(
+        collection,
+        paths.into_iter().map(|p| (p, Vec::new())).collect(),
+    )
+}
+
+/// The warnings for paths tested (against values of the types given).
+fn warn(collection: &Collection, conditions: Vec<(&Path, Vec<&Value>)>) -> Result<Vec<String>> {
+    if conditions.iter().all(|(path, _)| path.is_id()) {
+        return Ok(Vec::new());
+    }
     let (paths, seen) = fields::sample(collection, SAMPLE)?;
     let every = seen as u64 >= collection.len()?;
     let name = collection.name();
-    let mut conditions = Vec::new();
-    conditions_of(predicate, &mut conditions);
     let mut warnings: Vec<String> = Vec::new();
     for (path, values) in conditions {
-        if path.is_id() {
+        if path.is_id() || path.segments().is_empty() {
             continue;
         }
         let key = field_key(path);

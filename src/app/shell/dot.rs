@@ -8,6 +8,8 @@ use crate::io::script::{ParamCommand, parse_param};
 pub enum Dot {
     /// Print the help.
     Help,
+    /// Print the functions and aggregates.
+    HelpFunctions,
     /// Change the output mode.
     Mode(Mode),
     /// Show or hide timings.
@@ -29,6 +31,7 @@ pub fn parse(line: &str) -> Result<Dot, String> {
     let args: Vec<&str> = words.collect();
     match (command, args.as_slice()) {
         (".help", []) => Ok(Dot::Help),
+        (".help", ["functions"]) => Ok(Dot::HelpFunctions),
         (".mode", [mode]) => mode.parse().map(Dot::Mode),
         (".timer", ["on"]) => Ok(Dot::Timer(true)),
         (".timer", ["off"]) => Ok(Dot::Timer(false)),
@@ -52,12 +55,14 @@ pub fn parse(line: &str) -> Result<Dot, String> {
 /// The text of `.help`: every statement with an example, and the dot-commands.
 pub const HELP: &str = "\
 Statements (end with ; or press Enter when complete; `--` starts a comment):
-  [select PATH, ...] [from C] [where COND] [order by PATH [desc], ...] [limit N] [offset N]
+  [select [distinct] E [as NAME], ...] [from C] [where COND] [group by E, ...] [having COND]
+      [order by E [desc], ...] [limit N] [offset N]
       where org = \"ICC\" and year >= 2020 order by date desc limit 10
+      select org, count() as n, avg(words) from a group by org having n > 2 order by n desc
   count [from C] [where COND] [by PATH]       count by org
   insert into C {...} | [{...}, ...]          insert into people {name: 'Ada', tags: ['math']}
-  update C set PATH = V, ... [unset PATH, ...] where COND
-                                              update people set age = 37 where name = 'Ada'
+  update C set PATH = E, ... [unset PATH, ...] where COND
+                                              update people set age = age + 1 where name = 'Ada'
   delete from C where COND | all              delete from people where age < 18
   create [unique] index on C (PATH, ...)      create index on articles (org, year)
   drop index NAME | drop collection C         drop index articles_org_year
@@ -67,9 +72,11 @@ Statements (end with ; or press Enter when complete; `--` starts a comment):
 Conditions: = != < <= > >= in [..] not in [..] between A and B contains V
   starts with \"p\" matches r\"regex\" exists PATH  PATH is [not] null  and or not ( )
   PATH has (COND on one element, `_` the element)   a bare PATH means PATH = true
+Expressions (E): paths, values, $params, + - * / %, || (text), ( ), functions, aggregates,
+  date intervals: date + 1 month, today() - 30 days.   .help functions lists them.
 Parameters: $1 $name (set with .param here, --param on the command line).
 Commands:
-  .help                      this text
+  .help [functions]          this text, or the functions and aggregates
   .mode table|json|ndjson|csv|line
   .timer on|off              show how long each statement took
   .read FILE                 run a script
@@ -77,6 +84,24 @@ Commands:
   .collections  .indexes [C]  .schema [C]  .use C
   .quit                      leave (or Ctrl-D)
 Keys: Tab completes, Ctrl-R searches history, Ctrl-C clears the line or stops a query.";
+
+/// The text of `.help functions`.
+pub const FUNCTIONS: &str = "\
+Functions (a value of a type a function does not take gives null):
+  len(x)                characters of a string, elements of an array, fields of an object
+  lower(s) upper(s)     case          trim(s)   without surrounding white space
+  substr(s, start[, n]) characters from start (the first is 1)
+  abs(x)  floor(x)  ceil(x)  round(x[, digits])   (ties away from zero)
+  coalesce(a, b, ...)   the first that is not null
+  type(x)               \"null\", \"bool\", \"number\", \"string\", \"array\" or \"object\"
+  year(d) month(d) day(d) date(d)   of an ISO date or date-time string (date: YYYY-MM-DD)
+  today()               the current UTC date; d + 1 month, today() - 30 days (day, week,
+                        month, year): YYYY-MM-DD, month ends clamped
+Arithmetic: + - * / % on numbers (integers stay exact; x / 0 is null), || joins text.
+Aggregates (select, having, order by; one row without group by):
+  count()  count(*)     rows          count(x)   rows where x is not null
+  count(distinct x)     distinct values (an array's elements each)
+  sum(x)  avg(x)        of numbers    min(x)  max(x)   in the value order, nulls skipped";
 
 #[cfg(test)]
 mod tests {
@@ -90,5 +115,16 @@ mod tests {
             Ok(Dot::Statement("show fields of people".into()))
         );
         assert!(parse(".nope").is_err());
+        assert_eq!(parse(".help functions"), Ok(Dot::HelpFunctions));
+    }
+
+    #[test]
+    fn the_functions_help_names_every_function_and_aggregate() {
+        for (_, name, ..) in crate::query::ast::Function::ALL {
+            assert!(FUNCTIONS.contains(&format!("{name}(")), "{name}");
+        }
+        for (_, name) in crate::query::ast::Aggregate::ALL {
+            assert!(FUNCTIONS.contains(&format!("{name}(")), "{name}");
+        }
     }
 }

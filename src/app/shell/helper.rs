@@ -180,6 +180,19 @@ impl ReplHelper {
                     .filter(|k| k.starts_with(&lower))
                     .map(|k| (*k).to_owned()),
             );
+            // Functions and aggregates complete with their `(`.
+            out.extend(
+                crate::query::ast::Function::ALL
+                    .iter()
+                    .map(|(_, name, ..)| *name)
+                    .chain(
+                        crate::query::ast::Aggregate::ALL
+                            .iter()
+                            .map(|(_, name)| *name),
+                    )
+                    .filter(|name| name.starts_with(&lower))
+                    .map(|name| format!("{name}(")),
+            );
             out.extend(
                 self.names
                     .collections

@@ -330,6 +330,7 @@ impl Shell<'_> {
     fn dot(&mut self, command: Dot) {
         match command {
             Dot::Help => println!("{}", dot::HELP),
+            Dot::HelpFunctions => println!("{}", dot::FUNCTIONS),
             Dot::Mode(mode) => self.mode = mode,
             Dot::Timer(on) => self.timer = on,
             Dot::Read(file) => {

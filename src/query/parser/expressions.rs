@@ -249,9 +249,6 @@ fn call<'a>(start: &'a str, name: &str, after_name: &'a str) -> PResult<'a, Oper
             format!("`{}` takes {takes}, not {}", function.name(), args.len()),
         );
     }
-    if let Some(inner) = args.iter().find(|a| a.has_aggregate()) {
-        return fail(start, nested_aggregate(inner));
-    }
     Ok((rest, Operand::Call { function, args }))
 }
 
@@ -274,7 +271,8 @@ const SYNONYMS: &[(&str, &str)] = &[
 
 fn nested_aggregate(inner: &Operand) -> String {
     format!(
-        "an aggregate cannot stand inside a function or another aggregate (`{inner}`); compute on its result instead, as in `round(avg(x), 1)`"
+        "an aggregate cannot stand inside another aggregate (`{inner}`): aggregate the values, \
+         then compute on the results, as in `sum(x) / count()`"
     )
 }
 
