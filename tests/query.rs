@@ -624,3 +624,75 @@ fn a_raised_interrupt_stops_every_plan_even_one_that_reads_only_index_keys() {
         4900
     );
 }
+
+#[test]
+fn explain_analyze_measures_the_grouping_and_the_steps_over_groups() {
+    let db = db_with(
+        r#"[{"org": "a", "w": 1}, {"org": "b", "w": 2}, {"org": "a", "w": 3}, {"org": "c"}]"#,
+    );
+    let plan = text(
+        &db,
+        "explain analyze select org, sum(w) as total from t group by org having total > 0 order by total desc limit 1",
+    );
+    let lines: Vec<&str> = plan.lines().collect();
+    assert!(
+        lines[0].starts_with("Project org, sum(w) as total  [actual 1 row"),
+        "{plan}"
+    );
+    assert!(lines[1].contains("Limit 1  [actual 1 row"), "{plan}");
+    assert!(
+        lines[2].contains("Sort by total desc  [actual 2 rows"),
+        "{plan}"
+    );
+    assert!(
+        lines[3].contains("Having total > 0  [actual 2 rows"),
+        "{plan}"
+    );
+    assert!(
+        lines[4].contains("Group by org: sum(w)  [actual 3 rows"),
+        "{plan}"
+    );
+    assert!(
+        lines[5].contains("Full scan of t  [est. 4 rows]  [actual 4 rows"),
+        "{plan}"
+    );
+}
+
+#[test]
+fn aggregate_rows_come_as_typed_values_through_every_entry_point() {
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct Group {
+        org: String,
+        n: i64,
+    }
+    let db = db_with(r#"[{"org": "a"}, {"org": "b"}, {"org": "a"}]"#);
+    let text = "select org, count() as n from t group by org order by n desc";
+    let typed: Vec<Group> = db
+        .query(text)
+        .unwrap()
+        .deserialize()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        typed,
+        [
+            Group {
+                org: "a".into(),
+                n: 2
+            },
+            Group {
+                org: "b".into(),
+                n: 1
+            }
+        ]
+    );
+    let prepared = db
+        .prepare("select count() as n from t where org = $1")
+        .unwrap();
+    let rows: Vec<quarry::Value> = prepared
+        .query_with(&Params::new().with_positional("a"))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(rows[0].get("n"), Some(&quarry::Value::Int(2)));
+}

@@ -68,6 +68,21 @@ fn a_person_uses_the_shell() {
     type_line(&mut q, "count");
     q.expect("2\r\n(").unwrap();
 
+    // A question over two lines, and a function name completed by Tab.
+    type_line(&mut q, ".mode ndjson");
+    type_line(&mut q, "select org, count() as n from articles group by");
+    q.expect("...> ").unwrap();
+    q.send_line("org order by n desc, org").unwrap();
+    q.expect(r#"{"org":"HRW","n":1}"#).unwrap();
+    q.expect(PROMPT).unwrap();
+    q.send("select coal").unwrap();
+    q.send(ControlCode::HorizontalTabulation).unwrap();
+    q.send_line(r#"author.name, "?") as who from articles where org = "HRW""#)
+        .unwrap();
+    q.expect(r#"{"who":"?"}"#).unwrap();
+    type_line(&mut q, ".help functions");
+    q.expect("coalesce(a, b, ...)").unwrap();
+
     // Dot-commands.
     type_line(&mut q, ".mode ndjson");
     type_line(&mut q, "select org from articles order by org");

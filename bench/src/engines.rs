@@ -23,6 +23,11 @@ pub trait Engine {
     fn longest(&self) -> usize;
     /// `count by org`.
     fn count_by_org(&self) -> usize;
+    /// `select org, count() as n, avg(words) as w, max(date) as last group by org`: a
+    /// [`groups_fingerprint`] of the groups.
+    fn group_by_org(&self) -> usize;
+    /// `select count(distinct location)`.
+    fn distinct_locations(&self) -> usize;
     /// Full scan with a predicate on an unindexed field: `words > 140`.
     fn scan(&self) -> usize;
     /// `body matches "glacier.*storm"`.
@@ -37,6 +42,23 @@ pub trait Engine {
     fn reopen(&mut self) -> usize;
     /// Bytes on disk after a flush.
     fn size(&mut self) -> u64;
+}
+
+/// Which groups came with which figures: each group's count, its mean word count to a
+/// thousandth and the length of its latest date, folded in group order.
+pub fn groups_fingerprint(groups: impl IntoIterator<Item = (String, i64, f64, String)>) -> usize {
+    let mut groups: Vec<_> = groups.into_iter().collect();
+    groups.sort_by(|a, b| a.0.cmp(&b.0));
+    groups
+        .iter()
+        .fold(groups.len(), |print, (_, n, mean, last)| {
+            print
+                .wrapping_mul(1_000_003)
+                .wrapping_add(*n as usize)
+                .wrapping_mul(31)
+                .wrapping_add((mean * 1000.0).round() as usize)
+                .wrapping_add(last.len())
+        })
 }
 
 /// Bytes in all files below `dir`.
@@ -161,6 +183,36 @@ impl Engine for Quarry {
             quarry::query::Output::Groups(groups) => groups.len(),
             other => panic!("{other:?}"),
         }
+    }
+    fn group_by_org(&self) -> usize {
+        #[derive(serde::Deserialize)]
+        struct Group {
+            org: String,
+            n: i64,
+            w: f64,
+            last: String,
+        }
+        let groups = self
+            .db()
+            .query("select org, count() as n, avg(words) as w, max(date) as last from articles group by org")
+            .expect("query")
+            .deserialize::<Group>()
+            .map(|g| g.expect("group"));
+        groups_fingerprint(groups.map(|g| (g.org, g.n, g.w, g.last)))
+    }
+    fn distinct_locations(&self) -> usize {
+        #[derive(serde::Deserialize)]
+        struct Count {
+            n: usize,
+        }
+        self.db()
+            .query("select count(distinct location) as n from articles")
+            .expect("query")
+            .deserialize::<Count>()
+            .next()
+            .expect("one row")
+            .expect("row")
+            .n
     }
     fn scan(&self) -> usize {
         self.rows("from articles where words > 140")
@@ -308,6 +360,31 @@ impl Engine for Sqlite {
             .query_map([], |row| row.get::<_, i64>(1))
             .expect("query")
             .count()
+    }
+    fn group_by_org(&self) -> usize {
+        let mut statement = self
+            .conn()
+            .prepare_cached(
+                "SELECT json_extract(doc, '$.org'), count(*), avg(json_extract(doc, '$.words')), \
+                 max(json_extract(doc, '$.date')) FROM docs GROUP BY 1",
+            )
+            .expect("prepare");
+        let groups = statement
+            .query_map([], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+            })
+            .expect("query")
+            .map(|g| g.expect("group"));
+        groups_fingerprint(groups)
+    }
+    fn distinct_locations(&self) -> usize {
+        self.conn()
+            .query_row(
+                "SELECT count(DISTINCT json_extract(doc, '$.location')) FROM docs",
+                [],
+                |row| row.get::<_, i64>(0),
+            )
+            .expect("query") as usize
     }
     fn scan(&self) -> usize {
         self.docs("SELECT doc FROM docs WHERE json_extract(doc, '$.words') > 140")
@@ -514,6 +591,30 @@ impl Engine for RawSled {
             *groups.entry(org).or_default() += 1;
         }
         groups.len()
+    }
+    fn group_by_org(&self) -> usize {
+        let mut groups: HashMap<String, (i64, i64, String)> = HashMap::new();
+        for value in self.tree("docs").iter().values() {
+            let doc = decode(&value.expect("value"));
+            let (n, words, last) = groups.entry(doc.org).or_default();
+            *n += 1;
+            *words += doc.words;
+            if doc.date > *last {
+                *last = doc.date;
+            }
+        }
+        groups_fingerprint(
+            groups
+                .into_iter()
+                .map(|(org, (n, words, last))| (org, n, words as f64 / n as f64, last)),
+        )
+    }
+    fn distinct_locations(&self) -> usize {
+        let mut seen = std::collections::HashSet::new();
+        for value in self.tree("docs").iter().values() {
+            seen.insert(decode(&value.expect("value")).location);
+        }
+        seen.len()
     }
     fn scan(&self) -> usize {
         self.docs_where(|d| d.words > 140)

@@ -29,6 +29,8 @@ const WORKLOADS: &[(&str, &str)] = &[
     ("latest", "order by date desc limit 10, indexed (ms)"),
     ("longest", "order by words desc limit 10, no index (ms)"),
     ("count_by", "count by org (ms)"),
+    ("group_by", "group by org: count, avg, max (ms)"),
+    ("distinct", "count(distinct location) (ms)"),
     ("scan", "full scan, unindexed predicate (ms)"),
     ("regex", "regex scan over body (ms)"),
     ("update", "update 10% by predicate (ms)"),
@@ -140,6 +142,8 @@ fn run_engine(name: &str, n: usize, runs: usize, only: Option<&str>) {
         ("latest", |e| e.latest()),
         ("longest", |e| e.longest()),
         ("count_by", |e| e.count_by_org()),
+        ("group_by", |e| e.group_by_org()),
+        ("distinct", |e| e.distinct_locations()),
         ("scan", |e| e.scan()),
         ("regex", |e| e.regex()),
     ] {

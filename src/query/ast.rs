@@ -364,6 +364,35 @@ impl Operand {
         found
     }
 
+    /// Every path it reads (those inside aggregates too), in order.
+    ///
+    /// ```
+    /// let Ok(quarry::query::Statement::Query(q)) =
+    ///     quarry::query::parse_statement("select sum(a.b) / len(c) + 1") else { panic!() };
+    /// let paths: Vec<String> = q.columns.unwrap()[0].value.paths().iter().map(|p| p.to_string()).collect();
+    /// assert_eq!(paths, ["a.b", "c"]);
+    /// ```
+    pub fn paths(&self) -> Vec<&Path> {
+        let mut out = Vec::new();
+        self.collect_paths(&mut out);
+        out
+    }
+
+    fn collect_paths<'a>(&'a self, out: &mut Vec<&'a Path>) {
+        match self {
+            Operand::Path(p) => out.push(p),
+            Operand::Negate(inner) => inner.collect_paths(out),
+            Operand::Binary { left, right, .. } => {
+                left.collect_paths(out);
+                right.collect_paths(out);
+            }
+            Operand::Call { args, .. } => args.iter().for_each(|a| a.collect_paths(out)),
+            Operand::Interval { amount, .. } => amount.collect_paths(out),
+            Operand::Aggregate { arg: Some(arg), .. } => arg.collect_paths(out),
+            Operand::Value(_) | Operand::Param(_) | Operand::Aggregate { arg: None, .. } => {}
+        }
+    }
+
     /// Calls `f` on this operand and every operand inside it, outside in.
     pub fn visit(&self, f: &mut impl FnMut(&Operand)) {
         f(self);

@@ -95,13 +95,7 @@ pub(crate) fn plan(query: &Query, params: &Params) -> Result<Grouped> {
     };
     let projections = columns
         .iter()
-        .map(|c| {
-            Ok(Projection {
-                name: c.name(),
-                calc: gather.over_groups(&c.value)?,
-                text: c.to_string(),
-            })
-        })
+        .map(|c| Ok(Projection::of(c, gather.over_groups(&c.value)?)))
         .collect::<Result<Vec<_>>>()?;
     let having = match &query.having {
         Some(condition) => {

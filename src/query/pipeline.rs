@@ -8,7 +8,8 @@
 
 use std::sync::Arc;
 
-use crate::query::ast::Aggregate;
+use crate::path::Path;
+use crate::query::ast::{Aggregate, Column};
 use crate::query::compute::Calc;
 use crate::query::eval::Predicate;
 use crate::query::plan::{Access, Plan, SortKey};
@@ -81,6 +82,20 @@ pub(crate) struct Projection {
     pub calc: Calc,
     /// The column as written, for `explain`.
     pub text: String,
+    /// The document paths it is computed from (through keys and aggregates too).
+    pub sources: Vec<Path>,
+}
+
+impl Projection {
+    /// The column `column`, computed by `calc`.
+    pub fn of(column: &Column, calc: Calc) -> Projection {
+        Projection {
+            name: column.name(),
+            text: column.to_string(),
+            sources: column.value.paths().into_iter().cloned().collect(),
+            calc,
+        }
+    }
 }
 
 /// What an `Aggregate` step computes. A group row holds the keys as fields `k0`, `k1`, …
@@ -275,7 +290,6 @@ impl Pipeline {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::path::Path;
 
     fn plan(filter: bool, sort: bool, estimate: u64) -> Plan {
         let path: Path = "n".parse().unwrap();
@@ -313,11 +327,13 @@ mod tests {
     #[test]
     fn a_query_filters_reads_ahead_sorts_keeping_offset_plus_limit_then_projects() {
         let shape = Shape {
-            columns: Some(vec![Projection {
-                name: "n".into(),
-                calc: Calc::Path("n".parse().unwrap()),
-                text: "n".into(),
-            }]),
+            columns: Some(vec![Projection::of(
+                &Column {
+                    value: crate::query::ast::Operand::Path(Path::field("n")),
+                    alias: None,
+                },
+                Calc::Path(Path::field("n")),
+            )]),
             offset: 2,
             limit: Some(3),
         };

@@ -152,42 +152,27 @@ impl Session {
         Ok(())
     }
 
-    /// Adds a warning for each field a grouping reads (keys and aggregated values) that no
-    /// sampled document has, and for each field behind a column that is null in every row.
+    /// Adds a warning for each unknown field behind a column that came out empty in every
+    /// row: null (`select nmae`, `min(aera)`, `group by regoin`), or 0 (`sum(aera)`,
+    /// `count(aera)`). A query whose columns all hold something samples nothing.
     fn warn_of_unknown_fields(
         &mut self,
         collection: &Collection,
         pipeline: &Pipeline,
         rows: &[Value],
     ) -> Result<()> {
-        let paths: Vec<&Path> = match pipeline.grouping() {
-            Some(grouping) => grouping
-                .keys
-                .iter()
-                .flat_map(|(k, _)| k.paths())
-                .chain(
-                    grouping
-                        .aggregates
-                        .iter()
-                        .flat_map(|a| a.arg.iter().flat_map(|arg| arg.paths()).collect::<Vec<_>>()),
-                )
-                .collect(),
-            None if rows.is_empty() => return Ok(()),
-            None => pipeline
-                .steps
-                .iter()
-                .filter_map(|s| match s {
-                    Step::Project(columns) => Some(columns),
-                    _ => None,
-                })
-                .flatten()
-                .filter(|c| {
-                    rows.iter()
-                        .all(|r| r.get(&c.name).is_none_or(|v| matches!(v, Value::Null)))
-                })
-                .flat_map(|c| c.calc.paths())
-                .collect(),
-        };
+        let empty = |v: &Value| matches!(v, Value::Null) || *v == Value::Int(0);
+        let paths: Vec<&Path> = pipeline
+            .steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Project(columns) => Some(columns),
+                _ => None,
+            })
+            .flatten()
+            .filter(|c| !rows.is_empty() && rows.iter().all(|r| r.get(&c.name).is_none_or(empty)))
+            .flat_map(|c| &c.sources)
+            .collect();
         if paths.is_empty() {
             return Ok(());
         }
@@ -612,13 +597,7 @@ impl Session {
             .map(|columns| {
                 columns
                     .iter()
-                    .map(|c| {
-                        Ok(Projection {
-                            name: c.name(),
-                            calc: Calc::bind(&c.value, &self.params)?,
-                            text: c.to_string(),
-                        })
-                    })
+                    .map(|c| Ok(Projection::of(c, Calc::bind(&c.value, &self.params)?)))
                     .collect::<Result<Vec<_>>>()
             })
             .transpose()?;

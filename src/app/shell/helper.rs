@@ -123,6 +123,17 @@ pub struct ReplHelper {
     hinter: HistoryHinter,
 }
 
+/// The functions and aggregates whose names start with `prefix`, each with its `(`.
+fn functions(prefix: &str) -> impl Iterator<Item = String> + '_ {
+    use crate::query::ast::{Aggregate, Function};
+    Function::ALL
+        .iter()
+        .map(|(_, name, ..)| *name)
+        .chain(Aggregate::ALL.iter().map(|(_, name)| *name))
+        .filter(move |name| name.starts_with(prefix))
+        .map(|name| format!("{name}("))
+}
+
 impl ReplHelper {
     /// A helper with nothing to complete yet.
     pub fn new(color: bool) -> ReplHelper {
@@ -155,6 +166,9 @@ impl ReplHelper {
                         .filter(|k| !word.is_empty() && k.starts_with(&lower))
                         .map(|k| (*k).to_owned()),
                 );
+                if !word.is_empty() {
+                    out.extend(functions(&lower));
+                }
                 out
             }
             Place::Value(field) => self
@@ -180,19 +194,7 @@ impl ReplHelper {
                     .filter(|k| k.starts_with(&lower))
                     .map(|k| (*k).to_owned()),
             );
-            // Functions and aggregates complete with their `(`.
-            out.extend(
-                crate::query::ast::Function::ALL
-                    .iter()
-                    .map(|(_, name, ..)| *name)
-                    .chain(
-                        crate::query::ast::Aggregate::ALL
-                            .iter()
-                            .map(|(_, name)| *name),
-                    )
-                    .filter(|name| name.starts_with(&lower))
-                    .map(|name| format!("{name}(")),
-            );
+            out.extend(functions(&lower));
             out.extend(
                 self.names
                     .collections

@@ -76,6 +76,8 @@ impl<'a> Scanner<'a> {
 /// assert!(is_incomplete("where org = \"ICC\" and"));
 /// assert!(is_incomplete("insert into t [{a: 1},"));
 /// assert!(!is_incomplete("where org = \"ICC\""));
+/// assert!(is_incomplete("select org, count() from t group by"));
+/// assert!(is_incomplete("select a +") && !is_incomplete("select *"));
 /// // A raw string ends at its quote; in a quoted one `\"` is an escaped quote.
 /// assert!(!is_incomplete(r#"where p = r"C:\""#));
 /// assert!(is_incomplete(r#"where p = "C:\""#));
@@ -101,7 +103,7 @@ pub fn is_incomplete(text: &str) -> bool {
     let tail: String = code
         .chars()
         .rev()
-        .take_while(|c| is_ident_char(*c) || "=<>!,".contains(*c))
+        .take_while(|c| is_ident_char(*c) || "=<>!,+-*/%|".contains(*c))
         .collect::<Vec<_>>()
         .into_iter()
         .rev()
@@ -109,13 +111,16 @@ pub fn is_incomplete(text: &str) -> bool {
     const NEEDS_MORE: &[&str] = &[
         "and", "or", "not", "where", "by", "set", "unset", "in", "between", "contains", "with",
         "matches", "is", "from", "select", "order", "limit", "offset", "into", "on", "explain",
-        "analyze", "starts", "exists",
+        "analyze", "starts", "exists", "group", "having", "as", "distinct",
     ];
     let lower = tail.to_ascii_lowercase();
     lower.ends_with(',')
-        || ["=", "==", "!=", "<>", "<", "<=", ">", ">="]
-            .iter()
-            .any(|op| lower.ends_with(op))
+        || [
+            // Not `*`: `select *` is whole.
+            "=", "==", "!=", "<>", "<", "<=", ">", ">=", "+", "-", "/", "%", "||",
+        ]
+        .iter()
+        .any(|op| lower.ends_with(op))
         || NEEDS_MORE.contains(&lower.as_str())
 }
 
