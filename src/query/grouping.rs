@@ -8,7 +8,7 @@
 //! `having` and `order by`, before a field of the same name.
 
 use crate::error::{Error, Result};
-use crate::path::{Path, Segment};
+use crate::path::Segment;
 use crate::query::ast::{Column, Expr, Operand, OrderKey, Query};
 use crate::query::compute::Calc;
 use crate::query::eval::{self, Predicate};
@@ -226,11 +226,12 @@ impl Gather<'_> {
     }
 
     fn rewrite(&mut self, operand: &Operand) -> Result<Operand> {
-        let field = |name: String| Operand::Path(Path::field(&name));
+        let slot = |i: usize| Operand::Path(Grouping::slot(i));
+        let keys = self.keys.len();
         operand
             .rewrite(&mut |part| {
                 if let Some(i) = self.keys.iter().position(|k| k == part) {
-                    return Ok(Some(field(Grouping::key_field(i))));
+                    return Ok(Some(slot(i)));
                 }
                 match part {
                     Operand::Aggregate {
@@ -255,7 +256,7 @@ impl Gather<'_> {
                                 self.aggregates.len() - 1
                             }
                         };
-                        Ok(Some(field(Grouping::aggregate_field(i))))
+                        Ok(Some(slot(keys + i)))
                     }
                     Operand::Path(path) => Err(format!(
                         "`{path}` must appear in group by or inside an aggregate{}",
@@ -275,6 +276,7 @@ impl Gather<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::path::Path;
     use crate::query::Statement;
 
     fn grouped(text: &str) -> Result<Grouped> {
@@ -300,15 +302,11 @@ mod tests {
             .collect();
         assert_eq!(texts, ["count()", "sum(area)"]);
         assert_eq!(g.grouping.keys.len(), 1);
-        let paths: Vec<String> = g.columns[2]
-            .calc
-            .paths()
-            .iter()
-            .map(|p| p.to_string())
-            .collect();
-        assert_eq!(paths, ["a1", "a0"]);
+        // Group rows are [region, count(), sum(area)].
+        let paths: Vec<&Path> = g.columns[2].calc.paths();
+        assert_eq!(paths, [&Grouping::slot(2), &Grouping::slot(1)]);
         assert!(g.having.is_some());
-        assert_eq!(g.order[0].calc, Calc::Path(Path::field("a1")));
+        assert_eq!(g.order[0].calc, Calc::Path(Grouping::slot(2)));
     }
 
     #[test]
@@ -317,7 +315,7 @@ mod tests {
             grouped("select year(date) as y, count() as n from t group by y order by n desc, y")
                 .unwrap();
         assert_eq!(g.grouping.keys[0].1, "year(date)");
-        assert_eq!(g.order[1].calc, Calc::Path(Path::field("k0")));
+        assert_eq!(g.order[1].calc, Calc::Path(Grouping::slot(0)));
     }
 
     #[test]

@@ -98,8 +98,8 @@ impl Projection {
     }
 }
 
-/// What an `Aggregate` step computes. A group row holds the keys as fields `k0`, `k1`, …
-/// and the aggregates as `a0`, `a1`, …; the steps above it read those fields.
+/// What an `Aggregate` step computes. A group row is an array: the keys, then the
+/// aggregates; the steps above it read its positions ([`Grouping::slot`]).
 #[derive(Clone, Debug)]
 pub(crate) struct Grouping {
     /// The group keys with their text; none for one group of every row.
@@ -139,14 +139,9 @@ pub(crate) enum GroupSource {
 }
 
 impl Grouping {
-    /// The name of key `i` in a group row.
-    pub fn key_field(i: usize) -> String {
-        format!("k{i}")
-    }
-
-    /// The name of aggregate `i` in a group row.
-    pub fn aggregate_field(i: usize) -> String {
-        format!("a{i}")
+    /// The path to position `i` of a group row: key `i`, or aggregate `i - keys`.
+    pub fn slot(i: usize) -> Path {
+        Path::new(vec![crate::path::Segment::Index(i)])
     }
 }
 

@@ -16,7 +16,7 @@ use crate::query::exec::source::filtered;
 use crate::query::explain::Measures;
 use crate::query::pipeline::{AggregateCall, GroupSource, Grouping, Pipeline, Step};
 use crate::store::Collection;
-use crate::value::{Map, Value};
+use crate::value::Value;
 
 /// Runs an aggregate pipeline: its rows, all computed (there is one per group).
 pub(crate) fn rows(
@@ -160,18 +160,12 @@ fn group(
             }
         }
     }
+    // A group row: the keys, then the aggregates (see `Grouping::slot`).
     Ok(groups
         .into_iter()
-        .map(|(key, accumulators)| {
-            let mut row =
-                Map::with_capacity_and_hasher(key.len() + accumulators.len(), Default::default());
-            for (i, value) in key.into_iter().enumerate() {
-                row.insert(Grouping::key_field(i).into(), value);
-            }
-            for (i, accumulator) in accumulators.into_iter().enumerate() {
-                row.insert(Grouping::aggregate_field(i).into(), accumulator.finish());
-            }
-            Value::Object(row)
+        .map(|(mut row, accumulators)| {
+            row.extend(accumulators.into_iter().map(Accumulator::finish));
+            Value::Array(row)
         })
         .collect())
 }
