@@ -287,6 +287,37 @@ impl PartialEq for Value {
 
 impl Eq for Value {}
 
+impl std::hash::Hash for Value {
+    /// Agrees with `==`: `1` and `1.0` hash alike, as do `0.0` and `-0.0`.
+    ///
+    /// ```
+    /// use std::hash::BuildHasher;
+    /// let state = std::collections::hash_map::RandomState::new();
+    /// assert_eq!(state.hash_one(quarry::Value::Int(1)), state.hash_one(quarry::Value::Float(1.0)));
+    /// ```
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.type_rank().hash(state);
+        match self {
+            Value::Null => {}
+            Value::Bool(b) => b.hash(state),
+            Value::Int(_) | Value::Float(_) => match (self.as_i64(), self) {
+                (Some(i), _) => i.hash(state),
+                (None, Value::Float(f)) => f.to_bits().hash(state),
+                (None, _) => {}
+            },
+            Value::String(s) => s.hash(state),
+            Value::Array(items) => items.hash(state),
+            Value::Object(map) => {
+                map.len().hash(state);
+                for (key, value) in map {
+                    key.hash(state);
+                    value.hash(state);
+                }
+            }
+        }
+    }
+}
+
 impl fmt::Display for Value {
     /// Compact JSON.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -6,11 +6,12 @@
 //! the groups its keys name, and dropped. A key that is an array stands for each of its
 //! elements, so a document counts once in each element's group; `1` and `1.0` are one key.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use crate::error::Result;
 use crate::query::ast::Aggregate;
+use crate::query::compute::Calc;
 use crate::query::exec::doc::wanted;
 use crate::query::exec::source::filtered;
 use crate::query::explain::Measures;
@@ -86,7 +87,9 @@ fn group(
     grouping: &Grouping,
     measures: &mut Measures,
 ) -> Result<Vec<Value>> {
-    let mut groups: BTreeMap<Vec<Value>, Vec<Accumulator>> = BTreeMap::new();
+    // Hashed while documents come, sorted by key once at the end.
+    let mut groups: HashMap<Vec<Value>, Vec<Accumulator>, foldhash::fast::RandomState> =
+        HashMap::default();
     let fresh = || grouping.aggregates.iter().map(Accumulator::new).collect();
     match &grouping.source {
         GroupSource::IndexCounts(index, _) => {
@@ -141,12 +144,7 @@ fn group(
                     .iter()
                     .map(|call| Input::of(call, fields))
                     .collect();
-                let key_sets: Vec<Vec<Value>> = grouping
-                    .keys
-                    .iter()
-                    .map(|(k, _)| k.key_values(fields))
-                    .collect();
-                for_each_combination(&key_sets, &mut |key| {
+                let mut add = |key: &[Value]| {
                     let accumulators = match groups.get_mut(key) {
                         Some(found) => found,
                         None => groups
@@ -156,10 +154,25 @@ fn group(
                     for (accumulator, input) in accumulators.iter_mut().zip(&inputs) {
                         accumulator.take(input);
                     }
-                });
+                };
+                match grouping.keys.as_slice() {
+                    // One path: its keys are looked up where they lie in the document.
+                    [(Calc::Path(path), _)] => {
+                        for key in path.index_key_refs(fields).0 {
+                            add(std::slice::from_ref(key));
+                        }
+                    }
+                    keys => {
+                        let key_sets: Vec<Vec<Value>> =
+                            keys.iter().map(|(k, _)| k.key_values(fields)).collect();
+                        for_each_combination(&key_sets, &mut add);
+                    }
+                }
             }
         }
     }
+    let mut groups: Vec<(Vec<Value>, Vec<Accumulator>)> = groups.into_iter().collect();
+    groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     // A group row: the keys, then the aggregates (see `Grouping::slot`).
     Ok(groups
         .into_iter()
@@ -223,7 +236,7 @@ enum Accumulator {
     /// `count()`, `count(x)`
     Count(u64),
     /// `count(distinct x)`
-    Distinct(BTreeSet<Value>),
+    Distinct(HashSet<Value, foldhash::fast::RandomState>),
     /// `sum(x)`: exact while every number is an integer and the total fits.
     Sum(Sum),
     /// `avg(x)`
@@ -279,7 +292,7 @@ impl Sum {
 impl Accumulator {
     fn new(call: &AggregateCall) -> Accumulator {
         match call.function {
-            Aggregate::Count if call.distinct => Accumulator::Distinct(BTreeSet::new()),
+            Aggregate::Count if call.distinct => Accumulator::Distinct(HashSet::default()),
             Aggregate::Count => Accumulator::Count(0),
             Aggregate::Sum => Accumulator::Sum(Sum::default()),
             Aggregate::Avg => Accumulator::Avg(Sum::default(), 0),
