@@ -77,6 +77,32 @@ fn a_statement_nested_10000_levels_is_refused() {
 }
 
 #[test]
+fn an_expression_of_a_hundred_thousand_operators_is_refused_not_a_stack_overflow() {
+    let db = Db::temporary().unwrap();
+    db.execute("insert into t {a: 1}").unwrap();
+    for op in ["+", "||", "*"] {
+        let chain = vec!["a"; 100_000].join(&format!(" {op} "));
+        for statement in [
+            format!("select {chain} as x from t"),
+            format!("from t where {chain} > 1"),
+            format!("update t set b = {chain} where a = 1"),
+        ] {
+            let err = db.execute(&statement).unwrap_err();
+            assert!(err.to_string().contains("deeper than 256 levels"), "{err}");
+        }
+    }
+    // Nested parentheses each holding a long chain add up too.
+    let level = format!("a + {}", vec!["a"; 60].join(" + "));
+    let nested = (0..10).fold("a".to_owned(), |inner, _| format!("({inner}) + {level}"));
+    let err = db.execute(&format!("select {nested} from t")).unwrap_err();
+    assert!(err.to_string().contains("deeper than 256 levels"), "{err}");
+    // Just under the limit works.
+    let chain = vec!["1"; 250].join(" + ");
+    let out = db.execute(&format!("select {chain} as n from t")).unwrap();
+    assert_eq!(out[0].to_string().matches("250").count(), 1, "{}", out[0]);
+}
+
+#[test]
 fn a_100_mb_string_is_stored_and_read_back() {
     let db = Db::temporary().unwrap();
     let c = db.collection("big").unwrap();

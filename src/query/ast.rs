@@ -364,6 +364,18 @@ impl Operand {
         found
     }
 
+    /// How deep its tree is: 1 for a leaf.
+    pub fn depth(&self) -> usize {
+        1 + match self {
+            Operand::Negate(inner) => inner.depth(),
+            Operand::Binary { left, right, .. } => left.depth().max(right.depth()),
+            Operand::Call { args, .. } => args.iter().map(Operand::depth).max().unwrap_or(0),
+            Operand::Interval { amount, .. } => amount.depth(),
+            Operand::Aggregate { arg, .. } => arg.as_ref().map_or(0, |a| a.depth()),
+            Operand::Value(_) | Operand::Param(_) | Operand::Path(_) => 0,
+        }
+    }
+
     /// Every path it reads (those inside aggregates too), in order.
     ///
     /// ```

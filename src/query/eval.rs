@@ -85,22 +85,27 @@ pub enum TestKind {
 impl Test {
     fn matches(&self, doc: &Value) -> bool {
         let kind = &self.kind;
-        // The values tested against, computed once per document.
-        let operands: Vec<Value> = match kind {
-            TestKind::Compare(_, v) | TestKind::Contains(v) | TestKind::StartsWith(v) => {
-                vec![v.eval(doc)]
-            }
-            TestKind::In(values) => values.iter().map(|v| v.eval(doc)).collect(),
-            TestKind::Between(low, high) => vec![low.eval(doc), high.eval(doc)],
+        // What the subject is tested against, computed once per document. A value read from
+        // the document stands for itself and each of its elements, as a path does; a
+        // constant stands for itself.
+        let single = |v: &Calc| vec![v.eval(doc)];
+        let operands: Vec<Vec<Value>> = match kind {
+            TestKind::Compare(_, v) => vec![candidates(v, doc)],
+            TestKind::In(values) => vec![values.iter().flat_map(|v| candidates(v, doc)).collect()],
+            TestKind::Between(low, high) => vec![candidates(low, doc), candidates(high, doc)],
+            TestKind::Contains(v) | TestKind::StartsWith(v) => vec![single(v)],
             TestKind::Matches(_) | TestKind::IsNull => Vec::new(),
         };
         let holds = |c: &Value| match kind {
-            TestKind::Compare(op, _) => compare(c, *op, &operands[0]),
-            TestKind::In(_) => operands.contains(c),
-            TestKind::Between(..) => {
-                compare(c, CompareOp::Ge, &operands[0]) && compare(c, CompareOp::Le, &operands[1])
-            }
-            TestKind::StartsWith(_) => match (c, &operands[0]) {
+            TestKind::Compare(op, _) => operands[0].iter().any(|v| compare(c, *op, v)),
+            TestKind::In(_) => operands[0].contains(c),
+            TestKind::Between(..) => operands[0].iter().any(|low| {
+                compare(c, CompareOp::Ge, low)
+                    && operands[1]
+                        .iter()
+                        .any(|high| compare(c, CompareOp::Le, high))
+            }),
+            TestKind::StartsWith(_) => match (c, &operands[0][0]) {
                 (Value::String(s), Value::String(prefix)) => s.starts_with(prefix.as_str()),
                 _ => false,
             },
@@ -108,7 +113,7 @@ impl Test {
             TestKind::IsNull => matches!(c, Value::Null),
             TestKind::Contains(_) => unreachable!("contains looks at whole values"),
         };
-        let contains = |reached: &Value| match (reached, &operands[0]) {
+        let contains = |reached: &Value| match (reached, &operands[0][0]) {
             (Value::Array(items), needle) => items.contains(needle),
             (Value::String(hay), Value::String(needle)) => hay.contains(needle.as_str()),
             _ => false,
@@ -117,10 +122,7 @@ impl Test {
             (Calc::Path(path), TestKind::Contains(_)) => path.any_value(doc, contains),
             (Calc::Path(path), _) => path.any_candidate(doc, holds),
             (subject, TestKind::Contains(_)) => contains(&subject.eval(doc)),
-            (subject, _) => {
-                let value = subject.eval(doc);
-                holds(&value) || matches!(&value, Value::Array(items) if items.iter().any(holds))
-            }
+            (subject, _) => candidates(subject, doc).iter().any(holds),
         }
     }
 
@@ -231,6 +233,24 @@ pub fn bind(expr: &Expr, params: &Params) -> Result<Predicate> {
             Box::new(bind(&element_relative(condition), params)?),
         ),
     })
+}
+
+/// The values a computed operand stands for in a comparison: a constant, itself; a path,
+/// [`Path::candidates`]; another expression, its value and, for an array, each element.
+fn candidates(calc: &Calc, doc: &Value) -> Vec<Value> {
+    match calc {
+        Calc::Const(v) => vec![v.clone()],
+        Calc::Path(path) => path.candidates(doc).into_iter().cloned().collect(),
+        other => match other.eval(doc) {
+            Value::Array(items) => {
+                let mut out = Vec::with_capacity(items.len() + 1);
+                out.extend(items.iter().cloned());
+                out.push(Value::Array(items));
+                out
+            }
+            value => vec![value],
+        },
+    }
 }
 
 fn test(subject: Calc, kind: TestKind) -> Predicate {
@@ -667,6 +687,26 @@ mod tests {
             let predicate = bind(&expr, &Params::new()).unwrap();
             if let Some(holds) = predicate.matches_stored(&bytes) {
                 proptest::prop_assert_eq!(holds, predicate.matches(&d), "{} on {}", condition, d);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// A comparison reads the same whichever side each value is written on, and `in` a
+        /// list of one value is `=` that value.
+        #[test]
+        fn a_comparison_does_not_depend_on_the_side_a_value_is_written_on(
+            json in stored_doc(),
+            left in proptest::sample::select(vec!["t", "u", "v", "u + 1", "len(t)", "1", "\"a\"", "[1]"]),
+            right in proptest::sample::select(vec!["t", "u", "v", "u * 2", "coalesce(v, 0)", "2", "\"b\""]),
+            op in proptest::sample::select(vec![CompareOp::Eq, CompareOp::Ne, CompareOp::Lt, CompareOp::Le, CompareOp::Gt, CompareOp::Ge]),
+        ) {
+            let d = doc(json);
+            let written = holds(&format!("{left} {op} {right}"), &d);
+            let flipped = holds(&format!("{right} {} {left}", op.flipped()), &d);
+            proptest::prop_assert_eq!(written, flipped, "{} {} {} on {}", left, op, right, d);
+            if op == CompareOp::Eq {
+                proptest::prop_assert_eq!(written, holds(&format!("{left} in [{right}]"), &d));
             }
         }
     }

@@ -237,13 +237,23 @@ fn to_integer(x: &Value, f: fn(f64) -> f64) -> Value {
 }
 
 /// The calendar date an ISO date (`2021-03-04`) or date-time (`2021-03-04T10:00:00Z`,
-/// `2021-03-04 10:00`) string starts with, as written (no time-zone conversion); `None` for
-/// anything else, or a date that does not exist.
+/// `2021-03-04 10:00`: a time of day after `T` or a space) string starts with, as written (no
+/// time-zone conversion); `None` for anything else, or a date or time that does not exist.
 fn date_of(value: &Value) -> Option<Date> {
     let s = value.as_str()?;
     let head = s.get(..10)?;
     let rest = &s[10..];
-    if !(rest.is_empty() || rest.starts_with(['T', 't', ' '])) {
+    // After the date: nothing, or a time that starts as `HH:MM`.
+    if let Some(time) = rest.strip_prefix(['T', 't', ' ']) {
+        let hm = time.get(..5)?.as_bytes();
+        let two = |a: u8, b: u8| Some((a as char).to_digit(10)? * 10 + (b as char).to_digit(10)?);
+        let valid = hm[2] == b':'
+            && two(hm[0], hm[1]).is_some_and(|h| h < 24)
+            && two(hm[3], hm[4]).is_some_and(|m| m < 60);
+        if !valid {
+            return None;
+        }
+    } else if !rest.is_empty() {
         return None;
     }
     let bytes = head.as_bytes();
@@ -381,6 +391,12 @@ mod tests {
         assert_eq!(call(Function::Date, &[s("2021-02-30")]), Value::Null);
         assert_eq!(call(Function::Date, &[s("2021-3-4")]), Value::Null);
         assert_eq!(call(Function::Date, &[s("2021-03-04x")]), Value::Null);
+        assert_eq!(call(Function::Date, &[s("2021-02-28Tjunk")]), Value::Null);
+        assert_eq!(call(Function::Date, &[s("2021-02-28T25:00")]), Value::Null);
+        assert_eq!(
+            call(Function::Date, &[s("2021-02-28T23:59")]),
+            s("2021-02-28")
+        );
         assert_eq!(call(Function::Year, &[Value::Int(2021)]), Value::Null);
         let today = call(Function::Today, &[]);
         assert_eq!(call(Function::Date, std::slice::from_ref(&today)), today);

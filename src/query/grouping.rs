@@ -135,18 +135,26 @@ pub(crate) fn plan(query: &Query, params: &Params) -> Result<Grouped> {
     })
 }
 
-/// The column an alias names, when `operand` is that bare name; else the operand.
+/// `operand` with every bare name that is an alias replaced by its column (`n * 2` with
+/// `count() as n` is `count() * 2`); names inside an aggregate are fields of the documents.
 pub(crate) fn resolve_alias(operand: &Operand, aliases: &[(&str, &Operand)]) -> Operand {
-    if let Operand::Path(path) = operand
-        && let [Segment::Field(name)] = path.segments()
-        && let Some((_, column)) = aliases.iter().find(|(alias, _)| alias == name)
-    {
-        return (*column).clone();
-    }
-    operand.clone()
+    let resolved = operand.rewrite(&mut |part| {
+        Ok(match part {
+            Operand::Aggregate { .. } => Some(part.clone()),
+            Operand::Path(path) => match path.segments() {
+                [Segment::Field(name)] => aliases
+                    .iter()
+                    .find(|(alias, _)| alias == name)
+                    .map(|(_, column)| (*column).clone()),
+                _ => None,
+            },
+            _ => None,
+        })
+    });
+    resolved.unwrap_or_else(|_: String| operand.clone())
 }
 
-/// `condition` with each operand that is a bare alias replaced by its column.
+/// `condition` with the aliases in its operands replaced by their columns.
 fn resolve_condition(condition: &Expr, aliases: &[(&str, &Operand)]) -> Result<Expr> {
     map_operands(condition, &mut |o| Ok(resolve_alias(o, aliases)))
 }
@@ -339,6 +347,23 @@ mod tests {
         );
         let err = grouped("select distinct a from t group by a").unwrap_err();
         assert!(err.to_string().contains("not both"), "{err}");
+    }
+
+    #[test]
+    fn an_alias_inside_an_expression_names_its_column_but_not_inside_an_aggregate() {
+        let g = grouped("select b, count() as n from t group by b having n * 2 > 4 order by -n")
+            .unwrap();
+        assert_eq!(g.grouping.aggregates.len(), 1);
+        let g = grouped("select b as k, count() from t group by k, upper(k)").unwrap();
+        assert_eq!(g.grouping.keys[1].1, "upper(b)");
+        let g = grouped("select max(w) as n, sum(n) as total from t").unwrap();
+        let texts: Vec<&str> = g
+            .grouping
+            .aggregates
+            .iter()
+            .map(|a| a.text.as_str())
+            .collect();
+        assert_eq!(texts, ["max(w)", "sum(n)"]);
     }
 
     #[test]

@@ -247,29 +247,24 @@ enum Accumulator {
     Max(Option<Value>),
 }
 
-/// A running total of numbers.
+/// A running total of numbers: integers summed exactly (an `i128` cannot overflow on any
+/// number of `i64`s a collection holds), floats apart.
 #[derive(Default)]
 struct Sum {
-    int: i64,
+    int: i128,
     float: f64,
-    /// Whether a float was added or the integer total overflowed.
-    inexact: bool,
+    /// Whether a float was added.
+    floats: bool,
 }
 
 impl Sum {
+    /// Adds a number; whether `value` was one.
     fn add(&mut self, value: &Value) -> bool {
         match value {
-            Value::Int(i) => match self.int.checked_add(*i) {
-                Some(total) => self.int = total,
-                None => {
-                    self.float += self.int as f64 + *i as f64;
-                    self.int = 0;
-                    self.inexact = true;
-                }
-            },
+            Value::Int(i) => self.int += i128::from(*i),
             Value::Float(f) => {
                 self.float += f;
-                self.inexact = true;
+                self.floats = true;
             }
             _ => return false,
         }
@@ -280,11 +275,11 @@ impl Sum {
         self.int as f64 + self.float
     }
 
+    /// The total: an integer when only integers were added and the total fits one.
     fn value(&self) -> Value {
-        if self.inexact {
-            Value::float(self.total()).unwrap_or(Value::Null)
-        } else {
-            Value::Int(self.int)
+        match i64::try_from(self.int) {
+            Ok(int) if !self.floats => Value::Int(int),
+            _ => Value::float(self.total()).unwrap_or(Value::Null),
         }
     }
 }

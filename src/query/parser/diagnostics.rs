@@ -119,6 +119,14 @@ pub(super) fn to_error(text: &str, err: nom::Err<Failure<'_>>) -> ParseError {
         ))
     } else {
         suggestion(failure.input, if open_ended { 2 } else { 1 }).filter(|hint| {
+            // A message that suggests already needs no second suggestion.
+            if failure
+                .message
+                .as_ref()
+                .is_some_and(|m| m.contains("did you mean"))
+            {
+                return false;
+            }
             // Where the message names the words that fit, only one of those is suggested.
             let named = |m: &String| m.starts_with("expected `");
             match failure.message.as_ref().filter(|m| named(m)) {
@@ -172,9 +180,15 @@ fn may_follow(statement: Option<&Statement>) -> Option<&'static [&'static str]> 
         Statement::Query(q) if q.collection.is_some() => {
             &["where", "group by", "order by", "limit", "offset"]
         }
-        Statement::Query(_) => &[
-            ",", "as", "from", "where", "group by", "order by", "limit", "offset",
-        ],
+        Statement::Query(q) => match q.columns.as_deref() {
+            None => &["from", "where", "group by", "order by", "limit", "offset"],
+            Some([.., last]) if last.alias.is_some() => &[
+                ",", "from", "where", "group by", "order by", "limit", "offset",
+            ],
+            Some(_) => &[
+                ",", "as", "from", "where", "group by", "order by", "limit", "offset",
+            ],
+        },
         Statement::Count(c) if c.by.is_some() => &[],
         Statement::Count(c) if c.filter.is_some() => &["and", "or", "by"],
         Statement::Count(c) if c.collection.is_some() => &["where", "by"],

@@ -28,17 +28,7 @@ pub(super) fn constant(input: &str) -> PResult<'_, Operand> {
 /// `operand = sum {"||" sum}`; an interval stands only on the right of `+` or `-`.
 pub(super) fn operand(input: &str) -> PResult<'_, Operand> {
     let (start, _) = ws(input)?;
-    let (rest, first) = sum(input)?;
-    let (rest, more) = many0(preceded(
-        sym("||"),
-        expect(sum, || "expected a value after `||`".into()),
-    ))
-    .parse(rest)?;
-    let joined = more.into_iter().fold(first, |left, right| Operand::Binary {
-        op: BinaryOp::Concat,
-        left: Box::new(left),
-        right: Box::new(right),
-    });
+    let (rest, joined) = binary_level(input, sum, &[("||", BinaryOp::Concat)])?;
     if stray_interval(&joined) {
         return fail(start, INTERVAL_PLACE.into());
     }
@@ -68,6 +58,7 @@ fn binary_level<'a>(
     ops: &[(&'static str, BinaryOp)],
 ) -> PResult<'a, Operand> {
     let (mut rest, mut left) = next(input)?;
+    let mut depth = left.depth();
     'more: loop {
         for (symbol, op) in ops {
             // `--` starts a comment, `||` is concatenation: neither is `-` or `|`.
@@ -76,6 +67,16 @@ fn binary_level<'a>(
             {
                 let (after, right) =
                     expect(next, || format!("expected a value after `{symbol}`")).parse(after)?;
+                depth = depth.max(right.depth()) + 1;
+                if depth > MAX_EXPRESSION_DEPTH {
+                    return fail(
+                        ws(rest)?.0,
+                        format!(
+                            "an expression deeper than {MAX_EXPRESSION_DEPTH} levels \
+                             (operators and parentheses); split it"
+                        ),
+                    );
+                }
                 left = Operand::Binary {
                     op: *op,
                     left: Box::new(left),
@@ -132,15 +133,22 @@ fn unary(input: &str) -> PResult<'_, Operand> {
     } else {
         expect(primary, || "expected a value after `-`".into()).parse(rest)?
     };
+    if inner.depth() + minus > MAX_EXPRESSION_DEPTH {
+        return fail(
+            start,
+            format!("an expression deeper than {MAX_EXPRESSION_DEPTH} levels; split it"),
+        );
+    }
+    // `-n days` is `(-n) days`.
+    for _ in 0..minus {
+        inner = Operand::Negate(Box::new(inner));
+    }
     let (rest, unit) = opt(date_unit).parse(rest)?;
     if let Some(unit) = unit {
         inner = Operand::Interval {
             amount: Box::new(inner),
             unit,
         };
-    }
-    for _ in 0..minus {
-        inner = Operand::Negate(Box::new(inner));
     }
     Ok((rest, inner))
 }

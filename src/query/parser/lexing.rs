@@ -20,6 +20,9 @@ use crate::value::{Map, Value};
 
 /// The deepest nesting of parentheses, brackets and braces accepted.
 pub(super) const MAX_NESTING: usize = 64;
+/// The deepest expression tree accepted (`a + b + c` is three deep): evaluating, printing and
+/// dropping one recurses that deep.
+pub(super) const MAX_EXPRESSION_DEPTH: usize = 256;
 /// The longest statement text accepted, in bytes.
 pub(super) const MAX_TEXT: usize = 1 << 20;
 

@@ -85,7 +85,15 @@ pub(super) fn select_clause(input: &str) -> PResult<'_, (bool, Option<Vec<Column
     let (mut rest, first) = column(rest, "select")?;
     let mut columns = vec![first];
     while let Ok((after, _)) = sym(",").parse(rest) {
+        let at = ws(after)?.0;
         let (after, c) = column(after, ",")?;
+        let name = c.name();
+        if columns.iter().any(|earlier| earlier.name() == name) {
+            return fail(
+                at,
+                format!("two columns are named `{name}`: name one of them with `as`"),
+            );
+        }
         columns.push(c);
         rest = after;
     }
@@ -158,8 +166,36 @@ pub(super) fn query(input: &str) -> PResult<'_, Query> {
     let (rest, select) = opt(select_clause).parse(input)?;
     let (rest, collection) = opt(preceded(kw("from"), name_after("from"))).parse(rest)?;
     let (rest, filter) = opt(where_clause).parse(rest)?;
+    let (at, _) = ws(rest)?;
     let (rest, group_by) = opt(group_clause).parse(rest)?;
+    if group_by.is_some() && matches!(select, Some((_, None))) {
+        return fail(
+            at,
+            "`select *` lists whole documents, which groups do not have: name the columns \
+             (the keys and aggregates)"
+                .into(),
+        );
+    }
+    let (at, _) = ws(rest)?;
     let (rest, having) = opt(having_clause).parse(rest)?;
+    let aggregates = |select: &Option<(bool, Option<Vec<Column>>)>| {
+        select
+            .as_ref()
+            .and_then(|(_, c)| c.as_ref())
+            .is_some_and(|c| c.iter().any(|c| c.value.has_aggregate()))
+    };
+    if let Some(condition) = &having
+        && group_by.is_none()
+        && !aggregates(&select)
+        && !condition.operands().iter().any(|o| o.has_aggregate())
+    {
+        return fail(
+            at,
+            "`having` keeps groups: without `group by` or an aggregate there are none, so \
+             filter with `where`"
+                .into(),
+        );
+    }
     let (rest, order_by) = opt(order_clause).parse(rest)?;
     let (distinct, columns) = select.unwrap_or((false, None));
     let mut q = Query {
