@@ -244,20 +244,26 @@ fn id_of(doc: &Value) -> i64 {
     doc.get("_id").and_then(Value::as_i64).unwrap()
 }
 
-fn check(case: Case) -> Result<(), TestCaseError> {
-    // The indexed store reads ahead on a second thread for every query, the plain one never.
+/// Two stores holding `docs` in `t`: one with the indexes numbered `indexes`, one without.
+fn stores(docs: &[serde_json::Value], indexes: &[usize]) -> (Db, Db) {
     let indexed = Db::temporary().unwrap();
     let plain = Db::temporary().unwrap();
     for db in [&indexed, &plain] {
         db.collection("t")
             .unwrap()
-            .insert_many(case.docs.clone())
+            .insert_many(docs.to_vec())
             .unwrap();
     }
-    for &i in &case.indexes {
+    for &i in indexes {
         // An index over two arrays may be refused for this data; that is fine.
         let _ = indexed.collection("t").unwrap().create_index(INDEXES[i]);
     }
+    (indexed, plain)
+}
+
+fn check(case: Case) -> Result<(), TestCaseError> {
+    // The indexed store reads ahead on a second thread for every query, the plain one never.
+    let (indexed, plain) = stores(&case.docs, &case.indexes);
     let mut with = Session::new(indexed.clone());
     with.set_read_ahead(Some(0));
     let mut without = Session::new(plain.clone());
@@ -506,17 +512,7 @@ fn canonical(v: Value) -> Value {
 }
 
 fn check_grouping(case: Grouping) -> Result<(), TestCaseError> {
-    let indexed = Db::temporary().unwrap();
-    let plain = Db::temporary().unwrap();
-    for db in [&indexed, &plain] {
-        db.collection("t")
-            .unwrap()
-            .insert_many(case.docs.clone())
-            .unwrap();
-    }
-    for &i in &case.indexes {
-        let _ = indexed.collection("t").unwrap().create_index(INDEXES[i]);
-    }
+    let (indexed, plain) = stores(&case.docs, &case.indexes);
     let mut columns: Vec<String> = case
         .keys
         .iter()

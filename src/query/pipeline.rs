@@ -26,6 +26,21 @@ pub(crate) struct Shape {
     pub limit: Option<u64>,
 }
 
+impl Shape {
+    /// The last steps of every query: offset, limit, then the columns.
+    fn push_steps(&self, steps: &mut Vec<Step>) {
+        if self.offset > 0 {
+            steps.push(Step::Offset(self.offset));
+        }
+        if let Some(limit) = self.limit {
+            steps.push(Step::Limit(limit));
+        }
+        if let Some(columns) = &self.columns {
+            steps.push(Step::Project(columns.clone()));
+        }
+    }
+}
+
 /// A plan and the steps after it.
 #[derive(Clone, Debug)]
 pub(crate) struct Pipeline {
@@ -184,15 +199,7 @@ impl Pipeline {
                 keep: shape.limit.map(|l| l.saturating_add(shape.offset)),
             });
         }
-        if shape.offset > 0 {
-            steps.push(Step::Offset(shape.offset));
-        }
-        if let Some(limit) = shape.limit {
-            steps.push(Step::Limit(limit));
-        }
-        if let Some(columns) = &shape.columns {
-            steps.push(Step::Project(columns.clone()));
-        }
+        shape.push_steps(&mut steps);
         Pipeline {
             collection: collection.to_owned(),
             plan,
@@ -226,15 +233,7 @@ impl Pipeline {
                 keep: None,
             });
         }
-        if shape.offset > 0 {
-            steps.push(Step::Offset(shape.offset));
-        }
-        if let Some(limit) = shape.limit {
-            steps.push(Step::Limit(limit));
-        }
-        if let Some(columns) = &shape.columns {
-            steps.push(Step::Project(columns.clone()));
-        }
+        shape.push_steps(&mut steps);
         Pipeline {
             collection: collection.to_owned(),
             plan,

@@ -289,28 +289,21 @@ fn aggregate_call<'a>(start: &'a str, function: Aggregate, rest: &'a str) -> PRe
     let name = function.name();
     let close =
         |rest: &'a str| expect(sym(")"), || format!("expected `)` to close `{name}(`")).parse(rest);
-    if function == Aggregate::Count {
-        if let Ok((rest, _)) = sym("*").parse(rest) {
-            let (rest, _) = close(rest)?;
-            return Ok((
-                rest,
-                Operand::Aggregate {
-                    function,
-                    arg: None,
-                    distinct: false,
-                },
-            ));
-        }
-        if let Ok((rest, _)) = sym(")").parse(rest) {
-            return Ok((
-                rest,
-                Operand::Aggregate {
-                    function,
-                    arg: None,
-                    distinct: false,
-                },
-            ));
-        }
+    // `count()` and `count(*)` count rows.
+    let rows = match sym("*").parse(rest) {
+        Ok((after, _)) => Some(close(after)?.0),
+        Err(_) => sym(")").parse(rest).ok().map(|(after, _)| after),
+    };
+    if let (Aggregate::Count, Some(rest)) = (function, rows) {
+        let arg = None;
+        return Ok((
+            rest,
+            Operand::Aggregate {
+                function,
+                arg,
+                distinct: false,
+            },
+        ));
     }
     let (rest, distinct) = map(opt(kw("distinct")), |d| d.is_some()).parse(rest)?;
     if distinct && function != Aggregate::Count {
