@@ -696,3 +696,38 @@ fn aggregate_rows_come_as_typed_values_through_every_entry_point() {
         .unwrap();
     assert_eq!(rows[0].get("n"), Some(&quarry::Value::Int(2)));
 }
+
+#[test]
+fn groups_streamed_in_an_index_order_equal_groups_hashed_without_the_index() {
+    let docs: Vec<serde_json::Value> = (0..300)
+        .map(|i| match i % 5 {
+            0 => serde_json::json!({"k": i % 7, "w": i}),
+            1 => serde_json::json!({"k": (i % 7) as f64, "w": i}),
+            2 => serde_json::json!({"k": format!("s{}", i % 3), "w": i}),
+            3 => serde_json::json!({"w": i}),
+            _ => serde_json::json!({"k": null, "w": [i]}),
+        })
+        .collect();
+    let indexed = Db::temporary().unwrap();
+    let plain = Db::temporary().unwrap();
+    for db in [&indexed, &plain] {
+        db.collection("t")
+            .unwrap()
+            .insert_many(docs.clone())
+            .unwrap();
+    }
+    indexed.execute("create index on t (k)").unwrap();
+    for filter in [
+        "k >= 3",
+        "k < 2",
+        "k >= \"s1\"",
+        "k between 1 and 5 and w > 10",
+    ] {
+        let query = format!(
+            "select k, count() as n, sum(w) as total, max(w) as last from t where {filter} group by k"
+        );
+        let plan = text(&indexed, &format!("explain {query}"));
+        assert!(plan.contains("(rows in key order)"), "{plan}");
+        assert_eq!(text(&indexed, &query), text(&plain, &query), "{query}");
+    }
+}

@@ -251,6 +251,7 @@ fn grouping_label(grouping: &Grouping) -> String {
         label.push_str(&format!(": {}", aggregates.join(", ")));
     }
     match &grouping.source {
+        GroupSource::Rows if grouping.in_key_order => label.push_str(" (rows in key order)"),
         GroupSource::Rows => {}
         GroupSource::IndexCounts(index, held) => label.push_str(&format!(
             " from index {} {} (no documents read)",

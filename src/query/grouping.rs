@@ -128,6 +128,7 @@ pub(crate) fn plan(query: &Query, params: &Params) -> Result<Grouped> {
             keys,
             aggregates: gather.aggregates,
             source: GroupSource::Rows,
+            in_key_order: false,
         },
         having,
         order,

@@ -123,6 +123,9 @@ pub(crate) struct Grouping {
     pub aggregates: Vec<AggregateCall>,
     /// Where the groups come from.
     pub source: GroupSource,
+    /// Whether the rows come in the order of the one key (an index scan on its path): each
+    /// group is then finished when the next begins, and no table of groups is kept.
+    pub in_key_order: bool,
 }
 
 /// One aggregate of a [`Grouping`].

@@ -19,7 +19,7 @@ use crate::query::params::Params;
 use crate::query::pipeline::{
     AggregateCall, GroupSource, Grouping, Pipeline, Projection, Shape, Step,
 };
-use crate::query::plan::{Interrupt, Plan, SortKey};
+use crate::query::plan::{Access, Interrupt, Plan, SortKey};
 use crate::store::{Collection, Db, IndexDef, Writer, prepare_document};
 use crate::value::{Map, Value};
 
@@ -552,9 +552,24 @@ impl Session {
             .unwrap_or_default();
         if query.aggregates() {
             let grouped = grouping::plan(query, &self.params)?;
-            let mut plan = Plan::new(&collection, predicate, &[], false)?;
-            plan.interrupt = self.interrupt.clone();
             let mut grouping = grouped.grouping;
+            // One path as the key: an index scan that gives its order, when the planner
+            // chooses one for the filter, lets groups stream in key order.
+            let key_order: Vec<SortKey> = match grouping.keys.as_slice() {
+                [(calc @ Calc::Path(_), text)] => vec![SortKey {
+                    calc: calc.clone(),
+                    descending: false,
+                    text: text.clone(),
+                }],
+                _ => Vec::new(),
+            };
+            let mut plan = Plan::new(&collection, predicate, &key_order, false)?;
+            plan.interrupt = self.interrupt.clone();
+            grouping.in_key_order = !key_order.is_empty()
+                && plan.sort.is_empty()
+                && matches!(plan.access, Access::IndexScan(_));
+            // The groups are sorted after grouping, never the documents.
+            plan.sort.clear();
             if plan.filter.is_none() {
                 grouping.source = index_source(&collection, &grouping)?;
             }

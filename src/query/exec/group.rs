@@ -90,6 +90,9 @@ fn group(
     // Hashed while documents come, sorted by key once at the end.
     let mut groups: HashMap<Vec<Value>, Vec<Accumulator>, foldhash::fast::RandomState> =
         HashMap::default();
+    // Rows in key order need no table: the group being filled, and those finished.
+    let mut current: Option<(Vec<Value>, Vec<Accumulator>)> = None;
+    let mut finished: Vec<(Vec<Value>, Vec<Accumulator>)> = Vec::new();
     let fresh = || grouping.aggregates.iter().map(Accumulator::new).collect();
     match &grouping.source {
         GroupSource::IndexCounts(index, _) => {
@@ -145,11 +148,20 @@ fn group(
                     .map(|call| Input::of(call, fields))
                     .collect();
                 let mut add = |key: &[Value]| {
-                    let accumulators = match groups.get_mut(key) {
-                        Some(found) => found,
-                        None => groups
-                            .entry(key.iter().cloned().map(canonical).collect())
-                            .or_insert_with(fresh),
+                    let accumulators = if grouping.in_key_order {
+                        // Rows come in key order: a new key finishes the group before it.
+                        if current.as_ref().is_none_or(|(k, _)| k.as_slice() != key) {
+                            let next = (key.iter().cloned().map(canonical).collect(), fresh());
+                            finished.extend(current.replace(next));
+                        }
+                        &mut current.as_mut().expect("set above").1
+                    } else {
+                        match groups.get_mut(key) {
+                            Some(found) => found,
+                            None => groups
+                                .entry(key.iter().cloned().map(canonical).collect())
+                                .or_insert_with(fresh),
+                        }
                     };
                     for (accumulator, input) in accumulators.iter_mut().zip(&inputs) {
                         accumulator.take(input);
@@ -171,7 +183,8 @@ fn group(
             }
         }
     }
-    let mut groups: Vec<(Vec<Value>, Vec<Accumulator>)> = groups.into_iter().collect();
+    let mut groups: Vec<(Vec<Value>, Vec<Accumulator>)> =
+        groups.into_iter().chain(finished).chain(current).collect();
     groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     // A group row: the keys, then the aggregates (see `Grouping::slot`).
     Ok(groups
