@@ -386,27 +386,16 @@ impl Operand {
     /// ```
     pub fn paths(&self) -> Vec<&Path> {
         let mut out = Vec::new();
-        self.collect_paths(&mut out);
+        self.visit(&mut |o| {
+            if let Operand::Path(p) = o {
+                out.push(p);
+            }
+        });
         out
     }
 
-    fn collect_paths<'a>(&'a self, out: &mut Vec<&'a Path>) {
-        match self {
-            Operand::Path(p) => out.push(p),
-            Operand::Negate(inner) => inner.collect_paths(out),
-            Operand::Binary { left, right, .. } => {
-                left.collect_paths(out);
-                right.collect_paths(out);
-            }
-            Operand::Call { args, .. } => args.iter().for_each(|a| a.collect_paths(out)),
-            Operand::Interval { amount, .. } => amount.collect_paths(out),
-            Operand::Aggregate { arg: Some(arg), .. } => arg.collect_paths(out),
-            Operand::Value(_) | Operand::Param(_) | Operand::Aggregate { arg: None, .. } => {}
-        }
-    }
-
     /// Calls `f` on this operand and every operand inside it, outside in.
-    pub fn visit(&self, f: &mut impl FnMut(&Operand)) {
+    pub fn visit<'a>(&'a self, f: &mut impl FnMut(&'a Operand)) {
         f(self);
         match self {
             Operand::Negate(inner) => inner.visit(f),
@@ -425,7 +414,8 @@ impl Operand {
     }
 
     /// The operand with every part replaced by what `f` gives for it, or rebuilt from its
-    /// parts when `f` gives `None` (inside out: `where `f` gives a replacement, the parts inside it are not visited).
+    /// parts when `f` gives `None` (outside in: where `f` gives a replacement, the parts inside
+    /// it are not visited).
     pub fn rewrite(
         &self,
         f: &mut impl FnMut(&Operand) -> Result<Option<Operand>, String>,
@@ -740,6 +730,71 @@ impl Expr {
         let mut out = Vec::new();
         self.collect_operands(&mut out);
         out
+    }
+
+    /// The condition with each operand replaced by what `operand` gives for it and each path
+    /// of `exists` and `has` by what `path` gives (told the condition it is in); the condition
+    /// inside a `has` is left as it is (its paths start at the element).
+    pub fn map<E>(
+        &self,
+        operand: &mut dyn FnMut(&Operand) -> Result<Operand, E>,
+        path: &mut dyn FnMut(&Path, &Expr) -> Result<Path, E>,
+    ) -> Result<Expr, E> {
+        let all = |items: &[Expr],
+                   operand: &mut dyn FnMut(&Operand) -> Result<Operand, E>,
+                   path: &mut dyn FnMut(&Path, &Expr) -> Result<Path, E>| {
+            items
+                .iter()
+                .map(|e| e.map(operand, path))
+                .collect::<Result<Vec<_>, E>>()
+        };
+        Ok(match self {
+            Expr::Or(items) => Expr::Or(all(items, operand, path)?),
+            Expr::And(items) => Expr::And(all(items, operand, path)?),
+            Expr::Not(inner) => Expr::Not(Box::new(inner.map(operand, path)?)),
+            Expr::Compare { subject, op, value } => Expr::Compare {
+                subject: operand(subject)?,
+                op: *op,
+                value: operand(value)?,
+            },
+            Expr::In {
+                subject,
+                values,
+                negated,
+            } => Expr::In {
+                subject: operand(subject)?,
+                values: values.iter().map(&mut *operand).collect::<Result<_, E>>()?,
+                negated: *negated,
+            },
+            Expr::Between { subject, low, high } => Expr::Between {
+                subject: operand(subject)?,
+                low: operand(low)?,
+                high: operand(high)?,
+            },
+            Expr::Contains { subject, value } => Expr::Contains {
+                subject: operand(subject)?,
+                value: operand(value)?,
+            },
+            Expr::StartsWith { subject, prefix } => Expr::StartsWith {
+                subject: operand(subject)?,
+                prefix: operand(prefix)?,
+            },
+            Expr::Matches { subject, pattern } => Expr::Matches {
+                subject: operand(subject)?,
+                pattern: operand(pattern)?,
+            },
+            Expr::IsNull { subject, negated } => Expr::IsNull {
+                subject: operand(subject)?,
+                negated: *negated,
+            },
+            Expr::Exists { path: p } => Expr::Exists {
+                path: path(p, self)?,
+            },
+            Expr::Has { path: p, condition } => Expr::Has {
+                path: path(p, self)?,
+                condition: condition.clone(),
+            },
+        })
     }
 
     fn collect_operands<'a>(&'a self, out: &mut Vec<&'a Operand>) {

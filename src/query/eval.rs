@@ -7,6 +7,7 @@
 //! comparisons only hold between values of the same type in the total order); `1 = 1.0`;
 //! `!=`, `not in` and `is not null` are exactly the negations of `=`, `in` and `is null`.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use regex::Regex;
@@ -83,13 +84,16 @@ pub enum TestKind {
 }
 
 impl Test {
-    fn matches(&self, doc: &Value) -> bool {
+    fn matches<'a>(&'a self, doc: &'a Value) -> bool {
         let kind = &self.kind;
         // What the subject is tested against, computed once per document. A value read from
         // the document stands for itself and each of its elements, as a path does; a
         // constant stands for itself.
-        let single = |v: &Calc| vec![v.eval(doc)];
-        let operands: Vec<Vec<Value>> = match kind {
+        let single = |v: &'a Calc| match v {
+            Calc::Const(v) => vec![Cow::Borrowed(v)],
+            other => vec![Cow::Owned(other.eval(doc))],
+        };
+        let operands: Vec<Vec<Cow<'a, Value>>> = match kind {
             TestKind::Compare(_, v) => vec![candidates(v, doc)],
             TestKind::In(values) => vec![values.iter().flat_map(|v| candidates(v, doc)).collect()],
             TestKind::Between(low, high) => vec![candidates(low, doc), candidates(high, doc)],
@@ -98,14 +102,14 @@ impl Test {
         };
         let holds = |c: &Value| match kind {
             TestKind::Compare(op, _) => operands[0].iter().any(|v| compare(c, *op, v)),
-            TestKind::In(_) => operands[0].contains(c),
+            TestKind::In(_) => operands[0].iter().any(|v| **v == *c),
             TestKind::Between(..) => operands[0].iter().any(|low| {
                 compare(c, CompareOp::Ge, low)
                     && operands[1]
                         .iter()
                         .any(|high| compare(c, CompareOp::Le, high))
             }),
-            TestKind::StartsWith(_) => match (c, &operands[0][0]) {
+            TestKind::StartsWith(_) => match (c, &*operands[0][0]) {
                 (Value::String(s), Value::String(prefix)) => s.starts_with(prefix.as_str()),
                 _ => false,
             },
@@ -113,7 +117,7 @@ impl Test {
             TestKind::IsNull => matches!(c, Value::Null),
             TestKind::Contains(_) => unreachable!("contains looks at whole values"),
         };
-        let contains = |reached: &Value| match (reached, &operands[0][0]) {
+        let contains = |reached: &Value| match (reached, &*operands[0][0]) {
             (Value::Array(items), needle) => items.contains(needle),
             (Value::String(hay), Value::String(needle)) => hay.contains(needle.as_str()),
             _ => false,
@@ -122,7 +126,7 @@ impl Test {
             (Calc::Path(path), TestKind::Contains(_)) => path.any_value(doc, contains),
             (Calc::Path(path), _) => path.any_candidate(doc, holds),
             (subject, TestKind::Contains(_)) => contains(&subject.eval(doc)),
-            (subject, _) => candidates(subject, doc).iter().any(holds),
+            (subject, _) => candidates(subject, doc).iter().any(|c| holds(c)),
         }
     }
 
@@ -237,18 +241,23 @@ pub fn bind(expr: &Expr, params: &Params) -> Result<Predicate> {
 
 /// The values a computed operand stands for in a comparison: a constant, itself; a path,
 /// [`Path::candidates`]; another expression, its value and, for an array, each element.
-fn candidates(calc: &Calc, doc: &Value) -> Vec<Value> {
+/// Constants and what a path reaches are borrowed, not copied for each document.
+fn candidates<'a>(calc: &'a Calc, doc: &'a Value) -> Vec<Cow<'a, Value>> {
     match calc {
-        Calc::Const(v) => vec![v.clone()],
-        Calc::Path(path) => path.candidates(doc).into_iter().cloned().collect(),
+        Calc::Const(v) => vec![Cow::Borrowed(v)],
+        Calc::Path(path) => path
+            .candidates(doc)
+            .into_iter()
+            .map(Cow::Borrowed)
+            .collect(),
         other => match other.eval(doc) {
             Value::Array(items) => {
                 let mut out = Vec::with_capacity(items.len() + 1);
-                out.extend(items.iter().cloned());
-                out.push(Value::Array(items));
+                out.extend(items.iter().cloned().map(Cow::Owned));
+                out.push(Cow::Owned(Value::Array(items)));
                 out
             }
-            value => vec![value],
+            value => vec![Cow::Owned(value)],
         },
     }
 }
@@ -269,57 +278,25 @@ fn element_relative(expr: &Expr) -> Expr {
         [crate::path::Segment::Field(head), rest @ ..] if head == "_" => Path::new(rest.to_vec()),
         _ => path.clone(),
     };
-    let operand = |operand: &mut Operand| {
-        let rebased = operand.rewrite(&mut |o| {
-            Ok(match o {
-                Operand::Path(path) => Some(Operand::Path(rebase(path))),
-                _ => None,
-            })
-        });
-        if let Ok(rebased) = rebased {
-            *operand = rebased;
-        }
-    };
-    let mut expr = expr.clone();
-    match &mut expr {
-        Expr::Or(items) | Expr::And(items) => {
-            for item in items.iter_mut() {
-                *item = element_relative(item);
-            }
-        }
-        Expr::Not(inner) => **inner = element_relative(inner),
-        // A `has` inside a `has` starts at the outer element; its own condition is rebased
-        // when it is bound.
-        Expr::Has { path, .. } | Expr::Exists { path } => *path = rebase(path),
-        Expr::Compare { subject, value, .. } | Expr::Contains { subject, value } => {
-            operand(subject);
-            operand(value);
-        }
-        Expr::In {
-            subject, values, ..
-        } => {
-            operand(subject);
-            values.iter_mut().for_each(operand);
-        }
-        Expr::Between { subject, low, high } => {
-            operand(subject);
-            operand(low);
-            operand(high);
-        }
-        Expr::StartsWith {
-            subject,
-            prefix: other,
-        }
-        | Expr::Matches {
-            subject,
-            pattern: other,
-        } => {
-            operand(subject);
-            operand(other);
-        }
-        Expr::IsNull { subject, .. } => operand(subject),
+    // A `has` inside a `has` starts at the outer element; its own condition is rebased when
+    // it is bound.
+    let rebased: std::result::Result<Expr, std::convert::Infallible> = expr.map(
+        &mut |operand| {
+            Ok(operand
+                .rewrite(&mut |o| {
+                    Ok(match o {
+                        Operand::Path(path) => Some(Operand::Path(rebase(path))),
+                        _ => None,
+                    })
+                })
+                .unwrap_or_else(|_: String| operand.clone()))
+        },
+        &mut |path, _| Ok(rebase(path)),
+    );
+    match rebased {
+        Ok(expr) => expr,
+        Err(never) => match never {},
     }
-    expr
 }
 
 /// Compiles a `matches` pattern with bounded size, so a hostile pattern is an error, not a

@@ -157,62 +157,16 @@ pub(crate) fn resolve_alias(operand: &Operand, aliases: &[(&str, &Operand)]) -> 
 
 /// `condition` with the aliases in its operands replaced by their columns.
 fn resolve_condition(condition: &Expr, aliases: &[(&str, &Operand)]) -> Result<Expr> {
-    map_operands(condition, &mut |o| Ok(resolve_alias(o, aliases)))
+    on_groups(condition, &mut |o| Ok(resolve_alias(o, aliases)))
 }
 
-/// `expr` with every operand replaced by what `f` gives for it. `exists` and `has` test
+/// `condition` with every operand replaced by what `f` gives for it. `exists` and `has` test
 /// documents' paths, which groups do not have: they are errors here.
-fn map_operands(expr: &Expr, f: &mut dyn FnMut(&Operand) -> Result<Operand>) -> Result<Expr> {
-    let mut all = |items: &[Expr]| {
-        items
-            .iter()
-            .map(|e| map_operands(e, f))
-            .collect::<Result<Vec<_>>>()
-    };
-    Ok(match expr {
-        Expr::Or(items) => Expr::Or(all(items)?),
-        Expr::And(items) => Expr::And(all(items)?),
-        Expr::Not(inner) => Expr::Not(Box::new(map_operands(inner, f)?)),
-        Expr::Compare { subject, op, value } => Expr::Compare {
-            subject: f(subject)?,
-            op: *op,
-            value: f(value)?,
-        },
-        Expr::In {
-            subject,
-            values,
-            negated,
-        } => Expr::In {
-            subject: f(subject)?,
-            values: values.iter().map(&mut *f).collect::<Result<_>>()?,
-            negated: *negated,
-        },
-        Expr::Between { subject, low, high } => Expr::Between {
-            subject: f(subject)?,
-            low: f(low)?,
-            high: f(high)?,
-        },
-        Expr::Contains { subject, value } => Expr::Contains {
-            subject: f(subject)?,
-            value: f(value)?,
-        },
-        Expr::StartsWith { subject, prefix } => Expr::StartsWith {
-            subject: f(subject)?,
-            prefix: f(prefix)?,
-        },
-        Expr::Matches { subject, pattern } => Expr::Matches {
-            subject: f(subject)?,
-            pattern: f(pattern)?,
-        },
-        Expr::IsNull { subject, negated } => Expr::IsNull {
-            subject: f(subject)?,
-            negated: *negated,
-        },
-        Expr::Exists { .. } | Expr::Has { .. } => {
-            return Err(Error::Query(format!(
-                "`{expr}` tests documents, not groups: put it in `where`"
-            )));
-        }
+fn on_groups(condition: &Expr, f: &mut dyn FnMut(&Operand) -> Result<Operand>) -> Result<Expr> {
+    condition.map(f, &mut |_, test| {
+        Err(Error::Query(format!(
+            "`{test}` tests documents, not groups: put it in `where`"
+        )))
     })
 }
 
@@ -231,7 +185,7 @@ impl Gather<'_> {
     }
 
     fn condition(&mut self, condition: &Expr) -> Result<Expr> {
-        map_operands(condition, &mut |o| self.rewrite(o))
+        on_groups(condition, &mut |o| self.rewrite(o))
     }
 
     fn rewrite(&mut self, operand: &Operand) -> Result<Operand> {
