@@ -34,6 +34,20 @@
 //! }
 //! ```
 //!
+//! Several writes, across collections, commit together or not at all:
+//!
+//! ```
+//! let db = quarry::Db::temporary()?;
+//! db.execute("insert into accounts [{owner: 'ada', balance: 50}, {owner: 'bob', balance: 0}]")?;
+//! db.transaction(|tx| {
+//!     tx.execute("update accounts set balance = balance - 20 where owner = 'ada'")?;
+//!     tx.execute("update accounts set balance = balance + 20 where owner = 'bob'")?;
+//!     tx.collection("log")?.insert(&serde_json::json!({"moved": 20}))?;
+//!     Ok(())
+//! })?;
+//! # Ok::<(), quarry::Error>(())
+//! ```
+//!
 //! Queries, from Rust:
 //!
 //! ```
@@ -104,7 +118,7 @@ pub use error::{Error, Result};
 pub use query::{Params, Prepared, Rows, TypedRows};
 pub use store::{
     BulkLoad, CheckReport, Collection, Compacted, Db, Documents, IndexDef,
-    MAX_ENTRIES_PER_DOCUMENT, MAX_INDEX_PATHS, Options, Problem,
+    MAX_ENTRIES_PER_DOCUMENT, MAX_INDEX_PATHS, Options, Problem, Transaction,
 };
 pub use value::{Key, Map, Value, ValueError, from_value, to_value};
 

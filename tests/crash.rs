@@ -244,3 +244,113 @@ fn a_kill_during_compaction_leaves_one_whole_store() {
         assert!(report.is_clean(), "{:?}", report.problems);
     }
 }
+
+/// How many documents the transaction crash test moves between its two collections.
+const MOVED: u64 = 300;
+
+/// The child of the transaction crash test: fills `left` once, then moves documents between
+/// `left` and `right` in transactions (one to five at a time, by an indexed query), until
+/// killed.
+#[test]
+#[ignore = "run by a_kill_during_transactions_leaves_each_document_in_one_place as a child process"]
+fn transaction_child() {
+    let Ok(dir) = std::env::var("QUARRY_TX_DIR") else {
+        return;
+    };
+    let dir = Path::new(&dir);
+    let db = Db::open(dir.join("db")).unwrap();
+    if !dir.join("filled").exists() {
+        db.execute("create index on left (n); create index on right (n)")
+            .unwrap();
+        let left = db.collection("left").unwrap();
+        if left.is_empty().unwrap() {
+            left.insert_many((0..MOVED).map(|n| json!({"n": n, "text": "x".repeat(100)})))
+                .unwrap();
+        }
+        db.flush().unwrap();
+        std::fs::write(dir.join("filled"), b"").unwrap();
+    }
+    let mut rng = Rng(std::process::id() as u64 * 2654435761 + 7);
+    loop {
+        let moves = 1 + rng.below(5);
+        let picks: Vec<u64> = (0..moves).map(|_| rng.below(MOVED)).collect();
+        db.transaction(|tx| {
+            for n in &picks {
+                let (from, to) = if tx.execute(&format!("count from left where n = {n}"))?[0]
+                    .to_string()
+                    == "1\n"
+                {
+                    ("left", "right")
+                } else {
+                    ("right", "left")
+                };
+                let found: Vec<serde_json::Value> =
+                    tx.query_as(&format!("from {from} where n = {n}"))?;
+                let id = found[0]["_id"].as_u64().unwrap();
+                tx.collection(from)?.delete(id)?;
+                tx.collection(to)?.insert(&found[0])?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    }
+}
+
+/// SIGKILL at random moments while transactions move documents between two collections:
+/// after every kill the store opens with a clean check, and every document is in exactly one
+/// of the two.
+#[test]
+fn a_kill_during_transactions_leaves_each_document_in_one_place() {
+    let exe = std::env::current_exe().unwrap();
+    let mut rng = Rng(0xD1B54A32D192ED03);
+    let mut dir = tempfile::tempdir().unwrap();
+    let mut moved = 0;
+    for round in 0..20 {
+        if round % 10 == 0 {
+            dir = tempfile::tempdir().unwrap();
+        }
+        let mut child = Command::new(&exe)
+            .args([
+                "--ignored",
+                "--exact",
+                "transaction_child",
+                "--test-threads=1",
+            ])
+            .env("QUARRY_TX_DIR", dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        while !dir.path().join("filled").exists() {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(20 + rng.below(300)));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let db = Db::open(dir.path().join("db")).unwrap();
+        let report = db.check().unwrap();
+        assert!(report.is_clean(), "after a kill: {:?}", report.problems);
+        let mut seen = BTreeMap::new();
+        for name in ["left", "right"] {
+            let Some(c) = db.get_collection(name) else {
+                continue;
+            };
+            for doc in c.iter() {
+                let n = doc.unwrap().1.get("n").and_then(Value::as_i64).unwrap();
+                if let Some(other) = seen.insert(n, name) {
+                    panic!("document {n} is in both {other} and {name}");
+                }
+            }
+        }
+        assert_eq!(
+            seen.len() as u64,
+            MOVED,
+            "a document is in neither collection"
+        );
+        moved += seen.values().filter(|c| **c == "right").count();
+    }
+    assert!(
+        moved > 0,
+        "no transaction committed before a kill: the test proved nothing"
+    );
+}

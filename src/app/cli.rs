@@ -451,6 +451,9 @@ pub fn run_text(session: &mut Session, text: &str, style: &Style) -> i32 {
             Ok(out) => out!("{}", render::render(&out, style)),
             Err(err) => {
                 eprintln!("error: {err}");
+                if let Ok(true) = session.roll_back_open() {
+                    eprintln!("rolled back the open transaction");
+                }
                 return EXIT_FAILED;
             }
         }
@@ -458,5 +461,18 @@ pub fn run_text(session: &mut Session, text: &str, style: &Style) -> i32 {
             eprintln!("warning: {warning}");
         }
     }
-    EXIT_OK
+    match session.roll_back_open() {
+        Ok(false) => EXIT_OK,
+        Ok(true) => {
+            eprintln!(
+                "error: the statements ended with a transaction open (`begin` without `commit`): \
+                 it was rolled back"
+            );
+            EXIT_FAILED
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            EXIT_FAILED
+        }
+    }
 }

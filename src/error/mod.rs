@@ -80,6 +80,12 @@ pub enum Error {
     #[error("{0}")]
     Query(String),
 
+    /// A transaction that cannot begin, go on or end as asked: `begin` inside one, `commit`
+    /// with none open, a write past its size limit, a statement it cannot hold, a write on
+    /// its thread that bypasses it. The transaction itself is left as it was.
+    #[error("{0}")]
+    Transaction(String),
+
     /// A running statement was stopped (Ctrl-C in the shell); nothing it was writing was kept.
     #[error("interrupted")]
     Interrupted,

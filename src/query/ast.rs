@@ -103,6 +103,12 @@ pub enum Statement {
         /// `ndjson`, `json`, `csv` or `article` (default: by extension).
         format: Option<String>,
     },
+    /// `begin`: the statements up to `commit` or `rollback` are one transaction.
+    Begin,
+    /// `commit`: makes the open transaction's writes visible and durable, all at once.
+    Commit,
+    /// `rollback`: discards the open transaction's writes.
+    Rollback,
 }
 
 impl Statement {
@@ -121,7 +127,9 @@ impl Statement {
             | Statement::Use { .. }
             | Statement::ShowCollections
             | Statement::ShowIndexes { .. }
-            | Statement::ShowFields { .. } => true,
+            | Statement::ShowFields { .. }
+            | Statement::Begin
+            | Statement::Rollback => true,
             Statement::Explain { analyze, statement } => !analyze || statement.only_reads(),
             Statement::Insert { .. }
             | Statement::Update { .. }
@@ -129,7 +137,29 @@ impl Statement {
             | Statement::CreateIndex { .. }
             | Statement::DropIndex { .. }
             | Statement::DropCollection { .. }
-            | Statement::Import { .. } => false,
+            | Statement::Import { .. }
+            | Statement::Commit => false,
+        }
+    }
+
+    /// What the statement is called when it cannot run inside a transaction: it changes the
+    /// catalog (indexes, collections) or runs in steps of its own (`import`).
+    ///
+    /// ```
+    /// let import = quarry::query::parse_statement("import 'a.csv' into a")?;
+    /// let insert = quarry::query::parse_statement("insert into a {x: 1}")?;
+    /// assert_eq!(import.outside_transactions(), Some("import"));
+    /// assert_eq!(insert.outside_transactions(), None);
+    /// # Ok::<(), quarry::query::ParseError>(())
+    /// ```
+    pub fn outside_transactions(&self) -> Option<&'static str> {
+        match self {
+            Statement::CreateIndex { .. } => Some("create index"),
+            Statement::DropIndex { .. } => Some("drop index"),
+            Statement::DropCollection { .. } => Some("drop collection"),
+            Statement::Import { .. } => Some("import"),
+            Statement::Explain { statement, .. } => statement.outside_transactions(),
+            _ => None,
         }
     }
 }
@@ -994,6 +1024,9 @@ impl fmt::Display for Statement {
             Statement::DropCollection { name } => write!(f, "drop collection {name}"),
             Statement::Use { collection } => write!(f, "use {collection}"),
             Statement::ShowCollections => write!(f, "show collections"),
+            Statement::Begin => write!(f, "begin"),
+            Statement::Commit => write!(f, "commit"),
+            Statement::Rollback => write!(f, "rollback"),
             Statement::ShowIndexes { collection } => match collection {
                 Some(c) => write!(f, "show indexes on {c}"),
                 None => write!(f, "show indexes"),

@@ -20,7 +20,7 @@ use crate::query::pipeline::{
     AggregateCall, GroupSource, Grouping, Pipeline, Projection, Shape, Step,
 };
 use crate::query::plan::{Access, Interrupt, Plan, SortKey};
-use crate::store::{Collection, Db, IndexDef, Writer, prepare_document};
+use crate::store::{Collection, Db, IndexDef, Transaction, Writer, prepare_document};
 use crate::value::{Map, Value};
 
 /// What one statement produced.
@@ -79,9 +79,12 @@ impl fmt::Display for Output {
 /// assert_eq!(out[0].to_string(), "1\n");
 /// # Ok::<(), quarry::Error>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Session {
-    db: Db,
+    base: Db,
+    /// The transaction `begin` opened, until `commit` or `rollback` (or the session's end,
+    /// which rolls it back).
+    tx: Option<Transaction>,
     current: Option<String>,
     params: Params,
     base_dir: Option<std::path::PathBuf>,
@@ -107,7 +110,8 @@ impl Session {
     /// A session on `db` with no current collection and no parameters.
     pub fn new(db: Db) -> Session {
         Session {
-            db,
+            base: db,
+            tx: None,
             current: None,
             params: Params::new(),
             base_dir: None,
@@ -216,9 +220,36 @@ impl Session {
         self.importer = importer;
     }
 
-    /// The database.
+    /// The database, as the open transaction sees it when there is one.
     pub fn db(&self) -> &Db {
-        &self.db
+        match &self.tx {
+            Some(tx) => tx.db(),
+            None => &self.base,
+        }
+    }
+
+    /// Whether a transaction is open (`begin` without `commit` or `rollback` yet).
+    pub fn in_transaction(&self) -> bool {
+        self.tx.is_some()
+    }
+
+    /// Rolls back the open transaction, if there is one, and says whether there was: what
+    /// the shell and scripts do when they end with one open.
+    ///
+    /// ```
+    /// let db = quarry::Db::temporary()?;
+    /// let mut session = quarry::query::Session::new(db.clone());
+    /// session.execute("begin; insert into t {x: 1}")?;
+    /// assert!(session.roll_back_open()?);
+    /// assert!(db.get_collection("t").is_none());
+    /// assert!(!session.roll_back_open()?);
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn roll_back_open(&mut self) -> Result<bool> {
+        match self.tx.take() {
+            Some(tx) => tx.rollback().map(|()| true),
+            None => Ok(false),
+        }
     }
 
     /// The collection chosen with `use`, if any.
@@ -299,7 +330,7 @@ impl Session {
     pub fn run_durably(&mut self, statement: &Statement) -> Result<Output> {
         let output = self.run(statement)?;
         if matches!(output, Output::Changed { .. } | Output::Done(_)) {
-            self.db.flush()?;
+            self.db().flush()?;
         }
         Ok(output)
     }
@@ -313,7 +344,40 @@ impl Session {
     /// Runs a statement; with `explain` set, returns its plan instead (running it too when
     /// `explain` is `Some(true)`, i.e. `explain analyze`).
     fn run_explained(&mut self, statement: &Statement, explain: Option<bool>) -> Result<Output> {
+        if let Some(what) = statement.outside_transactions() {
+            self.db().refuse_in_transaction(what)?;
+        }
         match statement {
+            Statement::Begin | Statement::Commit | Statement::Rollback if explain.is_some() => {
+                Err(Error::Query(format!(
+                    "`explain` shows how a statement reads or writes; `{statement}` does neither"
+                )))
+            }
+            Statement::Begin => {
+                if self.tx.is_some() {
+                    return Err(Error::Transaction(
+                        "a transaction is already open: `commit` or `rollback` it first \
+                         (transactions do not nest)"
+                            .into(),
+                    ));
+                }
+                self.tx = Some(self.base.begin()?);
+                Ok(Output::Done("began a transaction".into()))
+            }
+            Statement::Commit | Statement::Rollback => {
+                let tx = self.tx.take().ok_or_else(|| {
+                    Error::Transaction(format!(
+                        "`{statement}` with no transaction open: `begin` starts one"
+                    ))
+                })?;
+                if matches!(statement, Statement::Commit) {
+                    tx.commit()?;
+                    Ok(Output::Done("committed".into()))
+                } else {
+                    tx.rollback()?;
+                    Ok(Output::Done("rolled back".into()))
+                }
+            }
             Statement::Query(query) => self.run_query(query, explain),
             Statement::Count(count) => self.run_count(count, explain),
             Statement::Insert {
@@ -398,11 +462,11 @@ impl Session {
                 }))
             }
             Statement::DropIndex { name } => {
-                self.db.drop_index(name)?;
+                self.db().drop_index(name)?;
                 Ok(Output::Done(format!("dropped index {name}")))
             }
             Statement::DropCollection { name } => {
-                if !self.db.drop_collection(name)? {
+                if !self.db().drop_collection(name)? {
                     return Err(self.unknown_collection(name));
                 }
                 if self.current.as_deref() == Some(name.as_str()) {
@@ -411,7 +475,7 @@ impl Session {
                 Ok(Output::Done(format!("dropped collection {name}")))
             }
             Statement::Use { collection } => {
-                let note = if self.db.get_collection(collection).is_some() {
+                let note = if self.db().get_collection(collection).is_some() {
                     ""
                 } else {
                     " (a new collection: it is created by the first insert)"
@@ -421,8 +485,8 @@ impl Session {
             }
             Statement::ShowCollections => {
                 let mut rows = Vec::new();
-                for name in self.db.collections() {
-                    if let Some(c) = self.db.get_collection(&name) {
+                for name in self.db().collections() {
+                    if let Some(c) = self.db().get_collection(&name) {
                         rows.push(object([
                             ("name", Value::from(name.as_str())),
                             ("documents", count_value(c.len()?)),
@@ -435,7 +499,7 @@ impl Session {
             Statement::ShowIndexes { collection } => {
                 let indexes = match collection {
                     Some(name) => self.existing(name)?.indexes()?,
-                    None => self.db.indexes()?,
+                    None => self.db().indexes()?,
                 };
                 Ok(Output::Rows(
                     indexes
@@ -486,7 +550,7 @@ impl Session {
                     )
                 })?;
                 let count = importer(
-                    &self.db,
+                    self.db(),
                     &file,
                     collection,
                     format.as_deref(),
@@ -789,7 +853,7 @@ impl Session {
         if let Some(name) = named.or(self.current.as_deref()) {
             return self.existing(name);
         }
-        let names = self.db.collections();
+        let names = self.db().collections();
         match names.as_slice() {
             [only] => self.existing(only),
             [] => Err(Error::Query(
@@ -805,17 +869,17 @@ impl Session {
     /// The collection a write goes to, created when missing, with a warning that says so (and
     /// names an existing collection one or two edits away: a likely typo).
     fn collection_for_write(&mut self, name: &str) -> Result<Collection> {
-        if let Some(found) = self.db.get_collection(name) {
+        if let Some(found) = self.db().get_collection(name) {
             return Ok(found);
         }
         let near = self
-            .db
+            .db()
             .collections()
             .into_iter()
             .map(|n| (strsim::damerau_levenshtein(&n, name), n))
             .filter(|(d, _)| (1..=crate::query::warnings::likely_typo(name).min(1)).contains(d))
             .min();
-        let created = self.db.collection(name)?;
+        let created = self.db().collection(name)?;
         self.warnings.push(format!(
             "created collection `{name}`{}",
             near.map(|(_, n)| format!("; did you mean `{n}`?"))
@@ -825,13 +889,13 @@ impl Session {
     }
 
     fn existing(&self, name: &str) -> Result<Collection> {
-        self.db
+        self.db()
             .get_collection(name)
             .ok_or_else(|| self.unknown_collection(name))
     }
 
     fn unknown_collection(&self, name: &str) -> Error {
-        let names = self.db.collections();
+        let names = self.db().collections();
         let hint = match names.iter().min_by_key(|n| strsim::levenshtein(n, name)) {
             Some(near) if strsim::levenshtein(near, name) <= 2 => {
                 format!("; did you mean `{near}`?")
@@ -966,8 +1030,28 @@ impl Db {
     /// assert_eq!(out[1].to_string(), "1\n");
     /// # Ok::<(), quarry::Error>(())
     /// ```
+    ///
+    /// `begin` ... `commit` make the statements between one transaction. Statements that end
+    /// with one still open roll it back and fail: nothing of it is kept.
+    ///
+    /// ```
+    /// let db = quarry::Db::temporary()?;
+    /// db.execute("begin; insert into t {a: 1}; insert into u {a: 2}; commit")?;
+    /// assert!(db.execute("begin; insert into t {a: 3}").is_err());
+    /// assert_eq!(db.collection("t")?.len()?, 1);
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
     pub fn execute(&self, text: &str) -> Result<Vec<Output>> {
-        Session::new(self.clone()).execute(text)
+        let mut session = Session::new(self.clone());
+        let outputs = session.execute(text)?;
+        if session.roll_back_open()? {
+            return Err(Error::Transaction(
+                "the statements ended with a transaction open (`begin` without `commit`): \
+                 it was rolled back"
+                    .into(),
+            ));
+        }
+        Ok(outputs)
     }
 
     /// Runs a query and returns its documents lazily, each with its `_id`. A query run many
@@ -1013,5 +1097,47 @@ impl Db {
     /// ```
     pub fn query_as<T: DeserializeOwned>(&self, text: &str) -> Result<Vec<T>> {
         self.prepare(text)?.query_as()?.collect()
+    }
+}
+
+impl Transaction {
+    /// Runs statements inside the transaction: reads see its writes, writes join it.
+    ///
+    /// ```
+    /// let db = quarry::Db::temporary()?;
+    /// db.transaction(|tx| {
+    ///     tx.execute("insert into t [{a: 1}, {a: 2}]")?;
+    ///     assert_eq!(tx.execute("count from t")?[0].to_string(), "2\n");
+    ///     Ok(())
+    /// })?;
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn execute(&self, text: &str) -> Result<Vec<Output>> {
+        self.db().execute(text)
+    }
+
+    /// Runs a query inside the transaction and returns its documents lazily.
+    pub fn query(&self, text: &str) -> Result<Rows> {
+        self.db().query(text)
+    }
+
+    /// Runs a query inside the transaction with parameters bound.
+    pub fn query_with(&self, text: &str, params: &Params) -> Result<Rows> {
+        self.db().query_with(text, params)
+    }
+
+    /// Runs a query inside the transaction and converts every row into `T`.
+    ///
+    /// ```
+    /// let db = quarry::Db::temporary()?;
+    /// let n = db.transaction(|tx| {
+    ///     tx.execute("insert into t {a: 1}")?;
+    ///     Ok(tx.query_as::<serde_json::Value>("from t")?.len())
+    /// })?;
+    /// assert_eq!(n, 1);
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn query_as<T: DeserializeOwned>(&self, text: &str) -> Result<Vec<T>> {
+        self.db().query_as(text)
     }
 }

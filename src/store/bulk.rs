@@ -16,12 +16,11 @@
 //! its next batch and from then on counts batch by batch, as the journal then records.
 
 use std::collections::HashMap;
-use std::sync::MutexGuard;
 
 use crate::codec::{document, keycode};
 use crate::error::{Error, Result};
 use crate::path::Path;
-use crate::store::state::CollectionState;
+use crate::store::state::{CollectionState, WriteGuard};
 use crate::store::write::{GroupChanges, Writer, merge_group_changes, prepare_document};
 use crate::store::{Collection, layout};
 use crate::value::Value;
@@ -59,7 +58,7 @@ fn saved_key(id: u64) -> Vec<u8> {
 /// ```
 pub struct BulkLoad<'a> {
     state: &'a CollectionState,
-    _guard: MutexGuard<'a, ()>,
+    _guard: WriteGuard<'a>,
     first_id: u64,
     writer: Option<Writer<'a>>,
     batch_docs: usize,
@@ -83,6 +82,7 @@ impl Collection {
     /// then counts index entries, as the load brings the per-value counts up to date only as
     /// it commits).
     pub fn bulk_load(&self) -> Result<BulkLoad<'_>> {
+        self.refuse_in_transaction("import")?;
         let guard = self.state.lock_writes()?;
         // A load whose rollback failed left its journal: finish that first.
         roll_back(&self.state)?;

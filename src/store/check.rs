@@ -93,6 +93,7 @@ impl Db {
     /// # Ok::<(), quarry::Error>(())
     /// ```
     pub fn repair(&self) -> Result<CheckReport> {
+        self.refuse_in_transaction("repair")?;
         let mut failures = Vec::new();
         for state in self.inner.all_states() {
             let collection = Collection {

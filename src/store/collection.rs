@@ -275,6 +275,7 @@ impl Collection {
 
     /// Creates an index, unique or not (see [`Collection::create_index`]).
     pub fn create_index_with(&self, paths: &[&str], unique: bool) -> Result<String> {
+        self.refuse_in_transaction("create index")?;
         let paths = index::parse_index_paths(paths)?;
         let _guard = self.state.lock_writes()?;
         let meta = self.state.meta();
@@ -379,6 +380,7 @@ impl Collection {
     /// # Ok::<(), quarry::Error>(())
     /// ```
     pub fn drop_index(&self, name: &str) -> Result<()> {
+        self.refuse_in_transaction("drop index")?;
         let _guard = self.state.lock_writes()?;
         let number = self
             .state
@@ -423,6 +425,7 @@ impl Collection {
     /// Rebuilds every index from the documents and corrects the counters (for
     /// [`Db::repair`]). Returns what could not be rebuilt; such an index is dropped.
     pub(crate) fn rebuild(&self) -> Result<Vec<String>> {
+        self.refuse_in_transaction("repair")?;
         let _guard = self.state.lock_writes()?;
         let mut failures = Vec::new();
         let mut count = 0u64;
@@ -476,6 +479,15 @@ impl Collection {
         meta.next_id = meta.next_id.max(max_id + 1);
         writer.commit()?;
         Ok(failures)
+    }
+
+    /// Fails on a transaction's handle: `what` changes the catalog or runs in steps of its
+    /// own, which a transaction cannot hold.
+    pub(crate) fn refuse_in_transaction(&self, what: &str) -> Result<()> {
+        match self.state.staged() {
+            Some(_) => Err(crate::store::in_transaction(what)),
+            None => Ok(()),
+        }
     }
 
     fn missing(&self, id: u64) -> Error {

@@ -22,8 +22,11 @@ pub mod layout;
 mod recovery;
 mod release_memory;
 mod scan;
+mod staged;
 mod state;
+mod transaction;
 mod write;
+mod writers;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -36,6 +39,7 @@ pub use compact::Compacted;
 pub use index::{IndexDef, MAX_ENTRIES_PER_DOCUMENT, MAX_INDEX_PATHS};
 pub(crate) use scan::{Bound, Bounds, KeyRanges, Rest, ScanStart, Stored};
 pub(crate) use state::CollectionState;
+pub use transaction::Transaction;
 pub(crate) use write::{Writer, prepare_document};
 
 use crate::codec;
@@ -68,6 +72,10 @@ pub struct Options {
     /// it from a background thread shortly after the last handle drops) before failing with
     /// [`Error::Locked`]. Default: one second.
     pub lock_wait: std::time::Duration,
+    /// Bytes of keys and values one transaction may write before it commits (default
+    /// 64 MiB): they are held in memory until then, taking about twice this. A write past it
+    /// fails with [`Error::Transaction`] and leaves the transaction as it was.
+    pub transaction_limit: usize,
 }
 
 impl Default for Options {
@@ -75,6 +83,7 @@ impl Default for Options {
         Options {
             cache_capacity: 256 << 20,
             lock_wait: std::time::Duration::from_secs(1),
+            transaction_limit: 64 << 20,
         }
     }
 }
@@ -104,6 +113,8 @@ struct CollectionRecord {
 #[derive(Clone)]
 pub struct Db {
     pub(crate) inner: Arc<DbInner>,
+    /// The transaction this handle reads and writes through, if it belongs to one.
+    pub(crate) tx: Option<Arc<transaction::Tx>>,
 }
 
 pub(crate) struct DbInner {
@@ -113,6 +124,10 @@ pub(crate) struct DbInner {
     collections: RwLock<BTreeMap<String, Arc<CollectionState>>>,
     /// Serialises catalog changes (creating and dropping collections).
     catalog_lock: Mutex<()>,
+    /// Shared by every writer, held alone by a transaction.
+    writers: Arc<writers::Writers>,
+    /// See [`Options::transaction_limit`].
+    transaction_limit: usize,
     /// Last, so that it drops after the sled handles above.
     _release: release_memory::ReleaseOnDrop,
 }
@@ -168,6 +183,7 @@ impl Db {
             sled,
             path.to_path_buf(),
             Some(path.join(layout::MARKER_FILE)),
+            &options,
         )
     }
 
@@ -195,13 +211,19 @@ impl Db {
             .temporary(true)
             .cache_capacity(options.cache_capacity)
             .open()?;
-        Db::from_sled(sled, PathBuf::from("(temporary)"), None)
+        Db::from_sled(sled, PathBuf::from("(temporary)"), None, &options)
     }
 
     /// Opens quarry's catalog inside a sled database. `marker` is the file that records that
     /// the database was created: with it present, a missing catalog means damage, not a new
     /// database.
-    fn from_sled(sled: sled::Db, path: PathBuf, marker: Option<PathBuf>) -> Result<Db> {
+    fn from_sled(
+        sled: sled::Db,
+        path: PathBuf,
+        marker: Option<PathBuf>,
+        options: &Options,
+    ) -> Result<Db> {
+        let writers = Arc::new(writers::Writers::default());
         let catalog = sled.open_tree(layout::CATALOG_TREE)?;
         let mut upgraded = false;
         match catalog.get(layout::FORMAT_KEY)? {
@@ -252,7 +274,8 @@ impl Db {
             let record: CollectionRecord = codec::decode_record(&bytes)
                 .map_err(|e| Error::Corrupt(format!("catalog record: {e}")))?;
             let tree = sled.open_tree(layout::collection_tree(record.number))?;
-            let state = CollectionState::load(record.name.clone(), record.number, tree)?;
+            let state =
+                CollectionState::load(record.name.clone(), record.number, tree, writers.clone())?;
             collections.insert(record.name, Arc::new(state));
         }
         // A collection tree the catalog does not name was left by a crash while creating or
@@ -282,8 +305,11 @@ impl Db {
                 path,
                 collections: RwLock::new(collections),
                 catalog_lock: Mutex::new(()),
+                writers,
+                transaction_limit: options.transaction_limit,
                 _release: release_memory::ReleaseOnDrop,
             }),
+            tx: None,
         })
     }
 
@@ -309,10 +335,15 @@ impl Db {
     /// # Ok::<(), quarry::Error>(())
     /// ```
     pub fn collection(&self, name: &str) -> Result<Collection> {
+        if let Some(tx) = &self.tx {
+            let found = tx.collection(self, name, true)?;
+            return found.ok_or_else(|| Error::NotFound(format!("collection `{name}` not found")));
+        }
         if let Some(found) = self.get_collection(name) {
             return Ok(found);
         }
         check_name(name)?;
+        let _write = self.inner.writers.share()?;
         let _guard = self
             .inner
             .catalog_lock
@@ -322,11 +353,7 @@ impl Db {
             return Ok(found);
         }
         let catalog = &self.inner.catalog;
-        let number = match catalog.get(layout::NEXT_COLLECTION_KEY)? {
-            Some(bytes) => layout::read_u32(&bytes)
-                .ok_or_else(|| Error::Corrupt("unreadable collection counter".into()))?,
-            None => 1,
-        };
+        let number = self.inner.next_collection_number()?;
         let tree = self.inner.sled.open_tree(layout::collection_tree(number))?;
         tree.insert(layout::LAYOUT_KEY, &layout::LAYOUT_VERSION.to_be_bytes())?;
         let mut batch = sled::Batch::default();
@@ -339,7 +366,12 @@ impl Db {
             })?,
         );
         catalog.apply_batch(batch)?;
-        let state = Arc::new(CollectionState::load(name.to_owned(), number, tree)?);
+        let state = Arc::new(CollectionState::load(
+            name.to_owned(),
+            number,
+            tree,
+            self.inner.writers.clone(),
+        )?);
         self.inner
             .collections
             .write()
@@ -361,14 +393,12 @@ impl Db {
     /// # Ok::<(), quarry::Error>(())
     /// ```
     pub fn get_collection(&self, name: &str) -> Option<Collection> {
-        let collections = self
-            .inner
-            .collections
-            .read()
-            .unwrap_or_else(|e| e.into_inner());
-        collections.get(name).map(|state| Collection {
+        if let Some(tx) = &self.tx {
+            return tx.collection(self, name, false).ok().flatten();
+        }
+        self.inner.state(name).map(|state| Collection {
             db: self.clone(),
-            state: state.clone(),
+            state,
         })
     }
 
@@ -387,7 +417,12 @@ impl Db {
             .collections
             .read()
             .unwrap_or_else(|e| e.into_inner());
-        collections.keys().cloned().collect()
+        let mut names: Vec<String> = collections.keys().cloned().collect();
+        if let Some(tx) = &self.tx {
+            names.extend(tx.created());
+            names.sort();
+        }
+        names
     }
 
     /// Every index of every collection, by collection then creation order.
@@ -418,6 +453,7 @@ impl Db {
     /// # Ok::<(), quarry::Error>(())
     /// ```
     pub fn drop_index(&self, name: &str) -> Result<()> {
+        self.refuse_in_transaction("drop index")?;
         let owner = self
             .indexes()?
             .into_iter()
@@ -439,6 +475,7 @@ impl Db {
     /// # Ok::<(), quarry::Error>(())
     /// ```
     pub fn drop_collection(&self, name: &str) -> Result<bool> {
+        self.refuse_in_transaction("drop collection")?;
         let _guard = self
             .inner
             .catalog_lock
@@ -491,7 +528,40 @@ impl Db {
     }
 }
 
+impl Db {
+    /// Fails when this handle belongs to a transaction: `what` changes the catalog or runs
+    /// in steps of its own, which a transaction cannot hold.
+    pub(crate) fn refuse_in_transaction(&self, what: &str) -> Result<()> {
+        match self.tx {
+            Some(_) => Err(in_transaction(what)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The error for `what`, which cannot run inside a transaction.
+pub(crate) fn in_transaction(what: &str) -> Error {
+    Error::Transaction(format!(
+        "`{what}` cannot run inside a transaction: commit or roll back first"
+    ))
+}
+
 impl DbInner {
+    /// The state of collection `name`, if there is one.
+    fn state(&self, name: &str) -> Option<Arc<CollectionState>> {
+        let collections = self.collections.read().unwrap_or_else(|e| e.into_inner());
+        collections.get(name).cloned()
+    }
+
+    /// The number the next collection created gets.
+    fn next_collection_number(&self) -> Result<u32> {
+        match self.catalog.get(layout::NEXT_COLLECTION_KEY)? {
+            Some(bytes) => layout::read_u32(&bytes)
+                .ok_or_else(|| Error::Corrupt("unreadable collection counter".into())),
+            None => Ok(1),
+        }
+    }
+
     /// The state of every collection.
     pub(crate) fn all_states(&self) -> Vec<Arc<CollectionState>> {
         let collections = self.collections.read().unwrap_or_else(|e| e.into_inner());

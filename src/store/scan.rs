@@ -17,6 +17,7 @@ use crate::codec::keycode;
 use crate::error::{Error, Result};
 use crate::store::index::IndexDef;
 use crate::store::layout;
+use crate::store::staged::{Entries, Reader};
 use crate::store::state::CollectionState;
 use crate::value::Value;
 
@@ -62,8 +63,9 @@ struct KeyRange {
 }
 
 impl KeyRange {
-    /// The range's entries in `tree` after key `last` (from its start for `None`).
-    fn iter_after(&self, tree: &sled::Tree, last: Option<&[u8]>) -> sled::Iter {
+    /// The range's entries after key `last` (from its start for `None`), in key order
+    /// (backwards from its end with `reverse`).
+    fn iter_after(&self, reader: &Reader, last: Option<&[u8]>, reverse: bool) -> Entries {
         let start = match last {
             Some(last) => KeyBound::Excluded(last),
             None => KeyBound::Included(self.start.as_slice()),
@@ -72,7 +74,7 @@ impl KeyRange {
             .end
             .as_deref()
             .map_or(KeyBound::Unbounded, KeyBound::Excluded);
-        tree.range::<&[u8], _>((start, end))
+        reader.entries(start, end, reverse)
     }
 }
 
@@ -231,9 +233,14 @@ impl CollectionState {
         let mut whole_ranges = 0;
         let mut last_key = None;
         let mut failed = false;
+        let reader = self.reader();
         for range in ranges.0.iter() {
             let remaining = usize::try_from(cap - count).unwrap_or(usize::MAX);
-            for key in range.iter_after(&self.tree, None).keys().take(remaining) {
+            for key in range
+                .iter_after(&reader, None, false)
+                .keys()
+                .take(remaining)
+            {
                 count += 1;
                 match key {
                     Ok(key) if keep => {
@@ -274,15 +281,12 @@ impl CollectionState {
         reverse: bool,
         start: Option<Arc<ScanStart>>,
     ) -> (Ids, usize) {
-        let tree = self.tree.clone();
+        let reader = self.reader();
         let ranges = ranges.0;
         if reverse {
-            let keys = (0..ranges.len()).rev().flat_map(move |i| {
-                ranges[i]
-                    .iter_after(&tree, None)
-                    .rev()
-                    .map(|entry| entry.map(|(key, _)| key))
-            });
+            let keys = (0..ranges.len())
+                .rev()
+                .flat_map(move |i| ranges[i].iter_after(&reader, None, true).keys());
             return (Box::new(key_ids(keys)), 0);
         }
         let read = start.filter(|s| self.unchanged_since(s.epoch));
@@ -295,19 +299,22 @@ impl CollectionState {
             .into_iter()
             .flat_map(|s| (0..s.ids.len()).map(move |i| Ok(s.ids[i])));
         let mut after = last_key;
-        let keys = (first_range..ranges.len())
-            .flat_map(move |i| ranges[i].iter_after(&tree, after.take().as_deref()).keys());
+        let keys = (first_range..ranges.len()).flat_map(move |i| {
+            ranges[i]
+                .iter_after(&reader, after.take().as_deref(), false)
+                .keys()
+        });
         (Box::new(read_ids.chain(key_ids(keys))), known)
     }
 
     /// The stored bytes of document `id`, undecoded.
     pub fn read_stored(&self, id: u64) -> Result<Option<Stored>> {
-        Ok(self.tree.get(layout::doc_key(id))?.map(Stored))
+        Ok(self.get_key(&layout::doc_key(id))?.map(Stored))
     }
 
     /// Every document's id and stored bytes, undecoded, in id order.
     pub fn stored_documents(&self) -> impl Iterator<Item = Result<(u64, Stored)>> + Send + use<> {
-        self.tree.scan_prefix([layout::DOC_PREFIX]).map(|item| {
+        self.prefixed(&[layout::DOC_PREFIX], false).map(|item| {
             let (key, bytes) = item?;
             let id = layout::doc_id(&key)
                 .ok_or_else(|| Error::Corrupt(format!("bad document key {key:?}")))?;

@@ -2,7 +2,10 @@
 //! definitions, the locks that order writers, and the batch counter readers check.
 //!
 //! Invariant: the metadata held here is what the last applied batch committed; writers change
-//! it only through [`CollectionState::install_meta`] after their batch is applied.
+//! it only through [`CollectionState::install_meta`] after their batch is applied. A
+//! transaction works on a *view* of a collection (see [`CollectionState::view`]): the same
+//! tree under the transaction's staged writes, with metadata of its own, installed in the
+//! collection itself only when the transaction commits.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -13,6 +16,8 @@ use crate::codec::{self, CodecError, document, keycode, typed};
 use crate::error::{Error, Result};
 use crate::store::index::IndexDef;
 use crate::store::layout;
+use crate::store::staged::{Batch, Budget, Entries, Reader, Staged};
+use crate::store::writers::{SharedWrite, Writers};
 use crate::value::Value;
 
 /// How many documents a backfill or a bulk removal writes per batch.
@@ -33,6 +38,11 @@ pub(crate) struct CollectionState {
     pub(in crate::store) name: String,
     pub(in crate::store) number: u32,
     pub(in crate::store) tree: sled::Tree,
+    /// The database's write lock, which every writer shares and a transaction holds alone;
+    /// `None` on a transaction's view, whose transaction holds it.
+    writers: Option<Arc<Writers>>,
+    /// The writes of the transaction this is a view for; `None` on the collection itself.
+    staged: Option<Staged>,
     /// Serialises writers; readers never take it.
     write_lock: Mutex<()>,
     /// Held exclusively while a batch is applied, and shared by readers that must see whole
@@ -52,8 +62,13 @@ pub(crate) struct CollectionState {
 }
 
 impl CollectionState {
-    /// Loads a collection's metadata from its tree.
-    pub fn load(name: String, number: u32, tree: sled::Tree) -> Result<CollectionState> {
+    /// Loads a collection's metadata from its tree; its writers share `writers`.
+    pub fn load(
+        name: String,
+        number: u32,
+        tree: sled::Tree,
+        writers: Arc<Writers>,
+    ) -> Result<CollectionState> {
         let read_u64 = |key: &[u8], default: u64| -> Result<u64> {
             match tree.get(key)? {
                 None => Ok(default),
@@ -81,6 +96,8 @@ impl CollectionState {
             name,
             number,
             tree,
+            writers: Some(writers),
+            staged: None,
             write_lock: Mutex::new(()),
             gate: RwLock::new(()),
             batches: AtomicU64::new(0),
@@ -95,6 +112,60 @@ impl CollectionState {
         })
     }
 
+    /// A view of the collection for a transaction that holds the database's write lock: its
+    /// reads see the tree under the writes the transaction stages, its writes are staged
+    /// (counted against `budget`) instead of applied.
+    pub fn view(&self, budget: Arc<Budget>) -> CollectionState {
+        CollectionState {
+            name: self.name.clone(),
+            number: self.number,
+            tree: self.tree.clone(),
+            writers: None,
+            staged: Some(Staged::new(budget)),
+            write_lock: Mutex::new(()),
+            gate: RwLock::new(()),
+            batches: AtomicU64::new(0),
+            counts_held: AtomicBool::new(false),
+            meta: RwLock::new(self.meta()),
+            dropped: AtomicBool::new(false),
+        }
+    }
+
+    /// The writes staged on this view (`None` on the collection itself).
+    pub(in crate::store) fn staged(&self) -> Option<&Staged> {
+        self.staged.as_ref()
+    }
+
+    /// An empty batch of the kind [`CollectionState::apply`] takes here.
+    pub(in crate::store) fn batch(&self) -> Batch {
+        match self.staged {
+            Some(_) => Batch::Staged(Default::default()),
+            None => Batch::Direct(sled::Batch::default()),
+        }
+    }
+
+    /// A reader of the tree as this collection (or view) holds it.
+    pub(in crate::store) fn reader(&self) -> Reader {
+        match &self.staged {
+            Some(staged) => staged.reader(&self.tree),
+            None => Reader::tree(&self.tree),
+        }
+    }
+
+    /// The value of `key`, as the transaction of a view would leave it.
+    pub(in crate::store) fn get_key(&self, key: &[u8]) -> Result<Option<sled::IVec>> {
+        match &self.staged {
+            Some(_) => Ok(self.reader().get(key)?),
+            None => Ok(self.tree.get(key)?),
+        }
+    }
+
+    /// The entries whose keys start with `prefix`, in key order (backwards with `reverse`),
+    /// as the transaction of a view would leave them.
+    pub(in crate::store) fn prefixed(&self, prefix: &[u8], reverse: bool) -> Entries {
+        self.reader().prefixed(prefix, reverse)
+    }
+
     /// The committed metadata.
     pub fn meta(&self) -> Arc<Meta> {
         self.meta.read().unwrap_or_else(|e| e.into_inner()).clone()
@@ -105,13 +176,26 @@ impl CollectionState {
         *self.meta.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(meta);
     }
 
-    /// Applies a batch so that gated readers see all of it or none of it.
-    pub fn apply(&self, batch: sled::Batch) -> Result<()> {
+    /// Applies a batch so that gated readers see all of it or none of it: to the tree, or,
+    /// on a transaction's view, to its staged writes.
+    pub fn apply(&self, batch: Batch) -> Result<()> {
+        self.while_applying(|| match (batch, &self.staged) {
+            (Batch::Direct(batch), None) => Ok(self.tree.apply_batch(batch)?),
+            (Batch::Staged(writes), Some(staged)) => staged.merge(writes),
+            _ => Err(Error::Storage(
+                "a batch was applied to the wrong kind of collection".into(),
+            )),
+        })
+    }
+
+    /// Runs `apply` as a batch is applied: gated readers wait, and the batch counter shows a
+    /// batch under way.
+    pub(in crate::store) fn while_applying<T>(&self, apply: impl FnOnce() -> T) -> T {
         let _exclusive = self.gate.write().unwrap_or_else(|e| e.into_inner());
         self.batches.fetch_add(1, Ordering::SeqCst);
-        let applied = self.tree.apply_batch(batch);
+        let applied = apply();
         self.batches.fetch_add(1, Ordering::SeqCst);
-        Ok(applied?)
+        applied
     }
 
     /// The batch counter, a sequence lock for readers that take no lock: when two loads of it
@@ -158,8 +242,7 @@ impl CollectionState {
                 .map(|(key, n)| Ok((value(&key)?, n)))
                 .collect();
         }
-        self.tree
-            .scan_prefix(prefix)
+        self.prefixed(&prefix, false)
             .map(|item| {
                 let (key, count) = item?;
                 let n = layout::read_u64(&count)
@@ -193,30 +276,40 @@ impl CollectionState {
         }
         // Null is the lowest value: the lowest other value is first or second.
         let mut low = None;
-        for item in self.tree.scan_prefix(prefix).take(2) {
+        for item in self.prefixed(&prefix, false).take(2) {
             let found = value(&item?.0)?;
             if not_null(&found) {
                 low = Some(found);
                 break;
             }
         }
-        let high = match self.tree.scan_prefix(prefix).next_back() {
+        let high = match self.prefixed(&prefix, true).next() {
             Some(item) => Some(value(&item?.0)?).filter(not_null),
             None => None,
         };
         Ok((low, high))
     }
 
-    /// Takes the write lock, failing if the collection was dropped meanwhile.
-    pub fn lock_writes(&self) -> Result<MutexGuard<'_, ()>> {
-        let guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+    /// Takes the write lock (and a share of the database's), failing if the collection was
+    /// dropped meanwhile.
+    pub fn lock_writes(&self) -> Result<WriteGuard<'_>> {
+        let database = self.writers.as_ref().map(|w| w.share()).transpose()?;
+        let collection = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
         self.ensure_live()?;
-        Ok(guard)
+        Ok(WriteGuard {
+            _collection: collection,
+            _database: database,
+        })
     }
 
-    /// Fails if the collection was dropped.
+    /// Fails if the collection was dropped, or if this is a view of a transaction that ended.
     pub fn ensure_live(&self) -> Result<()> {
-        if self.dropped.load(Ordering::Acquire) {
+        if self.dropped.load(Ordering::Acquire) && self.staged.is_some() {
+            Err(Error::Transaction(format!(
+                "this handle on `{}` belongs to a transaction that has ended: take a new one",
+                self.name
+            )))
+        } else if self.dropped.load(Ordering::Acquire) {
             Err(Error::NotFound(format!(
                 "collection `{}` not found",
                 self.name
@@ -226,7 +319,8 @@ impl CollectionState {
         }
     }
 
-    /// Marks the collection dropped; handles still held fail from now on.
+    /// Marks the collection dropped (or a view's transaction ended); handles still held fail
+    /// from now on.
     pub fn mark_dropped(&self) {
         self.dropped.store(true, Ordering::Release);
     }
@@ -282,4 +376,10 @@ impl CollectionState {
     pub fn indexed_fields(&self) -> Option<Vec<String>> {
         crate::path::Path::heads(self.meta().indexes.iter().flat_map(|d| &d.paths))
     }
+}
+
+/// A writer's hold on a collection: its own lock and a share of the database's.
+pub(crate) struct WriteGuard<'a> {
+    _collection: MutexGuard<'a, ()>,
+    _database: Option<SharedWrite<'a>>,
 }

@@ -7,6 +7,7 @@ use crate::codec::{document, keycode};
 use crate::error::{Error, Result};
 use crate::store::index::{Entry, IndexDef};
 use crate::store::layout;
+use crate::store::staged::Batch;
 use crate::store::state::{CollectionState, Meta};
 use crate::value::Value;
 
@@ -16,7 +17,7 @@ use crate::value::Value;
 pub(crate) struct Writer<'a> {
     state: &'a CollectionState,
     meta: Meta,
-    batch: sled::Batch,
+    batch: Batch,
     /// Unique-rule entries this batch adds, with their document ids, checked at commit.
     added_unique: Vec<(Entry, u64)>,
     /// Entry keys this batch removes (an old value freed for another document).
@@ -73,7 +74,7 @@ impl<'a> Writer<'a> {
         Writer {
             state,
             meta: Meta::clone(&state.meta()),
-            batch: sled::Batch::default(),
+            batch: state.batch(),
             added_unique: Vec::new(),
             removed: HashSet::new(),
             groups: GroupChanges::default(),
@@ -233,7 +234,7 @@ impl<'a> Writer<'a> {
             if change == 0 {
                 continue;
             }
-            let stored = match self.state.tree.get(&key)? {
+            let stored = match self.state.get_key(&key)? {
                 None => 0,
                 Some(bytes) => layout::read_u64(&bytes).ok_or_else(|| {
                     Error::Corrupt(format!(
@@ -323,7 +324,7 @@ impl<'a> Writer<'a> {
             {
                 return Err(self.violation(entry));
             }
-            for key in self.state.tree.scan_prefix(prefix).keys() {
+            for key in self.state.prefixed(prefix, false).keys() {
                 let key = key?;
                 if keycode::key_id(&key) != Some(*id) && !self.removed.contains(key.as_ref()) {
                     return Err(self.violation(entry));

@@ -102,14 +102,23 @@ pub fn run_named(session: &mut Session, name: &str) -> Result<i32> {
     };
     let code = shell.run(&mut editor, history.as_ref());
     shell.session.set_interrupt(None);
+    if shell.session.roll_back_open()? {
+        eprintln!("rolled back the open transaction: its writes were not kept");
+    }
     code
 }
 
 impl Shell<'_> {
+    /// `news.db:articles> `, with a `*` before the `>` while a transaction is open.
     fn prompt(&self) -> String {
+        let open = if self.session.in_transaction() {
+            "*"
+        } else {
+            ""
+        };
         match self.session.current() {
-            Some(collection) => format!("{}:{collection}> ", self.name),
-            None => format!("{}> ", self.name),
+            Some(collection) => format!("{}:{collection}{open}> ", self.name),
+            None => format!("{}{open}> ", self.name),
         }
     }
 

@@ -192,7 +192,25 @@ impl<'a> Runner<'a> {
         let previous = self.session_base(path);
         let result = self.run_items(path, &text, items);
         self.session.set_base_dir(previous);
-        result
+        result?;
+        // A transaction left open by the script (not by a file it reads) ends with it.
+        if self.depth == 0 {
+            let rolled_back = self.session.roll_back_open().map_err(|e| Stopped {
+                place: place(text.lines().count()),
+                message: format!("error: {e}"),
+                output_closed: false,
+            })?;
+            if rolled_back {
+                return Err(Stopped {
+                    place: place(text.lines().count()),
+                    message: "error: the script ended with a transaction open (`begin` without \
+                              `commit`): it was rolled back"
+                        .into(),
+                    output_closed: false,
+                });
+            }
+        }
+        Ok(())
     }
 
     fn session_base(&mut self, path: &Path) -> Option<PathBuf> {

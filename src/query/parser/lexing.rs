@@ -32,7 +32,7 @@ pub(super) const OPERATORS: &str =
 
 pub(super) const STATEMENT_STARTS: &[&str] = &[
     "select", "from", "where", "order", "limit", "offset", "count", "insert", "update", "delete",
-    "create", "drop", "use", "show", "explain", "import",
+    "create", "drop", "use", "show", "explain", "import", "begin", "commit", "rollback",
 ];
 
 /// The parser's internal error: where, and (once committed) what was expected there.

@@ -531,6 +531,9 @@ pub(super) fn statement(input: &str) -> PResult<'_, Statement> {
         }
         "show" => show(start),
         "import" => import(start),
+        "begin" => value(Statement::Begin, kw("begin")).parse(start),
+        "commit" => value(Statement::Commit, kw("commit")).parse(start),
+        "rollback" => value(Statement::Rollback, kw("rollback")).parse(start),
         _ => fail(
             start,
             format!("expected a statement ({})", STATEMENT_STARTS.join(", ")),
