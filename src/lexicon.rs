@@ -45,6 +45,7 @@ pub(crate) const KEYWORDS: &[&str] = &[
     "begin",
     "commit",
     "rollback",
+    "transaction",
     "format",
     "and",
     "or",

@@ -1,6 +1,7 @@
 //! The shell through a pseudo-terminal, typed like a person (who waits for the prompt before
 //! typing): a multi-line statement with its `...>` continuation, Tab completing a field path,
-//! Ctrl-C clearing the line, dot-commands, history after a restart, and Ctrl-D to leave.
+//! Ctrl-C clearing the line, dot-commands, history after a restart, a transaction in the
+//! prompt, and Ctrl-D to leave.
 
 use std::process::Command;
 use std::time::Duration;
@@ -208,4 +209,36 @@ fn in_machine_formats_the_rows_footer_goes_to_stderr() {
     q.expect(Eof).unwrap();
     let err = std::fs::read_to_string(&err_file).unwrap();
     assert_eq!(err.matches("1 row").count(), 1, "{err}");
+}
+
+/// `begin` puts a `*` in the prompt until `commit` or `rollback`; leaving the shell with a
+/// transaction open rolls it back and says so, and its writes are not there next time.
+#[test]
+fn the_prompt_shows_an_open_transaction_and_leaving_rolls_it_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut q = shell(dir.path());
+    type_line(&mut q, "insert into t {a: 1}");
+    q.expect("inserted 1 document").unwrap();
+    type_line(&mut q, "begin");
+    q.expect("began a transaction").unwrap();
+    q.expect("news.db*> ").unwrap();
+    q.send_line("update t set a = 2 where a = 1").unwrap();
+    q.expect("updated 1 document").unwrap();
+    q.expect("news.db*> ").unwrap();
+    q.send_line("commit").unwrap();
+    q.expect("committed").unwrap();
+    type_line(&mut q, "begin; insert into t {a: 3}");
+    q.expect("inserted 1 document").unwrap();
+    q.expect("news.db*> ").unwrap();
+    q.send(ControlCode::EndOfTransmission).unwrap();
+    q.expect("rolled back the open transaction").unwrap();
+    q.expect(Eof).unwrap();
+    let mut q = shell(dir.path());
+    type_line(&mut q, ".mode json");
+    type_line(&mut q, "select a from t");
+    q.expect(r#""a": 2"#).unwrap();
+    type_line(&mut q, "count from t");
+    q.expect("1\r\n").unwrap();
+    type_line(&mut q, ".quit");
+    q.expect(Eof).unwrap();
 }

@@ -459,6 +459,18 @@ pub(super) fn show(input: &str) -> PResult<'_, Statement> {
     )
 }
 
+/// `transaction = ("begin" | "commit" | "rollback") ["transaction"]`
+fn transaction(input: &str) -> PResult<'_, Statement> {
+    let (rest, statement) = alt((
+        value(Statement::Begin, kw("begin")),
+        value(Statement::Commit, kw("commit")),
+        value(Statement::Rollback, kw("rollback")),
+    ))
+    .parse(input)?;
+    let (rest, _) = opt(kw("transaction")).parse(rest)?;
+    Ok((rest, statement))
+}
+
 /// `import = "import" string "into" ident ["format" ident]`
 pub(super) fn import(input: &str) -> PResult<'_, Statement> {
     let (rest, _) = kw("import").parse(input)?;
@@ -531,9 +543,7 @@ pub(super) fn statement(input: &str) -> PResult<'_, Statement> {
         }
         "show" => show(start),
         "import" => import(start),
-        "begin" => value(Statement::Begin, kw("begin")).parse(start),
-        "commit" => value(Statement::Commit, kw("commit")).parse(start),
-        "rollback" => value(Statement::Rollback, kw("rollback")).parse(start),
+        "begin" | "commit" | "rollback" => transaction(start),
         _ => fail(
             start,
             format!("expected a statement ({})", STATEMENT_STARTS.join(", ")),
