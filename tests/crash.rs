@@ -249,8 +249,8 @@ fn a_kill_during_compaction_leaves_one_whole_store() {
 const MOVED: u64 = 300;
 
 /// The child of the transaction crash test: fills `left` once, then moves documents between
-/// `left` and `right` in transactions (one to five at a time, by an indexed query), until
-/// killed.
+/// `left` and `right` in transactions (one to five at a time, by an indexed query), some of
+/// which also create a collection holding one marker document, until killed.
 #[test]
 #[ignore = "run by a_kill_during_transactions_leaves_each_document_in_one_place as a child process"]
 fn transaction_child() {
@@ -274,7 +274,11 @@ fn transaction_child() {
     loop {
         let moves = 1 + rng.below(5);
         let picks: Vec<u64> = (0..moves).map(|_| rng.below(MOVED)).collect();
+        let marker = (rng.below(6) == 0).then(|| format!("marker_{}", rng.next() % 1_000_000));
         db.transaction(|tx| {
+            if let Some(name) = &marker {
+                tx.collection(name)?.insert(&json!({"marker": true}))?;
+            }
             for n in &picks {
                 let (from, to) = if tx.execute(&format!("count from left where n = {n}"))?[0]
                     .to_string()
@@ -330,6 +334,16 @@ fn a_kill_during_transactions_leaves_each_document_in_one_place() {
         let db = Db::open(dir.path().join("db")).unwrap();
         let report = db.check().unwrap();
         assert!(report.is_clean(), "after a kill: {:?}", report.problems);
+        for name in db.collections() {
+            if name.starts_with("marker_") {
+                let c = db.get_collection(&name).unwrap();
+                assert_eq!(
+                    c.len().unwrap(),
+                    1,
+                    "{name} was created without its document"
+                );
+            }
+        }
         let mut seen = BTreeMap::new();
         for name in ["left", "right"] {
             let Some(c) = db.get_collection(name) else {

@@ -225,6 +225,25 @@ fn same(db: &Db, model: &Model, when: &str) -> Result<(), TestCaseError> {
             .collect();
         let wanted: Vec<Json> = expected.iter().map(|(id, d)| with_id(*id, d)).collect();
         prop_assert_eq!(&stored, &wanted, "{}: documents of {}", when, name);
+        // An empty range, and a range on the index, read through staged writes.
+        let empty = db
+            .execute(&format!("count from {name} where k > 2 and k < 1"))
+            .unwrap();
+        prop_assert_eq!(empty[0].to_string(), "0\n");
+        let above = db
+            .execute(&format!("count from {name} where k >= 2"))
+            .unwrap();
+        let wanted = expected
+            .values()
+            .filter(|d| d["k"].as_i64() >= Some(2))
+            .count();
+        prop_assert_eq!(
+            above[0].to_string(),
+            format!("{wanted}\n"),
+            "{}: k >= 2 in {}",
+            when,
+            name
+        );
         for k in 0..4 {
             let found: Vec<Json> = db
                 .query_as(&format!("from {name} where k = {k} order by v desc"))

@@ -370,3 +370,214 @@ fn readers_in_transactions_never_see_half_a_move() {
     assert_eq!(count(&db, "left") + count(&db, "right"), TOTAL);
     assert!(db.check().unwrap().is_clean());
 }
+
+#[test]
+fn an_empty_or_inverted_range_reads_nothing_inside_as_outside() {
+    let (_dir, db) = db();
+    db.execute("create index on t (k); create index on t (a, b); insert into t {k: 1, a: 1, b: 1}")
+        .unwrap();
+    let queries = [
+        "count from t where k > 5 and k < 3",
+        "count from t where k > 3 and k < 3",
+        "count from t where k >= 3 and k <= 2",
+        "count from t where a = 1 and b > 9 and b < 2",
+        "count from t where k > 0",
+    ];
+    let outside: Vec<String> = queries
+        .iter()
+        .map(|q| db.execute(q).unwrap()[0].to_string())
+        .collect();
+    db.transaction(|tx| {
+        tx.execute("insert into t {k: 3, a: 1, b: 3}")?;
+        for (query, before) in queries.iter().zip(&outside) {
+            let inside = tx.execute(query)?[0].to_string();
+            let expected = if query.ends_with("k > 0") {
+                "2\n"
+            } else {
+                before.as_str()
+            };
+            assert_eq!(inside, expected, "{query}");
+        }
+        Ok(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn rewriting_the_same_document_counts_once_against_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = Options {
+        transaction_limit: 64 << 10,
+        ..Default::default()
+    };
+    let db = Db::open_with(dir.path().join("t.db"), options).unwrap();
+    let id = db
+        .collection("t")
+        .unwrap()
+        .insert(&json!({"n": 0}))
+        .unwrap();
+    db.transaction(|tx| {
+        let t = tx.collection("t")?;
+        for n in 0..2000 {
+            t.update(id, &json!({ "n": n, "text": "x".repeat(1000) }))?;
+        }
+        Ok(())
+    })
+    .unwrap();
+    let err = db
+        .transaction(|tx| {
+            tx.collection("t")?
+                .insert_many((0..100).map(|_| json!({ "text": "x".repeat(1000) })))
+        })
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("over the limit of 64.0 KiB"),
+        "{err}"
+    );
+}
+
+#[test]
+fn handles_and_rows_of_an_ended_transaction_say_so() {
+    let (_dir, db) = db();
+    db.execute("insert into t {a: 1}").unwrap();
+    let tx = db.begin().unwrap();
+    tx.execute("insert into t {a: 2}").unwrap();
+    let inside = tx.db().clone();
+    let rows = tx.query("from t").unwrap();
+    let handle = tx.collection("t").unwrap();
+    let commit = tx.execute("commit").unwrap_err();
+    assert!(
+        commit
+            .to_string()
+            .contains("cannot end a transaction opened from Rust"),
+        "{commit}"
+    );
+    tx.rollback().unwrap();
+    let ended = |e: quarry::Error| {
+        assert!(e.to_string().contains("has ended"), "{e}");
+    };
+    ended(inside.execute("count from t").unwrap_err());
+    ended(inside.begin().unwrap_err());
+    ended(handle.len().unwrap_err());
+    assert!(handle.iter().any(|d| d.is_err()));
+    let read: Vec<_> = rows.collect();
+    assert!(
+        read.iter().any(Result::is_err),
+        "rows of a rolled-back transaction were read: {read:?}"
+    );
+    assert_eq!(count(&db, "t"), 1);
+}
+
+#[test]
+fn a_thread_with_an_open_bulk_load_cannot_begin_a_transaction() {
+    let (_dir, db) = db();
+    let t = db.collection("t").unwrap();
+    let load = t.bulk_load().unwrap();
+    let err = db.begin().unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("finish it before beginning a transaction"),
+        "{err}"
+    );
+    load.rollback().unwrap();
+    db.begin().unwrap().commit().unwrap();
+}
+
+#[test]
+fn dropping_a_collection_waits_for_a_transaction_without_holding_the_catalog() {
+    let (_dir, db) = db();
+    db.execute("insert into x {a: 1}; insert into y {a: 1}")
+        .unwrap();
+    let tx = db.begin().unwrap();
+    let dropper = {
+        let db = db.clone();
+        std::thread::spawn(move || db.drop_collection("x").unwrap())
+    };
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    // On the transaction's own thread, a drop around it is refused at once (no deadlock).
+    let err = db.drop_collection("y").unwrap_err();
+    assert!(
+        err.to_string().contains("write through the transaction"),
+        "{err}"
+    );
+    tx.commit().unwrap();
+    assert!(dropper.join().unwrap());
+    assert_eq!(db.collections(), ["y"]);
+}
+
+#[test]
+fn a_script_read_inside_an_open_transaction_leaves_it_open() {
+    let (dir, db) = db();
+    let script = dir.path().join("more.qry");
+    std::fs::write(&script, "insert into t {a: 2}\n").unwrap();
+    let mut session = quarry::query::Session::new(db.clone());
+    session.execute("begin; insert into t {a: 1}").unwrap();
+    let mut runner = quarry::script::Runner::checking(&mut session);
+    runner.run_file(&script).unwrap();
+    assert!(session.in_transaction());
+    session.execute("commit").unwrap();
+    assert_eq!(count(&db, "t"), 2);
+}
+
+/// While transactions move documents between two collections, each as a pair (the document
+/// and its shadow, both indexed), a reader outside any transaction counts each collection from
+/// its index keys: it always sees whole pairs, so a commit lands whole in each collection.
+#[test]
+fn readers_outside_count_whole_commits() {
+    const TOTAL: i64 = 100;
+    let (_dir, db) = db();
+    db.execute("create index on left (n); create index on right (n)")
+        .unwrap();
+    db.collection("left")
+        .unwrap()
+        .insert_many(
+            (0..TOTAL).flat_map(|n| [json!({ "n": n }), json!({ "n": n, "shadow": true })]),
+        )
+        .unwrap();
+    db.collection("right").unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let db = db.clone();
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut reads = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) || reads == 0 {
+                for side in ["left", "right"] {
+                    let out = db
+                        .execute(&format!("count from {side} where n >= 0"))
+                        .unwrap();
+                    let n: u64 = out[0].to_string().trim().parse().unwrap();
+                    assert_eq!(
+                        n % 2,
+                        0,
+                        "{side}: a reader saw part of a commit ({n} entries)"
+                    );
+                }
+                reads += 1;
+            }
+            reads
+        })
+    };
+    for i in 0..150i64 {
+        let n = (i * 37) % TOTAL;
+        db.transaction(|tx| {
+            let found: Vec<Json> = tx.query_as(&format!("from left where n = {n}"))?;
+            let (from, to) = if found.is_empty() {
+                ("right", "left")
+            } else {
+                ("left", "right")
+            };
+            let pair: Vec<Json> = tx.query_as(&format!("from {from} where n = {n}"))?;
+            assert_eq!(pair.len(), 2);
+            for doc in &pair {
+                tx.collection(from)?.delete(doc["_id"].as_u64().unwrap())?;
+                tx.collection(to)?.insert(doc)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(reader.join().unwrap() > 0);
+    assert_eq!(count(&db, "left") + count(&db, "right"), 2 * TOTAL as u64);
+}

@@ -344,6 +344,7 @@ impl Session {
     /// Runs a statement; with `explain` set, returns its plan instead (running it too when
     /// `explain` is `Some(true)`, i.e. `explain analyze`).
     fn run_explained(&mut self, statement: &Statement, explain: Option<bool>) -> Result<Output> {
+        self.db().ensure_open()?;
         if let Some(what) = statement.outside_transactions() {
             self.db().refuse_in_transaction(what)?;
         }
@@ -363,6 +364,14 @@ impl Session {
                 }
                 self.tx = Some(self.base.begin()?);
                 Ok(Output::Done("began a transaction".into()))
+            }
+            Statement::Commit | Statement::Rollback
+                if self.tx.is_none() && self.db().in_transaction() =>
+            {
+                Err(Error::Transaction(format!(
+                    "`{statement}` cannot end a transaction opened from Rust: return from \
+                     Db::transaction, or call Transaction::commit or rollback"
+                )))
             }
             Statement::Commit | Statement::Rollback => {
                 let tx = self.tx.take().ok_or_else(|| {

@@ -242,7 +242,7 @@ fn check_groups(
     def: &IndexDef,
     problem: &mut impl FnMut(String),
 ) -> Result<()> {
-    let mut expected = def.count_groups(&state.tree)?;
+    let mut expected = def.count_groups(&state.reader())?;
     let mut wrong = 0usize;
     for item in state.tree.scan_prefix(layout::group_prefix(def.number)) {
         let (key, count) = item?;

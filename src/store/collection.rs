@@ -484,9 +484,9 @@ impl Collection {
     /// Fails on a transaction's handle: `what` changes the catalog or runs in steps of its
     /// own, which a transaction cannot hold.
     pub(crate) fn refuse_in_transaction(&self, what: &str) -> Result<()> {
-        match self.state.staged() {
-            Some(_) => Err(crate::store::in_transaction(what)),
-            None => Ok(()),
+        match self.state.is_view() {
+            true => Err(crate::store::in_transaction(what)),
+            false => Ok(()),
         }
     }
 

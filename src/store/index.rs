@@ -144,11 +144,11 @@ impl IndexDef {
     /// decode are left out: `check` reports them as entries no document gives.
     pub(crate) fn count_groups(
         &self,
-        tree: &sled::Tree,
+        reader: &crate::store::staged::Reader,
     ) -> Result<std::collections::BTreeMap<Vec<u8>, u64>> {
         let prefix = self.prefix();
         let mut groups = std::collections::BTreeMap::new();
-        for key in tree.scan_prefix(prefix).keys() {
+        for key in reader.prefixed(&prefix, false).keys() {
             let key = key?;
             let Ok((_, rest)) = keycode::decode_value(&key[prefix.len()..]) else {
                 continue;

@@ -476,6 +476,8 @@ impl Db {
     /// ```
     pub fn drop_collection(&self, name: &str) -> Result<bool> {
         self.refuse_in_transaction("drop collection")?;
+        // The database's write lock before the catalog's, as `collection` takes them.
+        let _write = self.inner.writers.share()?;
         let _guard = self
             .inner
             .catalog_lock
@@ -536,6 +538,19 @@ impl Db {
             Some(_) => Err(in_transaction(what)),
             None => Ok(()),
         }
+    }
+
+    /// Fails when this handle belongs to a transaction that has ended.
+    pub(crate) fn ensure_open(&self) -> Result<()> {
+        match &self.tx {
+            Some(tx) => tx.ensure_open(),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether this handle reads and writes through a transaction.
+    pub(crate) fn in_transaction(&self) -> bool {
+        self.tx.is_some()
     }
 }
 

@@ -79,7 +79,7 @@ impl CollectionState {
             };
             if groups == 0 && !counts_held {
                 for def in &self.meta().indexes {
-                    let counts = def.count_groups(&self.tree)?;
+                    let counts = def.count_groups(&self.reader())?;
                     for chunk in counts.into_iter().collect::<Vec<_>>().chunks(CHUNK * 10) {
                         let mut writer = Writer::new(self);
                         for (key, count) in chunk {

@@ -324,11 +324,9 @@ impl CollectionState {
 }
 
 /// The document ids of index keys (keys that hold none are passed over).
-fn key_ids(
-    keys: impl Iterator<Item = sled::Result<sled::IVec>>,
-) -> impl Iterator<Item = Result<u64>> {
+fn key_ids(keys: impl Iterator<Item = Result<sled::IVec>>) -> impl Iterator<Item = Result<u64>> {
     keys.filter_map(|key| match key {
-        Err(e) => Some(Err(Error::from(e))),
+        Err(e) => Some(Err(e)),
         Ok(key) => keycode::key_id(&key).map(Ok),
     })
 }

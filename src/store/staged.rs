@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use sled::IVec;
@@ -70,10 +70,26 @@ impl Budget {
 pub(crate) struct Staged {
     map: Arc<Mutex<StagedMap>>,
     budget: Arc<Budget>,
+    /// Set when the transaction ends: reads through it fail from then on.
+    ended: Arc<AtomicBool>,
 }
 
 fn lock(map: &Mutex<StagedMap>) -> std::sync::MutexGuard<'_, StagedMap> {
     map.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The size a staged write takes.
+fn size(key: &[u8], value: Option<&IVec>) -> usize {
+    key.len() + value.map_or(0, |v| v.len())
+}
+
+/// `bytes` for people: `3 MiB`, `700 KiB`, `12 bytes`.
+fn human(bytes: usize) -> String {
+    match bytes {
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / f64::from(1 << 20)),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / f64::from(1 << 10)),
+        b => format!("{b} bytes"),
+    }
 }
 
 impl Staged {
@@ -82,44 +98,48 @@ impl Staged {
         Staged {
             map: Arc::new(Mutex::new(StagedMap::new())),
             budget,
+            ended: Arc::new(AtomicBool::new(false)),
         }
-    }
-
-    fn map(&self) -> std::sync::MutexGuard<'_, StagedMap> {
-        lock(&self.map)
     }
 
     /// Adds `writes` (later writes of a key replace earlier ones), or fails without adding
-    /// any when they would take the transaction past its budget.
+    /// any when what the transaction holds would then pass its budget.
     pub fn merge(&self, writes: StagedMap) -> Result<()> {
-        let bytes: usize = writes
-            .iter()
-            .map(|(k, v)| k.len() + v.as_ref().map_or(0, |v| v.len()))
-            .sum();
-        let used = self.budget.used.fetch_add(bytes, Ordering::SeqCst) + bytes;
-        if used > self.budget.limit {
-            self.budget.used.fetch_sub(bytes, Ordering::SeqCst);
+        let mut map = lock(&self.map);
+        let mut change: isize = 0;
+        for (key, value) in &writes {
+            change += size(key, value.as_ref()) as isize;
+            if let Some(old) = map.get(key) {
+                change -= size(key, old.as_ref()) as isize;
+            }
+        }
+        let used = self.budget.used.load(Ordering::SeqCst);
+        let after = used.saturating_add_signed(change);
+        if change > 0 && after > self.budget.limit {
             return Err(Error::Transaction(format!(
-                "the transaction is too large: its writes would hold {} MiB, over the limit \
-                 of {} MiB (Options::transaction_limit); commit in smaller transactions",
-                used >> 20,
-                self.budget.limit >> 20
+                "the transaction is too large: its writes would hold {}, over the limit of {} \
+                 (Options::transaction_limit); commit in smaller transactions",
+                human(after),
+                human(self.budget.limit)
             )));
         }
-        self.map().extend(writes);
+        self.budget.used.store(after, Ordering::SeqCst);
+        map.extend(writes);
         Ok(())
     }
 
-    /// Every staged write, in key order, leaving none (at commit, or to discard them).
-    pub fn take(&self) -> StagedMap {
-        std::mem::take(&mut *self.map())
+    /// Ends the view: every staged write, in key order, leaving none (to commit, or to
+    /// discard), and reads through it fail from now on.
+    pub fn close(&self) -> StagedMap {
+        self.ended.store(true, Ordering::SeqCst);
+        std::mem::take(&mut *lock(&self.map))
     }
 
     /// A reader of `tree` under these writes.
     pub fn reader(&self, tree: &sled::Tree) -> Reader {
         Reader {
             tree: tree.clone(),
-            staged: Some(self.map.clone()),
+            staged: Some((self.map.clone(), self.ended.clone())),
         }
     }
 }
@@ -129,7 +149,26 @@ impl Staged {
 #[derive(Clone)]
 pub(crate) struct Reader {
     tree: sled::Tree,
-    staged: Option<Arc<Mutex<StagedMap>>>,
+    staged: Option<(Arc<Mutex<StagedMap>>, Arc<AtomicBool>)>,
+}
+
+/// The error of a read through a transaction that has ended.
+fn ended() -> Error {
+    Error::Transaction(
+        "the transaction these reads belong to has ended: read again outside it".into(),
+    )
+}
+
+/// Whether `BTreeMap::range` takes these bounds (it panics on a start past the end, and on
+/// equal bounds both excluded); sled reads nothing for them.
+fn valid(start: Bound<&[u8]>, end: Bound<&[u8]>) -> bool {
+    match (start, end) {
+        (Bound::Excluded(s), Bound::Excluded(e)) => s < e,
+        (Bound::Included(s) | Bound::Excluded(s), Bound::Included(e) | Bound::Excluded(e)) => {
+            s <= e
+        }
+        _ => true,
+    }
 }
 
 impl Reader {
@@ -142,43 +181,46 @@ impl Reader {
     }
 
     /// The value of `key`.
-    pub fn get(&self, key: &[u8]) -> sled::Result<Option<IVec>> {
-        if let Some(found) = self.staged.as_ref().and_then(|s| lock(s).get(key).cloned()) {
-            return Ok(found);
+    pub fn get(&self, key: &[u8]) -> Result<Option<IVec>> {
+        if let Some((map, ended_flag)) = &self.staged {
+            if ended_flag.load(Ordering::SeqCst) {
+                return Err(ended());
+            }
+            if let Some(found) = lock(map).get(key) {
+                return Ok(found.clone());
+            }
         }
-        self.tree.get(key)
+        Ok(self.tree.get(key)?)
     }
 
     /// The entries between `start` and `end`, in key order (backwards with `reverse`).
-    /// Staged writes in the range are copied now: the iterator sees the transaction as it is
-    /// when it is made.
+    /// Staged writes are looked up as the iterator goes: it sees the transaction as it is.
     pub fn entries(&self, start: Bound<&[u8]>, end: Bound<&[u8]>, reverse: bool) -> Entries {
         let below = self.tree.range::<&[u8], _>((start, end));
-        let Some(staged) = &self.staged else {
+        let Some((map, ended_flag)) = &self.staged else {
             return match reverse {
                 false => Entries::Tree(below),
                 true => Entries::TreeBack(below.rev()),
             };
         };
-        let staged: Vec<(IVec, Option<IVec>)> = lock(staged)
-            .range::<[u8], _>((start, end))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
         let below: TreeEntries = if reverse {
             Box::new(below.rev())
         } else {
             Box::new(below)
         };
-        let staged: StagedEntries = if reverse {
-            Box::new(staged.into_iter().rev())
-        } else {
-            Box::new(staged.into_iter())
-        };
-        Entries::Merged(Merged {
+        let owned = |b: Bound<&[u8]>| b.map(<[u8]>::to_vec);
+        let mut merged = Merged {
             tree: below.peekable(),
-            staged: staged.peekable(),
+            map: map.clone(),
+            ended: ended_flag.clone(),
+            start: owned(start),
+            end: owned(end),
+            next: None,
             reverse,
-        })
+            reported: false,
+        };
+        merged.next = merged.staged_after(None);
+        Entries::Merged(merged)
     }
 
     /// The entries whose keys start with `prefix`, in key order (backwards with `reverse`).
@@ -200,12 +242,12 @@ pub(crate) enum Entries {
 }
 
 impl Iterator for Entries {
-    type Item = sled::Result<(IVec, IVec)>;
+    type Item = Result<(IVec, IVec)>;
 
     fn next(&mut self) -> Option<Self::Item> {
         match self {
-            Entries::Tree(iter) => iter.next(),
-            Entries::TreeBack(iter) => iter.next(),
+            Entries::Tree(iter) => iter.next().map(|r| r.map_err(Error::from)),
+            Entries::TreeBack(iter) => iter.next().map(|r| r.map_err(Error::from)),
             Entries::Merged(merged) => merged.next(),
         }
     }
@@ -213,32 +255,72 @@ impl Iterator for Entries {
 
 impl Entries {
     /// The keys alone.
-    pub fn keys(self) -> impl Iterator<Item = sled::Result<IVec>> + Send {
+    pub fn keys(self) -> impl Iterator<Item = Result<IVec>> + Send {
         self.map(|entry| entry.map(|(key, _)| key))
     }
 }
 
 /// A tree's entries in one direction.
 type TreeEntries = Box<dyn Iterator<Item = sled::Result<(IVec, IVec)>> + Send>;
-/// Staged writes in one direction.
-type StagedEntries = Box<dyn Iterator<Item = (IVec, Option<IVec>)> + Send>;
 
-/// Two streams in one key order, the staged one winning on equal keys and hiding removals.
+/// The tree's entries and the staged writes in one key order, the staged ones winning on equal
+/// keys and hiding removals.
 pub(crate) struct Merged {
     tree: std::iter::Peekable<TreeEntries>,
-    staged: std::iter::Peekable<StagedEntries>,
+    map: Arc<Mutex<StagedMap>>,
+    ended: Arc<AtomicBool>,
+    start: Bound<Vec<u8>>,
+    end: Bound<Vec<u8>>,
+    /// The next staged write in the range, in the iterator's direction.
+    next: Option<(IVec, Option<IVec>)>,
     reverse: bool,
+    /// The transaction's end was reported.
+    reported: bool,
+}
+
+impl Merged {
+    /// The first staged write in the range past `key` (from the range's start for `None`),
+    /// in the iterator's direction.
+    fn staged_after(&self, key: Option<&[u8]>) -> Option<(IVec, Option<IVec>)> {
+        let (start, end) = match (key, self.reverse) {
+            (None, _) => (
+                self.start.as_ref().map(Vec::as_slice),
+                self.end.as_ref().map(Vec::as_slice),
+            ),
+            (Some(key), false) => (Bound::Excluded(key), self.end.as_ref().map(Vec::as_slice)),
+            (Some(key), true) => (self.start.as_ref().map(Vec::as_slice), Bound::Excluded(key)),
+        };
+        if !valid(start, end) {
+            return None;
+        }
+        let map = lock(&self.map);
+        let mut range = map.range::<[u8], _>((start, end));
+        let found = if self.reverse {
+            range.next_back()
+        } else {
+            range.next()
+        };
+        found.map(|(k, v)| (k.clone(), v.clone()))
+    }
 }
 
 impl Iterator for Merged {
-    type Item = sled::Result<(IVec, IVec)>;
+    type Item = Result<(IVec, IVec)>;
 
     fn next(&mut self) -> Option<Self::Item> {
         use std::cmp::Ordering::{Equal, Greater, Less};
+        if self.ended.load(Ordering::SeqCst) {
+            // Said once; the iterator ends there.
+            self.tree = (Box::new(std::iter::empty()) as TreeEntries).peekable();
+            self.next = None;
+            return (!std::mem::replace(&mut self.reported, true)).then(|| Err(ended()));
+        }
         loop {
-            let order = match (self.tree.peek(), self.staged.peek()) {
+            let order = match (self.tree.peek(), &self.next) {
                 (None, None) => return None,
-                (Some(Err(_)), _) | (Some(_), None) => return self.tree.next(),
+                (Some(Err(_)), _) | (Some(_), None) => {
+                    return self.tree.next().map(|r| r.map_err(Error::from));
+                }
                 (None, Some(_)) => Less,
                 (Some(Ok((below, _))), Some((over, _))) => {
                     let order = over.cmp(below);
@@ -246,13 +328,15 @@ impl Iterator for Merged {
                 }
             };
             match order {
-                Greater => return self.tree.next(),
+                Greater => return self.tree.next().map(|r| r.map_err(Error::from)),
                 Equal => {
                     self.tree.next();
                 }
                 Less => {}
             }
-            if let Some((key, Some(value))) = self.staged.next() {
+            let (key, value) = self.next.take()?;
+            self.next = self.staged_after(Some(&key));
+            if let Some(value) = value {
                 return Some(Ok((key, value)));
             }
         }
@@ -274,7 +358,7 @@ mod tests {
 
     fn read(entries: Entries) -> Vec<String> {
         entries
-            .map(|e| {
+            .map(|e: Result<(IVec, IVec)>| {
                 let (k, v) = e.unwrap();
                 format!(
                     "{}={}",
@@ -309,6 +393,10 @@ mod tests {
         let part = (Bound::Included(&b"b"[..]), Bound::Excluded(&b"g"[..]));
         assert_eq!(read(reader.entries(part.0, part.1, false)), ["b=B", "e=E"]);
         assert_eq!(read(reader.prefixed(b"g", true)), ["g=g"]);
+        let empty = (Bound::Included(&b"g"[..]), Bound::Excluded(&b"b"[..]));
+        assert!(read(reader.entries(empty.0, empty.1, false)).is_empty());
+        let equal = (Bound::Excluded(&b"e"[..]), Bound::Excluded(&b"e"[..]));
+        assert!(read(reader.entries(equal.0, equal.1, true)).is_empty());
         assert_eq!(reader.get(b"c").unwrap(), None);
         assert_eq!(reader.get(b"e").unwrap().as_deref(), Some(&b"E"[..]));
         assert_eq!(reader.get(b"a").unwrap().as_deref(), Some(&b"a"[..]));
@@ -324,6 +412,24 @@ mod tests {
         large.insert("l".into(), Some("123456789".into()));
         let err = staged.merge(large).unwrap_err();
         assert!(err.to_string().contains("too large"), "{err}");
-        assert_eq!(staged.take().len(), 1);
+        // Writing a key again counts its new size in place of the old.
+        for _ in 0..10 {
+            let mut again = StagedMap::new();
+            again.insert("k".into(), Some("5678".into()));
+            staged.merge(again).unwrap();
+        }
+        assert_eq!(staged.close().len(), 1);
+    }
+
+    #[test]
+    fn reads_through_an_ended_transaction_fail() {
+        let tree = tree_with(&["a"]);
+        let staged = Staged::new(Arc::new(Budget::new(1 << 20)));
+        let reader = staged.reader(&tree);
+        let mut entries = reader.prefixed(b"", false);
+        staged.close();
+        assert!(reader.get(b"a").is_err());
+        assert!(entries.next().unwrap().is_err());
+        assert!(entries.next().is_none());
     }
 }

@@ -125,15 +125,24 @@ impl CollectionState {
             write_lock: Mutex::new(()),
             gate: RwLock::new(()),
             batches: AtomicU64::new(0),
-            counts_held: AtomicBool::new(false),
+            counts_held: AtomicBool::new(self.counts_held()),
             meta: RwLock::new(self.meta()),
             dropped: AtomicBool::new(false),
         }
     }
 
-    /// The writes staged on this view (`None` on the collection itself).
-    pub(in crate::store) fn staged(&self) -> Option<&Staged> {
-        self.staged.as_ref()
+    /// Whether this is a transaction's view.
+    pub(in crate::store) fn is_view(&self) -> bool {
+        self.staged.is_some()
+    }
+
+    /// Ends a transaction's view, under its write lock so that no write through a handle on
+    /// another thread lands after it: every write it staged, and its handles and reads fail
+    /// from now on. Empty on the collection itself.
+    pub(in crate::store) fn close_view(&self) -> crate::store::staged::StagedMap {
+        let _writes = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        self.mark_dropped();
+        self.staged.as_ref().map(Staged::close).unwrap_or_default()
     }
 
     /// An empty batch of the kind [`CollectionState::apply`] takes here.
@@ -155,7 +164,7 @@ impl CollectionState {
     /// The value of `key`, as the transaction of a view would leave it.
     pub(in crate::store) fn get_key(&self, key: &[u8]) -> Result<Option<sled::IVec>> {
         match &self.staged {
-            Some(_) => Ok(self.reader().get(key)?),
+            Some(_) => self.reader().get(key),
             None => Ok(self.tree.get(key)?),
         }
     }
@@ -237,7 +246,7 @@ impl CollectionState {
         let _whole_batches = self.read_gate();
         if self.counts_held() {
             return index
-                .count_groups(&self.tree)?
+                .count_groups(&self.reader())?
                 .into_iter()
                 .map(|(key, n)| Ok((value(&key)?, n)))
                 .collect();

@@ -42,7 +42,8 @@ struct Touched {
 
 /// An open transaction. Its handles read and write like [`Db`]'s and [`Collection`]'s; reads
 /// see the transaction's own writes, and nothing else sees them until [`Transaction::commit`].
-/// Dropped without a commit, it rolls back. See [`Db::transaction`].
+/// Dropped without a commit, it rolls back. It is not `Send`: it ends on the thread that began
+/// it (its handles, and rows read through it, may go to other threads). See [`Db::transaction`].
 ///
 /// ```
 /// let db = quarry::Db::temporary()?;
@@ -57,6 +58,9 @@ struct Touched {
 pub struct Transaction {
     db: Db,
     finished: bool,
+    /// A transaction belongs to the thread that began it (writes there that bypass it are
+    /// refused, not waited for), so it cannot be sent to another.
+    _thread: std::marker::PhantomData<*const ()>,
 }
 
 impl std::fmt::Debug for Transaction {
@@ -104,14 +108,16 @@ impl Db {
                 Ok(value)
             }
             Err(err) => {
-                tx.rollback()?;
+                // The work's error is the one to report; a rollback discards staged writes,
+                // and a tree it could not drop is dropped at the next open.
+                let _ = tx.rollback();
                 Err(err)
             }
         }
     }
 
-    /// Opens a transaction, waiting for writes under way and for another open transaction to
-    /// end. It must end on this thread; transactions do not nest. Prefer
+    /// Opens a transaction, waiting for writes under way and for transactions that asked
+    /// earlier to end. It ends on this thread; transactions do not nest. Prefer
     /// [`Db::transaction`], which cannot forget to end one.
     ///
     /// ```
@@ -122,6 +128,7 @@ impl Db {
     /// # Ok::<(), quarry::Error>(())
     /// ```
     pub fn begin(&self) -> Result<Transaction> {
+        self.ensure_open()?;
         if self.tx.is_some() {
             return Err(Error::Transaction(
                 "a transaction is already open (transactions do not nest)".into(),
@@ -139,6 +146,7 @@ impl Db {
                 tx: Some(Arc::new(tx)),
             },
             finished: false,
+            _thread: std::marker::PhantomData,
         })
     }
 }
@@ -169,9 +177,9 @@ impl Transaction {
 
     /// Makes every write of the transaction visible and durable at once.
     pub fn commit(mut self) -> Result<()> {
-        self.finished = true;
         let result = self.tx().commit(&self.db.inner);
         self.end();
+        self.finished = true;
         if result? {
             self.db.flush()?;
         }
@@ -180,9 +188,9 @@ impl Transaction {
 
     /// Discards every write of the transaction.
     pub fn rollback(mut self) -> Result<()> {
-        self.finished = true;
         let result = self.tx().discard(&self.db.inner);
         self.end();
+        self.finished = true;
         result
     }
 
@@ -214,7 +222,7 @@ impl Tx {
         self.touched.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn ensure_open(&self) -> Result<()> {
+    pub(crate) fn ensure_open(&self) -> Result<()> {
         if self.ended.load(Ordering::SeqCst) {
             return Err(Error::Transaction(
                 "this transaction has ended: its handles can no longer be used".into(),
@@ -295,8 +303,7 @@ impl Tx {
         let mut catalog_changed = false;
         let mut changes: Vec<(&Touched, StagedMap)> = Vec::new();
         for (name, t) in &touched {
-            t.view.mark_dropped();
-            let writes = t.view.staged().map(|s| s.take()).unwrap_or_default();
+            let writes = t.view.close_view();
             if t.created {
                 catalog_changed = true;
                 catalog.insert(
@@ -367,10 +374,7 @@ impl Tx {
     fn discard(&self, db: &DbInner) -> Result<()> {
         let touched = std::mem::take(&mut *self.touched());
         for t in touched.values() {
-            t.view.mark_dropped();
-            if let Some(staged) = t.view.staged() {
-                staged.take();
-            }
+            t.view.close_view();
         }
         drop_created(db, &touched)
     }

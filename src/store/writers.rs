@@ -20,8 +20,8 @@ pub(crate) struct Writers {
 
 #[derive(Debug, Default)]
 struct Holders {
-    /// Single-statement writers under way.
-    shared: usize,
+    /// Single-statement writers under way, by thread.
+    shared: std::collections::HashMap<ThreadId, usize>,
     /// The thread of the open transaction, if one is open.
     transaction: Option<ThreadId>,
     /// The ticket the next transaction to ask gets.
@@ -37,8 +37,14 @@ pub(crate) struct SharedWrite<'a>(&'a Writers);
 impl Drop for SharedWrite<'_> {
     fn drop(&mut self) {
         let mut holders = self.0.holders();
-        holders.shared -= 1;
-        if holders.shared == 0 {
+        let me = std::thread::current().id();
+        if let Some(count) = holders.shared.get_mut(&me) {
+            *count -= 1;
+            if *count == 0 {
+                holders.shared.remove(&me);
+            }
+        }
+        if holders.shared.is_empty() {
             self.0.changed.notify_all();
         }
     }
@@ -67,7 +73,7 @@ impl Writers {
                 None => break,
             }
         }
-        holders.shared += 1;
+        *holders.shared.entry(me).or_insert(0) += 1;
         Ok(SharedWrite(self))
     }
 
@@ -83,9 +89,19 @@ impl Writers {
                     .into(),
             ));
         }
+        if holders.shared.contains_key(&me) {
+            return Err(Error::Transaction(
+                "this thread is writing (an import or bulk load is open): finish it before \
+                 beginning a transaction, which would wait for it forever"
+                    .into(),
+            ));
+        }
         let ticket = holders.next_ticket;
         holders.next_ticket += 1;
-        while holders.serving != ticket || holders.transaction.is_some() || holders.shared > 0 {
+        while holders.serving != ticket
+            || holders.transaction.is_some()
+            || !holders.shared.is_empty()
+        {
             holders = self.wait(holders);
         }
         holders.transaction = Some(me);

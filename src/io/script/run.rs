@@ -190,11 +190,13 @@ impl<'a> Runner<'a> {
             output_closed: false,
         })?;
         let previous = self.session_base(path);
+        let was_open = self.session.in_transaction();
         let result = self.run_items(path, &text, items);
         self.session.set_base_dir(previous);
         result?;
-        // A transaction left open by the script (not by a file it reads) ends with it.
-        if self.depth == 0 {
+        // A transaction the script opened (not a file it reads, nor the shell that reads it)
+        // ends with it.
+        if self.depth == 0 && !was_open {
             let rolled_back = self.session.roll_back_open().map_err(|e| Stopped {
                 place: place(text.lines().count()),
                 message: format!("error: {e}"),
