@@ -135,7 +135,7 @@ pub mod import {
     /// Reading news articles and press releases (the `article` format).
     pub mod article {
         pub use crate::io::import::article::{
-            Article, ArticleError, Extracted, Layout, parse_article,
+            Article, ArticleError, Extracted, Language, Layout, parse_article,
         };
     }
 }

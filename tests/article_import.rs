@@ -280,7 +280,12 @@ fn a_file_in_no_known_layout_warns_with_its_name() {
         );
     }
     let undated = read_sample("undated-kayak-club-memo.txt");
-    assert!(undated.warnings.iter().any(|w| w.contains("no date found")));
+    assert_eq!(
+        undated.warnings,
+        [
+            "undated-kayak-club-memo.txt: no dateline or header found; not found: date, org, location"
+        ]
+    );
 }
 
 #[test]
@@ -406,10 +411,13 @@ fn the_stored_document_has_every_field_in_order() {
     assert_eq!(
         names,
         [
-            "org", "org_name", "date", "year", "month", "location", "title", "body", "words",
-            "contacts", "source"
+            "org", "org_name", "date", "year", "month", "location", "title", "author", "tags",
+            "language", "body", "words", "contacts", "source"
         ]
     );
+    assert_eq!(doc.get("author"), Some(&Value::Null));
+    assert_eq!(doc.get("tags"), Some(&Value::Null));
+    assert_eq!(doc.get("language"), Some(&Value::from("en")));
     assert_eq!(doc.get("org"), Some(&Value::from("COL")));
     assert_eq!(
         doc.get("org_name"),

@@ -262,8 +262,9 @@ fn import_and_export_through_the_command() {
         run.out
     );
     assert!(
-        run.err
-            .contains("warning: undated-kayak-club-memo.txt: no date found"),
+        run.err.contains(
+            "warning: undated-kayak-club-memo.txt: no dateline or header found; not found: date"
+        ),
         "{}",
         run.err
     );

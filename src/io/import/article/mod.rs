@@ -1,37 +1,37 @@
-//! News articles and press releases kept as plain text files.
-//!
-//! Two layouts are recognised, and anything else is still read for what it offers:
+//! News articles and press releases kept as plain text files, in the layouts news sites, wire
+//! services and press offices use, in English, French, German, Spanish and Portuguese.
 //!
 //! ```text
-//! Dateline (press release):
-//!     [site tagline "... since 1995"]  [Select Page]
-//!     [Headline]
-//!     MM/DD/YYYY Place (Organisation Name) – first paragraph ...      (– may be –, — or -)
-//!
-//! Newspaper page:
-//!     Go to contents
-//!     Headline
-//!     Headline                                        (the page repeats it)
-//!     Posted Mon. DD, YYYY HH:MM                      (non-breaking spaces allowed)
-//!     Updated Mon. DD, YYYY HH:MM
-//!     first paragraph ...
+//! [furniture: FOR IMMEDIATE RELEASE, Pressemitteilung, Home | News | World, Share | Print]
+//! Headline                                   (or `# Headline`, or front matter: Title:, YAML)
+//! [By Jane Doe, Science Editor]              (Von, Par, Por, Author:, Reporting by …)
+//! [Published: March 3, 2022]                 (Posted on, Veröffentlicht am, Publié le, …)
+//! PLACE, [Region,] [date] [(Agency or Organisation)] – first paragraph …
 //! ```
 //!
-//! A file in neither layout is imported with what can be found (a headline on its first line,
-//! a date such as `March 3, 2021`, `3 March 2021`, `2021-03-03` or `03/03/2021` in its first
-//! lines) and a warning naming it. Page furniture (site taglines, `Select Page`,
-//! `Go to contents`, `Posted`/`Updated` lines, the repeated headline) never reaches the body.
+//! Each part is optional and found by its own reader (`header`: front matter, furniture,
+//! bylines, date lines; `dateline`; `dates`: dates in five languages); the organisation comes
+//! from the dateline's parentheses, else from the first `Full Name (ACRONYM)` of the lead
+//! paragraph. Every field found records the rule that found it ([`Article::rules`]); a field
+//! not found is null, and one warning per file names what is missing. Page furniture never
+//! reaches the body.
 
-use std::ops::Range;
+mod dateline;
+pub(crate) mod dates;
+mod header;
+
 use std::sync::LazyLock;
 
 use jiff::civil::Date;
 use regex::Regex;
 
+pub use dates::Language;
+use dates::Language::{De, En, Es, Fr, Pt};
+
 use crate::value::{Map, Value};
 
-/// How many non-blank lines at the top of a file are searched for a dateline, a `Posted` line,
-/// navigation furniture or a date.
+/// How many non-blank lines at the top of a file are searched for a dateline, a date line,
+/// a byline, navigation furniture or a date.
 const HEAD_LINES: usize = 12;
 
 /// Titles made from the first sentence are shortened to about this many characters.
@@ -40,44 +40,9 @@ const TITLE_CHARS: usize = 120;
 /// A line longer than this is body text, not a headline.
 const HEADLINE_CHARS: usize = 150;
 
-/// Month names and their usual abbreviations (`Sept` included), matched case-insensitively.
-const MONTH: &str = r"(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)";
-
-/// `MM/DD/YYYY Place (Organisation) – text`; place and organisation are optional, and without
-/// an organisation the dash must stand between spaces.
-static DATELINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"^(?P<month>\d{1,2})/(?P<day>\d{1,2})/(?P<year>\d{4})(?:\s+(?P<place>[^()]*?))?\s*(?:\((?P<org>[^()]+)\)\s*[-–—]\s*|\s+[-–—](?:\s+|$))",
-    )
-    .expect("the dateline pattern is a valid regex")
-});
-
-/// `Posted Mon. DD, YYYY HH:MM` (also `Published`, `Posted on`, `Posted:`).
-static POSTED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?i:posted|published)(?:\s+on)?\s*:?\s+(?P<rest>.+)$")
-        .expect("the posted pattern is a valid regex")
-});
-
-/// The `Updated ...` line that follows a `Posted` line.
-static UPDATED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?i:updated|last updated|modified)\b.*\d")
-        .expect("the updated pattern is a valid regex")
-});
-
 /// A site tagline such as `Serving the reef since 1987`.
 static TAGLINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^.{0,100}\b(?i:since)\s+\d{4}$").expect("the tagline pattern is a valid regex")
-});
-
-/// The date forms recognised in the first lines of a file without a dateline.
-static DATE_FORMS: LazyLock<[Regex; 4]> = LazyLock::new(|| {
-    [
-        format!(r"(?i)\b{MONTH}\.?\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<year>\d{{4}})\b"),
-        format!(r"(?i)\b(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+{MONTH}\.?,?\s+(?P<year>\d{{4}})\b"),
-        r"\b(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})\b".to_owned(),
-        r"\b(?P<month>\d{1,2})/(?P<day>\d{1,2})/(?P<year>\d{4})\b".to_owned(),
-    ]
-    .map(|pattern| Regex::new(&pattern).expect("the date patterns are valid regexes"))
 });
 
 /// An e-mail address; the domain ends in letters, so a sentence's final period stays out.
@@ -94,21 +59,28 @@ static HIDDEN_EMAIL: LazyLock<Regex> = LazyLock::new(|| {
         .expect("the hidden e-mail pattern is a valid regex")
 });
 
-/// Navigation lines of web pages saved as text.
-const NAVIGATION: [&str; 5] = [
-    "select page",
-    "go to contents",
-    "go to content",
-    "skip to content",
-    "skip to main content",
-];
+/// `Full Name (ACRONYM)`: capitalised words (minor words between them) and the acronym the
+/// text gives them.
+static NAMED_ACRONYM: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?P<name>\p{Lu}[\p{L}\p{M}'’&.-]*(?:\s+(?:(?:of|for|the|and|on|de|des|du|la|le|les|el|los|las|y|e|da|do|das|dos|der|die|und|für|von|zu|pour|et|d'|l')\s+)*\p{Lu}[\p{L}\p{M}'’&.-]*){0,8})\s+\((?P<acronym>\p{Lu}[\p{Lu}\p{N}&.-]{1,11})\)",
+    )
+    .expect("the named-acronym pattern is a valid regex")
+});
 
 /// What may stand beside a date on a line that holds nothing else (`Dated 3 March 2021`).
 const DATE_LABELS: [&str; 6] = ["", "date", "dated", "written", "published", "issued"];
 
 /// Words left out of an organisation's acronym, whatever their case.
-const MINOR_WORDS: [&str; 14] = [
-    "a", "an", "and", "at", "by", "for", "in", "of", "on", "the", "to", "&", "de", "des",
+const MINOR_WORDS: [&str; 36] = [
+    "a", "an", "and", "at", "by", "for", "in", "of", "on", "the", "to", "&", "de", "des", "du",
+    "la", "le", "les", "el", "los", "las", "y", "e", "da", "do", "das", "dos", "der", "die", "und",
+    "für", "von", "zu", "pour", "et", "del",
+];
+
+/// Articles that open an organisation's name in a sentence (`The`, `Die`, `La`, …).
+const LEADING_ARTICLES: [&str; 14] = [
+    "The", "Die", "Der", "Das", "La", "Le", "Les", "L'", "El", "Los", "Las", "A", "O", "Os",
 ];
 
 /// Words ending in a period that do not end a sentence.
@@ -120,11 +92,15 @@ const ABBREVIATIONS: [&str; 24] = [
 /// Which layout a file was read as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layout {
-    /// A press release opening with `MM/DD/YYYY Place (Organisation) –`.
+    /// A story or press release opening with a dateline (`GENEVA, March 3, 2022 (Reuters) -`,
+    /// `MM/DD/YYYY Place (Organisation) –`).
     Dateline,
-    /// A newspaper web page with `Go to contents` or a `Posted ...` line under the headline.
+    /// A web page or post with a date line (`Posted …`, `Published: …`) or a byline under the
+    /// headline, and no dateline.
     Newspaper,
-    /// Neither: fields were taken from whatever the text offered.
+    /// Front matter: `Title:`/`Date:` lines, or YAML between `---` lines.
+    FrontMatter,
+    /// None of these: fields were taken from whatever the text offered.
     Unknown,
 }
 
@@ -147,10 +123,19 @@ pub struct Article {
     pub words: u64,
     /// E-mail addresses found in the file, in order of appearance, without duplicates.
     pub contacts: Vec<String>,
+    /// Who wrote it, from a byline (`By`, `Von`, `Par`, `Por`, `Author:`, `Reporting by`) or
+    /// front matter.
+    pub author: Option<String>,
+    /// Tags given in front matter.
+    pub tags: Option<Vec<String>>,
+    /// The language its dates and labels were read in, when they tell.
+    pub language: Option<Language>,
     /// The file name the article was read from.
     pub source: String,
     /// The layout the file was recognised as.
     pub layout: Layout,
+    /// Which rule found each field that was found: (`"date"`, `"dateline"`), …
+    pub rules: Vec<(&'static str, String)>,
 }
 
 /// An article together with what the reader noticed on the way.
@@ -206,52 +191,81 @@ pub fn parse_article(bytes: &[u8], source: &str) -> Result<Extracted, ArticleErr
     let text = decode(bytes, source)?;
     let mut page = Page::new(text);
     let mut warnings = Vec::new();
-
-    let start = page.skip_leading_furniture();
-    let head = page.head(start);
-    let dateline = head
-        .iter()
-        .copied()
-        .find(|&i| DATELINE.is_match(&page.lines[i]));
-    let posted = head
-        .iter()
-        .copied()
-        .find(|&i| POSTED.is_match(&page.lines[i]));
-
     let mut fields = Fields::default();
-    let layout = match (dateline, posted) {
-        (Some(d), p) if p.is_none_or(|p| d < p) => {
-            page.read_dateline(start, d, &mut fields, source, &mut warnings);
-            Layout::Dateline
+
+    let matter = header::front_matter(&page.lines);
+    let mut from = 0;
+    if let Some(matter) = &matter {
+        from = matter.lines;
+        for i in 0..from {
+            page.keep[i] = false;
         }
-        (_, Some(p)) => {
-            page.read_posted(start, p, &mut fields, source, &mut warnings);
-            Layout::Newspaper
-        }
-        _ => {
+        fields.read_front_matter(matter, source, &mut warnings);
+    }
+    let start = page.skip_leading_furniture(from, &mut fields);
+    let head = page.head(start);
+    let found_header = page.read_header(start, &head, &mut fields, source, &mut warnings);
+    let layout = match (&matter, found_header) {
+        (_, Some(layout @ Layout::Dateline)) => layout,
+        (Some(_), _) => Layout::FrontMatter,
+        (None, Some(layout)) => layout,
+        (None, None) => {
             page.read_loose(start, &head, &mut fields, source, &mut warnings);
             if page.has_newspaper_marker {
                 Layout::Newspaper
             } else {
-                warnings.push(format!(
-                    "{source}: no dateline or newspaper header found; imported with the fields that could be read"
-                ));
                 Layout::Unknown
             }
         }
     };
 
     let (headline, extra) = split_headline(&fields.headers);
+    if fields.title.is_none()
+        && let Some(headline) = &headline
+    {
+        fields.title = Some(headline.clone());
+        fields.rule("title", "the headline above the story");
+    }
     let mut paragraphs = extra;
     paragraphs.extend(page.body_paragraphs());
     if let Some(h) = &headline {
         paragraphs.retain(|p| p != h);
     }
+    if fields.author.is_none() {
+        // A wire story may end with its byline: `Reporting by …; Editing by …`.
+        if let Some(last) = paragraphs.last()
+            && let Some(byline) = header::byline(last).filter(|b| b.label.to_lowercase() != "by")
+        {
+            fields.cue(&byline.languages);
+            fields.author = Some(byline.name);
+            fields.rule("author", &format!("the closing byline `{}`", byline.label));
+            paragraphs.pop();
+        }
+    }
+    if fields.org.is_none()
+        && let Some(lead) = paragraphs.first()
+        && let Some(caps) = NAMED_ACRONYM.captures(lead)
+    {
+        let mut name = caps["name"].trim();
+        for article in LEADING_ARTICLES {
+            if let Some(rest) = name.strip_prefix(article).filter(|r| r.starts_with(' ')) {
+                name = rest.trim_start();
+            }
+        }
+        fields.org = Some(caps["acronym"].to_owned());
+        fields.org_name = Some(name.to_owned());
+        fields.rule("org", "`Full Name (ACRONYM)` in the lead paragraph");
+    }
     let body = paragraphs.join("\n\n");
     if body.is_empty() {
         warnings.push(format!("{source}: no body text found"));
     }
-    let title = headline.or_else(|| paragraphs.first().map(|p| title_from(first_sentence(p))));
+    if fields.title.is_none()
+        && let Some(first) = paragraphs.first()
+    {
+        fields.title = Some(title_from(first_sentence(first)));
+        fields.rule("title", "the first sentence");
+    }
     let words = body
         .split_whitespace()
         .filter(|w| w.chars().any(char::is_alphanumeric))
@@ -261,20 +275,50 @@ pub fn parse_article(bytes: &[u8], source: &str) -> Result<Extracted, ArticleErr
             "{source}: an e-mail address hidden by the web page ([email protected]) was left out of contacts"
         ));
     }
-
-    let org = fields.org_name.as_deref().map(acronym);
+    let language = fields.language(&body);
+    // One warning names what is missing: for a file in no known layout, or without a date.
+    let invalid_date_warned = warnings.iter().any(|w| w.contains("is not a valid date"));
+    if layout == Layout::Unknown || (fields.date.is_none() && !invalid_date_warned) {
+        let missing: Vec<&str> = [
+            ("title", fields.title.is_none()),
+            ("date", fields.date.is_none()),
+            ("org", fields.org.is_none()),
+            ("location", fields.location.is_none()),
+        ]
+        .into_iter()
+        .filter_map(|(name, missing)| missing.then_some(name))
+        .collect();
+        let layout_note = match layout {
+            Layout::Unknown => "no dateline or header found; ",
+            _ => "",
+        };
+        if !missing.is_empty() || layout == Layout::Unknown {
+            warnings.push(format!(
+                "{source}: {layout_note}not found: {}",
+                if missing.is_empty() {
+                    "nothing".to_owned()
+                } else {
+                    missing.join(", ")
+                }
+            ));
+        }
+    }
     Ok(Extracted {
         article: Article {
-            org,
+            org: fields.org,
             org_name: fields.org_name,
             date: fields.date,
             location: fields.location,
-            title,
+            title: fields.title,
             body,
             words,
             contacts: contacts(text),
+            author: fields.author,
+            tags: fields.tags,
+            language,
             source: source.to_owned(),
             layout,
+            rules: fields.rules,
         },
         warnings,
     })
@@ -282,8 +326,9 @@ pub fn parse_article(bytes: &[u8], source: &str) -> Result<Extracted, ArticleErr
 
 impl Article {
     /// The document stored for this article, with fields in this order: `org`, `org_name`,
-    /// `date` (`"YYYY-MM-DD"`), `year`, `month`, `location`, `title`, `body`, `words`,
-    /// `contacts`, `source`. Absent values are null; `contacts` is always an array.
+    /// `date` (`"YYYY-MM-DD"`), `year`, `month`, `location`, `title`, `author`, `tags`,
+    /// `language` (`"en"`, `"fr"`, `"de"`, `"es"`, `"pt"`), `body`, `words`, `contacts`,
+    /// `source`. Absent values are null; `contacts` is always an array.
     ///
     /// ```
     /// use quarry::import::article::parse_article;
@@ -298,7 +343,7 @@ impl Article {
     /// assert_eq!(doc.get("contacts"), Some(&Value::Array(vec![])));
     /// let names: Vec<&str> = doc.as_object().unwrap().keys().map(|k| k.as_str()).collect();
     /// assert_eq!(names, ["org", "org_name", "date", "year", "month", "location", "title",
-    ///                    "body", "words", "contacts", "source"]);
+    ///                    "author", "tags", "language", "body", "words", "contacts", "source"]);
     /// ```
     pub fn to_value(&self) -> Value {
         let text = |s: &Option<String>| s.clone().map_or(Value::Null, Value::String);
@@ -322,6 +367,18 @@ impl Article {
         );
         doc.insert("location".into(), text(&self.location));
         doc.insert("title".into(), text(&self.title));
+        doc.insert("author".into(), text(&self.author));
+        doc.insert(
+            "tags".into(),
+            self.tags.as_ref().map_or(Value::Null, |tags| {
+                Value::Array(tags.iter().cloned().map(Value::String).collect())
+            }),
+        );
+        doc.insert(
+            "language".into(),
+            self.language
+                .map_or(Value::Null, |l| Value::String(l.code().to_owned())),
+        );
         doc.insert("body".into(), Value::String(self.body.clone()));
         doc.insert(
             "words".into(),
@@ -405,14 +462,119 @@ fn clean_line(line: &str) -> String {
     out
 }
 
-/// What the header of a file yielded.
+/// What the header of a file yielded, and which rule found each field.
 #[derive(Default)]
 struct Fields {
     /// Lines standing above the body: the headline (maybe repeated), subtitles.
     headers: Vec<String>,
+    title: Option<String>,
     date: Option<Date>,
+    org: Option<String>,
     org_name: Option<String>,
     location: Option<String>,
+    author: Option<String>,
+    tags: Option<Vec<String>>,
+    /// What the words read so far say of the language: each cue, the languages it allows.
+    cues: Vec<Vec<Language>>,
+    rules: Vec<(&'static str, String)>,
+}
+
+impl Fields {
+    fn rule(&mut self, field: &'static str, rule: &str) {
+        self.rules.push((field, rule.to_owned()));
+    }
+
+    /// Notes words of one of `languages`.
+    fn cue(&mut self, languages: &[Language]) {
+        if !languages.is_empty() {
+            self.cues.push(languages.to_vec());
+        }
+    }
+
+    /// Takes a date found in the header, if none was taken yet; warns when it names no day.
+    fn take_date(
+        &mut self,
+        found: &dates::Found,
+        raw: &str,
+        rule: &str,
+        source: &str,
+        warnings: &mut Vec<String>,
+    ) {
+        if self.date.is_some() {
+            return;
+        }
+        self.cue(&found.languages);
+        match found.date {
+            Some(date) => {
+                self.date = Some(date);
+                self.rule("date", rule);
+            }
+            None => warnings.push(invalid_date(raw, source)),
+        }
+    }
+
+    fn read_front_matter(
+        &mut self,
+        matter: &header::FrontMatter,
+        source: &str,
+        warnings: &mut Vec<String>,
+    ) {
+        let rule = match matter.kind {
+            "yaml" => "front matter (YAML)",
+            _ => "front matter lines",
+        };
+        self.cue(&matter.languages);
+        if let Some(title) = &matter.title {
+            self.title = Some(title.clone());
+            self.rule("title", rule);
+        }
+        if let Some(written) = &matter.date {
+            match dates::find(written) {
+                Some(found) => self.take_date(&found, written, rule, source, warnings),
+                None => warnings.push(invalid_date(written, source)),
+            }
+        }
+        if let Some(author) = &matter.author {
+            self.author = Some(author.clone());
+            self.rule("author", rule);
+        }
+        if let Some(tags) = &matter.tags {
+            self.tags = Some(tags.clone());
+            self.rule("tags", rule);
+        }
+        if let Some(location) = &matter.location {
+            self.location = Some(location.clone());
+            self.rule("location", rule);
+        }
+    }
+
+    /// The language the cues agree on most; words of the body break a tie between the
+    /// languages the cues allow. `None` without a cue.
+    fn language(&mut self, body: &str) -> Option<Language> {
+        let mut votes: std::collections::BTreeMap<Language, usize> = Default::default();
+        for cue in &self.cues {
+            for language in cue {
+                *votes.entry(*language).or_default() += 1;
+            }
+        }
+        let Some(&best) = votes.values().max() else {
+            // No word of a date or label tells: the body's words may, clearly enough.
+            let language = dates::likely_language(body, &[En, Fr, De, Es, Pt])?;
+            self.rule("language", "the words of its body");
+            return Some(language);
+        };
+        let tied: Vec<Language> = votes
+            .iter()
+            .filter(|(_, n)| **n == best)
+            .map(|(l, _)| *l)
+            .collect();
+        let language = match tied.as_slice() {
+            [only] => *only,
+            several => dates::likely_language(body, several)?,
+        };
+        self.rule("language", "the words of its dates and labels");
+        Some(language)
+    }
 }
 
 /// A file's cleaned lines, and which of them are still body text.
@@ -441,26 +603,47 @@ impl Page {
         }
     }
 
-    /// Drops navigation lines everywhere and the site furniture at the top: everything above
-    /// the last navigation line of the head, or else a first line such as `... since 1995`
-    /// standing directly above a dateline (a headline may end that way too, so elsewhere it
-    /// is kept). Returns the first line after that furniture.
-    fn skip_leading_furniture(&mut self) -> usize {
-        for (line, keep) in self.lines.iter().zip(self.keep.iter_mut()) {
-            if NAVIGATION.iter().any(|n| line.eq_ignore_ascii_case(n)) {
-                *keep = false;
+    /// Drops navigation lines everywhere, other furniture (release labels, link bars, rules)
+    /// in the head, and the site furniture at the top: everything above the last navigation
+    /// line of the head, or else a first line such as `... since 1995` standing directly
+    /// above a dateline (a headline may end that way too, so elsewhere it is kept). A
+    /// markdown heading's marks go. Returns the first line after that furniture.
+    fn skip_leading_furniture(&mut self, from: usize, fields: &mut Fields) -> usize {
+        for i in from..self.lines.len() {
+            if header::furniture(&self.lines[i]) == Some(header::Furniture::Navigation) {
+                self.keep[i] = false;
             }
         }
-        let head_navigation = (0..self.lines.len())
+        let head_navigation = (from..self.lines.len())
             .filter(|&i| !self.lines[i].is_empty())
             .take(HEAD_LINES)
             .filter(|&i| !self.keep[i])
             .last();
-        let mut start = head_navigation.map_or(0, |i| i + 1);
-        let first_two: Vec<usize> = self.non_blank(0).take(2).collect();
+        let mut start = head_navigation.map_or(from, |i| i + 1);
+        let head: Vec<usize> = self.non_blank(start).take(HEAD_LINES).collect();
+        for &i in &head {
+            let line = &self.lines[i];
+            // A byline such as `Von Markus Feldmann | Redaktion` is not a link bar.
+            if header::byline(line).is_some() || header::date_line(line).is_some() {
+                continue;
+            }
+            match header::furniture(line) {
+                Some(header::Furniture::ReleaseLabel(language)) => {
+                    fields.cue(&[language]);
+                    self.keep[i] = false;
+                }
+                Some(_) => self.keep[i] = false,
+                None => {
+                    if let Some(text) = header::heading(line) {
+                        self.lines[i] = text.to_owned();
+                    }
+                }
+            }
+        }
+        let first_two: Vec<usize> = self.non_blank(start).take(2).collect();
         if let (None, &[tagline, dateline]) = (head_navigation, &first_two[..])
             && TAGLINE.is_match(&self.lines[tagline])
-            && DATELINE.is_match(&self.lines[dateline])
+            && dateline::parse(&self.lines[dateline]).is_some()
         {
             self.keep[tagline] = false;
             start = tagline + 1;
@@ -479,75 +662,94 @@ impl Page {
         self.non_blank(start).take(HEAD_LINES).collect()
     }
 
-    /// Reads the dateline on line `at`: lines above it are header lines, the text after its
-    /// dash opens the body.
-    fn read_dateline(
+    /// Reads the header in the `head` lines: bylines and date lines (dropped from the body)
+    /// and a dateline (its text after the dash opens the body); the lines above the first of
+    /// them are the headline and subtitles. `None` when the head has none of them;
+    /// [`Layout::Unknown`] when it has only a date on a line of its own.
+    fn read_header(
         &mut self,
         start: usize,
-        at: usize,
+        head: &[usize],
         fields: &mut Fields,
         source: &str,
         warnings: &mut Vec<String>,
-    ) {
-        fields.headers = self.take_headers(start, at);
-        if let Some(caps) = DATELINE.captures(&self.lines[at]) {
-            let raw = format!("{}/{}/{}", &caps["month"], &caps["day"], &caps["year"]);
-            fields.date = date_from(&caps["year"], &caps["month"], &caps["day"]);
-            if fields.date.is_none() {
-                warnings.push(invalid_date(&raw, source));
-            }
-            fields.location = caps
-                .name("place")
-                .map(|p| p.as_str().trim_end_matches([',', ' ']).to_owned())
-                .filter(|p| !p.is_empty());
-            fields.org_name = caps.name("org").map(|o| o.as_str().trim().to_owned());
-            let rest = self.lines[at][caps.get(0).map_or(0, |m| m.end())..].to_owned();
-            self.lines[at] = rest;
-        }
-        self.body_start = at;
-    }
-
-    /// Reads a newspaper header whose `Posted` line is line `at`: lines above it are the
-    /// headline, `Updated` lines under it are dropped.
-    fn read_posted(
-        &mut self,
-        start: usize,
-        at: usize,
-        fields: &mut Fields,
-        source: &str,
-        warnings: &mut Vec<String>,
-    ) {
-        fields.headers = self.take_headers(start, at);
-        let rest = POSTED
-            .captures(&self.lines[at])
-            .and_then(|c| c.name("rest"))
-            .map_or("", |m| m.as_str());
-        fields.date = match find_date(rest) {
-            Some(found) => {
-                if found.date.is_none() {
-                    warnings.push(invalid_date(&rest[found.range], source));
+    ) -> Option<Layout> {
+        let mut first = None;
+        let mut layout = None;
+        for &i in head {
+            let line = self.lines[i].clone();
+            if let Some(found) = dateline::parse(&line) {
+                first.get_or_insert(i);
+                layout = Some(Layout::Dateline);
+                if let Some(date) = &found.date {
+                    let raw = dateline_date_text(&line, date);
+                    fields.take_date(date, raw, "the dateline", source, warnings);
                 }
-                found.date
+                if fields.location.is_none()
+                    && let Some(place) = found.place
+                {
+                    fields.location = Some(place);
+                    fields.rule("location", "the dateline");
+                }
+                if let Some(name) = found.source {
+                    fields.org = Some(acronym(&name));
+                    fields.org_name = Some(name);
+                    fields.rule("org", "the dateline's parentheses");
+                }
+                self.lines[i] = line[found.rest..].to_owned();
+                break;
             }
-            None => {
-                warnings.push(format!("{source}: no date found in \"{}\"", self.lines[at]));
-                None
+            if let Some(dated) = header::date_line(&line) {
+                first.get_or_insert(i);
+                if !dated.label.is_empty() {
+                    layout.get_or_insert(Layout::Newspaper);
+                }
+                fields.cue(&dated.languages);
+                let rule = match dated.label.as_str() {
+                    "" => "a date on a line of its own".to_owned(),
+                    label => format!("the date line `{label}`"),
+                };
+                fields.take_date(
+                    &dated.found,
+                    &line[dated.found.range.clone()],
+                    &rule,
+                    source,
+                    warnings,
+                );
+                if let Some(byline) = dated.byline
+                    && fields.author.is_none()
+                {
+                    fields.cue(&byline.languages);
+                    fields.author = Some(byline.name);
+                    fields.rule("author", &format!("`{} NAME` after the date", byline.label));
+                }
+                self.keep[i] = false;
+                continue;
             }
-        };
-        self.keep[at] = false;
-        let mut next = at + 1;
-        while next < self.lines.len()
-            && (self.lines[next].is_empty() || UPDATED.is_match(&self.lines[next]))
-        {
-            self.keep[next] = false;
-            next += 1;
+            if let Some(byline) = header::byline(&line) {
+                first.get_or_insert(i);
+                layout.get_or_insert(Layout::Newspaper);
+                fields.cue(&byline.languages);
+                if fields.author.is_none() {
+                    fields.author = Some(byline.name);
+                    fields.rule("author", &format!("the byline `{}`", byline.label));
+                }
+                self.keep[i] = false;
+                continue;
+            }
+            if first.is_some() {
+                break;
+            }
         }
-        self.body_start = next;
+        let first = first?;
+        fields.headers = self.take_headers(start, first);
+        // A date alone under a headline is read, but says nothing of the layout.
+        Some(layout.unwrap_or(Layout::Unknown))
     }
 
-    /// Reads a file with neither dateline nor `Posted` line: a date in the head (a line
-    /// holding only the date, maybe labelled `Dated`, is dropped), and a headline when the first
-    /// line stands alone.
+    /// Reads a file with neither dateline nor date line nor byline: a date in the head (a
+    /// line holding only the date, maybe labelled `Dated`, is dropped), and a headline when
+    /// the first line stands alone.
     fn read_loose(
         &mut self,
         start: usize,
@@ -556,29 +758,26 @@ impl Page {
         source: &str,
         warnings: &mut Vec<String>,
     ) {
-        let mut invalid = false;
         for &i in head {
-            let Some(found) = find_date(&self.lines[i]) else {
+            if fields.date.is_some() {
+                break;
+            }
+            let Some(found) = dates::find(&self.lines[i]) else {
                 continue;
             };
-            let line = &self.lines[i];
+            let line = self.lines[i].clone();
             let raw = &line[found.range.clone()];
-            let Some(date) = found.date else {
+            if found.date.is_none() {
                 warnings.push(invalid_date(raw, source));
-                invalid = true;
                 continue;
-            };
+            }
             let label = line
                 .replacen(raw, "", 1)
                 .trim_matches(|c: char| c.is_whitespace() || c.is_ascii_punctuation())
                 .to_lowercase();
             let only_date = DATE_LABELS.contains(&label.as_str());
-            fields.date = Some(date);
+            fields.take_date(&found, raw, "a date in the first lines", source, warnings);
             self.keep[i] &= !only_date;
-            break;
-        }
-        if fields.date.is_none() && !invalid {
-            warnings.push(format!("{source}: no date found"));
         }
 
         let first_two: Vec<usize> = self.non_blank(start).take(2).collect();
@@ -655,45 +854,13 @@ fn is_headline(line: &str) -> bool {
         && line.chars().any(char::is_alphabetic)
         && !line.ends_with(['.', ',', ';', ':'])
         && !line.starts_with(char::is_lowercase)
-        && find_date(line).is_none_or(|d| d.range.len() < line.len())
+        && dates::find(line).is_none_or(|d| d.range.len() < line.len())
 }
 
-/// A date found in a line: the validated date (or why not), and where it was written.
-struct FoundDate {
-    date: Option<Date>,
-    range: Range<usize>,
-}
-
-/// The earliest date written in `line` in one of the recognised forms.
-fn find_date(line: &str) -> Option<FoundDate> {
-    DATE_FORMS
-        .iter()
-        .filter_map(|re| re.captures(line))
-        .min_by_key(|caps| caps.get(0).map_or(usize::MAX, |m| m.start()))
-        .and_then(|caps| {
-            let range = caps.get(0)?.range();
-            let month = match caps.name("mon") {
-                Some(name) => month_number(name.as_str())?.to_string(),
-                None => caps.name("month")?.as_str().to_owned(),
-            };
-            let date = date_from(&caps["year"], &month, &caps["day"]);
-            Some(FoundDate { date, range })
-        })
-}
-
-/// The month number of an English month name or abbreviation.
-fn month_number(name: &str) -> Option<u8> {
-    let prefix = name.get(..3)?.to_ascii_lowercase();
-    let months = [
-        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-    ];
-    let index = months.iter().position(|m| *m == prefix)?;
-    u8::try_from(index + 1).ok()
-}
-
-/// A calendar date from its written parts, or `None` when there is no such day.
-fn date_from(year: &str, month: &str, day: &str) -> Option<Date> {
-    Date::new(year.parse().ok()?, month.parse().ok()?, day.parse().ok()?).ok()
+/// The text of a dateline's date: where [`dateline::parse`] found it in the line (a date-first
+/// dateline reports it within its own first word).
+fn dateline_date_text<'a>(line: &'a str, date: &dates::Found) -> &'a str {
+    line.get(date.range.clone()).unwrap_or(line)
 }
 
 /// The warning for a written date that names no real day.
@@ -822,44 +989,6 @@ mod tests {
     #[test]
     fn clean_line_collapses_whitespace_and_nbsp() {
         assert_eq!(clean_line("\u{a0} a\t\u{a0}b  c \u{a0}"), "a b c");
-    }
-
-    #[test]
-    fn month_number_reads_names_and_abbreviations() {
-        assert_eq!(month_number("Sept"), Some(9));
-        assert_eq!(month_number("december"), Some(12));
-        assert_eq!(month_number("May"), Some(5));
-        assert_eq!(month_number("Ma"), None);
-    }
-
-    #[test]
-    fn find_date_reads_every_common_form() {
-        for line in [
-            "March 3, 2021",
-            "Mar. 3, 2021",
-            "mar 3rd 2021",
-            "3 March 2021",
-            "3rd Mar. 2021",
-            "2021-03-03",
-            "03/03/2021",
-            "Filed on March 3, 2021 at noon",
-        ] {
-            let found = find_date(line).expect("a date is found");
-            assert_eq!(found.date, Date::new(2021, 3, 3).ok(), "{line}");
-        }
-    }
-
-    #[test]
-    fn find_date_reports_impossible_days_as_invalid() {
-        let found = find_date("February 30, 2021").expect("the date is found");
-        assert_eq!(found.date, None);
-        assert_eq!(found.range, 0..17);
-    }
-
-    #[test]
-    fn find_date_takes_the_earliest_date_in_the_line() {
-        let found = find_date("2020-01-02 or March 3, 2021").expect("a date is found");
-        assert_eq!(found.date, Date::new(2020, 1, 2).ok());
     }
 
     #[test]
