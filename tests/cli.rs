@@ -314,3 +314,73 @@ fn import_and_export_through_the_command() {
         15
     );
 }
+
+/// `import --dry-run` reads and checks every record, writes nothing (no database is created),
+/// shows for each article the fields found and the rule behind each, and still fails on a bad
+/// record with its place.
+#[test]
+fn import_dry_run_checks_everything_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let articles = dir.path().join("in");
+    std::fs::create_dir(&articles).unwrap();
+    std::fs::write(
+        articles.join("wire.txt"),
+        "Dams open early\n\nBy Ana Reyes\n\nMADRID, 2 de junio de 2020 (Fundación Agua Limpia) – Los embalses abren.\n",
+    )
+    .unwrap();
+    let run = quarry_in(
+        dir.path(),
+        &["import", "--db", "x.db", "a", "in", "--dry-run"],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.err);
+    assert!(
+        !dir.path().join("x.db").exists(),
+        "a dry run created the database"
+    );
+    for expected in [
+        "wire.txt (dateline)",
+        "  title     Dams open early  (the headline above the story)",
+        "  date      2020-06-02  (the dateline)",
+        "  org       FAL  (the dateline's parentheses)",
+        "  location  MADRID  (the dateline)",
+        "  author    Ana Reyes  (the byline `By`)",
+        "  tags      null  (not found)",
+        "dry run: 1 document read and checked for a; nothing was written",
+    ] {
+        assert!(
+            run.out.contains(expected),
+            "{expected:?} not in:\n{}",
+            run.out
+        );
+    }
+    std::fs::write(dir.path().join("bad.ndjson"), "{\"a\": 1}\n{\"a\": \n").unwrap();
+    let run = quarry_in(
+        dir.path(),
+        &["import", "--db", "x.db", "b", "bad.ndjson", "--dry-run"],
+        None,
+    );
+    assert_eq!(run.code, 1);
+    assert!(run.err.contains("bad.ndjson:2"), "{}", run.err);
+    assert!(!dir.path().join("x.db").exists());
+    // On an existing database, a dry run leaves it as it was.
+    quarry_in(
+        dir.path(),
+        &["exec", "--db", "y.db", "insert into b {a: 0}"],
+        None,
+    );
+    std::fs::write(dir.path().join("good.ndjson"), "{\"a\": 1}\n{\"a\": 2}\n").unwrap();
+    let run = quarry_in(
+        dir.path(),
+        &["import", "--db", "y.db", "b", "good.ndjson", "--dry-run"],
+        None,
+    );
+    assert!(
+        run.out
+            .contains("dry run: 2 documents read and checked for b"),
+        "{}",
+        run.out
+    );
+    let count = quarry_in(dir.path(), &["exec", "--db", "y.db", "count from b"], None);
+    assert_eq!(count.out.trim(), "1");
+}

@@ -55,6 +55,17 @@ proptest! {
         prop_assert!(parsed.is_ok());
     }
 
+    /// Lines built from the pieces the header readers look for (labels, month names in five
+    /// languages, every dash and space, parentheses, front-matter fences), in any order.
+    #[test]
+    fn article_header_readers_never_panic(pieces in prop::collection::vec(prop::sample::select(ARTICLE_PIECES), 0..40)) {
+        let text: String = pieces.concat();
+        let parsed = article::parse_article(text.as_bytes(), "h.txt");
+        if let Ok(got) = parsed {
+            prop_assert!(got.warnings.iter().all(|w| w.starts_with("h.txt")));
+        }
+    }
+
     #[test]
     fn script_reader_never_panics(text in "[ -~\n]{0,200}") {
         let _ = quarry::internals::script_parse::parse(&text);
@@ -62,6 +73,81 @@ proptest! {
         let _ = quarry::internals::script_parse::parse(&with_blocks);
     }
 }
+
+/// Pieces of article headers: labels, dates, dashes and spaces of every kind.
+const ARTICLE_PIECES: &[&str] = &[
+    "\n",
+    "\n\n",
+    "---\n",
+    "###",
+    "Title: ",
+    "Date: ",
+    "Author: ",
+    "Tags: a, b",
+    "title: \"x\"",
+    "tags:\n- a\n",
+    "By ",
+    "Von ",
+    "Par ",
+    "Por ",
+    "Reporting by ",
+    "Published: ",
+    "Posted on ",
+    "Veröffentlicht am ",
+    "Publié le ",
+    "Publicado el ",
+    "FOR IMMEDIATE RELEASE",
+    "Home | News",
+    "Share | Print",
+    "# ",
+    "*",
+    "GENEVA",
+    "Berlin",
+    ", ",
+    "(",
+    ")",
+    "(AP)",
+    "(Reuters)",
+    "Fundación Agua Limpia",
+    "March",
+    "Oct.",
+    "März",
+    "mai",
+    "junio",
+    "março",
+    "de",
+    "le ",
+    "3",
+    "14.",
+    "3rd",
+    "1er",
+    "2021",
+    "2022-06-09",
+    "03/12/2018",
+    "02/30/2021",
+    "-",
+    "--",
+    "–",
+    "—",
+    "‐",
+    "‑",
+    "‒",
+    "―",
+    "−",
+    "\u{a0}",
+    "\u{2009}",
+    "\u{202f}",
+    "\u{3000}",
+    "\t",
+    " ",
+    "Jane Doe",
+    "The Global Water Alliance",
+    "(GWA)",
+    "said.",
+    "é",
+    "ß",
+    "中文",
+];
 
 const TOKENS: &[&str] = &[
     "select", "from", "t", "where", "a", "=", "1", "'x'", "and", "or", "not", "(", ")", "[", "]",

@@ -169,3 +169,47 @@ fn a_catastrophic_looking_regex_runs_in_linear_time() {
         "{err}"
     );
 }
+
+/// Articles built to stress the header readers: a 4 MB line, a file without a newline, ten
+/// thousand parentheses before a dash, a front matter fence never closed, every dash and
+/// space character, binary: each is read (or refused as binary) without a panic.
+#[test]
+fn hostile_articles_are_read_or_refused_never_a_panic() {
+    use quarry::import::article::parse_article;
+    let huge_line = format!(
+        "GENEVA, March 3, 2022 (Reuters) - {}",
+        "word ".repeat(800_000)
+    );
+    let no_newline = "Title: x Date: 2021-01-01 By Jane Doe ".repeat(20_000);
+    let parentheses = format!("{} – text\nbody", "(".repeat(10_000) + &")".repeat(10_000));
+    let unclosed = format!("---\ntitle: x\n{}", "key: value\n".repeat(20_000));
+    let dashes = "‐‑‒–—―−-".repeat(1000);
+    let spaces = "\u{a0}\u{2000}\u{2001}\u{2002}\u{2003}\u{2009}\u{200a}\u{202f}\u{205f}\u{3000}\t";
+    let spaced =
+        format!("Berlin,{spaces}14.{spaces}März{spaces}2022{spaces}–{spaces}Text.\n{dashes}");
+    let many_lines = "By Jane Doe\n".repeat(50_000);
+    for (name, text) in [
+        ("huge line", huge_line.as_str()),
+        ("no newline", no_newline.as_str()),
+        ("parentheses", parentheses.as_str()),
+        ("unclosed front matter", unclosed.as_str()),
+        ("dashes", dashes.as_str()),
+        ("spaces", spaced.as_str()),
+        ("many bylines", many_lines.as_str()),
+    ] {
+        let got =
+            parse_article(text.as_bytes(), "hostile.txt").unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(
+            got.warnings.iter().all(|w| w.starts_with("hostile.txt")),
+            "{name}"
+        );
+    }
+    let spaced = parse_article(spaced.as_bytes(), "s.txt").unwrap().article;
+    assert_eq!(
+        spaced.date.map(|d| d.to_string()).as_deref(),
+        Some("2022-03-14")
+    );
+    assert_eq!(spaced.location.as_deref(), Some("Berlin"));
+    let binary: Vec<u8> = (0..=255u8).cycle().take(100_000).collect();
+    assert!(parse_article(&binary, "b.txt").is_err());
+}

@@ -87,6 +87,10 @@ enum Command {
         /// Read an empty CSV cell as null instead of a missing field.
         #[arg(long)]
         empty_as_null: bool,
+        /// Read and check everything, write nothing; for articles, show the fields found in
+        /// each file and the rule that found each one.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Export a collection (or the documents matching --where) as NDJSON, JSON or CSV.
     #[command(
@@ -253,8 +257,14 @@ fn run(cli: Cli) -> Result<i32, Error> {
             skip_invalid,
             no_infer,
             empty_as_null,
+            dry_run,
         }) => {
-            let db = Db::open(db_path(cli.db))?;
+            let path = db_path(cli.db);
+            // A dry run creates nothing: without a database, it checks against an empty one.
+            let db = match (dry_run, path.exists()) {
+                (true, false) => Db::temporary()?,
+                _ => Db::open(path)?,
+            };
             let options = crate::io::import::ImportOptions {
                 format: match format.as_str() {
                     "auto" => None,
@@ -271,6 +281,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 empty_as_null,
                 progress: crate::app::progress::bar(),
                 interrupt: Some(crate::app::interrupt_on_ctrl_c()),
+                dry_run,
             };
             let done = match crate::io::import::import_files(&db, &collection, &files, &options) {
                 Err(Error::Interrupted) => {

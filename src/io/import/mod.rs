@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, Result};
 use crate::path::Path as DocPath;
 use crate::query::Interrupt;
-use crate::store::Db;
+use crate::store::{Collection, Db, prepare_document};
 
 /// The formats a file can be read as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,6 +104,9 @@ pub struct ImportOptions {
     /// Once raised (Ctrl-C), the import stops and rolls back, failing with
     /// [`Error::Interrupted`].
     pub interrupt: Option<Interrupt>,
+    /// Read and check everything, write nothing (not even the collection); for articles,
+    /// report the fields found in each file and the rule that found each one.
+    pub dry_run: bool,
 }
 
 impl std::fmt::Debug for ImportOptions {
@@ -116,6 +119,7 @@ impl std::fmt::Debug for ImportOptions {
             .field("empty_as_null", &self.empty_as_null)
             .field("progress", &self.progress.is_some())
             .field("interrupt", &self.interrupt.is_some())
+            .field("dry_run", &self.dry_run)
             .finish()
     }
 }
@@ -130,6 +134,7 @@ impl Default for ImportOptions {
             empty_as_null: false,
             progress: None,
             interrupt: None,
+            dry_run: false,
         }
     }
 }
@@ -151,6 +156,10 @@ pub struct Imported {
     pub warnings: Vec<String>,
     /// Each CSV column and the type read from all its cells (`FILE: column`), in order.
     pub columns: Vec<(String, read::Column)>,
+    /// Nothing was written: `count` documents were read and checked ([`ImportOptions::dry_run`]).
+    pub dry_run: bool,
+    /// With `dry_run`, per article file: each field found and the rule that found it.
+    pub fields: Vec<String>,
 }
 
 impl std::fmt::Display for Imported {
@@ -159,14 +168,26 @@ impl std::fmt::Display for Imported {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let seconds = self.elapsed.as_secs_f64();
         let total = self.count + self.replaced;
-        write!(
-            f,
-            "imported {} document{} into {} in {seconds:.1} s ({:.0} docs/s)",
-            total,
-            if total == 1 { "" } else { "s" },
-            self.collection,
-            total as f64 / seconds.max(1e-9)
-        )?;
+        if self.dry_run {
+            for line in &self.fields {
+                writeln!(f, "{line}")?;
+            }
+            write!(
+                f,
+                "dry run: {total} document{} read and checked for {}; nothing was written",
+                if total == 1 { "" } else { "s" },
+                self.collection
+            )?;
+        } else {
+            write!(
+                f,
+                "imported {} document{} into {} in {seconds:.1} s ({:.0} docs/s)",
+                total,
+                if total == 1 { "" } else { "s" },
+                self.collection,
+                total as f64 / seconds.max(1e-9)
+            )?;
+        }
         if self.replaced > 0 {
             write!(f, "; {} replaced, {} new", self.replaced, self.count)?;
         }
@@ -233,6 +254,7 @@ pub fn import_files(
     let imported = load_files(db, collection, inputs, options);
     // All or nothing includes the collection: one the import made is gone with it.
     if imported.is_err()
+        && !options.dry_run
         && !existed
         && db
             .get_collection(collection)
@@ -264,12 +286,17 @@ fn load_files(
             files.extend(files_of(input)?);
         }
     }
-    let target = db.collection(collection)?;
-    let mut load = target.bulk_load()?;
+    let target = match options.dry_run {
+        true => None,
+        false => Some(db.collection(collection)?),
+    };
+    let mut load = target.as_ref().map(Collection::bulk_load).transpose()?;
     let mut report = Imported {
         collection: collection.to_owned(),
+        dry_run: options.dry_run,
         ..Imported::default()
     };
+    let mut checked = 0u64;
     let bar = options.progress.as_deref();
     if let Some(bar) = bar {
         let total = files
@@ -298,14 +325,17 @@ fn load_files(
                 failure = Some(Error::Interrupted);
                 return false;
             }
-            let outcome = doc
-                .map_err(Error::InvalidDocument)
-                .and_then(|doc| match &options.key {
-                    Some(key) => load.upsert(key, doc).map(|_| ()),
-                    None => load.insert(doc).map(|_| ()),
-                });
+            let outcome = doc.map_err(Error::InvalidDocument).and_then(|doc| {
+                match (&mut load, &options.key) {
+                    (Some(load), Some(key)) => load.upsert(key, doc).map(|_| ()),
+                    (Some(load), None) => load.insert(doc).map(|_| ()),
+                    (None, _) => prepare_document(doc).map(|_| checked += 1),
+                }
+            });
             if let Some(bar) = bar {
-                let records = load.inserted() + load.replaced();
+                let records = load
+                    .as_ref()
+                    .map_or(checked, |l| l.inserted() + l.replaced());
                 if records % 500 == 0 {
                     let rate = records as f64 / started.elapsed().as_secs_f64().max(1e-9);
                     bar.records(records, rate);
@@ -331,7 +361,11 @@ fn load_files(
             format,
             options,
             bar,
-            (&mut report.warnings, &mut report.columns),
+            Notes {
+                warnings: &mut report.warnings,
+                columns: &mut report.columns,
+                fields: options.dry_run.then_some(&mut report.fields),
+            },
             &mut each,
         );
         if let Err(err) = io {
@@ -348,14 +382,27 @@ fn load_files(
             return Err(err);
         }
     }
-    report.count = load.inserted();
-    report.replaced = load.replaced();
-    load.commit()?;
+    match load {
+        Some(load) => {
+            report.count = load.inserted();
+            report.replaced = load.replaced();
+            load.commit()?;
+        }
+        None => report.count = checked,
+    }
     if let Some(bar) = bar {
         bar.finish();
     }
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// What reading a file tells besides its records: warnings, CSV column types and, in a dry
+/// run, each article's fields.
+struct Notes<'a> {
+    warnings: &'a mut Vec<String>,
+    columns: &'a mut Vec<(String, read::Column)>,
+    fields: Option<&'a mut Vec<String>>,
 }
 
 /// An error's message without the variant's prefix (`invalid document: `).
@@ -386,7 +433,7 @@ fn read_file(
     format: Format,
     options: &ImportOptions,
     bar: Option<&dyn Progress>,
-    (warnings, found_columns): (&mut Vec<String>, &mut Vec<(String, read::Column)>),
+    notes: Notes<'_>,
     each: &mut dyn FnMut(read::Record) -> bool,
 ) -> std::io::Result<()> {
     // CSV is read twice, once to type its columns from all their cells: standard input is
@@ -413,7 +460,7 @@ fn read_file(
     let columns = match format {
         Format::Csv if options.infer_types => {
             let (headers, columns) = read::csv_columns(std::io::BufReader::new(open()?))?;
-            found_columns.extend(
+            notes.columns.extend(
                 headers
                     .into_iter()
                     .zip(columns.iter().copied())
@@ -448,7 +495,10 @@ fn read_file(
                 .file_name()
                 .map_or_else(|| name.to_owned(), |n| n.to_string_lossy().into_owned());
             let doc = article::parse_article(&bytes, &source).map(|extracted| {
-                warnings.extend(extracted.warnings);
+                notes.warnings.extend(extracted.warnings);
+                if let Some(fields) = notes.fields {
+                    fields.push(extracted.article.describe());
+                }
                 extracted.article.to_value()
             });
             each((format!("{name}:1"), doc.map_err(|e| e.to_string())));

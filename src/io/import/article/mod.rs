@@ -325,6 +325,52 @@ pub fn parse_article(bytes: &[u8], source: &str) -> Result<Extracted, ArticleErr
 }
 
 impl Article {
+    /// What was found, field by field, with the rule that found each (what
+    /// `quarry import --dry-run` prints for an article):
+    ///
+    /// ```
+    /// use quarry::import::article::parse_article;
+    /// let text = "Rivers rise\nBy Jane Doe\nGENEVA, March 3, 2022 (Reuters) - Water rose.";
+    /// let described = parse_article(text.as_bytes(), "r.txt").unwrap().article.describe();
+    /// assert!(described.starts_with("r.txt (dateline)\n"));
+    /// assert!(described.contains("  author    Jane Doe  (the byline `By`)"));
+    /// assert!(described.contains("  org       Reuters  (the dateline's parentheses)"));
+    /// ```
+    pub fn describe(&self) -> String {
+        let layout = match self.layout {
+            Layout::Dateline => "dateline",
+            Layout::Newspaper => "web page or post",
+            Layout::FrontMatter => "front matter",
+            Layout::Unknown => "no known layout",
+        };
+        let mut out = format!("{} ({layout})\n", self.source);
+        let shown = [
+            ("title", self.title.clone()),
+            ("date", self.date.map(|d| d.to_string())),
+            ("org", self.org.clone()),
+            ("location", self.location.clone()),
+            ("author", self.author.clone()),
+            ("tags", self.tags.as_ref().map(|t| t.join(", "))),
+            ("language", self.language.map(|l| l.code().to_owned())),
+        ];
+        for (field, value) in shown {
+            let rule = self
+                .rules
+                .iter()
+                .find(|(f, _)| *f == field)
+                .map(|(_, rule)| rule.as_str());
+            match (value, rule) {
+                (Some(value), Some(rule)) => {
+                    out.push_str(&format!("  {field:<9} {value}  ({rule})\n"));
+                }
+                (Some(value), None) => out.push_str(&format!("  {field:<9} {value}\n")),
+                (None, _) => out.push_str(&format!("  {field:<9} null  (not found)\n")),
+            }
+        }
+        out.pop();
+        out
+    }
+
     /// The document stored for this article, with fields in this order: `org`, `org_name`,
     /// `date` (`"YYYY-MM-DD"`), `year`, `month`, `location`, `title`, `author`, `tags`,
     /// `language` (`"en"`, `"fr"`, `"de"`, `"es"`, `"pt"`), `body`, `words`, `contacts`,
