@@ -99,6 +99,24 @@ fn crash_child() {
     }
 }
 
+/// Runs the ignored test `name` of this file as a child process working in `dir` (given by
+/// the environment variable `var`), its output discarded.
+fn spawn_child(name: &str, var: &str, dir: &Path) -> std::process::Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--ignored",
+            "--exact",
+            name,
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(var, dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 /// A kill can cut an acknowledgement line short: it was never acknowledged, so it goes (and the
 /// next child appends after whole lines only).
 fn drop_partial_ack(dir: &Path) {
@@ -160,7 +178,6 @@ fn crash_kills_never_lose_acknowledged_writes() {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(50);
-    let exe = std::env::current_exe().unwrap();
     let mut rng = Rng(0x9E3779B97F4A7C15);
     let mut dir = tempfile::tempdir().unwrap();
     for round in 0..kills {
@@ -168,19 +185,7 @@ fn crash_kills_never_lose_acknowledged_writes() {
         if round % 10 == 0 {
             dir = tempfile::tempdir().unwrap();
         }
-        let mut child = Command::new(&exe)
-            .args([
-                "--ignored",
-                "--exact",
-                "crash_child",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env("QUARRY_CRASH_DIR", dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_child("crash_child", "QUARRY_CRASH_DIR", dir.path());
         std::thread::sleep(Duration::from_millis(30 + rng.below(250)));
         child.kill().unwrap(); // SIGKILL on Unix
         child.wait().unwrap();
@@ -220,17 +225,10 @@ fn compact_child() {
 /// store opens whole (the old one or the new one), with the same documents and a clean check.
 #[test]
 fn a_kill_during_compaction_leaves_one_whole_store() {
-    let exe = std::env::current_exe().unwrap();
     let mut rng = Rng(0x2545F4914F6CDD1D);
     let dir = tempfile::tempdir().unwrap();
     for _ in 0..12 {
-        let mut child = Command::new(&exe)
-            .args(["--ignored", "--exact", "compact_child", "--test-threads=1"])
-            .env("QUARRY_COMPACT_DIR", dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_child("compact_child", "QUARRY_COMPACT_DIR", dir.path());
         while !dir.path().join("filled").exists() {
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -305,7 +303,6 @@ fn transaction_child() {
 /// of the two.
 #[test]
 fn a_kill_during_transactions_leaves_each_document_in_one_place() {
-    let exe = std::env::current_exe().unwrap();
     let mut rng = Rng(0xD1B54A32D192ED03);
     let mut dir = tempfile::tempdir().unwrap();
     let mut moved = 0;
@@ -313,18 +310,7 @@ fn a_kill_during_transactions_leaves_each_document_in_one_place() {
         if round % 10 == 0 {
             dir = tempfile::tempdir().unwrap();
         }
-        let mut child = Command::new(&exe)
-            .args([
-                "--ignored",
-                "--exact",
-                "transaction_child",
-                "--test-threads=1",
-            ])
-            .env("QUARRY_TX_DIR", dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_child("transaction_child", "QUARRY_TX_DIR", dir.path());
         while !dir.path().join("filled").exists() {
             std::thread::sleep(Duration::from_millis(20));
         }
