@@ -736,3 +736,106 @@ fn seed_articles_lose_their_furniture_and_repeated_headline() {
         );
     }
 }
+
+/// Layouts a review of the reader found wanting, each with what it must give.
+#[test]
+fn variations_of_the_usual_layouts_read_right() {
+    let read = |text: &str| {
+        quarry::import::article::parse_article(text.as_bytes(), "v.txt")
+            .unwrap()
+            .article
+    };
+    let iso = |a: &quarry::import::article::Article| a.date.map(|d| d.to_string());
+
+    // A `Menu` line in the body does not erase the header above it.
+    let a = read(
+        "Soup night returns\nBy Ann Fox\nPublished: May 2, 2022\n\nThe hall opens at six.\nMenu\nStarters include leek soup.",
+    );
+    assert_eq!(
+        (a.title.as_deref(), a.author.as_deref()),
+        (Some("Soup night returns"), Some("Ann Fox"))
+    );
+    assert_eq!(iso(&a).as_deref(), Some("2022-05-02"));
+    assert!(a.body.contains("The hall opens at six."));
+
+    // Old `Posted` lines with a byline, a section or a weekday.
+    let a =
+        read("Bridge reopens\n\nPosted by Staff Reporter on Mar. 3, 2021\n\nTraffic flowed again.");
+    assert_eq!(
+        (iso(&a).as_deref(), a.author.as_deref()),
+        (Some("2021-03-03"), Some("Staff Reporter"))
+    );
+    assert_eq!(a.body, "Traffic flowed again.");
+    let a = read("Bridge reopens\n\nPublished Wednesday, March 3, 2021\n\nTraffic flowed again.");
+    assert_eq!(iso(&a).as_deref(), Some("2021-03-03"));
+
+    // Navigation of every usual wording stays out of the title.
+    let a = read(
+        "Go to contents\nGo to navigation\nFerry fares rise\nFerry fares rise\nPosted Mar. 3, 2021 14:05\n\nFares rose.",
+    );
+    assert_eq!(a.title.as_deref(), Some("Ferry fares rise"));
+    assert_eq!(a.body, "Fares rose.");
+
+    // Wire datelines without a year, and with the dash touching the parenthesis.
+    let a = read("Talks resume\n\nSEOUL, March 3 (Yonhap) -- Officials met on Tuesday.");
+    assert_eq!(
+        (a.location.as_deref(), a.org.as_deref()),
+        (Some("SEOUL"), Some("Yonhap"))
+    );
+    let a = read("Strike ends\n\nPARIS (AFP)- Harbour workers went back.");
+    assert_eq!(
+        (a.location.as_deref(), a.org.as_deref()),
+        (Some("PARIS"), Some("AFP"))
+    );
+    assert_eq!(a.body, "Harbour workers went back.");
+
+    // An `Updated` date is taken only without a publication date.
+    let a = read("Flood warning\nUpdated: March 9, 2022\nPublished: March 7, 2022\n\nRivers rose.");
+    assert_eq!(iso(&a).as_deref(), Some("2022-03-07"));
+
+    // YAML dates with a time, `the 3rd of March`, dates beside bylines behind bars.
+    let a = read("---\ntitle: Night market\ndate: 2021-03-03T10:00:00Z\n---\n\nStalls opened.");
+    assert_eq!(iso(&a).as_deref(), Some("2021-03-03"));
+    let a = read("Garden diary\n\nPosted on the 3rd of March 2021 by Sam Ng\n\nThe beans are up.");
+    assert_eq!(
+        (iso(&a).as_deref(), a.author.as_deref()),
+        (Some("2021-03-03"), Some("Sam Ng"))
+    );
+    let a = read("New ferry\nBy Carlos Mendes | 12 July 2022\n\nThe ferry sailed.");
+    assert_eq!(
+        (iso(&a).as_deref(), a.author.as_deref()),
+        (Some("2022-07-12"), Some("Carlos Mendes"))
+    );
+    let a = read("Cold snap\nOslo | March 3, 2021\n\nIt froze.");
+    assert_eq!(iso(&a).as_deref(), Some("2021-03-03"));
+
+    // Body lines with a dash are not datelines.
+    let a =
+        read("Letters\n\nReaders wrote in this week.\n\nJane Smith (Leeds) - I waited an hour.");
+    assert_eq!((a.location, a.org), (None, None));
+
+    // A credit line between the byline and the dateline.
+    let a = read(
+        "Fjord survey\nBY JANE ROE AND TOM LEE\nAssociated Press\nOSLO, Norway (AP) — Divers counted cod.",
+    );
+    assert_eq!(
+        (a.location.as_deref(), a.org.as_deref()),
+        (Some("OSLO, Norway"), Some("AP"))
+    );
+    assert_eq!(a.body, "Divers counted cod.");
+
+    // A wire service between slashes, a contact block above the headline, `###` ends it.
+    let a = read(
+        "Media contact: Maria Lopez\nPhone: 555-0100\n\nPort opens new berth\n\nNORFOLK, Va., Oct. 4, 2022 /PRNewswire/ -- The port opened a berth.\n\n###\n\nAbout the port: boilerplate.",
+    );
+    assert_eq!(a.title.as_deref(), Some("Port opens new berth"));
+    assert_eq!(
+        (a.location.as_deref(), a.org.as_deref()),
+        (Some("NORFOLK, Va."), Some("PRNewswire"))
+    );
+    assert_eq!(a.body, "The port opened a berth.");
+
+    // A leading `---` rule is not front matter.
+    let a = read("---\nHarbour notes\n\nThe tide was high.\n---\nMore notes.");
+    assert_eq!(a.title.as_deref(), Some("Harbour notes"));
+}

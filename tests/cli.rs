@@ -346,7 +346,7 @@ fn import_dry_run_checks_everything_and_writes_nothing() {
         "  location  MADRID  (the dateline)",
         "  author    Ana Reyes  (the byline `By`)",
         "  tags      null  (not found)",
-        "dry run: 1 document read and checked for a; nothing was written",
+        "dry run: 1 document read and checked for a (not against its unique indexes or --key); nothing was written",
     ] {
         assert!(
             run.out.contains(expected),

@@ -174,7 +174,8 @@ impl std::fmt::Display for Imported {
             }
             write!(
                 f,
-                "dry run: {total} document{} read and checked for {}; nothing was written",
+                "dry run: {total} document{} read and checked for {} (not against its unique \
+                 indexes or --key); nothing was written",
                 if total == 1 { "" } else { "s" },
                 self.collection
             )?;

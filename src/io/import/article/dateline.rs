@@ -24,10 +24,31 @@ use super::dates::{self, Found};
 /// The longest text a dateline may put before its dash.
 const MAX_PREFIX: usize = 140;
 
-/// The dash that ends a dateline: a hyphen (or two) after a space, or an en or em dash.
+/// The dash that ends a dateline: a hyphen (or two) after a space or a closing parenthesis
+/// (`(AFP)-`, `(EFE).-`), or an en or em dash.
 static DASH: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:\s+-{1,2}|\s*[–—])(?:\s+|$)").expect("the dash pattern is a valid regex")
+    Regex::new(r"(?:\s+-{1,2}|\s*[–—]|\)\.?-{1,2})(?:\s+|$)")
+        .expect("the dash pattern is a valid regex")
 });
+
+/// A month and day without a year at the end of a dateline's place: `SEOUL, March 3`,
+/// `LONDON, Nov 2`, `LISBOA, 3 Mar`.
+static MONTH_DAY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r",?\s*(?:(?P<a>\p{L}{3,10})\.?\s+\d{1,2}|\d{1,2}\.?\s+(?:de\s+)?(?P<b>\p{L}{3,10})\.?)$",
+    )
+    .expect("the month-day pattern is a valid regex")
+});
+
+/// Words that open a line before a dash without being a place.
+const NOT_PLACES: [&str; 6] = [
+    "NOTE",
+    "UPDATE",
+    "CORRECTION",
+    "EDITOR'S NOTE",
+    "EDITOR’S NOTE",
+    "PHOTO",
+];
 
 /// The classic press-release form with the date first: `MM/DD/YYYY Place (Organisation) –`.
 static DATE_FIRST: LazyLock<Regex> = LazyLock::new(|| {
@@ -64,15 +85,26 @@ pub fn parse(line: &str) -> Option<Dateline> {
         });
     }
     let dash = DASH.find(line)?;
-    if dash.start() > MAX_PREFIX || dash.start() == 0 {
+    // A dash right after `)` leaves the parenthesis in the prefix.
+    let end = match line[dash.start()..].starts_with(')') {
+        true => dash.start() + 1,
+        false => dash.start(),
+    };
+    if end > MAX_PREFIX || end == 0 {
         return None;
     }
-    let mut prefix = line[..dash.start()].trim();
+    let mut prefix = line[..end].trim();
     let mut rest = dash.end();
     let mut source = None;
     if let Some(inner) = prefix.strip_suffix(')')
         && let Some(open) = inner.rfind('(')
     {
+        source = Some(inner[open + 1..].trim().to_owned()).filter(|s| !s.is_empty());
+        prefix = inner[..open].trim();
+    } else if let Some(inner) = prefix.strip_suffix('/')
+        && let Some(open) = inner.rfind('/')
+    {
+        // A wire service between slashes: `Oct. 4, 2022 /PRNewswire/ --`.
         source = Some(inner[open + 1..].trim().to_owned()).filter(|s| !s.is_empty());
         prefix = inner[..open].trim();
     }
@@ -100,8 +132,18 @@ pub fn parse(line: &str) -> Option<Dateline> {
             prefix
         }
     };
-    let place = place.trim_end_matches(|c: char| c == ',' || c.is_whitespace());
-    if !is_place(place) {
+    let mut place = place.trim_end_matches(|c: char| c == ',' || c.is_whitespace());
+    if date.is_none()
+        && let Some(caps) = MONTH_DAY.captures(place)
+        && caps
+            .name("a")
+            .or(caps.name("b"))
+            .is_some_and(|m| dates::month(m.as_str()).is_some())
+    {
+        // A month and day without a year: the place is what stands before them.
+        place = place[..caps.get(0).map_or(place.len(), |m| m.start())].trim_end();
+    }
+    if !is_place(place) || NOT_PLACES.iter().any(|n| place.eq_ignore_ascii_case(n)) {
         return None;
     }
     let capitals = place.split(',').next().is_some_and(|first| {
@@ -237,5 +279,31 @@ mod tests {
         assert_eq!(read("The Mayor – who spoke first – agreed."), None);
         assert_eq!(read("In 2021 - the year of floods - rivers rose."), None);
         assert_eq!(read("— a quote"), None);
+        assert_eq!(read("NOTE - the taps are off."), None);
+    }
+
+    #[test]
+    fn wire_shapes_without_a_year_or_spaces() {
+        assert_eq!(
+            read("SEOUL, March 3 (Yonhap) -- Officials said."),
+            some("SEOUL", None, Some("Yonhap"), "Officials said.")
+        );
+        assert_eq!(
+            read("PARIS (AFP)- Harbour workers struck."),
+            some("PARIS", None, Some("AFP"), "Harbour workers struck.")
+        );
+        assert_eq!(
+            read("SEVILLA, 3 mar. (EFE).- Los regantes."),
+            some("SEVILLA", None, Some("EFE"), "Los regantes.")
+        );
+        assert_eq!(
+            read("NORFOLK, Va., Oct. 4, 2022 /PRNewswire/ -- The port opened."),
+            some(
+                "NORFOLK, Va.",
+                Some("2022-10-04"),
+                Some("PRNewswire"),
+                "The port opened."
+            )
+        );
     }
 }

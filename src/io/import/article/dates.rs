@@ -163,12 +163,13 @@ static FORMS: LazyLock<[(Regex, Shape); 4]> = LazyLock::new(|| {
         // 3 March 2021 · 14. März 2022 · le 5 mai 2021 · 1er juin 2021 · 2 de junio de 2020
         (
             format!(
-                r"(?i)\b(?P<day>\d{{1,2}})(?P<mark>\.|st|nd|rd|th|er|º|°)?\s+(?P<de>de\s+)?{NAME},?\s+(?:(?:de|del)\s+)?(?P<year>\d{{4}})\b"
+                r"(?i)\b(?P<day>\d{{1,2}})(?P<mark>\.|st|nd|rd|th|er|º|°)?\s+(?:of\s+|(?P<de>de\s+))?{NAME},?\s+(?:(?:de|del)\s+)?(?P<year>\d{{4}})\b"
             ),
             Shape::DayFirst,
         ),
         (
-            r"\b(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})\b".to_owned(),
+            r"\b(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})(?:T[\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?\b"
+                .to_owned(),
             Shape::Numeric,
         ),
         (
@@ -374,6 +375,8 @@ mod tests {
             ("Hamburg, 3. Okt. 2021", "2021-10-03", vec![De]),
             ("NAIROBI, Kenya, 2021-06-09 --", "2021-06-09", vec![]),
             ("03/12/2018 Cairns", "2018-03-12", vec![]),
+            ("date: 2021-03-03T10:00:00Z", "2021-03-03", vec![]),
+            ("Posted on the 3rd of March 2021", "2021-03-03", vec![En]),
         ];
         for (line, date, languages) in cases {
             let found = find(line).unwrap_or_else(|| panic!("no date in {line:?}"));

@@ -35,15 +35,38 @@ const RELEASE_LABELS: &[(&str, Language)] = &[
 ];
 
 /// Navigation lines of web pages saved as text.
-const NAVIGATION: [&str; 8] = [
+const NAVIGATION: [&str; 15] = [
     "select page",
     "go to contents",
     "go to content",
+    "go to navigation",
     "skip to content",
     "skip to main content",
+    "skip to navigation",
+    "skip navigation",
+    "jump to content",
+    "jump to navigation",
+    "back to top",
     "menu",
     "zum inhalt springen",
     "aller au contenu",
+    "ir al contenido",
+];
+
+/// Labels of contact lines at the top of a press release.
+const CONTACT_LABELS: [&str; 12] = [
+    "contact",
+    "media contact",
+    "press contact",
+    "phone",
+    "tel",
+    "email",
+    "e-mail",
+    "kontakt",
+    "pressekontakt",
+    "contacto",
+    "contato",
+    "contact presse",
 ];
 
 /// Link words of share and print bars.
@@ -75,6 +98,8 @@ pub enum Furniture {
     Links,
     /// `###`, `***`, `---`.
     Rule,
+    /// `Contact: …`, `Phone: …`, `Email: …` at the top of a release.
+    Contact,
 }
 
 /// What kind of page furniture `line` is, if it is.
@@ -89,6 +114,11 @@ pub fn furniture(line: &str) -> Option<Furniture> {
     }
     if line.len() >= 3 && line.chars().all(|c| "#*-=_~".contains(c)) {
         return Some(Furniture::Rule);
+    }
+    if let Some((label, _)) = lower.split_once(':')
+        && CONTACT_LABELS.contains(&label.trim())
+    {
+        return Some(Furniture::Contact);
     }
     let parts: Vec<&str> = plain
         .split(['|', '>', '»', '›', '·'])
@@ -235,6 +265,8 @@ pub struct DateLine {
     pub languages: Vec<Language>,
     /// A byline after the date (`Posted on March 3rd, 2021 by Jane Roe`).
     pub byline: Option<Byline>,
+    /// The label says when it was changed (`Updated`), not published.
+    pub updated: bool,
 }
 
 /// What may follow a date on its line: a time, a time zone, an `Updated …` part.
@@ -243,13 +275,29 @@ static AFTER_DATE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("the after-date pattern is a valid regex")
 });
 
-/// The date line `line` is, if it is one: a label (or nothing) then a date, then at most a
-/// time or a byline.
+/// Labels of lines that give the date a story was changed, not published: their date is
+/// taken only when no other is found.
+const UPDATE_LABELS: [&str; 7] = [
+    "updated",
+    "last updated",
+    "aktualisiert",
+    "mis à jour",
+    "actualizado",
+    "atualizado",
+    "modified",
+];
+
+/// The date line `line` is, if it is one. A labelled line (`Published`, `Posted by Sam Ng on`,
+/// `Publié le`) holds a date anywhere in its first words and anything after it; a line without
+/// a label is a date alone, with at most a time or a byline after it. Ranges are in `line`.
 pub fn date_line(line: &str) -> Option<DateLine> {
+    let whole = line;
     let line = unmarked(line);
     if line.chars().count() > 120 {
         return None;
     }
+    // `unmarked` returns a part of `line`: where it starts.
+    let shift = line.as_ptr() as usize - whole.as_ptr() as usize;
     let lower = line.to_lowercase();
     let (label, languages) = DATE_LABELS
         .iter()
@@ -261,19 +309,31 @@ pub fn date_line(line: &str) -> Option<DateLine> {
     let rest = &line[label.len()..];
     let skipped = rest.len() - rest.trim_start_matches([':', ' ']).len();
     let rest = &rest[skipped..];
-    let found = dates::find(rest).filter(|f| {
-        let before = rest[..f.range.start].trim();
-        before.is_empty() || before.eq_ignore_ascii_case("on") || before.eq_ignore_ascii_case("am")
-    })?;
+    let found = dates::find(rest)?;
+    let before = rest[..found.range.start].trim();
     let after = &rest[found.range.end..];
-    let (byline, fits) = match by_name(after) {
-        Some(byline) => (Some(byline), true),
-        None => (None, AFTER_DATE.is_match(after)),
-    };
-    if !fits {
-        return None;
+    let byline;
+    if label.is_empty() {
+        let alone = before.is_empty()
+            || before.eq_ignore_ascii_case("on")
+            || before.eq_ignore_ascii_case("am");
+        byline = by_name(after);
+        if !alone || (byline.is_none() && !AFTER_DATE.is_match(after)) {
+            return None;
+        }
+    } else {
+        // `Posted by Staff Reporter on Mar. 3, 2021`, `Published Wednesday, March 3, 2021`.
+        if before.split_whitespace().count() > 6 {
+            return None;
+        }
+        let before = before
+            .trim_end_matches(',')
+            .trim_end()
+            .trim_end_matches(" on")
+            .trim_end_matches(" am");
+        byline = by_name(before).or_else(|| by_name(after));
     }
-    let offset = label.len() + skipped;
+    let offset = shift + label.len() + skipped;
     Some(DateLine {
         found: Found {
             range: found.range.start + offset..found.range.end + offset,
@@ -282,7 +342,18 @@ pub fn date_line(line: &str) -> Option<DateLine> {
         label: line[..label.len()].to_owned(),
         languages: languages.to_vec(),
         byline,
+        updated: UPDATE_LABELS.contains(&label),
     })
+}
+
+/// The parts of a line that a bar separates (`By Jane Roe | March 3, 2021`), or the line.
+pub fn parts(line: &str) -> Vec<&str> {
+    line.split(" | ")
+        .flat_map(|p| p.split(" · "))
+        .flat_map(|p| p.split(" • "))
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect()
 }
 
 /// `by Jane Roe` after a date.
@@ -369,6 +440,13 @@ pub fn front_matter(lines: &[String]) -> Option<FrontMatter> {
             .position(|l| l == "---" || l == "...")?
             + first
             + 1;
+        // Only fields, list items and blank lines between the fences: else `---` is a rule.
+        let fields_only = lines[first + 1..end]
+            .iter()
+            .all(|l| l.is_empty() || l.starts_with("- ") || FIELD.is_match(l));
+        if !fields_only {
+            return None;
+        }
         let mut matter = FrontMatter {
             kind: "yaml",
             lines: end + 1,
@@ -497,6 +575,11 @@ mod tests {
         assert_eq!(furniture("Share Print Email"), Some(Furniture::Links));
         assert_eq!(furniture("###"), Some(Furniture::Rule));
         assert_eq!(furniture("Go to contents"), Some(Furniture::Navigation));
+        assert_eq!(furniture("Go to navigation"), Some(Furniture::Navigation));
+        assert_eq!(
+            furniture("Media contact: Maria Lopez"),
+            Some(Furniture::Contact)
+        );
         assert_eq!(furniture("Floods hit the coast as rivers rise"), None);
         assert_eq!(furniture("Print media in decline"), None);
     }
@@ -560,6 +643,22 @@ mod tests {
             iso("On March 3, 2021 the council met to discuss floods."),
             None
         );
+        assert_eq!(
+            iso("Posted March 3, 2021 in Local News").as_deref(),
+            Some("2021-03-03")
+        );
+        assert_eq!(
+            iso("Published Wednesday, March 3, 2021").as_deref(),
+            Some("2021-03-03")
+        );
+        let staff = date_line("Posted by Staff Reporter on Mar. 3, 2021").unwrap();
+        assert_eq!(staff.byline.unwrap().name, "Staff Reporter");
+        assert!(date_line("Updated: May 4, 2022").unwrap().updated);
+        let marked = "*Published 3 May 2021*";
+        assert_eq!(
+            &marked[date_line(marked).unwrap().found.range],
+            "3 May 2021"
+        );
     }
 
     #[test]
@@ -580,5 +679,9 @@ mod tests {
         assert_eq!(yaml.tags, Some(vec!["water".into(), "rivers".into()]));
         assert_eq!(yaml.lines, 7);
         assert_eq!(front_matter(&lines("Note: one line only\n\nBody.")), None);
+        assert_eq!(
+            front_matter(&lines("---\nA headline\n\nA paragraph.\n---\nMore.")),
+            None
+        );
     }
 }

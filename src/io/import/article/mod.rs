@@ -660,17 +660,32 @@ impl Page {
                 self.keep[i] = false;
             }
         }
-        let head_navigation = (from..self.lines.len())
+        // Site furniture stands above the story: a navigation line counts only when no
+        // byline, date line or dateline comes before it.
+        let is_marker = |line: &str| {
+            header::parts(line)
+                .iter()
+                .any(|p| header::byline(p).is_some() || header::date_line(p).is_some())
+                || dateline::parse(line).is_some()
+        };
+        let top: Vec<usize> = (from..self.lines.len())
             .filter(|&i| !self.lines[i].is_empty())
             .take(HEAD_LINES)
-            .filter(|&i| !self.keep[i])
-            .last();
+            .collect();
+        let story = top
+            .iter()
+            .position(|&i| self.keep[i] && is_marker(&self.lines[i]));
+        let head_navigation = top[..story.unwrap_or(top.len())]
+            .iter()
+            .copied()
+            .rfind(|&i| !self.keep[i]);
         let mut start = head_navigation.map_or(from, |i| i + 1);
         let head: Vec<usize> = self.non_blank(start).take(HEAD_LINES).collect();
         for &i in &head {
             let line = &self.lines[i];
-            // A byline such as `Von Markus Feldmann | Redaktion` is not a link bar.
-            if header::byline(line).is_some() || header::date_line(line).is_some() {
+            // A byline such as `Von Markus Feldmann | Redaktion`, or `Oslo | March 3, 2021`,
+            // is not a link bar.
+            if is_marker(line) {
                 continue;
             }
             match header::furniture(line) {
@@ -711,7 +726,8 @@ impl Page {
     /// Reads the header in the `head` lines: bylines and date lines (dropped from the body)
     /// and a dateline (its text after the dash opens the body); the lines above the first of
     /// them are the headline and subtitles. `None` when the head has none of them;
-    /// [`Layout::Unknown`] when it has only a date on a line of its own.
+    /// [`Layout::Unknown`] when it has only a date on a line of its own. Past the first line
+    /// that reads as a sentence, only a dateline with a date is looked for.
     fn read_header(
         &mut self,
         start: usize,
@@ -722,9 +738,14 @@ impl Page {
     ) -> Option<Layout> {
         let mut first = None;
         let mut layout = None;
-        for &i in head {
+        let mut seen_sentence = false;
+        // The date of an `Updated` line, taken only when no other date is found.
+        let mut updated: Option<(dates::Found, String)> = None;
+        for (k, &i) in head.iter().enumerate() {
             let line = self.lines[i].clone();
-            if let Some(found) = dateline::parse(&line) {
+            if let Some(found) = dateline::parse(&line)
+                && (!seen_sentence || found.date.is_some())
+            {
                 first.get_or_insert(i);
                 layout = Some(Layout::Dateline);
                 if let Some(date) = &found.date {
@@ -745,47 +766,70 @@ impl Page {
                 self.lines[i] = line[found.rest..].to_owned();
                 break;
             }
-            if let Some(dated) = header::date_line(&line) {
-                first.get_or_insert(i);
-                if !dated.label.is_empty() {
+            if seen_sentence {
+                continue;
+            }
+            let mut marker = false;
+            for part in header::parts(&line) {
+                if let Some(dated) = header::date_line(part) {
+                    marker = true;
+                    if !dated.label.is_empty() {
+                        layout.get_or_insert(Layout::Newspaper);
+                    }
+                    fields.cue(&dated.languages);
+                    let raw = part
+                        .get(dated.found.range.clone())
+                        .unwrap_or(part)
+                        .to_owned();
+                    if dated.updated {
+                        updated.get_or_insert((dated.found.clone(), raw));
+                    } else {
+                        let rule = match dated.label.as_str() {
+                            "" => "a date on a line of its own".to_owned(),
+                            label => format!("the date line `{label}`"),
+                        };
+                        fields.take_date(&dated.found, &raw, &rule, source, warnings);
+                    }
+                    if let Some(byline) = dated.byline
+                        && fields.author.is_none()
+                    {
+                        fields.cue(&byline.languages);
+                        fields.author = Some(byline.name);
+                        fields.rule(
+                            "author",
+                            &format!("`{} NAME` beside the date", byline.label),
+                        );
+                    }
+                } else if let Some(byline) = header::byline(part) {
+                    marker = true;
                     layout.get_or_insert(Layout::Newspaper);
-                }
-                fields.cue(&dated.languages);
-                let rule = match dated.label.as_str() {
-                    "" => "a date on a line of its own".to_owned(),
-                    label => format!("the date line `{label}`"),
-                };
-                fields.take_date(
-                    &dated.found,
-                    &line[dated.found.range.clone()],
-                    &rule,
-                    source,
-                    warnings,
-                );
-                if let Some(byline) = dated.byline
-                    && fields.author.is_none()
-                {
                     fields.cue(&byline.languages);
-                    fields.author = Some(byline.name);
-                    fields.rule("author", &format!("`{} NAME` after the date", byline.label));
+                    if fields.author.is_none() {
+                        fields.author = Some(byline.name);
+                        fields.rule("author", &format!("the byline `{}`", byline.label));
+                    }
                 }
+            }
+            if marker {
+                first.get_or_insert(i);
                 self.keep[i] = false;
                 continue;
             }
-            if let Some(byline) = header::byline(&line) {
-                first.get_or_insert(i);
-                layout.get_or_insert(Layout::Newspaper);
-                fields.cue(&byline.languages);
-                if fields.author.is_none() {
-                    fields.author = Some(byline.name);
-                    fields.rule("author", &format!("the byline `{}`", byline.label));
-                }
+            // A credit line between a byline and the dateline (`Associated Press`).
+            let before_dateline = head[k + 1..]
+                .first()
+                .is_some_and(|&next| dateline::parse(&self.lines[next]).is_some());
+            if first.is_some() && before_dateline && line.split_whitespace().count() <= 5 {
                 self.keep[i] = false;
                 continue;
             }
             if first.is_some() {
                 break;
             }
+            seen_sentence |= !is_headline(&line);
+        }
+        if let Some((found, raw)) = updated {
+            fields.take_date(&found, &raw, "the date line `Updated`", source, warnings);
         }
         let first = first?;
         fields.headers = self.take_headers(start, first);
@@ -862,7 +906,9 @@ impl Page {
     /// The body's paragraphs. Where the body has blank lines they separate paragraphs and the
     /// lines between them are joined; otherwise every line is a paragraph.
     fn body_paragraphs(&self) -> Vec<String> {
+        // A press release ends at `###` (or `-30-`): what follows is boilerplate.
         let lines: Vec<&str> = (self.body_start..self.lines.len())
+            .take_while(|&i| !matches!(self.lines[i].as_str(), "###" | "-30-" | "- 30 -" | "# # #"))
             .filter(|&i| self.keep[i])
             .map(|i| self.lines[i].as_str())
             .collect();
@@ -979,9 +1025,10 @@ fn title_from(sentence: &str) -> String {
 /// The e-mail addresses in the text, in order, each once (compared without case).
 fn contacts(text: &str) -> Vec<String> {
     let mut found: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for m in EMAIL.find_iter(text) {
         let address = m.as_str();
-        if !found.iter().any(|f| f.eq_ignore_ascii_case(address)) {
+        if seen.insert(address.to_lowercase()) {
             found.push(address.to_owned());
         }
     }
