@@ -142,7 +142,7 @@ pub mod import {
 
 /// Writing collections (or a query's rows) as NDJSON, JSON or CSV.
 pub mod export {
-    pub use crate::io::export::{ExportFormat, export};
+    pub use crate::io::export::{ExportFormat, PgTarget, export, export_to};
 }
 
 /// A statement's output as text: the modes of the shell's `.mode` and `--format`.

@@ -92,16 +92,23 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Export a collection (or the documents matching --where) as NDJSON, JSON or CSV.
+    /// Export a collection (or the documents matching --where) as NDJSON, JSON, CSV or a
+    /// PostgreSQL script.
     #[command(
-        after_help = "Example:\n  quarry export --db news.db articles --format csv --where 'year >= 2020' -o recent.csv"
+        after_help = "Examples:\n  quarry export --db news.db articles --format csv --where 'year >= 2020' -o recent.csv\n  quarry export --db news.db articles --format postgres -o articles.sql && psql -f articles.sql"
     )]
     Export {
         /// The collection.
         collection: String,
-        /// ndjson, json or csv.
+        /// ndjson, json, csv or postgres.
         #[arg(long, default_value = "ndjson")]
         format: crate::io::export::ExportFormat,
+        /// With --format postgres: the table to create (default: the collection's name).
+        #[arg(long, value_name = "NAME")]
+        table: Option<String>,
+        /// With --format postgres: the schema of the table (default: public).
+        #[arg(long, value_name = "NAME")]
+        schema: Option<String>,
         /// Only documents matching this condition (as after `where`).
         #[arg(long = "where", value_name = "CONDITION")]
         filter: Option<String>,
@@ -302,18 +309,22 @@ fn run(cli: Cli) -> Result<i32, Error> {
         Some(Command::Export {
             collection,
             format,
+            table,
+            schema,
             filter,
             output,
         }) => {
             let db = open_existing(db_path(cli.db))?;
+            let target = crate::io::export::PgTarget { schema, table };
             match output {
                 Some(path) => {
                     let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
-                    let count = crate::io::export::export(
+                    let count = crate::io::export::export_to(
                         &db,
                         &collection,
                         format,
                         filter.as_deref(),
+                        &target,
                         &mut file,
                     )?;
                     std::io::Write::flush(&mut file)?;
@@ -321,11 +332,12 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 }
                 None => {
                     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-                    crate::io::export::export(
+                    crate::io::export::export_to(
                         &db,
                         &collection,
                         format,
                         filter.as_deref(),
+                        &target,
                         &mut out,
                     )?;
                     std::io::Write::flush(&mut out)?;

@@ -1,5 +1,5 @@
-//! Writing a collection (or the documents matching a condition) out as NDJSON, JSON or CSV,
-//! streaming: documents are read and written one at a time.
+//! Writing a collection (or the documents matching a condition) out as NDJSON, JSON, CSV or a
+//! PostgreSQL script, streaming: documents are read and written one at a time.
 
 use std::io::Write;
 
@@ -18,6 +18,20 @@ pub enum ExportFormat {
     /// (`address.city`, as the CSV importer reads them back), arrays are JSON, null and
     /// missing values are empty cells.
     Csv,
+    /// A script `psql -f` loads into PostgreSQL: a table `(id bigint primary key, doc jsonb
+    /// not null)` in the schema and under the name [`PgTarget`] gives, the documents by
+    /// `COPY`, and an id sequence that continues from the collection's next id.
+    Postgres,
+}
+
+/// Where a PostgreSQL export goes: `schema.table` (default: `public` and the collection's
+/// name).
+#[derive(Clone, Debug, Default)]
+pub struct PgTarget {
+    /// The schema (`public` when `None`).
+    pub schema: Option<String>,
+    /// The table (the collection's name when `None`).
+    pub table: Option<String>,
 }
 
 impl std::str::FromStr for ExportFormat {
@@ -28,8 +42,9 @@ impl std::str::FromStr for ExportFormat {
             "ndjson" | "jsonl" => Ok(ExportFormat::Ndjson),
             "json" => Ok(ExportFormat::Json),
             "csv" => Ok(ExportFormat::Csv),
+            "postgres" | "postgresql" => Ok(ExportFormat::Postgres),
             other => Err(format!(
-                "unknown export format `{other}`: use ndjson, json or csv"
+                "unknown export format `{other}`: use ndjson, json, csv or postgres"
             )),
         }
     }
@@ -54,11 +69,38 @@ pub fn export(
     filter: Option<&str>,
     out: &mut dyn Write,
 ) -> Result<u64> {
-    if db.get_collection(collection).is_none() {
+    export_to(db, collection, format, filter, &PgTarget::default(), out)
+}
+
+/// [`export`], with where a PostgreSQL export goes.
+///
+/// ```
+/// use quarry::export::{export_to, ExportFormat, PgTarget};
+/// let db = quarry::Db::temporary()?;
+/// db.execute(r"insert into t [{a: 'x\\y'}, {a: 2}]")?;
+/// let target = PgTarget { schema: Some("news".into()), table: Some("items".into()) };
+/// let mut out = Vec::new();
+/// assert_eq!(export_to(&db, "t", ExportFormat::Postgres, None, &target, &mut out)?, 2);
+/// let script = String::from_utf8(out).unwrap();
+/// assert!(script.contains(r#"create table "news"."items" (id bigint primary key, doc jsonb not null);"#));
+/// // COPY's text format doubles the backslash that JSON already doubled.
+/// assert!(script.contains("1\t{\"a\":\"x\\\\\\\\y\"}"));
+/// assert!(script.contains("start with 3"));
+/// # Ok::<(), quarry::Error>(())
+/// ```
+pub fn export_to(
+    db: &Db,
+    collection: &str,
+    format: ExportFormat,
+    filter: Option<&str>,
+    target: &PgTarget,
+    out: &mut dyn Write,
+) -> Result<u64> {
+    let Some(handle) = db.get_collection(collection) else {
         return Err(Error::NotFound(format!(
             "collection `{collection}` not found"
         )));
-    }
+    };
     let query = match filter {
         Some(condition) => format!("from {collection} where {condition}"),
         None => format!("from {collection}"),
@@ -108,8 +150,79 @@ pub fn export(
             }
             writer.flush()?;
         }
+        ExportFormat::Postgres => {
+            let schema = quote_ident(target.schema.as_deref().unwrap_or("public"));
+            let table = target.table.as_deref().unwrap_or(collection);
+            let name = format!("{schema}.{}", quote_ident(table));
+            let sequence = format!("{schema}.{}", quote_ident(&format!("{table}_id_seq")));
+            writeln!(
+                out,
+                "-- quarry export of collection `{collection}`: psql -f loads it into an empty database"
+            )?;
+            writeln!(out, "\\set ON_ERROR_STOP on")?;
+            writeln!(out, "begin;")?;
+            writeln!(out, "create schema if not exists {schema};")?;
+            writeln!(
+                out,
+                "create table {name} (id bigint primary key, doc jsonb not null);"
+            )?;
+            writeln!(out, "copy {name} (id, doc) from stdin;")?;
+            for row in db.query(&query)? {
+                let mut doc = row?;
+                let id = match &mut doc {
+                    Value::Object(fields) => fields.shift_remove("_id"),
+                    _ => None,
+                };
+                let Some(Value::Int(id)) = id else {
+                    return Err(Error::Storage("a document without its id".into()));
+                };
+                let json = doc.to_string();
+                if json.contains("\\u0000") {
+                    return Err(Error::InvalidDocument(format!(
+                        "document {id}: a string holds the NUL character, which PostgreSQL's \
+                         jsonb cannot store"
+                    )));
+                }
+                writeln!(out, "{id}\t{}", copy_text(&json))?;
+                count += 1;
+            }
+            writeln!(out, "\\.")?;
+            writeln!(
+                out,
+                "create sequence {sequence} owned by {name}.id start with {};",
+                handle.next_id()
+            )?;
+            writeln!(
+                out,
+                "alter table {name} alter column id set default nextval('{}');",
+                sequence.replace('\'', "''")
+            )?;
+            writeln!(out, "commit;")?;
+            writeln!(out, "analyze {name};")?;
+        }
     }
     Ok(count)
+}
+
+/// A PostgreSQL identifier, quoted: `"name"`, with `"` doubled.
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A value as COPY's text format wants it: backslashes doubled, tabs, newlines and carriage
+/// returns escaped.
+fn copy_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// How the objects below each path are used: in how many rows, how many keys in all, and

@@ -481,6 +481,11 @@ impl Collection {
         Ok(failures)
     }
 
+    /// The id the next document inserted gets.
+    pub(crate) fn next_id(&self) -> u64 {
+        self.state.meta().next_id
+    }
+
     /// Fails on a transaction's handle: `what` changes the catalog or runs in steps of its
     /// own, which a transaction cannot hold.
     pub(crate) fn refuse_in_transaction(&self, what: &str) -> Result<()> {
