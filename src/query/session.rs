@@ -765,6 +765,7 @@ impl Session {
     }
 
     fn insert(&mut self, collection: &str, documents: &[Value]) -> Result<Output> {
+        let given_ids = documents.iter().filter(|d| d.get("_id").is_some()).count();
         let docs: Vec<Value> = documents
             .iter()
             .cloned()
@@ -773,6 +774,19 @@ impl Session {
         let ids = self
             .collection_for_write(collection)?
             .insert_values(&docs)?;
+        if given_ids > 0 {
+            // Ids are the store's to give: say so rather than drop one silently.
+            self.warnings.push(format!(
+                "`_id` is assigned by the store: the `_id` given in {given_ids} document{} was \
+                 ignored ({})",
+                if given_ids == 1 { "" } else { "s" },
+                match ids.as_slice() {
+                    [only] => format!("its new id is {only}"),
+                    [first, .., last] => format!("the new ids are {first} to {last}"),
+                    [] => String::new(),
+                }
+            ));
+        }
         Ok(Output::Changed {
             action: "inserted",
             count: ids.len() as u64,
