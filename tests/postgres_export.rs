@@ -293,6 +293,28 @@ fn an_export_loads_into_postgresql_with_the_same_documents_and_ids() {
         r#"insert into news."my items" (doc) values ('{"new": true}') returning id"#,
     ]);
     assert_eq!(pg_next.trim(), next.to_string());
+    // An integral float from 2^53 up keeps its exact value (jsonb reads decimals exactly).
+    let big = items
+        .insert(&json!({"f": 1.0000000000000001e18, "g": 1e300}))
+        .unwrap();
+    let mut out = Vec::new();
+    quarry::export::export_to(
+        &db,
+        "items",
+        quarry::export::ExportFormat::Postgres,
+        Some(&format!("_id = {big}")),
+        &quarry::export::PgTarget {
+            schema: Some("exact".into()),
+            table: None,
+        },
+        &mut out,
+    )
+    .unwrap();
+    let script = dir.path().join("big.sql");
+    std::fs::write(&script, out).unwrap();
+    server.psql(&["-f", script.to_str().unwrap()]);
+    let f = server.psql(&["-c", "select doc->>'f', length(doc->>'g') from exact.items"]);
+    assert_eq!(f.trim(), "1000000000000000128|301");
 }
 
 #[test]

@@ -176,8 +176,8 @@ pub fn export_to(
                 let Some(Value::Int(id)) = id else {
                     return Err(Error::Storage("a document without its id".into()));
                 };
-                let json = doc.to_string();
-                if json.contains("\\u0000") {
+                let mut json = String::new();
+                if !exact_json(&doc, &mut json) {
                     return Err(Error::InvalidDocument(format!(
                         "document {id}: a string holds the NUL character, which PostgreSQL's \
                          jsonb cannot store"
@@ -202,6 +202,56 @@ pub fn export_to(
         }
     }
     Ok(count)
+}
+
+/// Writes `value` as JSON whose numbers mean exactly what quarry holds: jsonb reads a number's
+/// text as an exact decimal, so an integral float from 2^53 up (`1.0000000000000001e18`, whose
+/// value is 1000000000000000128) is written as its exact integer, not as the shortest text
+/// that reads back as the same float. False when a string holds NUL, which jsonb refuses.
+fn exact_json(value: &Value, out: &mut String) -> bool {
+    const EXACT_BELOW: f64 = 9_007_199_254_740_992.0;
+    match value {
+        Value::Float(x) if x.fract() == 0.0 && x.abs() >= EXACT_BELOW => {
+            out.push_str(&format!("{x:.0}"));
+        }
+        Value::String(s) => {
+            if s.contains('\0') {
+                return false;
+            }
+            out.push_str(&value.to_string());
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                if !exact_json(item, out) {
+                    return false;
+                }
+            }
+            out.push(']');
+        }
+        Value::Object(fields) => {
+            out.push('{');
+            for (i, (key, item)) in fields.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                if key.contains('\0') {
+                    return false;
+                }
+                out.push_str(&Value::String(key.to_string()).to_string());
+                out.push(':');
+                if !exact_json(item, out) {
+                    return false;
+                }
+            }
+            out.push('}');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+    true
 }
 
 /// A PostgreSQL identifier, quoted: `"name"`, with `"` doubled.
