@@ -142,7 +142,13 @@ pub mod import {
 
 /// Writing collections (or a query's rows) as NDJSON, JSON or CSV.
 pub mod export {
-    pub use crate::io::export::{ExportFormat, PgTarget, export, export_to};
+    pub use crate::io::export::{ExportFormat, export, export_to};
+    pub use crate::io::sql::PgTarget;
+}
+
+/// quarry statements as PostgreSQL, over a table `--format postgres` exported.
+pub mod sql {
+    pub use crate::io::sql::{HELPERS, translate};
 }
 
 /// A statement's output as text: the modes of the shell's `.mode` and `--format`.

@@ -384,3 +384,37 @@ fn import_dry_run_checks_everything_and_writes_nothing() {
     let count = quarry_in(dir.path(), &["exec", "--db", "y.db", "count from b"], None);
     assert_eq!(count.out.trim(), "1");
 }
+
+/// `quarry sql` prints the PostgreSQL translation of a statement (no database needed), and a
+/// statement without an exact translation is an error that says so.
+#[test]
+fn sql_prints_the_postgresql_translation_or_says_why_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = quarry_in(
+        dir.path(),
+        &[
+            "sql",
+            "count from articles where org = 'ICC' and year >= 2020",
+            "--schema",
+            "news",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.err);
+    assert_eq!(
+        run.out,
+        "select count(*) from \"news\".\"articles\" where (doc @? '$ ? (@.\"org\" == \"ICC\")' and doc @? '$ ? (exists(@.\"year\" ? (@.type() == \"number\" && @ >= 2020)))');\n"
+    );
+    let run = quarry_in(dir.path(), &["sql", "from a where title matches 'x'"], None);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.err
+            .contains("`matches` has no exact PostgreSQL translation yet"),
+        "{}",
+        run.err
+    );
+    let run = quarry_in(dir.path(), &["sql", "form a"], None);
+    assert_eq!(run.code, 1);
+    assert!(run.err.contains("^"), "{}", run.err);
+    assert!(!dir.path().join("quarry.db").exists());
+}

@@ -337,3 +337,202 @@ fn a_string_holding_nul_is_refused_with_its_document() {
         "{err}"
     );
 }
+
+const PATHS: &[&str] = &["k", "s", "o.p", "arr.p", "z"];
+const LITERALS: &[&str] = &[
+    "null", "true", "false", "0", "1", "2", "3", "1.0", "1.5", "-2", "'a'", "'b'", "'é'", "''",
+];
+
+/// A document of the differential test: few values, so equal ones and every type meet often.
+fn small_doc(rng: &mut Rng) -> Json {
+    let scalar = |rng: &mut Rng| -> Json {
+        match rng.below(9) {
+            0 => Json::Null,
+            1 => json!(rng.below(2) == 0),
+            2 | 3 => json!(rng.below(4) as i64),
+            4 => json!([1.0, 1.5, -2.0][rng.below(3) as usize]),
+            5 => json!(["a", "b", "é", "", "ab"][rng.below(5) as usize]),
+            6 => json!(9_007_199_254_740_993i64),
+            _ => json!(rng.below(4) as i64),
+        }
+    };
+    let mut doc = serde_json::Map::new();
+    if rng.below(6) > 0 {
+        let k = match rng.below(5) {
+            0 => Json::Array((0..rng.below(4)).map(|_| scalar(rng)).collect()),
+            _ => scalar(rng),
+        };
+        doc.insert("k".into(), k);
+    }
+    if rng.below(4) > 0 {
+        doc.insert(
+            "s".into(),
+            json!(["a", "b", "ab", "é", "B", "", "a\\b"][rng.below(7) as usize]),
+        );
+    }
+    if rng.below(3) == 0 {
+        doc.insert("o".into(), json!({"p": scalar(rng)}));
+    }
+    if rng.below(3) == 0 {
+        let items: Vec<Json> = (0..rng.below(3))
+            .map(|_| json!({"p": scalar(rng)}))
+            .collect();
+        doc.insert("arr".into(), Json::Array(items));
+    }
+    Json::Object(doc)
+}
+
+fn pick<'a>(rng: &mut Rng, from: &[&'a str]) -> &'a str {
+    from[rng.below(from.len() as u64) as usize]
+}
+
+/// A random condition over the forms the translation covers, as quarry text.
+fn random_condition(rng: &mut Rng, depth: u32) -> String {
+    if depth < 2 && rng.below(3) == 0 {
+        let a = random_condition(rng, depth + 1);
+        let b = random_condition(rng, depth + 1);
+        return match rng.below(3) {
+            0 => format!("({a} and {b})"),
+            1 => format!("({a} or {b})"),
+            _ => format!("not ({a})"),
+        };
+    }
+    let p = pick(rng, PATHS);
+    match rng.below(8) {
+        0 | 1 => format!(
+            "{p} {} {}",
+            pick(rng, &["=", "!=", "<", "<=", ">", ">="]),
+            pick(rng, LITERALS)
+        ),
+        2 => format!("{} {} {p}", pick(rng, LITERALS), pick(rng, &["<", ">="])),
+        3 => {
+            let values: Vec<&str> = (0..rng.below(3)).map(|_| pick(rng, LITERALS)).collect();
+            let not = if rng.below(2) == 0 { "not " } else { "" };
+            format!("{p} {not}in [{}]", values.join(", "))
+        }
+        4 => format!(
+            "{p} between {} and {}",
+            pick(rng, LITERALS),
+            pick(rng, LITERALS)
+        ),
+        5 => format!(
+            "{p} starts with {}",
+            pick(rng, &["'a'", "''", "'é'", "'B'"])
+        ),
+        6 => format!("exists {p}"),
+        _ => format!("{p} is {}null", if rng.below(2) == 0 { "not " } else { "" }),
+    }
+}
+
+/// Random statements run by quarry and, translated, by PostgreSQL on the same documents: the
+/// same ids in the same order, the same counts.
+#[test]
+fn translated_statements_answer_as_quarry_does() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = quarry::Db::open(dir.path().join("q.db")).unwrap();
+    let mut rng = Rng(0xD1FF_5EED);
+    let docs: Vec<Json> = (0..300).map(|_| small_doc(&mut rng)).collect();
+    db.collection("items").unwrap().insert_many(&docs).unwrap();
+    let mut script = Vec::new();
+    quarry::export::export(
+        &db,
+        "items",
+        quarry::export::ExportFormat::Postgres,
+        None,
+        &mut script,
+    )
+    .unwrap();
+    let load = dir.path().join("items.sql");
+    std::fs::write(&load, script).unwrap();
+    server.psql(&["-f", load.to_str().unwrap()]);
+
+    let target = quarry::export::PgTarget::default();
+    let mut statements = Vec::new();
+    for i in 0..300 {
+        let condition = random_condition(&mut rng, 0);
+        statements.push(format!("from items where {condition}"));
+        if i % 3 == 0 {
+            statements.push(format!("count from items where {condition}"));
+        }
+    }
+    for _ in 0..60 {
+        let keys: Vec<String> = (0..1 + rng.below(2))
+            .map(|_| {
+                format!(
+                    "{}{}",
+                    pick(&mut rng, PATHS),
+                    pick(&mut rng, &["", " desc"])
+                )
+            })
+            .collect();
+        statements.push(format!(
+            "from items order by {} limit {} offset {}",
+            keys.join(", "),
+            1 + rng.below(40),
+            rng.below(5)
+        ));
+    }
+    let mut sql = String::new();
+    let mut expected = Vec::new();
+    for statement in &statements {
+        let translated = quarry::sql::translate(statement, &target)
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+        let answer = match statement.starts_with("count") {
+            true => {
+                sql.push_str(&format!("{translated};\n"));
+                db.execute(statement).unwrap()[0]
+                    .to_string()
+                    .trim()
+                    .to_owned()
+            }
+            false => {
+                let ids = translated.replacen("select id, doc", "select id", 1);
+                sql.push_str(&format!("select array_to_string(array({ids}), ',');\n"));
+                let rows: Vec<Json> = db.query_as(statement).unwrap();
+                rows.iter()
+                    .map(|r| r["_id"].to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            }
+        };
+        expected.push(answer);
+    }
+    let queries = dir.path().join("queries.sql");
+    std::fs::write(&queries, sql).unwrap();
+    let answers = server.psql(&["-f", queries.to_str().unwrap()]);
+    let answers: Vec<&str> = answers.lines().collect();
+    assert_eq!(answers.len(), statements.len());
+    // Not a test of empty answers: most statements find something, and not everything.
+    let found = expected
+        .iter()
+        .filter(|a| !a.is_empty() && *a != "0")
+        .count();
+    assert!(
+        found > statements.len() / 2,
+        "only {found} answers are not empty"
+    );
+    let everything = expected
+        .iter()
+        .filter(|a| a.split(',').count() == docs.len())
+        .count();
+    assert!(
+        everything < statements.len() / 4,
+        "{everything} answers hold every document"
+    );
+    let mut mismatches = Vec::new();
+    for ((statement, quarry), postgres) in statements.iter().zip(&expected).zip(&answers) {
+        if quarry != postgres {
+            mismatches.push(format!(
+                "{statement}\n  quarry:     {quarry}\n  PostgreSQL: {postgres}"
+            ));
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} of {} statements answer differently:\n{}",
+        mismatches.len(),
+        statements.len(),
+        mismatches.join("\n")
+    );
+}

@@ -242,3 +242,22 @@ fn the_prompt_shows_an_open_transaction_and_leaving_rolls_it_back() {
     type_line(&mut q, ".quit");
     q.expect(Eof).unwrap();
 }
+
+/// `explain sql` in the shell prints the PostgreSQL translation, for the current collection
+/// when the statement names none.
+#[test]
+fn explain_sql_prints_the_postgresql_translation() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut q = shell(dir.path());
+    type_line(&mut q, "insert into t {a: 1}");
+    q.expect("inserted 1 document").unwrap();
+    type_line(&mut q, "use t");
+    q.expect("using t").unwrap();
+    q.expect("news.db:t> ").unwrap();
+    q.send_line("explain sql where a > 1 order by a desc limit 2")
+        .unwrap();
+    q.expect(r#"select id, doc from "public"."t" where doc @? '$ ? (exists(@."a" ? (@.type() == "number" && @ > 1)))' order by quarry.key(jsonb_path_query_first(doc, 'lax $."a"')) desc, id desc limit 2;"#).unwrap();
+    q.expect("news.db:t> ").unwrap();
+    q.send_line(".quit").unwrap();
+    q.expect(Eof).unwrap();
+}

@@ -116,6 +116,21 @@ enum Command {
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Print the PostgreSQL statement equivalent to a quarry statement, over the table
+    /// `export --format postgres` writes (no database needed).
+    #[command(
+        after_help = "Example:\n  quarry sql 'from articles where org = \"ICC\" and year >= 2020 order by date desc limit 10'"
+    )]
+    Sql {
+        /// The quarry statement.
+        statement: String,
+        /// The table (default: the statement's collection).
+        #[arg(long, value_name = "NAME")]
+        table: Option<String>,
+        /// The schema of the table (default: public).
+        #[arg(long, value_name = "NAME")]
+        schema: Option<String>,
+    },
     /// Run query scripts (`.qry`) and print their output; stops at the first error.
     #[command(after_help = "Example:\n  quarry run --db news.db setup.qry report.qry")]
     Run {
@@ -315,7 +330,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             output,
         }) => {
             let db = open_existing(db_path(cli.db))?;
-            let target = crate::io::export::PgTarget { schema, table };
+            let target = crate::io::sql::PgTarget { schema, table };
             match output {
                 Some(path) => {
                     let mut file = std::io::BufWriter::new(std::fs::File::create(&path)?);
@@ -344,6 +359,27 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 }
             }
             Ok(EXIT_OK)
+        }
+        Some(Command::Sql {
+            statement,
+            table,
+            schema,
+        }) => {
+            let target = crate::io::sql::PgTarget { schema, table };
+            match crate::io::sql::translate(&statement, &target) {
+                Ok(sql) => {
+                    outln!("{sql};");
+                    Ok(EXIT_OK)
+                }
+                Err(Error::Parse(err)) => {
+                    eprint!("{}", err.render(&statement, None));
+                    Ok(EXIT_FAILED)
+                }
+                Err(err) => {
+                    eprintln!("error: {err}");
+                    Ok(EXIT_FAILED)
+                }
+            }
         }
         Some(Command::Run { files }) => {
             let db = Db::open(db_path(cli.db))?;

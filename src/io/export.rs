@@ -4,6 +4,7 @@
 use std::io::Write;
 
 use crate::error::{Error, Result};
+use crate::io::sql::PgTarget;
 use crate::store::Db;
 use crate::value::Value;
 
@@ -22,16 +23,6 @@ pub enum ExportFormat {
     /// not null)` in the schema and under the name [`PgTarget`] gives, the documents by
     /// `COPY`, and an id sequence that continues from the collection's next id.
     Postgres,
-}
-
-/// Where a PostgreSQL export goes: `schema.table` (default: `public` and the collection's
-/// name).
-#[derive(Clone, Debug, Default)]
-pub struct PgTarget {
-    /// The schema (`public` when `None`).
-    pub schema: Option<String>,
-    /// The table (the collection's name when `None`).
-    pub table: Option<String>,
 }
 
 impl std::str::FromStr for ExportFormat {
@@ -162,6 +153,8 @@ pub fn export_to(
             writeln!(out, "\\set ON_ERROR_STOP on")?;
             writeln!(out, "begin;")?;
             writeln!(out, "create schema if not exists {schema};")?;
+            // The helper functions translated statements use (`quarry::sql::translate`).
+            out.write_all(crate::io::sql::HELPERS.as_bytes())?;
             writeln!(
                 out,
                 "create table {name} (id bigint primary key, doc jsonb not null);"

@@ -70,6 +70,7 @@ Statements (end with ; or press Enter when complete; `--` starts a comment):
   explain [analyze] STATEMENT                 explain where org = \"ICC\"
   import \"FILE\" into C [format F]             import \"articles.ndjson\" into articles
   begin; ...; commit | rollback               one transaction: all of it, or none (prompt: *>)
+  explain sql STATEMENT                       the PostgreSQL equivalent (see export --format postgres)
 Conditions: = != < <= > >= in [..] not in [..] between A and B contains V
   starts with \"p\" matches r\"regex\" exists PATH  PATH is [not] null  and or not ( )
   PATH has (COND on one element, `_` the element)   a bare PATH means PATH = true

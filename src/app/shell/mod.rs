@@ -109,6 +109,26 @@ pub fn run_named(session: &mut Session, name: &str) -> Result<i32> {
 }
 
 impl Shell<'_> {
+    /// `explain sql STATEMENT`: the PostgreSQL statement equivalent to `statement`, over the
+    /// table `export --format postgres` writes (the current collection's, when it names none).
+    fn explain_sql(&self, statement: &str) {
+        let mut target = crate::io::sql::PgTarget::default();
+        let mut translated = crate::io::sql::translate(statement, &target);
+        if translated.is_err()
+            && let Some(current) = self.session.current()
+        {
+            target.table = Some(current.to_owned());
+            if let Ok(sql) = crate::io::sql::translate(statement, &target) {
+                translated = Ok(sql);
+            }
+        }
+        match translated {
+            Ok(sql) => println!("{sql};"),
+            Err(Error::Parse(err)) => eprint!("{}", err.render(statement, None)),
+            Err(err) => eprintln!("error: {err}"),
+        }
+    }
+
     /// `news.db:articles> `, with a `*` before the `>` while a transaction is open.
     fn prompt(&self) -> String {
         let open = if self.session.in_transaction() {
@@ -256,6 +276,10 @@ impl Shell<'_> {
 
     /// Runs statements, printing each result, its footer and any error.
     fn execute(&mut self, text: &str) {
+        if let Some(statement) = explain_sql(text) {
+            self.explain_sql(statement);
+            return;
+        }
         let statements = match crate::query::parse(text) {
             Ok(statements) => statements,
             Err(err) => {
@@ -368,4 +392,16 @@ fn terminal_width() -> Option<u16> {
         return None;
     }
     comfy_table::Table::new().width()
+}
+
+/// The statement after `explain sql`, when `text` is one.
+fn explain_sql(text: &str) -> Option<&str> {
+    let text = text.trim().trim_end_matches(';').trim_end();
+    let mut words = text.splitn(3, char::is_whitespace);
+    let explain = words.next()?;
+    let sql = words.next()?;
+    (explain.eq_ignore_ascii_case("explain") && sql.eq_ignore_ascii_case("sql"))
+        .then(|| words.next())
+        .flatten()
+        .map(str::trim)
 }
