@@ -536,3 +536,90 @@ fn translated_statements_answer_as_quarry_does() {
         mismatches.join("\n")
     );
 }
+
+const ORGS: [&str; 4] = ["ICC", "HRW", "MWA", "COL"];
+
+/// The export creates a PostgreSQL index for each quarry index, and the translated statements
+/// use them: the GIN index for conditions, a btree on the sort key for `order by ... limit`;
+/// a unique index refuses a repeated value but not null or missing ones.
+#[test]
+fn translated_statements_use_the_indexes_the_export_creates() {
+    let server = Server::start();
+    let db = quarry::Db::temporary().unwrap();
+    db.execute(
+        "create index on items (org, year); create index on items (date);
+         create unique index on items (code); create index on items (tags)",
+    )
+    .unwrap();
+    let docs: Vec<Json> = (0..3000)
+        .map(|i| {
+            json!({
+                "org": ORGS[i % 4],
+                "year": 2015 + (i % 9),
+                "date": format!("20{:02}-01-{:02}", 15 + i % 9, 1 + i % 28),
+                "code": (i % 10 != 0).then(|| format!("c{i}")),
+                "tags": [format!("t{}", i % 7)],
+            })
+        })
+        .collect();
+    db.collection("items").unwrap().insert_many(&docs).unwrap();
+    let mut script = Vec::new();
+    quarry::export::export(
+        &db,
+        "items",
+        quarry::export::ExportFormat::Postgres,
+        None,
+        &mut script,
+    )
+    .unwrap();
+    let text = String::from_utf8(script).unwrap();
+    assert!(
+        text.contains("using gin (doc jsonb_path_ops)"),
+        "{text:.2000}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let load = dir.path().join("items.sql");
+    std::fs::write(&load, &text).unwrap();
+    server.psql(&["-f", load.to_str().unwrap()]);
+    let target = quarry::export::PgTarget::default();
+    let explain = |statement: &str| {
+        let sql = quarry::sql::translate(statement, &target).unwrap();
+        server.psql(&[
+            "-c",
+            &format!("set enable_seqscan = off; explain (costs off) {sql}"),
+        ])
+    };
+    let plan = explain("count from items where org = 'ICC' and tags = 't3'");
+    assert!(plan.contains("Bitmap Index Scan on items_doc"), "{plan}");
+    let plan = explain("from items order by date desc limit 10");
+    assert!(
+        plan.contains("Index Scan Backward using items_date"),
+        "{plan}"
+    );
+    let plan = explain("from items order by org, year limit 5");
+    assert!(plan.contains("Index Scan using items_org_year"), "{plan}");
+    // The unique index: a repeated code is refused, documents without one are not.
+    let duplicate = Command::new(server.bin.join("psql"))
+        .args([
+            "-X",
+            "-q",
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+        ])
+        .arg(&server.dir)
+        .args(["-p", &server.port.to_string(), "-c"])
+        .arg(r#"insert into public.items (doc) values ('{"code": "c1"}')"#)
+        .output()
+        .unwrap();
+    assert!(!duplicate.status.success());
+    assert!(String::from_utf8_lossy(&duplicate.stderr).contains("duplicate key"));
+    server.psql(&[
+        "-c",
+        r#"insert into public.items (doc) values ('{}'), ('{"code": null}'), ('{}')"#,
+    ]);
+}

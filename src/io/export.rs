@@ -190,6 +190,9 @@ pub fn export_to(
                 "alter table {name} alter column id set default nextval('{}');",
                 sequence.replace('\'', "''")
             )?;
+            for statement in crate::io::sql::index_statements(&name, table, &handle.indexes()?) {
+                writeln!(out, "{statement}")?;
+            }
             writeln!(out, "commit;")?;
             writeln!(out, "analyze {name};")?;
         }

@@ -104,8 +104,8 @@ fn translate_query(query: &Query, target: &PgTarget) -> Result<String> {
             return Err(not_yet("`order by` of an expression"));
         };
         keys.push(format!(
-            "quarry.key(jsonb_path_query_first(doc, '{}')){}",
-            quote(&format!("lax {}", json_path("$", path)?)),
+            "{}{}",
+            key_expression(path)?,
             if key.descending { " desc" } else { "" }
         ));
     }
@@ -120,6 +120,68 @@ fn translate_query(query: &Query, target: &PgTarget) -> Result<String> {
         sql.push_str(&format!(" offset {}", whole_number("offset", offset)?));
     }
     Ok(sql)
+}
+
+/// The sort key of `path`: quarry's key encoding of the first value it reaches (of null when
+/// it reaches none). The export's btree indexes are built on the same expression, so that
+/// `order by ... limit` reads them.
+fn key_expression(path: &Path) -> Result<String> {
+    Ok(format!(
+        "quarry.key(jsonb_path_query_first(doc, '{}'))",
+        quote(&format!("lax {}", json_path("$", path)?))
+    ))
+}
+
+/// The PostgreSQL indexes for the exported `table`: a GIN index on `doc` (which `@?` tests
+/// read), then, for each quarry index, a btree on its paths' sort keys and `id` (which
+/// `order by` reads), unique where quarry's is, with null and missing exempt. An index on an
+/// array field (multikey) has no btree: the GIN index serves its conditions.
+pub(crate) fn index_statements(
+    table: &str,
+    name: &str,
+    indexes: &[crate::store::IndexDef],
+) -> Vec<String> {
+    let mut out = vec![format!(
+        "create index {} on {table} using gin (doc jsonb_path_ops);",
+        ident(&format!("{name}_doc"))
+    )];
+    for def in indexes {
+        let keys: Result<Vec<String>> = def.paths.iter().map(key_expression).collect();
+        let keys = match keys {
+            Ok(keys) if !def.multikey => keys,
+            Ok(_) if def.unique => {
+                out.push(format!(
+                    "-- quarry's unique index {} is on an array field: not enforced here",
+                    def.name
+                ));
+                continue;
+            }
+            Ok(_) => continue,
+            Err(e) => {
+                out.push(format!(
+                    "-- quarry's index {}: no PostgreSQL index ({e})",
+                    def.name
+                ));
+                continue;
+            }
+        };
+        let index = ident(&def.name);
+        if def.unique {
+            // Null and missing (key \x01) are exempt from a unique index, as in quarry.
+            let exempt: Vec<String> = keys.iter().map(|k| format!("{k} <> '\\x01'")).collect();
+            out.push(format!(
+                "create unique index {index} on {table} ({}) where {};",
+                keys.join(", "),
+                exempt.join(" and ")
+            ));
+        } else {
+            out.push(format!(
+                "create index {index} on {table} ({}, id);",
+                keys.join(", ")
+            ));
+        }
+    }
+    out
 }
 
 fn whole_number(what: &str, operand: &Operand) -> Result<i64> {
