@@ -104,15 +104,21 @@ impl Server {
         run(&mut command);
     }
 
-    /// `psql` on the server with `args` (stops at the first error).
+    /// `psql` on the server with `args` (stops at the first error), its output.
     fn psql(&self, args: &[&str]) -> String {
+        run(&mut self.psql_command(args))
+    }
+
+    /// `psql` on the server with `args`, ready to run.
+    fn psql_command(&self, args: &[&str]) -> Command {
         let psql = self.bin.join("psql");
         let psql = if psql.exists() {
             psql
         } else {
             PathBuf::from("psql")
         };
-        run(Command::new(psql)
+        let mut command = Command::new(psql);
+        command
             .args([
                 "-X",
                 "-q",
@@ -128,7 +134,33 @@ impl Server {
             .arg("-h")
             .arg(&self.dir)
             .args(["-p", &self.port.to_string()])
-            .args(args))
+            .args(args);
+        command
+    }
+
+    /// Exports `collection` (the documents matching `filter`) to `target` with
+    /// `--format postgres` and loads the script; how many documents, and the script.
+    fn load(
+        &self,
+        db: &quarry::Db,
+        collection: &str,
+        filter: Option<&str>,
+        target: &quarry::export::PgTarget,
+    ) -> (u64, String) {
+        let mut script = Vec::new();
+        let count = quarry::export::export_to(
+            db,
+            collection,
+            quarry::export::ExportFormat::Postgres,
+            filter,
+            target,
+            &mut script,
+        )
+        .unwrap();
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), &script).unwrap();
+        self.psql(&["-f", file.path().to_str().unwrap()]);
+        (count, String::from_utf8(script).unwrap())
     }
 }
 
@@ -251,25 +283,12 @@ fn an_export_loads_into_postgresql_with_the_same_documents_and_ids() {
         items.delete(*id).unwrap();
     }
     expected.retain(|(id, _)| !(id - 1).is_multiple_of(7));
-    let script = dir.path().join("items.sql");
     let target = quarry::export::PgTarget {
         schema: Some("news".into()),
         table: Some("my items".into()),
     };
-    let mut out = std::io::BufWriter::new(std::fs::File::create(&script).unwrap());
-    let count = quarry::export::export_to(
-        &db,
-        "items",
-        quarry::export::ExportFormat::Postgres,
-        None,
-        &target,
-        &mut out,
-    )
-    .unwrap();
-    std::io::Write::flush(&mut out).unwrap();
-    drop(out);
+    let (count, _) = server.load(&db, "items", None, &target);
     assert_eq!(count, expected.len() as u64);
-    server.psql(&["-f", script.to_str().unwrap()]);
     let rows = server.psql(&[
         "-c",
         r#"select id, doc::text from news."my items" order by id"#,
@@ -297,22 +316,11 @@ fn an_export_loads_into_postgresql_with_the_same_documents_and_ids() {
     let big = items
         .insert(&json!({"f": 1.0000000000000001e18, "g": 1e300}))
         .unwrap();
-    let mut out = Vec::new();
-    quarry::export::export_to(
-        &db,
-        "items",
-        quarry::export::ExportFormat::Postgres,
-        Some(&format!("_id = {big}")),
-        &quarry::export::PgTarget {
-            schema: Some("exact".into()),
-            table: None,
-        },
-        &mut out,
-    )
-    .unwrap();
-    let script = dir.path().join("big.sql");
-    std::fs::write(&script, out).unwrap();
-    server.psql(&["-f", script.to_str().unwrap()]);
+    let exact = quarry::export::PgTarget {
+        schema: Some("exact".into()),
+        table: None,
+    };
+    server.load(&db, "items", Some(&format!("_id = {big}")), &exact);
     let f = server.psql(&["-c", "select doc->>'f', length(doc->>'g') from exact.items"]);
     assert_eq!(f.trim(), "1000000000000000128|301");
 }
@@ -434,18 +442,7 @@ fn translated_statements_answer_as_quarry_does() {
     let mut rng = Rng(0xD1FF_5EED);
     let docs: Vec<Json> = (0..300).map(|_| small_doc(&mut rng)).collect();
     db.collection("items").unwrap().insert_many(&docs).unwrap();
-    let mut script = Vec::new();
-    quarry::export::export(
-        &db,
-        "items",
-        quarry::export::ExportFormat::Postgres,
-        None,
-        &mut script,
-    )
-    .unwrap();
-    let load = dir.path().join("items.sql");
-    std::fs::write(&load, script).unwrap();
-    server.psql(&["-f", load.to_str().unwrap()]);
+    server.load(&db, "items", None, &quarry::export::PgTarget::default());
 
     let target = quarry::export::PgTarget::default();
     let mut statements = Vec::new();
@@ -563,25 +560,12 @@ fn translated_statements_use_the_indexes_the_export_creates() {
         })
         .collect();
     db.collection("items").unwrap().insert_many(&docs).unwrap();
-    let mut script = Vec::new();
-    quarry::export::export(
-        &db,
-        "items",
-        quarry::export::ExportFormat::Postgres,
-        None,
-        &mut script,
-    )
-    .unwrap();
-    let text = String::from_utf8(script).unwrap();
+    let target = quarry::export::PgTarget::default();
+    let (_, text) = server.load(&db, "items", None, &target);
     assert!(
         text.contains("using gin (doc jsonb_path_ops)"),
         "{text:.2000}"
     );
-    let dir = tempfile::tempdir().unwrap();
-    let load = dir.path().join("items.sql");
-    std::fs::write(&load, &text).unwrap();
-    server.psql(&["-f", load.to_str().unwrap()]);
-    let target = quarry::export::PgTarget::default();
     let explain = |statement: &str| {
         let sql = quarry::sql::translate(statement, &target).unwrap();
         server.psql(&[
@@ -599,21 +583,11 @@ fn translated_statements_use_the_indexes_the_export_creates() {
     let plan = explain("from items order by org, year limit 5");
     assert!(plan.contains("Index Scan using items_org_year"), "{plan}");
     // The unique index: a repeated code is refused, documents without one are not.
-    let duplicate = Command::new(server.bin.join("psql"))
-        .args([
-            "-X",
-            "-q",
-            "-U",
-            "postgres",
-            "-d",
-            "postgres",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-h",
+    let duplicate = server
+        .psql_command(&[
+            "-c",
+            r#"insert into public.items (doc) values ('{"code": "c1"}')"#,
         ])
-        .arg(&server.dir)
-        .args(["-p", &server.port.to_string(), "-c"])
-        .arg(r#"insert into public.items (doc) values ('{"code": "c1"}')"#)
         .output()
         .unwrap();
     assert!(!duplicate.status.success());

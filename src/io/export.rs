@@ -200,15 +200,12 @@ pub fn export_to(
     Ok(count)
 }
 
-/// Writes `value` as JSON whose numbers mean exactly what quarry holds: jsonb reads a number's
-/// text as an exact decimal, so an integral float from 2^53 up (`1.0000000000000001e18`, whose
-/// value is 1000000000000000128) is written as its exact integer, not as the shortest text
-/// that reads back as the same float. False when a string holds NUL, which jsonb refuses.
+/// Writes `value` as JSON whose numbers mean exactly what quarry holds (see
+/// [`crate::io::sql::large_integral`]). False when a string holds NUL, which jsonb refuses.
 fn exact_json(value: &Value, out: &mut String) -> bool {
-    const EXACT_BELOW: f64 = 9_007_199_254_740_992.0;
     match value {
-        Value::Float(x) if x.fract() == 0.0 && x.abs() >= EXACT_BELOW => {
-            out.push_str(&format!("{x:.0}"));
+        Value::Float(x) if let Some(exact) = crate::io::sql::large_integral(*x) => {
+            out.push_str(&exact);
         }
         Value::String(s) => {
             if s.contains('\0') {

@@ -45,6 +45,15 @@ pub fn translate(text: &str, target: &PgTarget) -> Result<String> {
     }
 }
 
+/// The exact integer an integral float from 2^53 up stands for (`1.0000000000000001e18` is
+/// 1000000000000000128), which PostgreSQL must be given instead of the float's shortest text
+/// (it reads a number's text as an exact decimal, so ...100 would be another number); `None`
+/// for other floats, whose shortest text reads back exactly. The export and the translated
+/// literals both write such floats so, or they would disagree.
+pub(crate) fn large_integral(x: f64) -> Option<String> {
+    (x.fract() == 0.0 && x.abs() >= 9_007_199_254_740_992.0).then(|| format!("{x:.0}"))
+}
+
 fn not_yet(what: &str) -> Error {
     Error::Query(format!(
         "{what} has no exact PostgreSQL translation yet; only queries of whole documents and \
@@ -223,12 +232,11 @@ fn literal(value: &Value) -> Result<Option<(String, &'static str)>> {
         Value::Null => return Ok(None),
         Value::Bool(b) => (b.to_string(), "boolean"),
         Value::Int(i) => (i.to_string(), "number"),
-        // An integral float from 2^53 up as its exact integer, as the export writes it;
-        // others as the shortest decimal that reads back as the float, without an exponent.
-        Value::Float(x) if x.fract() == 0.0 && x.abs() >= 9_007_199_254_740_992.0 => {
-            (format!("{x:.0}"), "number")
-        }
-        Value::Float(x) => (format!("{x}"), "number"),
+        // Without an exponent, which a path literal does not take.
+        Value::Float(x) => (
+            large_integral(*x).unwrap_or_else(|| format!("{x}")),
+            "number",
+        ),
         Value::String(s) => (
             serde_json::to_string(s).map_err(|e| Error::Query(e.to_string()))?,
             "string",
@@ -255,7 +263,7 @@ fn condition(expr: &Expr) -> Result<String> {
         Expr::Exists { path } => Ok(test(&format!("exists({})", json_path("@", path)?))),
         Expr::IsNull { subject, negated } => {
             let p = subject_path(subject)?;
-            negate(*negated, test(&null_form(&p)))
+            Ok(negate(*negated, test(&null_form(&p))))
         }
         Expr::Compare { subject, op, value } => {
             let (path, op, value) = match (subject, value) {
@@ -289,7 +297,7 @@ fn condition(expr: &Expr) -> Result<String> {
                 true => "false".to_owned(),
                 false => test(&alternatives.join(" || ")),
             };
-            negate(*negated, positive)
+            Ok(negate(*negated, positive))
         }
         Expr::Between { subject, low, high } => {
             let p = subject_path(subject)?;
@@ -367,12 +375,12 @@ fn test(predicate: &str) -> String {
     format!("doc @? '$ ? ({})'", quote(predicate))
 }
 
-fn negate(negated: bool, positive: String) -> Result<String> {
-    Ok(if negated {
+fn negate(negated: bool, positive: String) -> String {
+    if negated {
         format!("not {positive}")
     } else {
         positive
-    })
+    }
 }
 
 /// `a < b` as `b > a`.

@@ -113,17 +113,24 @@ impl Staged {
                 change -= size(key, old.as_ref()) as isize;
             }
         }
-        let used = self.budget.used.load(Ordering::SeqCst);
-        let after = used.saturating_add_signed(change);
-        if change > 0 && after > self.budget.limit {
+        // One atomic update of the budget, which the views of one transaction share (their
+        // handles may be used from several threads).
+        let limit = self.budget.limit;
+        let updated = self
+            .budget
+            .used
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |used| {
+                let after = used.saturating_add_signed(change);
+                (change <= 0 || after <= limit).then_some(after)
+            });
+        if let Err(used) = updated {
             return Err(Error::Transaction(format!(
                 "the transaction is too large: its writes would hold {}, over the limit of {} \
                  (Options::transaction_limit); commit in smaller transactions",
-                human(after),
-                human(self.budget.limit)
+                human(used.saturating_add_signed(change)),
+                human(limit)
             )));
         }
-        self.budget.used.store(after, Ordering::SeqCst);
         map.extend(writes);
         Ok(())
     }
