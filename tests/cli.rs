@@ -405,13 +405,25 @@ fn sql_prints_the_postgresql_translation_or_says_why_not() {
         run.out,
         "select count(*) from \"news\".\"articles\" where (doc @? '$ ? (@.\"org\" == \"ICC\")' and doc @? '$ ? (exists(@.\"year\" ? (@.type() == \"number\" && @ >= 2020)))');\n"
     );
-    let run = quarry_in(dir.path(), &["sql", "from a where title matches 'x'"], None);
+    let run = quarry_in(dir.path(), &["sql", "select lower(title) from a"], None);
     assert_eq!(run.code, 1);
     assert!(
-        run.err
-            .contains("`matches` has no exact PostgreSQL translation yet"),
+        run.err.contains("`lower`") && run.err.contains("has no exact PostgreSQL translation"),
         "{}",
         run.err
+    );
+    // Parameters are named after the statement.
+    let run = quarry_in(
+        dir.path(),
+        &["sql", "from a where org = $org limit $1"],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.err);
+    assert!(
+        run.out
+            .ends_with("\n-- parameters (jsonb values): $1 is $org, $2 is $1\n"),
+        "{}",
+        run.out
     );
     let run = quarry_in(dir.path(), &["sql", "form a"], None);
     assert_eq!(run.code, 1);

@@ -367,8 +367,8 @@ fn run(cli: Cli) -> Result<i32, Error> {
         }) => {
             let target = crate::io::sql::PgTarget { schema, table };
             match crate::io::sql::translate(&statement, &target) {
-                Ok(sql) => {
-                    outln!("{sql};");
+                Ok(translation) => {
+                    outln!("{translation}");
                     Ok(EXIT_OK)
                 }
                 Err(Error::Parse(err)) => {

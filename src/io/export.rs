@@ -142,15 +142,20 @@ pub fn export_to(
             writer.flush()?;
         }
         ExportFormat::Postgres => {
-            let schema = quote_ident(target.schema.as_deref().unwrap_or("public"));
+            let schema = crate::io::sql::ident(target.schema.as_deref().unwrap_or("public"));
             let table = target.table.as_deref().unwrap_or(collection);
-            let name = format!("{schema}.{}", quote_ident(table));
-            let sequence = format!("{schema}.{}", quote_ident(&format!("{table}_id_seq")));
+            let name = format!("{schema}.{}", crate::io::sql::ident(table));
+            let sequence = format!(
+                "{schema}.{}",
+                crate::io::sql::ident(&format!("{table}_id_seq"))
+            );
             writeln!(
                 out,
                 "-- quarry export of collection `{collection}`: psql -f loads it into an empty database"
             )?;
             writeln!(out, "\\set ON_ERROR_STOP on")?;
+            // `create ... if not exists` of what is there already is no news.
+            writeln!(out, "set client_min_messages = warning;")?;
             writeln!(out, "begin;")?;
             writeln!(out, "create schema if not exists {schema};")?;
             // The helper functions translated statements use (`quarry::sql::translate`).
@@ -160,6 +165,8 @@ pub fn export_to(
                 "create table {name} (id bigint primary key, doc jsonb not null);"
             )?;
             writeln!(out, "copy {name} (id, doc) from stdin;")?;
+            let indexes = handle.indexes()?;
+            let mut unordered: Vec<String> = Vec::new();
             for row in db.query(&query)? {
                 let mut doc = row?;
                 let id = match &mut doc {
@@ -170,11 +177,21 @@ pub fn export_to(
                     return Err(Error::Storage("a document without its id".into()));
                 };
                 let mut json = String::new();
-                if !exact_json(&doc, &mut json) {
+                if !crate::io::sql::exact_json(&doc, &mut json) {
                     return Err(Error::InvalidDocument(format!(
                         "document {id}: a string holds the NUL character, which PostgreSQL's \
                          jsonb cannot store"
                     )));
+                }
+                for def in &indexes {
+                    if !unordered.contains(&def.name)
+                        && def
+                            .paths
+                            .iter()
+                            .any(|p| p.values(&doc).into_iter().any(unordered_object))
+                    {
+                        unordered.push(def.name.clone());
+                    }
                 }
                 writeln!(out, "{id}\t{}", copy_text(&json))?;
                 count += 1;
@@ -190,7 +207,7 @@ pub fn export_to(
                 "alter table {name} alter column id set default nextval('{}');",
                 sequence.replace('\'', "''")
             )?;
-            for statement in crate::io::sql::index_statements(&name, table, &handle.indexes()?) {
+            for statement in crate::io::sql::index_statements(&name, table, &indexes, &unordered) {
                 writeln!(out, "{statement}")?;
             }
             writeln!(out, "commit;")?;
@@ -200,56 +217,14 @@ pub fn export_to(
     Ok(count)
 }
 
-/// Writes `value` as JSON whose numbers mean exactly what quarry holds (see
-/// [`crate::io::sql::large_integral`]). False when a string holds NUL, which jsonb refuses.
-fn exact_json(value: &Value, out: &mut String) -> bool {
+/// Whether `value` is or holds an object of several fields, which jsonb keeps in an order of
+/// its own, not quarry's.
+fn unordered_object(value: &Value) -> bool {
     match value {
-        Value::Float(x) if let Some(exact) = crate::io::sql::large_integral(*x) => {
-            out.push_str(&exact);
-        }
-        Value::String(s) => {
-            if s.contains('\0') {
-                return false;
-            }
-            out.push_str(&value.to_string());
-        }
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                if !exact_json(item, out) {
-                    return false;
-                }
-            }
-            out.push(']');
-        }
-        Value::Object(fields) => {
-            out.push('{');
-            for (i, (key, item)) in fields.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                if key.contains('\0') {
-                    return false;
-                }
-                out.push_str(&Value::String(key.to_string()).to_string());
-                out.push(':');
-                if !exact_json(item, out) {
-                    return false;
-                }
-            }
-            out.push('}');
-        }
-        other => out.push_str(&other.to_string()),
+        Value::Object(fields) => fields.len() > 1 || fields.values().any(unordered_object),
+        Value::Array(items) => items.iter().any(unordered_object),
+        _ => false,
     }
-    true
-}
-
-/// A PostgreSQL identifier, quoted: `"name"`, with `"` doubled.
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// A value as COPY's text format wants it: backslashes doubled, tabs, newlines and carriage

@@ -273,7 +273,7 @@ fn constants(values: &[Calc]) -> Option<Vec<Value>> {
 
 /// A `has` condition with its paths made relative to the element: `_` is the element itself,
 /// `_.x` and `x` its field `x`.
-fn element_relative(expr: &Expr) -> Expr {
+pub(crate) fn element_relative(expr: &Expr) -> Expr {
     let rebase = |path: &Path| match path.segments() {
         [crate::path::Segment::Field(head), rest @ ..] if head == "_" => Path::new(rest.to_vec()),
         _ => path.clone(),

@@ -21,7 +21,7 @@ mod explain;
 pub mod fields;
 #[doc(hidden)]
 pub mod functions;
-mod grouping;
+pub(crate) mod grouping;
 mod params;
 mod parser;
 mod pipeline;

@@ -36,6 +36,7 @@ pub use bulk::BulkLoad;
 pub use check::{CheckReport, Problem};
 pub use collection::{Collection, Documents};
 pub use compact::Compacted;
+pub(crate) use index::default_index_name;
 pub use index::{IndexDef, MAX_ENTRIES_PER_DOCUMENT, MAX_INDEX_PATHS};
 pub(crate) use scan::{Bound, Bounds, KeyRanges, Rest, ScanStart, Stored};
 pub(crate) use state::CollectionState;

@@ -111,19 +111,9 @@ pub fn run_named(session: &mut Session, name: &str) -> Result<i32> {
 impl Shell<'_> {
     /// `explain sql STATEMENT`: the PostgreSQL statement equivalent to `statement`, over the
     /// table `export --format postgres` writes (the current collection's, when it names none).
-    fn explain_sql(&self, statement: &str) {
-        let mut target = crate::io::sql::PgTarget::default();
-        let mut translated = crate::io::sql::translate(statement, &target);
-        if translated.is_err()
-            && let Some(current) = self.session.current()
-        {
-            target.table = Some(current.to_owned());
-            if let Ok(sql) = crate::io::sql::translate(statement, &target) {
-                translated = Ok(sql);
-            }
-        }
+    fn explain_sql(&self, statement: &str, translated: Result<crate::io::sql::Translation>) {
         match translated {
-            Ok(sql) => println!("{sql};"),
+            Ok(translation) => println!("{translation}"),
             Err(Error::Parse(err)) => eprint!("{}", err.render(statement, None)),
             Err(err) => eprintln!("error: {err}"),
         }
@@ -276,8 +266,10 @@ impl Shell<'_> {
 
     /// Runs statements, printing each result, its footer and any error.
     fn execute(&mut self, text: &str) {
-        if let Some(statement) = explain_sql(text) {
-            self.explain_sql(statement);
+        if let Some((statement, translated)) =
+            crate::io::sql::explain_sql(text, self.session.current())
+        {
+            self.explain_sql(statement, translated);
             return;
         }
         let statements = match crate::query::parse(text) {
@@ -392,16 +384,4 @@ fn terminal_width() -> Option<u16> {
         return None;
     }
     comfy_table::Table::new().width()
-}
-
-/// The statement after `explain sql`, when `text` is one.
-fn explain_sql(text: &str) -> Option<&str> {
-    let text = text.trim().trim_end_matches(';').trim_end();
-    let mut words = text.splitn(3, char::is_whitespace);
-    let explain = words.next()?;
-    let sql = words.next()?;
-    (explain.eq_ignore_ascii_case("explain") && sql.eq_ignore_ascii_case("sql"))
-        .then(|| words.next())
-        .flatten()
-        .map(str::trim)
 }
