@@ -17,6 +17,7 @@ mod bulk;
 mod check;
 mod collection;
 mod compact;
+mod damage;
 mod index;
 pub mod layout;
 mod recovery;
@@ -173,7 +174,7 @@ impl Db {
             .cache_capacity(options.cache_capacity);
         let started = std::time::Instant::now();
         let sled = loop {
-            match config.open().map_err(|e| Error::opening(e, path)) {
+            match damage::open(&config, path) {
                 Err(Error::Locked { .. }) if started.elapsed() < options.lock_wait => {
                     std::thread::sleep(std::time::Duration::from_millis(25));
                 }
