@@ -520,8 +520,9 @@ fn a_script_read_inside_an_open_transaction_leaves_it_open() {
 }
 
 /// While transactions move documents between two collections, each as a pair (the document
-/// and its shadow, both indexed), a reader outside any transaction counts each collection from
-/// its index keys: it always sees whole pairs, so a commit lands whole in each collection.
+/// and its shadow, both indexed), a reader outside any transaction counts each collection (from
+/// its index keys or by reading its documents, as the planner picks while the sizes change) and
+/// groups it: it always sees whole pairs, so a commit lands whole in each collection.
 #[test]
 fn readers_outside_count_whole_commits() {
     const TOTAL: i64 = 100;
@@ -552,6 +553,19 @@ fn readers_outside_count_whole_commits() {
                         0,
                         "{side}: a reader saw part of a commit ({n} entries)"
                     );
+                    // Groups read from the documents: each pair whole in its group.
+                    let groups: Vec<Json> = db
+                        .query_as(&format!(
+                            "select n, count() as c, count(shadow) as s from {side} group by n"
+                        ))
+                        .unwrap();
+                    for group in &groups {
+                        assert_eq!(
+                            (&group["c"], &group["s"]),
+                            (&json!(2), &json!(1)),
+                            "{side}: a group saw part of a commit: {group}"
+                        );
+                    }
                 }
                 reads += 1;
             }

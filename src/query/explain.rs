@@ -173,6 +173,13 @@ impl Measures {
         self.slots.is_some()
     }
 
+    /// Forgets what was measured (of a read that is done again).
+    pub fn reset(&mut self) {
+        if let Some(slots) = self.slots.as_mut() {
+            slots.iter_mut().for_each(|slot| *slot = None);
+        }
+    }
+
     /// The stats of `slot`, made when first asked for (`None` when off).
     pub fn slot(&mut self, slot: usize) -> Option<Arc<StepStats>> {
         let entry = self.slots.as_mut()?.get_mut(slot)?;

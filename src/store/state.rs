@@ -61,6 +61,25 @@ pub(crate) struct CollectionState {
     dropped: AtomicBool,
 }
 
+std::thread_local! {
+    /// The collections whose read gate this thread holds.
+    static GATED: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A collection's read gate held by this thread (see [`CollectionState::read_gate`]).
+pub struct WholeBatches<'a> {
+    guard: Option<std::sync::RwLockReadGuard<'a, ()>>,
+    key: usize,
+}
+
+impl Drop for WholeBatches<'_> {
+    fn drop(&mut self) {
+        if self.guard.is_some() {
+            GATED.with(|gated| gated.borrow_mut().retain(|k| *k != self.key));
+        }
+    }
+}
+
 impl CollectionState {
     /// Loads a collection's metadata from its tree; its writers share `writers`.
     pub fn load(
@@ -215,9 +234,20 @@ impl CollectionState {
     }
 
     /// Keeps batches out while the guard lives: for reads that must see whole batches
-    /// (counting index keys).
-    pub fn read_gate(&self) -> std::sync::RwLockReadGuard<'_, ()> {
-        self.gate.read().unwrap_or_else(|e| e.into_inner())
+    /// (counting index keys, a count or groups over documents). A thread that holds it
+    /// already gets a guard that holds nothing, so reads that take it nest (taking the lock
+    /// twice would wait forever behind a waiting writer).
+    pub fn read_gate(&self) -> WholeBatches<'_> {
+        let key = self as *const CollectionState as usize;
+        if GATED.with(|gated| gated.borrow().contains(&key)) {
+            return WholeBatches { guard: None, key };
+        }
+        let guard = self.gate.read().unwrap_or_else(|e| e.into_inner());
+        GATED.with(|gated| gated.borrow_mut().push(key));
+        WholeBatches {
+            guard: Some(guard),
+            key,
+        }
     }
 
     /// Says whether a bulk load is holding back its group-count changes. Set it before the

@@ -7,7 +7,6 @@ use crate::error::Result;
 use crate::query::exec::source::{filtered, source_ids};
 use crate::query::explain::Measures;
 use crate::query::pipeline::{Counting, Pipeline, Step};
-use crate::query::plan::Access;
 use crate::store::Collection;
 
 /// Runs a `count` pipeline: the collection's counter, the index keys the plan reads, or the
@@ -22,20 +21,15 @@ pub(crate) fn count(
     let (n, slot) = match pipeline.steps.as_slice() {
         [Step::Count(Counting::Counter)] => return collection.len(),
         [Step::Count(Counting::IndexKeys)] => {
+            let _whole_batches = collection.state.read_gate();
             let ids = source_ids(collection, &plan.access, plan.interrupt.as_ref());
-            // A union takes the gate itself while it collects ids; never take it twice (a
-            // waiting writer would make the second read wait forever).
-            let n = if matches!(plan.access, Access::Union(_)) {
-                count_items(ids)?
-            } else {
-                let _whole_batches = collection.state.read_gate();
-                count_items(ids)?
-            };
-            (n, 1)
+            (count_items(ids)?, 1)
         }
         steps => {
             let filter_slot = pipeline.filter_slot();
-            let n = count_items(filtered(collection, plan, filter_slot, measures, None))?;
+            let n = super::whole(collection, measures, |measures| {
+                count_items(filtered(collection, plan, filter_slot, measures, None))
+            })?;
             // The count itself is one row.
             measures.record(steps.len(), 1, started);
             return Ok(n);

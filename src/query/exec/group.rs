@@ -31,7 +31,9 @@ pub(crate) fn rows(
         let started = Instant::now();
         rows = match step {
             Step::Filter(_) | Step::ReadAhead | Step::Count(_) => continue,
-            Step::Aggregate(grouping) => group(collection, pipeline, grouping, measures)?,
+            Step::Aggregate(grouping) => super::whole(collection, measures, |measures| {
+                group(collection, pipeline, grouping, measures)
+            })?,
             Step::Having { predicate, .. } => {
                 rows.retain(|row| predicate.matches(row));
                 rows

@@ -19,6 +19,31 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 pub(crate) use count::count;
+
+/// How many times a read that gives one answer runs while batches may land, before it runs
+/// with them kept out.
+const OPTIMISTIC_READS: usize = 2;
+
+/// Runs `read`, a read that gives one answer (a count, groups), so that it sees each batch of
+/// `collection` whole, as a transaction's commit must be seen: first without keeping writers
+/// out, again if a batch landed meanwhile, and at last with batches kept out (writers wait).
+/// Rows streamed to a caller are not read so: they may span a batch.
+fn whole<T>(
+    collection: &Collection,
+    measures: &mut Measures,
+    mut read: impl FnMut(&mut Measures) -> Result<T>,
+) -> Result<T> {
+    for _ in 0..OPTIMISTIC_READS {
+        let epoch = collection.state.epoch();
+        let answer = read(measures);
+        if collection.state.unchanged_since(epoch) {
+            return answer;
+        }
+        measures.reset();
+    }
+    let _whole_batches = collection.state.read_gate();
+    read(measures)
+}
 pub(crate) use read_ahead::MIN_ROWS;
 pub use rows::{Rows, TypedRows};
 
