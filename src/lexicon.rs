@@ -41,6 +41,7 @@ pub(crate) const KEYWORDS: &[&str] = &[
     "of",
     "explain",
     "analyze",
+    "sql",
     "import",
     "begin",
     "commit",

@@ -148,7 +148,7 @@ pub mod export {
 
 /// quarry statements as PostgreSQL, over a table `--format postgres` exported.
 pub mod sql {
-    pub use crate::io::sql::{HELPERS, Translation, explain_sql, translate};
+    pub use crate::io::sql::{HELPERS, Translation, explain, translate};
 }
 
 /// A statement's output as text: the modes of the shell's `.mode` and `--format`.

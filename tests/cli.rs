@@ -425,6 +425,25 @@ fn sql_prints_the_postgresql_translation_or_says_why_not() {
         "{}",
         run.out
     );
+    // `explain sql` is a statement: `quarry exec` and piped statements run it too, over the
+    // current collection.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let run = quarry_in(
+        elsewhere.path(),
+        &[
+            "exec",
+            "insert into a {x: 1}; use a; explain sql count where x = 1",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.err);
+    assert!(
+        run.out.ends_with(
+            "select count(*) from \"public\".\"a\" where doc @? '$ ? (@.\"x\" == 1)';\n"
+        ),
+        "{}",
+        run.out
+    );
     let run = quarry_in(dir.path(), &["sql", "form a"], None);
     assert_eq!(run.code, 1);
     assert!(run.err.contains("^"), "{}", run.err);

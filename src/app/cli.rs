@@ -225,6 +225,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             };
             let mut session = Session::new(db.clone());
             session.set_importer(Some(crate::io::import::statement));
+            session.set_translator(Some(crate::io::sql::explain));
             session.set_params(parse_params(&params)?);
             let code = run_text(
                 &mut session,
@@ -385,6 +386,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             let db = Db::open(db_path(cli.db))?;
             let mut session = Session::new(db.clone());
             session.set_importer(Some(crate::io::import::statement));
+            session.set_translator(Some(crate::io::sql::explain));
             let mut runner = crate::io::script::Runner::printing(&mut session)
                 .with_tables(Some(crate::app::table::draw));
             let mut code = EXIT_OK;
@@ -453,6 +455,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             let db = Db::open(db_path(cli.db))?;
             let mut session = Session::new(db.clone());
             session.set_importer(Some(crate::io::import::statement));
+            session.set_translator(Some(crate::io::sql::explain));
             let code = if std::io::stdin().is_terminal() {
                 crate::app::shell::run(&mut session)?
             } else {

@@ -64,6 +64,7 @@ pub fn run() -> Result<i32> {
     let db = load()?;
     let mut session = Session::new(db);
     session.set_importer(Some(crate::io::import::statement));
+    session.set_translator(Some(crate::io::sql::explain));
     session.execute("use articles")?;
     let count = SAMPLE_ARTICLES.len();
     if std::io::stdin().is_terminal() {

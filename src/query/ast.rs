@@ -94,6 +94,12 @@ pub enum Statement {
         /// The statement explained.
         statement: Box<Statement>,
     },
+    /// `explain sql STATEMENT`: the PostgreSQL statement equivalent to the statement, over the
+    /// table `export --format postgres` writes (run through the session's translator).
+    ExplainSql {
+        /// The statement translated.
+        statement: Box<Statement>,
+    },
     /// `import "path" into C [format F]`
     Import {
         /// The file or folder.
@@ -128,6 +134,7 @@ impl Statement {
             | Statement::ShowCollections
             | Statement::ShowIndexes { .. }
             | Statement::ShowFields { .. }
+            | Statement::ExplainSql { .. }
             | Statement::Begin
             | Statement::Rollback => true,
             Statement::Explain { analyze, statement } => !analyze || statement.only_reads(),
@@ -1042,6 +1049,7 @@ impl fmt::Display for Statement {
                     if *analyze { "analyze " } else { "" }
                 )
             }
+            Statement::ExplainSql { statement } => write!(f, "explain sql {statement}"),
             Statement::Import {
                 path,
                 collection,

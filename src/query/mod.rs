@@ -38,4 +38,4 @@ pub use params::Params;
 pub use parser::{is_incomplete, parse, parse_script, parse_statement, split_statements};
 pub use plan::Interrupt;
 pub use prepared::Prepared;
-pub use session::{Importer, Output, Session};
+pub use session::{Importer, Output, Session, Translator};

@@ -44,6 +44,8 @@ pub enum Output {
     Done(String),
     /// The plan of `explain`.
     Plan(PlanNode),
+    /// The PostgreSQL statement of `explain sql`.
+    Sql(String),
 }
 
 impl fmt::Display for Output {
@@ -64,6 +66,7 @@ impl fmt::Display for Output {
             ),
             Output::Done(message) => writeln!(f, "{message}"),
             Output::Plan(plan) => write!(f, "{plan}"),
+            Output::Sql(sql) => writeln!(f, "{sql}"),
         }
     }
 }
@@ -90,6 +93,7 @@ pub struct Session {
     base_dir: Option<std::path::PathBuf>,
     interrupt: Option<Interrupt>,
     importer: Option<Importer>,
+    translator: Option<Translator>,
     read_ahead: Option<u64>,
     /// What the last statement run may want its user to know (see [`Session::warnings`]).
     warnings: Vec<String>,
@@ -106,6 +110,11 @@ pub type Importer = fn(
     interrupt: Option<&Interrupt>,
 ) -> Result<u64>;
 
+/// Answers `explain sql STATEMENT`: the PostgreSQL statement equivalent to `statement`, whose
+/// collection is `current` when it names none. The language knows no SQL; the layer that does
+/// supplies this (`quarry::sql::explain`).
+pub type Translator = fn(statement: &Statement, current: Option<&str>) -> Result<String>;
+
 impl Session {
     /// A session on `db` with no current collection and no parameters.
     pub fn new(db: Db) -> Session {
@@ -117,6 +126,7 @@ impl Session {
             base_dir: None,
             interrupt: None,
             importer: None,
+            translator: None,
             read_ahead: Some(exec::MIN_ROWS),
             warnings: Vec::new(),
         }
@@ -218,6 +228,20 @@ impl Session {
     /// ```
     pub fn set_importer(&mut self, importer: Option<Importer>) {
         self.importer = importer;
+    }
+
+    /// Lets `explain sql` statements run, through `translator`; without one they fail with an
+    /// error that says so. The shell, `quarry exec` and scripts set `quarry::sql::explain`.
+    ///
+    /// ```
+    /// let mut session = quarry::query::Session::new(quarry::Db::temporary()?);
+    /// session.set_translator(Some(quarry::sql::explain));
+    /// let out = session.execute("explain sql count from t")?;
+    /// assert_eq!(out[0].to_string(), "select count(*) from \"public\".\"t\";\n");
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn set_translator(&mut self, translator: Option<Translator>) {
+        self.translator = translator;
     }
 
     /// The database, as the open transaction sees it when there is one.
@@ -530,6 +554,16 @@ impl Session {
                 Ok(Output::Rows(crate::query::fields::field_summary(
                     &collection,
                 )?))
+            }
+            Statement::ExplainSql { statement } => {
+                let translator = self.translator.ok_or_else(|| {
+                    Error::Query(
+                        "`explain sql` runs in the shell, `quarry exec` and scripts; from Rust, \
+                         call quarry::sql::translate (or give the session a translator)"
+                            .into(),
+                    )
+                })?;
+                Ok(Output::Sql(translator(statement, self.current.as_deref())?))
             }
             Statement::Explain { analyze, statement } => {
                 if matches!(**statement, Statement::Explain { .. }) {

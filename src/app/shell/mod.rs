@@ -109,16 +109,6 @@ pub fn run_named(session: &mut Session, name: &str) -> Result<i32> {
 }
 
 impl Shell<'_> {
-    /// `explain sql STATEMENT`: the PostgreSQL statement equivalent to `statement`, over the
-    /// table `export --format postgres` writes (the current collection's, when it names none).
-    fn explain_sql(&self, statement: &str, translated: Result<crate::io::sql::Translation>) {
-        match translated {
-            Ok(translation) => println!("{translation}"),
-            Err(Error::Parse(err)) => eprint!("{}", err.render(statement, None)),
-            Err(err) => eprintln!("error: {err}"),
-        }
-    }
-
     /// `news.db:articles> `, with a `*` before the `>` while a transaction is open.
     fn prompt(&self) -> String {
         let open = if self.session.in_transaction() {
@@ -266,12 +256,6 @@ impl Shell<'_> {
 
     /// Runs statements, printing each result, its footer and any error.
     fn execute(&mut self, text: &str) {
-        if let Some((statement, translated)) =
-            crate::io::sql::explain_sql(text, self.session.current())
-        {
-            self.explain_sql(statement, translated);
-            return;
-        }
         let statements = match crate::query::parse(text) {
             Ok(statements) => statements,
             Err(err) => {

@@ -76,6 +76,7 @@ pub fn script_files(path: &Path) -> Result<Vec<PathBuf>> {
 pub fn run_file(db: &Db, file: &Path, draw: Option<DrawTable>) -> Result<Report> {
     let mut session = Session::new(db.clone());
     session.set_importer(Some(crate::io::import::statement));
+    session.set_translator(Some(crate::io::sql::explain));
     let mut runner = Runner::checking(&mut session).with_tables(draw);
     if let Err(stopped) = runner.run_file(file) {
         return Err(Error::Query(format!(

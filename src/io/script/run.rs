@@ -309,12 +309,6 @@ impl<'a> Runner<'a> {
     /// Runs one entry; returns what it printed (errors as `error: ...` lines) and whether it
     /// failed.
     fn statement(&mut self, path: &Path, script: &str, text: &str, line: usize) -> (String, bool) {
-        if let Some((_, translated)) = crate::io::sql::explain_sql(text, self.session.current()) {
-            return match translated {
-                Ok(translation) => (format!("{translation}\n"), false),
-                Err(err) => (format!("error: {err}\n"), true),
-            };
-        }
         let statements = match crate::query::parse(text) {
             Ok(statements) => statements,
             Err(err) => return (render_parse_error(&err, path, script, line), true),

@@ -24,7 +24,7 @@ mod statement;
 use std::fmt;
 
 use crate::error::{Error, Result};
-use crate::query::ast::Param;
+use crate::query::ast::{Param, Statement};
 use crate::value::Value;
 
 pub(crate) use statement::index_statements;
@@ -80,17 +80,8 @@ impl fmt::Display for Translation {
 /// # Ok::<(), quarry::Error>(())
 /// ```
 pub fn translate(text: &str, target: &PgTarget) -> Result<Translation> {
-    translate_in(text, target, None)
-}
-
-/// [`translate`], with `current` the collection of a statement that names none (the shell's
-/// and a script's `use C`).
-fn translate_in(text: &str, target: &PgTarget, current: Option<&str>) -> Result<Translation> {
     let statement = crate::query::parse_statement(text)?;
-    let mut cx = Cx {
-        params: Vec::new(),
-        current: current.map(str::to_owned),
-    };
+    let mut cx = Cx::default();
     let sql = statement::translate(&statement, target, &mut cx)?;
     Ok(Translation {
         sql,
@@ -98,34 +89,28 @@ fn translate_in(text: &str, target: &PgTarget, current: Option<&str>) -> Result<
     })
 }
 
-/// `explain sql STATEMENT`, which the shell and scripts answer with the translation of
-/// STATEMENT (over the table of `current` when it names no collection): the statement's text
-/// and its translation, or `None` when `text` is not one.
+/// Answers `explain sql`: the translation of `statement` (over the table of `current` when it
+/// names no collection) as it prints, parameters named; a
+/// [`crate::query::session::Translator`] for sessions.
 ///
 /// ```
-/// let (statement, sql) = quarry::sql::explain_sql("explain sql count where a = 1", Some("t")).unwrap();
-/// assert_eq!(statement, "count where a = 1");
-/// assert!(sql?.sql.starts_with(r#"select count(*) from "public"."t""#));
-/// assert!(quarry::sql::explain_sql("explain count", None).is_none());
+/// let statement = quarry::query::parse_statement("count where a = $1")?;
+/// let sql = quarry::sql::explain(&statement, Some("t"))?;
+/// assert!(sql.starts_with(r#"select count(*) from "public"."t""#));
+/// assert!(sql.ends_with("-- parameters (jsonb values): $1 is $1"));
 /// # Ok::<(), quarry::Error>(())
 /// ```
-pub fn explain_sql<'a>(
-    text: &'a str,
-    current: Option<&str>,
-) -> Option<(&'a str, Result<Translation>)> {
-    let text = text.trim().trim_end_matches(';').trim_end();
-    let rest = strip_word(text, "explain")?;
-    let statement = strip_word(rest, "sql")?;
-    Some((
-        statement,
-        translate_in(statement, &PgTarget::default(), current),
-    ))
-}
-
-/// `text` after its first word, when that is `word` (in any case) followed by white space.
-fn strip_word<'a>(text: &'a str, word: &str) -> Option<&'a str> {
-    let (first, rest) = text.split_once(char::is_whitespace)?;
-    first.eq_ignore_ascii_case(word).then(|| rest.trim_start())
+pub fn explain(statement: &Statement, current: Option<&str>) -> Result<String> {
+    let mut cx = Cx {
+        params: Vec::new(),
+        current: current.map(str::to_owned),
+    };
+    let sql = statement::translate(statement, &PgTarget::default(), &mut cx)?;
+    Ok(Translation {
+        sql,
+        parameters: cx.params,
+    }
+    .to_string())
 }
 
 /// What translating one statement gathers and needs: its parameters, in order of first

@@ -512,6 +512,17 @@ pub(super) fn statement(input: &str) -> PResult<'_, Statement> {
     match word.as_str() {
         "explain" => {
             let (rest, _) = kw("explain").parse(start)?;
+            // `explain sql explain ...` is PostgreSQL's `explain` of the translation.
+            if let Ok((rest, _)) = kw("sql").parse(rest) {
+                let (rest, inner) =
+                    expect(statement, || "expected a statement to translate".into()).parse(rest)?;
+                return Ok((
+                    rest,
+                    Statement::ExplainSql {
+                        statement: Box::new(inner),
+                    },
+                ));
+            }
             let (rest, analyze) = map(opt(kw("analyze")), |a| a.is_some()).parse(rest)?;
             let (at, _) = ws(rest)?;
             if kw("explain").parse(at).is_ok() {
