@@ -415,7 +415,7 @@ fn sql_prints_the_postgresql_translation_or_says_why_not() {
     // Parameters are named after the statement.
     let run = quarry_in(
         dir.path(),
-        &["sql", "from a where org = $org limit $1"],
+        &["sql", "from a where org = $org order by _id limit $1"],
         None,
     );
     assert_eq!(run.code, 0, "{}", run.err);

@@ -392,6 +392,7 @@ fn small_doc(rng: &mut Rng) -> Json {
             "2021-03-04T25:00",
             "soon",
             "0000-03-01",
+            "0000-01-01",
             "9999-12-31",
         ];
         doc.insert("d".into(), json!(d[rng.below(d.len() as u64) as usize]));
@@ -408,13 +409,15 @@ fn small_doc(rng: &mut Rng) -> Json {
             json!(0),
             json!(1234.5678),
             json!(" pad "),
+            json!(5e-324),
         ];
         doc.insert("n".into(), n[rng.below(n.len() as u64) as usize].clone());
     }
     if rng.below(3) == 0 {
         let items: Vec<Json> = (0..rng.below(3))
-            .map(|_| match rng.below(5) {
+            .map(|_| match rng.below(7) {
                 0 => scalar(rng),
+                1 => [json!([scalar(rng)]), json!([])][rng.below(2) as usize].clone(),
                 _ => json!({"p": scalar(rng)}),
             })
             .collect();
@@ -466,9 +469,22 @@ fn random_condition(rng: &mut Rng, depth: u32) -> String {
             pick(rng, &["1", "'a'", "''", "'b'", "null", "1.5", "[]"])
         ),
         8 if depth < 2 => {
-            let inner = match rng.below(3) {
+            let inner = match rng.below(4) {
                 0 => format!("_ {} {}", pick(rng, &["=", "<", ">="]), pick(rng, LITERALS)),
-                1 => random_condition(rng, 2).replace("arr.p", "p"),
+                1 => pick(
+                    rng,
+                    &[
+                        "_ is null",
+                        "not exists _",
+                        "p is null",
+                        "_ matches '1'",
+                        "_[0] = 1",
+                        "_ contains 1",
+                        "len(_) = 1",
+                    ],
+                )
+                .to_owned(),
+                2 => random_condition(rng, 2).replace("arr.p", "p"),
                 _ => format!(
                     "p {} {} and not p = {}",
                     pick(rng, &[">=", "<="]),

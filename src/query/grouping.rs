@@ -162,7 +162,10 @@ fn resolve_condition(condition: &Expr, aliases: &[(&str, &Operand)]) -> Result<E
 
 /// `condition` with every operand replaced by what `f` gives for it. `exists` and `has` test
 /// documents' paths, which groups do not have: they are errors here.
-fn on_groups(condition: &Expr, f: &mut dyn FnMut(&Operand) -> Result<Operand>) -> Result<Expr> {
+pub(crate) fn on_groups(
+    condition: &Expr,
+    f: &mut dyn FnMut(&Operand) -> Result<Operand>,
+) -> Result<Expr> {
     condition.map(f, &mut |_, test| {
         Err(Error::Query(format!(
             "`{test}` tests documents, not groups: put it in `where`"

@@ -3,7 +3,9 @@
 //!
 //! A comparison is one lax SQL/JSON path test (`doc @? '$ ? (…)'`), and tests are joined by
 //! SQL's `and`, `or` and `not`. Each test is two-valued (never null), so `!=` is exactly
-//! `not (=)`; a lax comparison tries a value and each element of an array, as quarry does; a
+//! `not (=)`; a lax comparison tries a value and each element of an array, as quarry does (the
+//! value tested is always a field, of the document or of the object holding a `has` element:
+//! lax mode unwraps an array tested as the root once more); a
 //! comparison across types is unknown, which a filter drops, as quarry's is false; `1 == 1.0`
 //! holds; strings compare by code point whatever the collation. Where the statement gives the
 //! value, the path is a constant the export's GIN index (`jsonb_path_ops`) serves; with a
@@ -13,7 +15,7 @@
 //! Invariant: the SQL of a condition holds for exactly the rows quarry's condition holds for.
 
 use crate::error::{Error, Result};
-use crate::path::Path;
+use crate::path::{Path, Segment};
 use crate::query::ast::{CompareOp, Expr, Operand};
 use crate::value::Value;
 
@@ -178,7 +180,7 @@ pub(super) fn condition(expr: &Expr, subject: &Subject, cx: &mut Cx) -> Result<S
             Ok(test(
                 &s,
                 &Jp::text(&format!(
-                    "exists({p} ? (@ like_regex {}))",
+                    "exists({p} ? (@.type() == \"string\" && @ like_regex {}))",
                     super::regex::jsonpath_string(&are)
                 )),
             ))
@@ -219,12 +221,16 @@ pub(super) fn condition(expr: &Expr, subject: &Subject, cx: &mut Cx) -> Result<S
         } => {
             let (s, p) = reach_path(subject, path)?;
             let depth = subject.depth;
+            // The element is read as the field `_` of an object, as a document's fields are:
+            // tested as the root itself, an element that is an array would be unwrapped once
+            // more than quarry does.
             let element = Subject {
-                sql: format!("e{depth}.v"),
+                sql: format!("jsonb_build_object('_', e{depth}.v)"),
                 document: false,
                 depth: depth + 1,
             };
-            let inner = condition(&crate::query::eval::element_relative(inner), &element, cx)?;
+            let relative = under_element(&crate::query::eval::element_relative(inner));
+            let inner = condition(&relative, &element, cx)?;
             Ok(format!(
                 "exists (select from jsonb_path_query({s}, '{}') r{depth}(v), \
                  jsonb_array_elements(case when jsonb_typeof(r{depth}.v) = 'array' then \
@@ -232,6 +238,35 @@ pub(super) fn condition(expr: &Expr, subject: &Subject, cx: &mut Cx) -> Result<S
                 quote(&format!("lax {}", dollar(&p)))
             ))
         }
+    }
+}
+
+/// A `has` condition, whose paths start at the element, with its paths starting at the field
+/// `_` that holds the element.
+fn under_element(expr: &Expr) -> Expr {
+    let under = |path: &Path| {
+        let mut segments = vec![Segment::Field("_".into())];
+        segments.extend(path.segments().iter().cloned());
+        Path::new(segments)
+    };
+    let mapped = expr.map(
+        &mut |operand| {
+            Ok::<_, std::convert::Infallible>(
+                operand
+                    .rewrite(&mut |part| {
+                        Ok(match part {
+                            Operand::Path(path) => Some(Operand::Path(under(path))),
+                            _ => None,
+                        })
+                    })
+                    .unwrap_or_else(|_: String| operand.clone()),
+            )
+        },
+        &mut |path, _| Ok(under(path)),
+    );
+    match mapped {
+        Ok(expr) => expr,
+        Err(never) => match never {},
     }
 }
 
@@ -554,7 +589,6 @@ impl Jp {
     fn constant(&self) -> Option<String> {
         match self.0.as_slice() {
             [Piece::Text(text)] => Some(text.clone()),
-            [] => Some(String::new()),
             _ => None,
         }
     }
@@ -617,7 +651,8 @@ mod tests {
             sql("count from t where items has (not sku = 'X')"),
             "exists (select from jsonb_path_query(doc, 'lax $.\"items\"') r0(v), \
              jsonb_array_elements(case when jsonb_typeof(r0.v) = 'array' then r0.v else \
-             jsonb_build_array(r0.v) end) e0(v) where not e0.v @? '$ ? (@.\"sku\" == \"X\")')"
+             jsonb_build_array(r0.v) end) e0(v) where not jsonb_build_object('_', e0.v) @? \
+             '$ ? (@.\"_\".\"sku\" == \"X\")')"
         );
     }
 }

@@ -17,7 +17,7 @@ use crate::query::ast::{Aggregate, Column, Operand, Query};
 use super::condition::{Subject, condition};
 use super::expression::{Scope, value};
 use super::path::json_path;
-use super::{Cx, ident, quote};
+use super::{Cx, column_name, quote};
 
 /// The SQL of a query that answers with groups, from `table` (filter and limits given as
 /// SQL clauses).
@@ -75,14 +75,13 @@ pub(super) fn grouped(
         shown.push(format!(
             "{} as {}",
             value(&on_row, &group, cx)?,
-            ident(&column.name())
+            column_name(&column.name())?
         ));
     }
     let having = match &q.having {
         Some(having) => {
-            let on_rows = having.map(&mut |o| rows.rewrite(&resolve(o)), &mut |p, _| {
-                Ok::<_, Error>(p.clone())
-            })?;
+            let on_rows =
+                crate::query::grouping::on_groups(having, &mut |o| rows.rewrite(&resolve(o)))?;
             format!(
                 " where {}",
                 condition(&on_rows, &Subject::row("grouped.r"), cx)?

@@ -248,6 +248,17 @@ create or replace function quarry.to_float(v jsonb) returns float8
 language sql immutable parallel safe as $$
   select (v::numeric)::text::float8
 $$;
+-- `x op y` for + - * / as IEEE arithmetic gives it (PostgreSQL raises instead): an overflow
+-- is infinite, an underflow zero.
+create or replace function quarry.float_op(op text, x float8, y float8) returns float8
+language plpgsql immutable parallel safe as $$
+begin
+  return case op when '+' then x + y when '-' then x - y when '*' then x * y else x / y end;
+exception when numeric_value_out_of_range then
+  if sqlerrm like '%underflow%' then return 0; end if;
+  return case when (case op when '*' then (x < 0) <> (y < 0) when '/' then (x < 0) <> (y < 0)
+    when '-' then x < 0 else x < 0 end) then '-Infinity'::float8 else 'Infinity'::float8 end;
+end $$;
 -- `a op b` for + - * / % (integers exact while the answer is whole and fits, else floats;
 -- by zero null; anything but numbers null).
 create or replace function quarry.arith(op text, a jsonb, b jsonb) returns jsonb
@@ -256,7 +267,6 @@ declare
   x numeric;
   y numeric;
   r numeric;
-  f float8;
 begin
   if jsonb_typeof(a) is distinct from 'number' or jsonb_typeof(b) is distinct from 'number' then
     return 'null';
@@ -279,17 +289,7 @@ begin
   if op = '%' then
     raise exception 'quarry: %% of floats has no exact translation';
   end if;
-  begin
-    f := case op
-      when '+' then quarry.to_float(a) + quarry.to_float(b)
-      when '-' then quarry.to_float(a) - quarry.to_float(b)
-      when '*' then quarry.to_float(a) * quarry.to_float(b)
-      when '/' then quarry.to_float(a) / quarry.to_float(b)
-    end;
-  exception when numeric_value_out_of_range then
-    if sqlerrm like '%underflow%' then f := 0; else return 'null'; end if;
-  end;
-  return quarry.float_json(f);
+  return quarry.float_json(quarry.float_op(op, quarry.to_float(a), quarry.to_float(b)));
 end $$;
 -- `a || b`: text of strings, integers and booleans; null when either is null, missing, an
 -- array or an object.
@@ -388,12 +388,12 @@ begin
   end if;
   if jsonb_typeof(v) is distinct from 'number' then return 'null'; end if;
   f := quarry.to_float(v);
-  begin
-    r := quarry.to_float(quarry.make_whole(quarry.float_json(f * power(10::float8, d)), 'round'))
-      / power(10::float8, d);
-  exception when numeric_value_out_of_range then
-    r := 'Infinity';
-  end;
+  unit := power(10::float8, d);
+  r := quarry.float_op('*', f, unit);
+  if r not in ('Infinity'::float8, '-Infinity'::float8) then
+    r := quarry.to_float(quarry.make_whole(quarry.float_json(r), 'round'));
+  end if;
+  r := quarry.float_op('/', r, unit);
   if r in ('Infinity'::float8, '-Infinity'::float8) or r = 'NaN'::float8 then r := f; end if;
   return quarry.float_json(r);
 end $$;
@@ -427,10 +427,12 @@ language sql immutable parallel safe as $$
   select case when m = 2 then case when (y % 4 = 0 and y % 100 <> 0) or y % 400 = 0 then 29 else 28 end
     when m in (4, 6, 9, 11) then 30 else 31 end
 $$;
+-- A date as quarry writes it: `YYYY-MM-DD`, and `-00YYYY-MM-DD` before year 0.
 create or replace function quarry.date_text(ymd int[]) returns jsonb
 language sql immutable parallel safe as $$
   select case when ymd is null then 'null'::jsonb
-    else to_jsonb(lpad(ymd[1]::text, 4, '0') || '-' || lpad(ymd[2]::text, 2, '0') || '-' || lpad(ymd[3]::text, 2, '0')) end
+    else to_jsonb(case when ymd[1] < 0 then '-' || lpad((-ymd[1])::text, 6, '0') else lpad(ymd[1]::text, 4, '0') end
+      || '-' || lpad(ymd[2]::text, 2, '0') || '-' || lpad(ymd[3]::text, 2, '0')) end
 $$;
 -- `year(d)`, `month(d)`, `day(d)`, `date(d)`.
 create or replace function quarry.date_part(v jsonb, part text) returns jsonb
@@ -440,7 +442,7 @@ language sql immutable parallel safe as $$
     else to_jsonb((quarry.date_of(v))[case part when 'year' then 1 when 'month' then 2 else 3 end]) end
 $$;
 -- `date + amount unit` (`back`: minus): months and years stop at a month's last day; null
--- when not a date, not a whole amount, or outside the years 0 to 9999.
+-- when not a date, not a whole amount, or outside the years -9999 to 9999.
 create or replace function quarry.shift_date(v jsonb, amount jsonb, unit text, back boolean) returns jsonb
 language plpgsql immutable parallel safe as $$
 declare
@@ -462,7 +464,7 @@ begin
     months := ymd[1]::numeric * 12 + (ymd[2] - 1) + case unit when 'year' then n * 12 else n end;
     y := floor(months / 12);
     m := months - y * 12 + 1;
-    if y < 0 or y > 9999 then return 'null'; end if;
+    if y < -9999 or y > 9999 then return 'null'; end if;
     return quarry.date_text(array[y::int, m::int, least(ymd[3], quarry.month_days(y::int, m::int))]);
   end if;
   -- Days since 0000-03-01 (proleptic Gregorian), shifted, and back to a date.
@@ -481,7 +483,7 @@ begin
   mp := floor((5 * doy + 2) / 153);
   m := case when mp < 10 then mp + 3 else mp - 9 end;
   if m <= 2 then y := y + 1; end if;
-  if y < 0 or y > 9999 then return 'null'; end if;
+  if y < -9999 or y > 9999 then return 'null'; end if;
   return quarry.date_text(array[y::int, m::int, (doy - floor((153 * mp + 2) / 5) + 1)::int]);
 end $$;
 -- Groups. The keys a value gives (`group by` an expression): each element of a non-empty

@@ -74,9 +74,9 @@ impl fmt::Display for Translation {
 /// use quarry::export::PgTarget;
 /// let t = quarry::sql::translate("count from articles where org = 'ICC'", &PgTarget::default())?;
 /// assert_eq!(t.sql, r#"select count(*) from "public"."articles" where doc @? '$ ? (@."org" == "ICC")'"#);
-/// let t = quarry::sql::translate("from a where year > $y limit $n", &PgTarget::default())?;
+/// let t = quarry::sql::translate("from a where year > $y order by year limit $n", &PgTarget::default())?;
 /// assert_eq!(t.parameters.len(), 2);
-/// assert!(quarry::sql::translate("from a where search 'x'", &PgTarget::default()).is_err());
+/// assert!(quarry::sql::translate("from a limit 5", &PgTarget::default()).is_err());
 /// # Ok::<(), quarry::Error>(())
 /// ```
 pub fn translate(text: &str, target: &PgTarget) -> Result<Translation> {
@@ -205,6 +205,18 @@ fn jsonb(value: &Value) -> Result<String> {
 
 fn not_yet(what: &str) -> Error {
     Error::Query(format!("{what} has no exact PostgreSQL translation"))
+}
+
+/// A quoted SQL identifier for a column or an index that the translation names, refused when
+/// PostgreSQL would cut it (past 63 bytes), which would give another name, or two alike.
+fn column_name(name: &str) -> Result<String> {
+    if name.len() > 63 {
+        return Err(Error::Query(format!(
+            "the name `{name}` is longer than PostgreSQL's 63 bytes, which would cut it: give it \
+             a shorter alias (`as name`)"
+        )));
+    }
+    Ok(ident(name))
 }
 
 /// A quoted SQL identifier.

@@ -1,8 +1,9 @@
 //! quarry paths as SQL/JSON paths, run in lax mode.
 //!
 //! Invariant: [`json_path`] yields, in lax mode, exactly the values a quarry path reaches
-//! ([`Path::values`]) in the same order. A field of an array is that field of each element:
-//! lax mode unwraps one level of array, as quarry does. A position applies only to an array:
+//! ([`Path::values`]) in the same order, from an object root (a document, or the object that
+//! holds a `has` element). A field of an array is that field of each element: lax mode
+//! unwraps one level of array, as quarry does. A position applies only to an array:
 //! lax mode would take `[0]` of a scalar or an object as the value itself, so each position is
 //! guarded by a filter, on the value before the field that holds the array, that the field is
 //! an array (`$ ? (@."t".type() == "array")."t"[0]`; `.type()` does not unwrap).

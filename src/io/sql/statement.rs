@@ -16,7 +16,7 @@ use crate::value::Value;
 use super::condition::{Subject, condition};
 use super::expression::{Scope, value as value_of};
 use super::path::{json_path, segments_json};
-use super::{Cx, PgTarget, ident, jsonb, not_yet, quote};
+use super::{Cx, PgTarget, column_name, ident, jsonb, not_yet, quote};
 
 /// The SQL of `statement` against `target`.
 pub(super) fn translate(statement: &Statement, target: &PgTarget, cx: &mut Cx) -> Result<String> {
@@ -116,7 +116,7 @@ fn query(q: &Query, target: &PgTarget, cx: &mut Cx) -> Result<String> {
             let mut out = Vec::new();
             for column in columns {
                 let value = value_of(&column.value, &document, cx)?;
-                out.push(format!("{value} as {}", ident(&column.name())));
+                out.push(format!("{value} as {}", column_name(&column.name())?));
             }
             out.join(", ")
         }
@@ -148,6 +148,14 @@ fn query(q: &Query, target: &PgTarget, cx: &mut Cx) -> Result<String> {
     let last_descending = q.order_by.last().is_some_and(|k| k.descending);
     keys.push(format!("id{}", if last_descending { " desc" } else { "" }));
     sql.push_str(&format!(" order by {}", keys.join(", ")));
+    if q.order_by.is_empty() && (q.limit.is_some() || q.offset.is_some()) {
+        // Without `order by`, quarry's `limit` keeps the first rows its plan meets (an index
+        // scan's are in key order), which SQL cannot know.
+        return Err(not_yet(
+            "a `limit` or `offset` without `order by` (quarry keeps the first rows its plan \
+             meets; write `order by _id` for id order)",
+        ));
+    }
     sql.push_str(&limits(q, cx)?);
     Ok(sql)
 }
@@ -158,8 +166,8 @@ fn limits(q: &Query, cx: &mut Cx) -> Result<String> {
     for (word, operand) in [("limit", &q.limit), ("offset", &q.offset)] {
         match operand {
             None => {}
-            Some(Operand::Value(Value::Int(n))) if *n >= 0 => {
-                sql.push_str(&format!(" {word} {n}"));
+            Some(Operand::Value(v)) if v.as_i64().is_some_and(|n| n >= 0) => {
+                sql.push_str(&format!(" {word} {}", v.as_i64().unwrap_or_default()));
             }
             Some(Operand::Param(param)) => sql.push_str(&format!(
                 " {word} quarry.whole(${}::jsonb, '{word}')",
@@ -186,7 +194,7 @@ fn count(c: &Count, target: &PgTarget, cx: &mut Cx) -> Result<String> {
         "select (array_agg(g.k order by id))[1] as {}, count(*) as \"count\" from {from}, \
          quarry.index_keys({source}, '{}') g(k){filter} group by quarry.key(g.k) \
          order by count(*) desc, quarry.key(g.k)",
-        ident(&by.to_string()),
+        column_name(&by.to_string())?,
         quote(&format!("lax {}", json_path("$", by)?))
     ))
 }
@@ -200,6 +208,11 @@ fn insert(table: &str, documents: &[Value]) -> Result<String> {
             fields.shift_remove("_id");
         }
         rows.push(format!("({})", jsonb(&document)?));
+    }
+    if rows.is_empty() {
+        return Ok(format!(
+            "insert into {table} (doc) select '{{}}'::jsonb where false returning id"
+        ));
     }
     Ok(format!(
         "insert into {table} (doc) values {} returning id",
@@ -234,6 +247,7 @@ fn key_expression(path: &Path) -> Result<String> {
 /// PostgreSQL refuses what it could not keep unique as quarry does.
 fn create_index(table: &str, collection: &str, paths: &[Path], unique: bool) -> Result<String> {
     let name = crate::store::default_index_name(collection, paths);
+    column_name(&format!("{name}_single"))?;
     let keys: Vec<String> = paths.iter().map(key_expression).collect::<Result<_>>()?;
     if !unique {
         return Ok(format!(
