@@ -206,7 +206,17 @@ fn open_existing(path: PathBuf) -> Result<Db, Error> {
             path.display()
         )));
     }
-    Db::open(path)
+    open(path)
+}
+
+/// Opens the database at `path`, saying on stderr what opening found (a store that came back
+/// older than its last flush).
+fn open(path: PathBuf) -> Result<Db, Error> {
+    let db = Db::open(path)?;
+    for warning in db.warnings() {
+        eprintln!("warning: {warning}");
+    }
+    Ok(db)
 }
 
 fn run(cli: Cli) -> Result<i32, Error> {
@@ -221,7 +231,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 Ok(parsed) if parsed.iter().all(Statement::only_reads) => open_existing(path)?,
                 // A statement that does not parse is reported without creating anything.
                 Err(_) if !path.exists() => Db::temporary()?,
-                _ => Db::open(path)?,
+                _ => open(path)?,
             };
             let mut session = Session::new(db.clone());
             session.set_importer(Some(crate::io::import::statement));
@@ -286,7 +296,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             // A dry run creates nothing: without a database, it checks against an empty one.
             let db = match (dry_run, path.exists()) {
                 (true, false) => Db::temporary()?,
-                _ => Db::open(path)?,
+                _ => open(path)?,
             };
             let options = crate::io::import::ImportOptions {
                 format: match format.as_str() {
@@ -383,7 +393,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             }
         }
         Some(Command::Run { files }) => {
-            let db = Db::open(db_path(cli.db))?;
+            let db = open(db_path(cli.db))?;
             let mut session = Session::new(db.clone());
             session.set_importer(Some(crate::io::import::statement));
             session.set_translator(Some(crate::io::sql::explain));
@@ -452,7 +462,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             })
         }
         None => {
-            let db = Db::open(db_path(cli.db))?;
+            let db = open(db_path(cli.db))?;
             let mut session = Session::new(db.clone());
             session.set_importer(Some(crate::io::import::statement));
             session.set_translator(Some(crate::io::sql::explain));

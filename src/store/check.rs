@@ -60,7 +60,8 @@ impl CheckReport {
 impl Db {
     /// Verifies the whole store: every document decodes, every document has all its index
     /// entries, every entry points at a document that has that value, unique indexes hold,
-    /// and counters are ahead of the ids and agree with the documents.
+    /// and counters are ahead of the ids and agree with the documents; and that no collection
+    /// came back older than the last flush acknowledged (see [`Db::warnings`]).
     ///
     /// ```
     /// let db = quarry::Db::temporary()?;
@@ -74,6 +75,14 @@ impl Db {
     /// ```
     pub fn check(&self) -> Result<CheckReport> {
         let mut report = CheckReport::default();
+        report.problems.extend(
+            self.stepped_back()
+                .into_iter()
+                .map(|(collection, message)| Problem {
+                    collection,
+                    message,
+                }),
+        );
         for state in self.inner.all_states() {
             report.collections += 1;
             check_collection(&state, &mut report)?;
@@ -82,7 +91,9 @@ impl Db {
     }
 
     /// Rebuilds every index from the documents (removing stray entries and restoring missing
-    /// ones) and corrects the counters, then checks again and returns that report. Problems
+    /// ones) and corrects the counters, accepts collections that came back older than a flush
+    /// acknowledged as they are (see [`Db::warnings`]), then checks again and returns that
+    /// report. Problems
     /// it cannot fix (a document that cannot be decoded, data that breaks a unique index)
     /// stay in the report.
     ///
@@ -105,6 +116,8 @@ impl Db {
                 message,
             }));
         }
+        // What came back older than a flush acknowledged is accepted as it is.
+        self.accept_losses()?;
         let mut report = self.check()?;
         report.problems.extend(failures);
         Ok(report)

@@ -41,6 +41,9 @@
 /// A file beside sled's own, written once the catalog is durable: with it present, an empty
 /// catalog means the store was damaged rather than newly created.
 pub const MARKER_FILE: &str = "quarry.format";
+/// The file beside the store that records each collection's generation at the last flush
+/// (see `seal`).
+pub const SEAL_FILE: &str = "quarry.seal";
 
 /// Name of the catalog tree.
 pub const CATALOG_TREE: &[u8] = b"quarry.catalog";
@@ -60,6 +63,9 @@ pub const NEXT_ID_KEY: &[u8] = b"m/next_id";
 pub const NEXT_INDEX_KEY: &[u8] = b"m/next_index";
 /// Collection-tree key of the document count.
 pub const COUNT_KEY: &[u8] = b"m/count";
+/// How many batches have been applied to the collection (absent: none yet): a write sequence
+/// that the seal beside the store is compared with on open.
+pub const GENERATION_KEY: &[u8] = b"m/generation";
 /// Collection-tree key prefix of index definitions.
 pub const INDEX_DEF_PREFIX: &[u8] = b"m/index/";
 /// Collection-tree key of a running import's journal.

@@ -23,6 +23,7 @@ pub mod layout;
 mod recovery;
 mod release_memory;
 mod scan;
+mod seal;
 mod staged;
 mod state;
 mod transaction;
@@ -130,6 +131,11 @@ pub(crate) struct DbInner {
     writers: Arc<writers::Writers>,
     /// See [`Options::transaction_limit`].
     transaction_limit: usize,
+    /// The seal beside the store (`None` for a temporary one).
+    seal: Option<PathBuf>,
+    /// What opening found against the seal: collections that came back older than a flush
+    /// acknowledged, with how many writes are missing; kept in each new seal until `repair`.
+    stepped_back: Mutex<Vec<seal::Sealed>>,
     /// Last, so that it drops after the sled handles above.
     _release: release_memory::ReleaseOnDrop,
 }
@@ -293,6 +299,19 @@ impl Db {
                 sled.drop_tree(&name)?;
             }
         }
+        // Compared before recovery, whose own batches move the generations on.
+        let seal_file = marker.as_ref().map(|_| path.join(layout::SEAL_FILE));
+        let stepped_back = match seal_file.as_deref().and_then(seal::read) {
+            None => Vec::new(),
+            Some(Ok(sealed)) => seal::compare(&sealed, &generations(collections.values())),
+            Some(Err(why)) => {
+                return Err(Error::Corrupt(format!(
+                    "{} is unreadable ({why}): whether the store came back whole cannot be told; \
+                     delete it to open the store as it is",
+                    seal_file.as_deref().unwrap_or(&path).display()
+                )));
+            }
+        };
         for state in collections.values() {
             state.upgrade()?;
             state.recover()?;
@@ -309,6 +328,8 @@ impl Db {
                 catalog_lock: Mutex::new(()),
                 writers,
                 transaction_limit: options.transaction_limit,
+                seal: seal_file,
+                stepped_back: Mutex::new(stepped_back),
                 _release: release_memory::ReleaseOnDrop,
             }),
             tx: None,
@@ -501,6 +522,18 @@ impl Db {
         self.inner
             .sled
             .drop_tree(layout::collection_tree(state.number))?;
+        // The seal forgets it: it may claim less than the store holds, never more.
+        if let Some(file) = &self.inner.seal
+            && let Some(Ok(mut sealed)) = seal::read(file)
+        {
+            sealed.retain(|s| s.number != state.number);
+            self.inner
+                .stepped_back
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .retain(|s| s.number != state.number);
+            self.write_seal(sealed)?;
+        }
         Ok(true)
     }
 
@@ -513,8 +546,81 @@ impl Db {
     /// # Ok::<(), quarry::Error>(())
     /// ```
     pub fn flush(&self) -> Result<()> {
+        // Taken before the flush, so that the seal never claims more than it made durable.
+        let sealed = generations(
+            self.inner
+                .collections
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .values(),
+        );
         self.inner.sled.flush()?;
-        Ok(())
+        self.write_seal(sealed)
+    }
+
+    /// Writes the seal: `sealed`, with what earlier opens found missing.
+    fn write_seal(&self, mut sealed: Vec<seal::Sealed>) -> Result<()> {
+        let Some(file) = &self.inner.seal else {
+            return Ok(());
+        };
+        for lost in self.stepped_back_now() {
+            match sealed.iter_mut().find(|s| s.number == lost.number) {
+                Some(s) => s.lost = lost.lost,
+                None => sealed.push(lost),
+            }
+        }
+        seal::write(file, &sealed)
+    }
+
+    fn stepped_back_now(&self) -> Vec<seal::Sealed> {
+        self.inner
+            .stepped_back
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Accepts the store as it is: forgets what opening found missing (`repair`).
+    pub(crate) fn accept_losses(&self) -> Result<()> {
+        self.inner
+            .stepped_back
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        self.flush()
+    }
+
+    /// What opening the database found that its user must know: each collection that came
+    /// back older than a flush acknowledged (a log cut short or partly lost), with how many of
+    /// its writes are missing. `check` reports them too, at every open, until `repair` accepts
+    /// the store as it is.
+    ///
+    /// ```
+    /// let db = quarry::Db::temporary()?;
+    /// assert!(db.warnings().is_empty());
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn warnings(&self) -> Vec<String> {
+        self.stepped_back()
+            .into_iter()
+            .map(|(collection, what)| format!("collection `{collection}`: {what}"))
+            .collect()
+    }
+
+    /// What opening found against the seal, as (collection, what) pairs, for `check`.
+    pub(crate) fn stepped_back(&self) -> Vec<(String, String)> {
+        let collections = self
+            .inner
+            .collections
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
+        self.stepped_back_now()
+            .iter()
+            .map(|lost| {
+                let exists = collections.values().any(|s| s.number == lost.number);
+                (lost.name.clone(), seal::describe(lost, exists))
+            })
+            .collect()
     }
 
     /// Bytes the database takes on disk.
@@ -617,4 +723,16 @@ fn check_name(name: &str) -> Result<()> {
             "collection name {name:?}: use letters, digits and `_`, not starting with a digit, at most {MAX_NAME_LEN} characters"
         )))
     }
+}
+
+/// Each collection's number, name and generation now.
+fn generations<'a>(states: impl Iterator<Item = &'a Arc<CollectionState>>) -> Vec<seal::Sealed> {
+    states
+        .map(|state| seal::Sealed {
+            number: state.number,
+            name: state.name.clone(),
+            generation: state.generation(),
+            lost: 0,
+        })
+        .collect()
 }

@@ -59,6 +59,8 @@ pub(crate) struct CollectionState {
     /// Shared so that reading it (every query plans with it) copies nothing.
     meta: RwLock<Arc<Meta>>,
     dropped: AtomicBool,
+    /// The generation stored with the last batch applied (see [`layout::GENERATION_KEY`]).
+    generation: AtomicU64,
 }
 
 std::thread_local! {
@@ -98,6 +100,7 @@ impl CollectionState {
         };
         let next_id = read_u64(layout::NEXT_ID_KEY, 1)?;
         let count = read_u64(layout::COUNT_KEY, 0)?;
+        let generation = read_u64(layout::GENERATION_KEY, 0)?;
         let next_index = match tree.get(layout::NEXT_INDEX_KEY)? {
             None => 1,
             Some(bytes) => layout::read_u32(&bytes)
@@ -128,6 +131,7 @@ impl CollectionState {
                 indexes,
             })),
             dropped: AtomicBool::new(false),
+            generation: AtomicU64::new(generation),
         })
     }
 
@@ -147,6 +151,8 @@ impl CollectionState {
             counts_held: AtomicBool::new(self.counts_held()),
             meta: RwLock::new(self.meta()),
             dropped: AtomicBool::new(false),
+            // A view stages; its base stamps the batches that commit it.
+            generation: AtomicU64::new(0),
         }
     }
 
@@ -208,12 +214,35 @@ impl CollectionState {
     /// on a transaction's view, to its staged writes.
     pub fn apply(&self, batch: Batch) -> Result<()> {
         self.while_applying(|| match (batch, &self.staged) {
-            (Batch::Direct(batch), None) => Ok(self.tree.apply_batch(batch)?),
+            (Batch::Direct(mut batch), None) => {
+                let generation = self.stamp(&mut batch);
+                self.tree.apply_batch(batch)?;
+                self.generation.store(generation, Ordering::SeqCst);
+                Ok(())
+            }
             (Batch::Staged(writes), Some(staged)) => staged.merge(writes),
             _ => Err(Error::Storage(
                 "a batch was applied to the wrong kind of collection".into(),
             )),
         })
+    }
+
+    /// Adds the next generation to `batch`, which is to be applied to the tree while batches
+    /// are kept out; the generation to record once it is.
+    pub(in crate::store) fn stamp(&self, batch: &mut sled::Batch) -> u64 {
+        let next = self.generation.load(Ordering::SeqCst) + 1;
+        batch.insert(layout::GENERATION_KEY, &next.to_be_bytes());
+        next
+    }
+
+    /// Records the generation of a batch [`CollectionState::stamp`] stamped, once applied.
+    pub(in crate::store) fn stamped(&self, generation: u64) {
+        self.generation.store(generation, Ordering::SeqCst);
+    }
+
+    /// The generation of the last batch applied.
+    pub(in crate::store) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
     }
 
     /// Runs `apply` as a batch is applied: gated readers wait, and the batch counter shows a

@@ -330,14 +330,20 @@ impl Tx {
             return Ok(false);
         }
         let states: Vec<&CollectionState> = changes.iter().map(|(t, _)| t.base.as_ref()).collect();
-        let applied = while_applying_all(&states, || -> Result<()> {
-            if let ([(t, writes)], false) = (changes.as_slice(), catalog_changed) {
-                t.base.tree.apply_batch(to_batch(writes))?;
-                return Ok(());
+        let applied = while_applying_all(&states, || -> Result<Vec<u64>> {
+            let mut generations = Vec::new();
+            let mut batches: Vec<sled::Batch> = Vec::new();
+            for (t, writes) in &changes {
+                let mut batch = to_batch(writes);
+                generations.push(t.base.stamp(&mut batch));
+                batches.push(batch);
+            }
+            if let ([(t, _)], false) = (changes.as_slice(), catalog_changed) {
+                t.base.tree.apply_batch(batches.remove(0))?;
+                return Ok(generations);
             }
             let mut trees: Vec<sled::Tree> =
                 changes.iter().map(|(t, _)| t.base.tree.clone()).collect();
-            let mut batches: Vec<sled::Batch> = changes.iter().map(|(_, w)| to_batch(w)).collect();
             if catalog_changed {
                 trees.push(db.catalog.clone());
                 batches.push(catalog.clone());
@@ -350,12 +356,21 @@ impl Tx {
                     }
                     Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
                 })
-                .map_err(|e| Error::Storage(format!("committing a transaction: {e:?}")))
+                .map_err(|e| Error::Storage(format!("committing a transaction: {e:?}")))?;
+            Ok(generations)
         });
-        if let Err(err) = applied {
-            // The failed commit is what to report; a tree left behind is dropped at next open.
-            let _ = drop_created(db, &touched);
-            return Err(err);
+        match applied {
+            Ok(generations) => {
+                for ((t, _), generation) in changes.iter().zip(generations) {
+                    t.base.stamped(generation);
+                }
+            }
+            Err(err) => {
+                // The failed commit is what to report; a tree left behind is dropped at next
+                // open.
+                let _ = drop_created(db, &touched);
+                return Err(err);
+            }
         }
         for t in touched.values() {
             t.base
