@@ -30,8 +30,10 @@ pub(crate) struct Grouped {
     pub columns: Vec<Projection>,
 }
 
-/// Plans `query`'s groups ([`Query::aggregates`] holds).
-pub(crate) fn plan(query: &Query, params: &Params) -> Result<Grouped> {
+/// A grouped query's columns (its group keys when it selects none) and its group keys,
+/// aliases resolved, each once (`group by a, a` is `group by a`, as in SQL); an error for an
+/// aggregate among the keys, or `distinct` with `group by` or an aggregate.
+pub(crate) fn columns_and_keys(query: &Query) -> Result<(Vec<Column>, Vec<Operand>)> {
     let columns: Vec<Column> = match &query.columns {
         Some(columns) => columns.clone(),
         // `from t group by a, b` answers with the keys.
@@ -48,8 +50,7 @@ pub(crate) fn plan(query: &Query, params: &Params) -> Result<Grouped> {
         .iter()
         .filter_map(|c| Some((c.alias.as_deref()?, &c.value)))
         .collect();
-    let resolve = |operand: &Operand| resolve_alias(operand, &aliases);
-    let keys: Vec<Operand> = if query.distinct {
+    let mut keys: Vec<Operand> = if query.distinct {
         if !query.group_by.is_empty() {
             return Err(Error::Query(
                 "`select distinct` groups by its columns already: write `group by` or `distinct`, \
@@ -70,7 +71,7 @@ pub(crate) fn plan(query: &Query, params: &Params) -> Result<Grouped> {
             .group_by
             .iter()
             .map(|key| {
-                let key = resolve(key);
+                let key = resolve_alias(key, &aliases);
                 if key.has_aggregate() {
                     return Err(Error::Query(format!(
                         "cannot group by `{key}`: it is an aggregate"
@@ -80,14 +81,23 @@ pub(crate) fn plan(query: &Query, params: &Params) -> Result<Grouped> {
             })
             .collect::<Result<_>>()?
     };
-    // A key given twice is one key (as in SQL): `group by a, a` is `group by a`.
-    let mut keys = keys;
     let mut seen = Vec::new();
     keys.retain(|k| {
         let new = !seen.contains(k);
         seen.push(k.clone());
         new
     });
+    Ok((columns, keys))
+}
+
+/// Plans `query`'s groups ([`Query::aggregates`] holds).
+pub(crate) fn plan(query: &Query, params: &Params) -> Result<Grouped> {
+    let (columns, keys) = columns_and_keys(query)?;
+    let aliases: Vec<(&str, &Operand)> = columns
+        .iter()
+        .filter_map(|c| Some((c.alias.as_deref()?, &c.value)))
+        .collect();
+    let resolve = |operand: &Operand| resolve_alias(operand, &aliases);
     let mut gather = Gather {
         keys: &keys,
         aggregates: Vec::new(),

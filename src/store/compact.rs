@@ -149,6 +149,10 @@ impl Db {
                 path.join(layout::MARKER_FILE),
                 fresh.join(layout::MARKER_FILE),
             )?;
+            // The copy holds what the flush above sealed, generations included.
+            if path.join(layout::SEAL_FILE).exists() {
+                std::fs::copy(path.join(layout::SEAL_FILE), fresh.join(layout::SEAL_FILE))?;
+            }
             std::fs::File::create(fresh.join(COMPLETE))?.sync_all()?;
             sync_parent(&fresh)?;
         }

@@ -12,7 +12,7 @@
 //! first document's value among equal ones.
 
 use crate::error::{Error, Result};
-use crate::query::ast::{Aggregate, Column, Operand, Query};
+use crate::query::ast::{Aggregate, Operand, Query};
 
 use super::condition::{Subject, condition};
 use super::expression::{Scope, value};
@@ -28,37 +28,12 @@ pub(super) fn grouped(
     limits: &str,
     cx: &mut Cx,
 ) -> Result<String> {
-    let columns: Vec<Column> = match &q.columns {
-        Some(columns) => columns.clone(),
-        None => q
-            .group_by
-            .iter()
-            .map(|key| Column {
-                value: key.clone(),
-                alias: None,
-            })
-            .collect(),
-    };
+    let (columns, keys) = crate::query::grouping::columns_and_keys(q)?;
     let aliases: Vec<(&str, &Operand)> = columns
         .iter()
         .filter_map(|c| Some((c.alias.as_deref()?, &c.value)))
         .collect();
     let resolve = |operand: &Operand| crate::query::grouping::resolve_alias(operand, &aliases);
-    let mut keys: Vec<Operand> = Vec::new();
-    let listed: Vec<Operand> = match q.distinct {
-        true => columns.iter().map(|c| c.value.clone()).collect(),
-        false => q.group_by.iter().map(resolve).collect(),
-    };
-    for key in listed {
-        if key.has_aggregate() {
-            return Err(Error::Query(format!(
-                "cannot group by `{key}`: it is an aggregate"
-            )));
-        }
-        if !keys.contains(&key) {
-            keys.push(key);
-        }
-    }
     let mut rows = Rows {
         keys: &keys,
         aggregates: Vec::new(),
