@@ -2,16 +2,21 @@
 //! recovery on some damaged logs (a log of several segments cut short, snapshot files lost).
 //!
 //! Invariant: opening a store never panics. A panic inside sled's open becomes an error that
-//! says the store is damaged and what can be done, and its message is not printed (a panic
-//! of another thread meanwhile still is).
+//! says the store is damaged and what can be done, and its message is not printed; the panic
+//! hook is wrapped once, and a panic of any other thread, or of this one at any other time,
+//! still reaches the hook that was in place.
 
-use std::panic::{self, AssertUnwindSafe, PanicHookInfo};
+use std::cell::Cell;
+use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::Once;
 
 use crate::error::{Error, Result};
 
-type Hook = Box<dyn Fn(&PanicHookInfo<'_>) + Sync + Send + 'static>;
+std::thread_local! {
+    /// Whether this thread is inside [`quietly`].
+    static QUIET: Cell<bool> = const { Cell::new(false) };
+}
 
 /// `config.open()`, with a panic inside it reported as damage of the store at `path`.
 pub(crate) fn open(config: &sled::Config, path: &Path) -> Result<sled::Db> {
@@ -34,16 +39,17 @@ pub(crate) fn open(config: &sled::Config, path: &Path) -> Result<sled::Db> {
 
 /// Runs `f`, catching a panic on this thread without printing it.
 fn quietly<T>(f: impl FnOnce() -> T) -> std::thread::Result<T> {
-    let previous: Arc<Hook> = Arc::new(panic::take_hook());
-    let this = std::thread::current().id();
-    let others = previous.clone();
-    panic::set_hook(Box::new(move |info| {
-        if std::thread::current().id() != this {
-            others(info);
-        }
-    }));
+    static WRAP: Once = Once::new();
+    WRAP.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    QUIET.with(|quiet| quiet.set(true));
     let result = panic::catch_unwind(AssertUnwindSafe(f));
-    drop(panic::take_hook());
-    panic::set_hook(Box::new(move |info| previous(info)));
+    QUIET.with(|quiet| quiet.set(false));
     result
 }

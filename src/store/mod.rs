@@ -136,6 +136,11 @@ pub(crate) struct DbInner {
     /// What opening found against the seal: collections that came back older than a flush
     /// acknowledged, with how many writes are missing; kept in each new seal until `repair`.
     stepped_back: Mutex<Vec<seal::Sealed>>,
+    /// Why the seal found on opening could not be read, if it could not.
+    seal_unreadable: Mutex<Option<String>>,
+    /// Taken by whatever rewrites the seal (a flush, a drop), so that they take turns and a
+    /// seal is never older than the one it replaces.
+    seal_lock: Mutex<()>,
     /// Last, so that it drops after the sled handles above.
     _release: release_memory::ReleaseOnDrop,
 }
@@ -301,16 +306,13 @@ impl Db {
         }
         // Compared before recovery, whose own batches move the generations on.
         let seal_file = marker.as_ref().map(|_| path.join(layout::SEAL_FILE));
-        let stepped_back = match seal_file.as_deref().and_then(seal::read) {
-            None => Vec::new(),
-            Some(Ok(sealed)) => seal::compare(&sealed, &generations(collections.values())),
-            Some(Err(why)) => {
-                return Err(Error::Corrupt(format!(
-                    "{} is unreadable ({why}): whether the store came back whole cannot be told; \
-                     delete it to open the store as it is",
-                    seal_file.as_deref().unwrap_or(&path).display()
-                )));
-            }
+        let (stepped_back, seal_unreadable) = match seal_file.as_deref().and_then(seal::read) {
+            None => (Vec::new(), None),
+            Some(Ok(sealed)) => (
+                seal::compare(&sealed, &generations(collections.values())),
+                None,
+            ),
+            Some(Err(why)) => (Vec::new(), Some(why)),
         };
         for state in collections.values() {
             state.upgrade()?;
@@ -330,6 +332,8 @@ impl Db {
                 transaction_limit: options.transaction_limit,
                 seal: seal_file,
                 stepped_back: Mutex::new(stepped_back),
+                seal_unreadable: Mutex::new(seal_unreadable),
+                seal_lock: Mutex::new(()),
                 _release: release_memory::ReleaseOnDrop,
             }),
             tx: None,
@@ -510,7 +514,25 @@ impl Db {
             return Ok(false);
         };
         let _writes = state.lock_writes()?;
-        // The catalog entry goes first: a crash after it leaves an unnamed tree, which the
+        // The seal forgets it first, on disk: it may claim less than the store holds, never
+        // more.
+        let _sealing = self
+            .inner
+            .seal_lock
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(file) = &self.inner.seal
+            && let Some(Ok(mut sealed)) = seal::read(file)
+        {
+            sealed.retain(|s| s.number != state.number);
+            self.inner
+                .stepped_back
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .retain(|s| s.number != state.number);
+            self.write_seal(sealed, true)?;
+        }
+        // The catalog entry goes next: a crash after it leaves an unnamed tree, which the
         // next open drops.
         self.inner.catalog.remove(layout::collection_key(name))?;
         state.mark_dropped();
@@ -522,18 +544,6 @@ impl Db {
         self.inner
             .sled
             .drop_tree(layout::collection_tree(state.number))?;
-        // The seal forgets it: it may claim less than the store holds, never more.
-        if let Some(file) = &self.inner.seal
-            && let Some(Ok(mut sealed)) = seal::read(file)
-        {
-            sealed.retain(|s| s.number != state.number);
-            self.inner
-                .stepped_back
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .retain(|s| s.number != state.number);
-            self.write_seal(sealed)?;
-        }
         Ok(true)
     }
 
@@ -546,6 +556,11 @@ impl Db {
     /// # Ok::<(), quarry::Error>(())
     /// ```
     pub fn flush(&self) -> Result<()> {
+        let _sealing = self
+            .inner
+            .seal_lock
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         // Taken before the flush, so that the seal never claims more than it made durable.
         let sealed = generations(
             self.inner
@@ -555,11 +570,11 @@ impl Db {
                 .values(),
         );
         self.inner.sled.flush()?;
-        self.write_seal(sealed)
+        self.write_seal(sealed, false)
     }
 
-    /// Writes the seal: `sealed`, with what earlier opens found missing.
-    fn write_seal(&self, mut sealed: Vec<seal::Sealed>) -> Result<()> {
+    /// Writes the seal (under `seal_lock`): `sealed`, with what earlier opens found missing.
+    fn write_seal(&self, mut sealed: Vec<seal::Sealed>, durably: bool) -> Result<()> {
         let Some(file) = &self.inner.seal else {
             return Ok(());
         };
@@ -569,7 +584,7 @@ impl Db {
                 None => sealed.push(lost),
             }
         }
-        seal::write(file, &sealed)
+        seal::write(file, &sealed, durably)
     }
 
     fn stepped_back_now(&self) -> Vec<seal::Sealed> {
@@ -587,6 +602,11 @@ impl Db {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
+        *self
+            .inner
+            .seal_unreadable
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = None;
         self.flush()
     }
 
@@ -614,12 +634,28 @@ impl Db {
             .collections
             .read()
             .unwrap_or_else(|e| e.into_inner());
-        self.stepped_back_now()
-            .iter()
-            .map(|lost| {
+        let unreadable = self
+            .inner
+            .seal_unreadable
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        unreadable
+            .map(|why| {
+                (
+                    "(all)".to_owned(),
+                    format!(
+                        "the seal of the last flush ({}) is unreadable ({why}): whether the \
+                         store came back whole cannot be told",
+                        layout::SEAL_FILE
+                    ),
+                )
+            })
+            .into_iter()
+            .chain(self.stepped_back_now().iter().map(|lost| {
                 let exists = collections.values().any(|s| s.number == lost.number);
                 (lost.name.clone(), seal::describe(lost, exists))
-            })
+            }))
             .collect()
     }
 

@@ -22,8 +22,11 @@ pub(crate) struct Sealed {
 
 const HEADER: &str = "quarry seal 1";
 
-/// Replaces the seal at `file` with `collections`.
-pub(crate) fn write(file: &Path, collections: &[Sealed]) -> Result<()> {
+/// Replaces the seal at `file` with `collections` (its callers take turns). `durably`: synced
+/// before this returns, for a seal that must be on disk before what it describes changes (a
+/// dropped collection); a flush's seal needs no sync, as a lost one only claims less.
+pub(crate) fn write(file: &Path, collections: &[Sealed], durably: bool) -> Result<()> {
+    use std::io::Write;
     let mut text = format!("{HEADER}\n");
     for c in collections {
         text.push_str(&format!(
@@ -32,8 +35,16 @@ pub(crate) fn write(file: &Path, collections: &[Sealed]) -> Result<()> {
         ));
     }
     let beside = file.with_extension("seal.new");
-    std::fs::write(&beside, text)?;
+    let mut out = std::fs::File::create(&beside)?;
+    out.write_all(text.as_bytes())?;
+    if durably {
+        out.sync_all()?;
+    }
+    drop(out);
     std::fs::rename(&beside, file)?;
+    if durably && let Some(folder) = file.parent() {
+        std::fs::File::open(folder)?.sync_all()?;
+    }
     Ok(())
 }
 
@@ -71,11 +82,14 @@ pub(crate) fn compare(sealed: &[Sealed], now: &[Sealed]) -> Vec<Sealed> {
     sealed
         .iter()
         .filter_map(|s| {
-            let (generation, missing) = match now.iter().find(|n| n.number == s.number) {
-                None => (s.generation, s.generation.max(1)),
-                Some(n) => (n.generation, s.generation.saturating_sub(n.generation)),
+            let (generation, lost) = match now.iter().find(|n| n.number == s.number) {
+                // A collection gone is one loss, however often it is found gone.
+                None => (s.generation, s.lost.max(s.generation.max(1))),
+                Some(n) => (
+                    n.generation,
+                    s.lost + s.generation.saturating_sub(n.generation),
+                ),
             };
-            let lost = s.lost + missing;
             (lost > 0).then(|| Sealed {
                 number: s.number,
                 name: s.name.clone(),
@@ -122,7 +136,7 @@ mod tests {
         let mut lost = sealed(3, "with space", 0);
         lost.lost = 2;
         let all = vec![sealed(1, "a", 7), lost];
-        write(&file, &all).unwrap();
+        write(&file, &all, false).unwrap();
         assert_eq!(read(&file).unwrap().unwrap(), all);
         std::fs::write(&file, "garbage").unwrap();
         assert!(read(&file).unwrap().is_err());
@@ -151,5 +165,7 @@ mod tests {
             .collect();
         assert_eq!(lost, [("b", 1, 2), ("gone", 1, 1), ("lost before", 9, 3)]);
         assert!(describe(&found[0], true).starts_with("2 of its writes are missing"));
+        // Found gone again at the next open, it is still one loss.
+        assert_eq!(compare(&found, &now)[1].lost, 1);
     }
 }
