@@ -27,7 +27,9 @@ const OPTIMISTIC_READS: usize = 2;
 /// Runs `read`, a read that gives one answer (a count, groups), so that it sees each batch of
 /// `collection` whole, as a transaction's commit must be seen: first without keeping writers
 /// out, again if a batch landed meanwhile, and at last with batches kept out (writers wait).
-/// Rows streamed to a caller are not read so: they may span a batch.
+/// Rows streamed to a caller are not read so: they may span a batch. `read` runs on this
+/// thread only (never through read-ahead): the gate it may hold is this thread's, and a read
+/// on another thread that waited for it would wait forever behind a waiting writer.
 fn whole<T>(
     collection: &Collection,
     measures: &mut Measures,
