@@ -3,10 +3,23 @@
 //! transactions from many threads, flushes racing a drop, a drop whose seal cannot be
 //! rewritten), and a loss it found stays the same loss at every open until `repair`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use quarry::Db;
 use serde_json::json;
+
+/// A store holding one document in collection `c`, flushed (its folder, and the store's path).
+fn one_document() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.db");
+    let db = Db::open(&path).unwrap();
+    db.collection("c")
+        .unwrap()
+        .insert(&json!({"a": 1}))
+        .unwrap();
+    db.flush().unwrap();
+    (dir, path)
+}
 
 fn seal(path: &Path) -> String {
     std::fs::read_to_string(path.join("quarry.seal")).unwrap_or_default()
@@ -84,15 +97,9 @@ fn a_flush_racing_a_drop_never_seals_the_dropped_collection() {
 /// seal never names a collection that is gone.
 #[test]
 fn a_drop_whose_seal_cannot_be_rewritten_drops_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("x.db");
+    let (_dir, path) = one_document();
     {
         let db = Db::open(&path).unwrap();
-        db.collection("c")
-            .unwrap()
-            .insert(&json!({"a": 1}))
-            .unwrap();
-        db.flush().unwrap();
         // The seal is written beside, then renamed: a folder in the way makes that fail.
         std::fs::create_dir(path.join("quarry.seal.new")).unwrap();
         assert!(db.drop_collection("c").is_err());
@@ -108,16 +115,7 @@ fn a_drop_whose_seal_cannot_be_rewritten_drops_nothing() {
 /// flush) until `repair` accepts it.
 #[test]
 fn a_lost_collection_stays_one_loss_until_repair() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("x.db");
-    {
-        let db = Db::open(&path).unwrap();
-        db.collection("c")
-            .unwrap()
-            .insert(&json!({"a": 1}))
-            .unwrap();
-        db.flush().unwrap();
-    }
+    let (_dir, path) = one_document();
     let mut text = seal(&path);
     text.push_str("99 5 0 ghost\n");
     std::fs::write(path.join("quarry.seal"), text).unwrap();
@@ -145,16 +143,7 @@ fn a_lost_collection_stays_one_loss_until_repair() {
 /// flush) writes a new seal.
 #[test]
 fn an_unreadable_seal_is_said_and_replaced() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("x.db");
-    {
-        let db = Db::open(&path).unwrap();
-        db.collection("c")
-            .unwrap()
-            .insert(&json!({"a": 1}))
-            .unwrap();
-        db.flush().unwrap();
-    }
+    let (_dir, path) = one_document();
     std::fs::write(path.join("quarry.seal"), "quarry seal 1\n1 x").unwrap();
     let db = Db::open(&path).unwrap();
     assert_eq!(db.warnings().len(), 1, "{:?}", db.warnings());

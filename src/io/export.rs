@@ -188,7 +188,7 @@ pub fn export_to(
                         && def
                             .paths
                             .iter()
-                            .any(|p| p.values(&doc).into_iter().any(unordered_object))
+                            .any(|p| p.any_value(&doc, unordered_object))
                     {
                         unordered.push(def.name.clone());
                     }

@@ -99,8 +99,7 @@ pub(crate) fn plan(query: &Query, params: &Params) -> Result<Grouped> {
         .collect();
     let resolve = |operand: &Operand| resolve_alias(operand, &aliases);
     let mut gather = Gather {
-        keys: &keys,
-        aggregates: Vec::new(),
+        slots: Slots::new(&keys),
         params,
     };
     let projections = columns
@@ -129,6 +128,7 @@ pub(crate) fn plan(query: &Query, params: &Params) -> Result<Grouped> {
             })
         })
         .collect::<Result<Vec<_>>>()?;
+    let aggregates = gather.aggregates()?;
     let keys = keys
         .iter()
         .map(|k| Ok((Calc::bind(k, params)?, k.to_string())))
@@ -136,7 +136,7 @@ pub(crate) fn plan(query: &Query, params: &Params) -> Result<Grouped> {
     Ok(Grouped {
         grouping: Grouping {
             keys,
-            aggregates: gather.aggregates,
+            aggregates,
             source: GroupSource::Rows,
             in_key_order: false,
         },
@@ -183,56 +183,43 @@ pub(crate) fn on_groups(
     })
 }
 
-/// Rewrites expressions to read group rows, gathering the aggregates they use.
-struct Gather<'a> {
+/// The group keys and the aggregates met so far, as a group row holds them: key `i` in slot
+/// `i`, the `j`th aggregate met in slot `keys + j` ([`Grouping::slot`]). One rewrite for
+/// quarry's planner and the PostgreSQL translation alike.
+pub(crate) struct Slots<'a> {
     keys: &'a [Operand],
-    aggregates: Vec<AggregateCall>,
-    params: &'a Params,
+    /// The aggregates met, each once, in the order met.
+    pub aggregates: Vec<Operand>,
 }
 
-impl Gather<'_> {
-    /// `operand` over group rows, bound.
-    fn over_groups(&mut self, operand: &Operand) -> Result<Calc> {
-        let rewritten = self.rewrite(operand)?;
-        Calc::bind(&rewritten, self.params)
+impl<'a> Slots<'a> {
+    /// No aggregate met yet.
+    pub fn new(keys: &'a [Operand]) -> Slots<'a> {
+        Slots {
+            keys,
+            aggregates: Vec::new(),
+        }
     }
 
-    fn condition(&mut self, condition: &Expr) -> Result<Expr> {
-        on_groups(condition, &mut |o| self.rewrite(o))
-    }
-
-    fn rewrite(&mut self, operand: &Operand) -> Result<Operand> {
+    /// `operand` reading a group row: its keys and aggregates as slots. A path that is
+    /// neither is an error naming the rule.
+    pub fn rewrite(&mut self, operand: &Operand) -> Result<Operand> {
         let slot = |i: usize| Operand::Path(Grouping::slot(i));
-        let keys = self.keys.len();
         operand
             .rewrite(&mut |part| {
                 if let Some(i) = self.keys.iter().position(|k| k == part) {
                     return Ok(Some(slot(i)));
                 }
                 match part {
-                    Operand::Aggregate {
-                        function,
-                        arg,
-                        distinct,
-                    } => {
-                        let call = AggregateCall {
-                            function: *function,
-                            arg: arg
-                                .as_ref()
-                                .map(|a| Calc::bind(a, self.params))
-                                .transpose()
-                                .map_err(|e| e.to_string())?,
-                            distinct: *distinct,
-                            text: part.to_string(),
-                        };
-                        let i = match self.aggregates.iter().position(|a| *a == call) {
+                    Operand::Aggregate { .. } => {
+                        let i = match self.aggregates.iter().position(|a| a == part) {
                             Some(i) => i,
                             None => {
-                                self.aggregates.push(call);
+                                self.aggregates.push(part.clone());
                                 self.aggregates.len() - 1
                             }
                         };
-                        Ok(Some(slot(keys + i)))
+                        Ok(Some(slot(self.keys.len() + i)))
                     }
                     Operand::Path(path) => Err(format!(
                         "`{path}` must appear in group by or inside an aggregate{}",
@@ -246,6 +233,51 @@ impl Gather<'_> {
                 }
             })
             .map_err(Error::Query)
+    }
+}
+
+/// Rewrites expressions to read group rows and binds them.
+struct Gather<'a> {
+    slots: Slots<'a>,
+    params: &'a Params,
+}
+
+impl Gather<'_> {
+    /// `operand` over group rows, bound.
+    fn over_groups(&mut self, operand: &Operand) -> Result<Calc> {
+        let rewritten = self.slots.rewrite(operand)?;
+        Calc::bind(&rewritten, self.params)
+    }
+
+    fn condition(&mut self, condition: &Expr) -> Result<Expr> {
+        on_groups(condition, &mut |o| self.slots.rewrite(o))
+    }
+
+    /// The aggregates met, bound.
+    fn aggregates(self) -> Result<Vec<AggregateCall>> {
+        self.slots
+            .aggregates
+            .iter()
+            .map(|aggregate| {
+                let Operand::Aggregate {
+                    function,
+                    arg,
+                    distinct,
+                } = aggregate
+                else {
+                    unreachable!("slots gather aggregates only")
+                };
+                Ok(AggregateCall {
+                    function: *function,
+                    arg: arg
+                        .as_ref()
+                        .map(|a| Calc::bind(a, self.params))
+                        .transpose()?,
+                    distinct: *distinct,
+                    text: aggregate.to_string(),
+                })
+            })
+            .collect()
     }
 }
 

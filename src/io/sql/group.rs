@@ -2,17 +2,19 @@
 //!
 //! Each document joins the keys each group key gives it (`quarry.index_keys` for a path,
 //! `quarry.key_values` for an expression: each element of an array, once), rows group by
-//! `quarry.key` of the keys, and each group becomes one jsonb row `{"g0": key, …, "a0":
-//! aggregate, …}`, quarry's own group row, which the columns, `having` and `order by` then
-//! read as quarry reads it.
+//! `quarry.key` of the keys, and each group becomes one jsonb row `{"s0": key, …, "sN":
+//! aggregate, …}`, quarry's own group row (its slots, [`Slots`], as fields), which the columns,
+//! `having` and `order by` then read as quarry reads it.
 //!
 //! Invariant: groups, their values and their order are quarry's: key order unless `order
 //! by` says otherwise (ties in key order); `count(x)` counts what is not null; `sum` is exact
 //! over integers and adds floats in id order; `min` and `max` follow the value order, the
 //! first document's value among equal ones.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::path::{Path, Segment};
 use crate::query::ast::{Aggregate, Operand, Query};
+use crate::query::grouping::Slots;
 
 use super::condition::{Subject, condition};
 use super::expression::{Scope, value};
@@ -34,10 +36,7 @@ pub(super) fn grouped(
         .filter_map(|c| Some((c.alias.as_deref()?, &c.value)))
         .collect();
     let resolve = |operand: &Operand| crate::query::grouping::resolve_alias(operand, &aliases);
-    let mut rows = Rows {
-        keys: &keys,
-        aggregates: Vec::new(),
-    };
+    let mut slots = Slots::new(&keys);
     let group = Scope {
         source: Some("grouped.r".into()),
         document: false,
@@ -46,7 +45,7 @@ pub(super) fn grouped(
     };
     let mut shown = Vec::new();
     for column in &columns {
-        let on_row = rows.rewrite(&column.value)?;
+        let on_row = named(&slots.rewrite(&column.value)?);
         shown.push(format!(
             "{} as {}",
             value(&on_row, &group, cx)?,
@@ -55,8 +54,9 @@ pub(super) fn grouped(
     }
     let having = match &q.having {
         Some(having) => {
-            let on_rows =
-                crate::query::grouping::on_groups(having, &mut |o| rows.rewrite(&resolve(o)))?;
+            let on_rows = crate::query::grouping::on_groups(having, &mut |o| {
+                Ok(named(&slots.rewrite(&resolve(o))?))
+            })?;
             format!(
                 " where {}",
                 condition(&on_rows, &Subject::row("grouped.r"), cx)?
@@ -66,7 +66,7 @@ pub(super) fn grouped(
     };
     let mut order = Vec::new();
     for key in &q.order_by {
-        let on_row = rows.rewrite(&resolve(&key.key))?;
+        let on_row = named(&slots.rewrite(&resolve(&key.key))?);
         order.push(format!(
             "quarry.key({}){}",
             value(&on_row, &group, cx)?,
@@ -98,14 +98,22 @@ pub(super) fn grouped(
             ),
         });
         // The value shown for a group: the first document's (1 and 1.0 are one group).
-        fields.push(format!("'g{i}', (array_agg(g{i}.k order by id))[1]"));
+        fields.push(format!("'s{i}', (array_agg(g{i}.k order by id))[1]"));
         group_by.push(format!("quarry.key(g{i}.k)"));
         key_order.push(format!("quarry.key(g{i}.k) as o{i}"));
     }
     // Each aggregate's argument, computed once per row.
     let mut args = Vec::new();
-    for (i, (function, arg, distinct)) in rows.aggregates.iter().enumerate() {
-        let x = match arg {
+    for (i, aggregate_call) in slots.aggregates.iter().enumerate() {
+        let Operand::Aggregate {
+            function,
+            arg,
+            distinct,
+        } = aggregate_call
+        else {
+            unreachable!("slots gather aggregates only")
+        };
+        let x = match arg.as_deref() {
             Some(arg) => {
                 args.push(format!("{} as x{i}", value(arg, &document, cx)?));
                 Some((arg, format!("x.x{i}")))
@@ -113,7 +121,8 @@ pub(super) fn grouped(
             None => None,
         };
         fields.push(format!(
-            "'a{i}', {}",
+            "'s{}', {}",
+            keys.len() + i,
             aggregate(
                 *function,
                 x.as_ref().map(|(a, x)| (*a, x.as_str())),
@@ -149,45 +158,19 @@ pub(super) fn grouped(
     ))
 }
 
-/// The group keys and the aggregates met so far, which a group row holds as `g0…` and `a0…`.
-struct Rows<'a> {
-    keys: &'a [Operand],
-    aggregates: Vec<(Aggregate, Option<Operand>, bool)>,
-}
-
-impl Rows<'_> {
-    /// `operand` reading the group row: keys and aggregates as its fields.
-    fn rewrite(&mut self, operand: &Operand) -> Result<Operand> {
-        let slot = |name: String| Operand::Path(crate::path::Path::field(&name));
-        operand
-            .rewrite(&mut |part| {
-                if let Some(i) = self.keys.iter().position(|k| k == part) {
-                    return Ok(Some(slot(format!("g{i}"))));
-                }
-                match part {
-                    Operand::Aggregate {
-                        function,
-                        arg,
-                        distinct,
-                    } => {
-                        let call = (*function, arg.as_deref().cloned(), *distinct);
-                        let i = match self.aggregates.iter().position(|a| *a == call) {
-                            Some(i) => i,
-                            None => {
-                                self.aggregates.push(call);
-                                self.aggregates.len() - 1
-                            }
-                        };
-                        Ok(Some(slot(format!("a{i}"))))
-                    }
-                    Operand::Path(path) => Err(format!(
-                        "`{path}` must appear in group by or inside an aggregate"
-                    )),
-                    _ => Ok(None),
-                }
+/// `operand` as it reads the jsonb group row: slot `i` ([`Slots`]) is its field `s{i}`.
+fn named(operand: &Operand) -> Operand {
+    operand
+        .rewrite(&mut |part| {
+            Ok::<_, String>(match part {
+                Operand::Path(path) => match path.segments() {
+                    [Segment::Index(i)] => Some(Operand::Path(Path::field(format!("s{i}")))),
+                    _ => None,
+                },
+                _ => None,
             })
-            .map_err(Error::Query)
-    }
+        })
+        .unwrap_or_else(|_| operand.clone())
 }
 
 /// One aggregate over the rows of a group, as jsonb, of its argument and that argument's

@@ -79,13 +79,15 @@ begin
   return v::text;
 end $$;
 -- A whole number of rows (`limit`, `offset`) from a parameter.
-create or replace function quarry.whole(v jsonb, what text) returns bigint
+create or replace function quarry.row_count(v jsonb, what text) returns bigint
 language plpgsql immutable parallel safe as $$
+declare
+  n numeric := quarry.whole_or_null(v);
 begin
-  if jsonb_typeof(v) is distinct from 'number' or v::numeric < 0 or v::numeric <> trunc(v::numeric) then
+  if n is null or n < 0 then
     raise exception 'quarry: `%` needs a whole number, not %', what, v;
   end if;
-  return v::bigint;
+  return n::bigint;
 end $$;
 -- `contains`: an array holding an element equal to `needle`, or a string holding it.
 create or replace function quarry.contains(v jsonb, needle jsonb) returns boolean

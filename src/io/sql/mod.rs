@@ -234,5 +234,5 @@ fn quote(text: &str) -> String {
 /// quarry's value order: null < false < true < numbers < strings < arrays < objects, strings
 /// by code point, every i64 exact); `quarry.index_keys` (the keys of `count by`);
 /// `quarry.project` (a `select` column); `quarry.set` and `quarry.unset` (`update`);
-/// `quarry.contains`; and the checks of parameters (`quarry.lit`, `quarry.whole`).
+/// `quarry.contains`; and the checks of parameters (`quarry.lit`, `quarry.row_count`).
 pub const HELPERS: &str = include_str!("helpers.sql");

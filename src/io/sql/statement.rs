@@ -170,7 +170,7 @@ fn limits(q: &Query, cx: &mut Cx) -> Result<String> {
                 sql.push_str(&format!(" {word} {}", v.as_i64().unwrap_or_default()));
             }
             Some(Operand::Param(param)) => sql.push_str(&format!(
-                " {word} quarry.whole(${}::jsonb, '{word}')",
+                " {word} quarry.row_count(${}::jsonb, '{word}')",
                 cx.param(param)
             )),
             Some(_) => return Err(not_yet(&format!("a `{word}` that is not a whole number"))),
