@@ -109,6 +109,7 @@ mod lexicon;
 mod path;
 pub mod query;
 mod store;
+pub mod text;
 mod value;
 
 #[cfg(feature = "cli")]
