@@ -3,10 +3,12 @@
 //! - [`document`]: documents as stored (bincode).
 //! - [`keycode`]: index keys whose byte order is the values' order.
 //! - [`typed`]: serde types read straight from stored documents.
+//! - [`postings`]: a text index's posting blocks, length pages and corpus record.
 //! - [`encode_record`] / [`decode_record`]: catalog records (bincode through serde).
 
 pub mod document;
 pub mod keycode;
+pub mod postings;
 pub mod typed;
 
 pub use document::CodecError;

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use crate::path::Path;
+use crate::text::Language;
 use crate::value::Value;
 
 /// One statement, as [`crate::query::parse_statement`] reads it; it prints back as text that
@@ -51,7 +52,7 @@ pub enum Statement {
         /// Which documents; `None` means all.
         filter: Option<Expr>,
     },
-    /// `create [unique] index on C (p, ...)`
+    /// `create [unique] index on C (p, ...)`, or `create text index on C (p, ...) [language L]`
     CreateIndex {
         /// The collection (created when missing).
         collection: String,
@@ -59,6 +60,8 @@ pub enum Statement {
         paths: Vec<Path>,
         /// Whether values must be unique.
         unique: bool,
+        /// For a text index, the language its words are analyzed in.
+        text: Option<Language>,
     },
     /// `drop index NAME`
     DropIndex {
@@ -656,6 +659,13 @@ pub enum Expr {
         /// The regular expression.
         pattern: Operand,
     },
+    /// `search "words"` (every field of the text index) or `path search "words"` (one)
+    Search {
+        /// The field searched; `None`: every field of the collection's text index.
+        path: Option<Path>,
+        /// The search (a string or a parameter).
+        query: Operand,
+    },
     /// `exists path`
     Exists {
         /// The path.
@@ -824,6 +834,10 @@ impl Expr {
                 subject: operand(subject)?,
                 negated: *negated,
             },
+            Expr::Search { path, query } => Expr::Search {
+                path: path.clone(),
+                query: operand(query)?,
+            },
             Expr::Exists { path: p } => Expr::Exists {
                 path: path(p, self)?,
             },
@@ -858,7 +872,9 @@ impl Expr {
                 subject,
                 pattern: other,
             } => out.extend([subject, other]),
-            Expr::IsNull { subject, .. } => out.push(subject),
+            Expr::IsNull { subject, .. } | Expr::Search { query: subject, .. } => {
+                out.push(subject);
+            }
             Expr::Exists { .. } => {}
             Expr::Has { condition, .. } => condition.collect_operands(out),
         }
@@ -919,6 +935,11 @@ impl Expr {
             Expr::StartsWith { subject, prefix } => write!(f, "{subject} starts with {prefix}"),
             Expr::Matches { subject, pattern } => write!(f, "{subject} matches {pattern}"),
             Expr::Exists { path } => write!(f, "exists {path}"),
+            Expr::Search { path: None, query } => write!(f, "search {query}"),
+            Expr::Search {
+                path: Some(path),
+                query,
+            } => write!(f, "{path} search {query}"),
             Expr::Has { path, condition } => write!(f, "{path} has ({condition})"),
             Expr::IsNull { subject, negated } => {
                 write!(f, "{subject} is {}null", if *negated { "not " } else { "" })
@@ -1021,12 +1042,20 @@ impl fmt::Display for Statement {
                 collection,
                 paths,
                 unique,
-            } => write!(
-                f,
-                "create {}index on {collection} ({})",
-                if *unique { "unique " } else { "" },
-                list(paths)
-            ),
+                text,
+            } => match text {
+                Some(language) => write!(
+                    f,
+                    "create text index on {collection} ({}) language {language}",
+                    list(paths)
+                ),
+                None => write!(
+                    f,
+                    "create {}index on {collection} ({})",
+                    if *unique { "unique " } else { "" },
+                    list(paths)
+                ),
+            },
             Statement::DropIndex { name } => write!(f, "drop index {name}"),
             Statement::DropCollection { name } => write!(f, "drop collection {name}"),
             Statement::Use { collection } => write!(f, "use {collection}"),

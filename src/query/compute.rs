@@ -6,11 +6,15 @@
 //! that is not a finite number give null; integer arithmetic stays exact, and becomes a float
 //! only where an integer cannot hold the answer.
 
+use std::sync::Arc;
+
 use crate::error::{Error, Result};
 use crate::path::Path;
 use crate::query::ast::{BinaryOp, DateUnit, Function, Operand};
 use crate::query::functions::shift_date;
 use crate::query::params::Params;
+use crate::query::text::TextSearch;
+use crate::text::snippet::Marks;
 use crate::value::Value;
 
 /// An expression as it runs.
@@ -48,6 +52,59 @@ pub enum Calc {
     },
     /// `f(args)`
     Call(Function, Vec<Calc>),
+    /// `score()`: the document's BM25 score for the statement's `search`.
+    Score(Arc<TextSearch>),
+    /// `snippet(value[, open, close[, words]])` for the statement's `search`.
+    Snippet(Arc<TextSearch>, Box<Calc>, Marks),
+}
+
+/// `score()` or `snippet(...)`, bound to the statement's `search`.
+fn text_call(function: Function, args: &[Operand], params: &Params) -> Result<Calc> {
+    let search = params.search().cloned().ok_or_else(|| {
+        Error::Query(format!(
+            "`{}()` needs a `search` in the `where` of its statement: it {} what the search \
+             finds (`where search \"coral reef\"`)",
+            function.name(),
+            if function == Function::Score {
+                "scores"
+            } else {
+                "shows"
+            }
+        ))
+    })?;
+    if function == Function::Score {
+        return Ok(Calc::Score(search));
+    }
+    let mut marks = search.marks.clone();
+    let text = |i: usize| -> Result<Option<String>> {
+        match args.get(i).map(|a| Calc::bind(a, params)).transpose()? {
+            None => Ok(None),
+            Some(Calc::Const(Value::String(s))) => Ok(Some(s.to_string())),
+            Some(other) => Err(Error::Query(format!(
+                "`snippet` takes its marks as strings, not `{other:?}`"
+            ))),
+        }
+    };
+    if let Some(open) = text(1)? {
+        marks.open = open;
+        marks.close = text(2)?.unwrap_or_default();
+    }
+    if let Some(words) = args.get(3) {
+        match Calc::bind(words, params)? {
+            Calc::Const(Value::Int(n)) if (1..=1000).contains(&n) => marks.words = n as usize,
+            _ => {
+                return Err(Error::Query(
+                    "`snippet`'s fourth argument is how many words to show, 1 to 1000".into(),
+                ));
+            }
+        }
+    }
+    let value = args
+        .first()
+        .map(|a| Calc::bind(a, params))
+        .transpose()?
+        .unwrap_or(Calc::Const(Value::Null));
+    Ok(Calc::Snippet(search, Box::new(value), marks))
 }
 
 impl Calc {
@@ -74,6 +131,10 @@ impl Calc {
                     Box::new(Calc::bind(right, params)?),
                 ),
             },
+            Operand::Call {
+                function: function @ (Function::Score | Function::Snippet),
+                args,
+            } => return text_call(*function, args, params),
             Operand::Call { function, args } => Calc::Call(
                 *function,
                 args.iter()
@@ -102,6 +163,7 @@ impl Calc {
                 date.as_const().is_some() && amount.as_const().is_some()
             }
             Calc::Call(_, args) => args.iter().all(|a| a.as_const().is_some()),
+            Calc::Score(_) | Calc::Snippet(..) => false,
         };
         if constant {
             Calc::Const(self.eval(&Value::Null))
@@ -127,6 +189,8 @@ impl Calc {
                 let values: Vec<Value> = args.iter().map(|a| a.eval(doc)).collect();
                 function.call(&values)
             }
+            Calc::Score(search) => Value::Float(search.score(doc)),
+            Calc::Snippet(search, value, marks) => search.snippet(&value.eval(doc), marks),
         }
     }
 
@@ -184,6 +248,12 @@ impl Calc {
                 amount.collect_paths(out);
             }
             Calc::Call(_, args) => args.iter().for_each(|a| a.collect_paths(out)),
+            Calc::Score(search) => {
+                if let Some(first) = search.conditions.first() {
+                    out.extend(first.index.paths.iter());
+                }
+            }
+            Calc::Snippet(_, value, _) => value.collect_paths(out),
         }
     }
 }

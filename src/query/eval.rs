@@ -10,6 +10,8 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
+use std::sync::Arc;
+
 use regex::Regex;
 
 use crate::codec::document::{stored_scalar, stored_str};
@@ -18,6 +20,7 @@ use crate::path::Path;
 use crate::query::ast::{CompareOp, Expr, Operand};
 use crate::query::compute::Calc;
 use crate::query::params::Params;
+use crate::query::text::SearchCondition;
 use crate::value::Value;
 
 /// An expression ready to evaluate against documents.
@@ -51,6 +54,8 @@ pub enum Predicate {
     /// A condition on a computed value, or against values read from the document
     /// (`len(tags) > 2`, `price > cost * 2`): no index answers it.
     Test(Box<Test>),
+    /// `search "words"`, bound to the collection's text index.
+    Search(Arc<SearchCondition>),
 }
 
 /// A condition that computes: its subject and the values it is tested against are evaluated
@@ -232,6 +237,11 @@ pub fn bind(expr: &Expr, params: &Params) -> Result<Predicate> {
                 subject => test(subject, TestKind::IsNull),
             },
         ),
+        Expr::Search { path, query } => Predicate::Search(crate::query::text::bound_condition(
+            params,
+            path.as_ref(),
+            query,
+        )?),
         Expr::Has { path, condition } => Predicate::Has(
             path.clone(),
             Box::new(bind(&element_relative(condition), params)?),
@@ -384,6 +394,7 @@ impl Predicate {
             | Predicate::IsNull(path)
             | Predicate::Has(path, _) => Box::new(std::iter::once(path)),
             Predicate::Test(test) => Box::new(test.paths().into_iter()),
+            Predicate::Search(search) => Box::new(search.index.paths.iter()),
         }
     }
 
@@ -420,6 +431,7 @@ impl Predicate {
                 other => inner.matches(other),
             }),
             Predicate::Test(test) => test.matches(doc),
+            Predicate::Search(search) => search.holds(doc),
         }
     }
 

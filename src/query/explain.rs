@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::time::Instant;
 
 use crate::query::pipeline::{Counting, GroupSource, Grouping, Pipeline, Step};
-use crate::query::plan::{Access, IndexScan, SortKey};
+use crate::query::plan::{Access, IndexScan, SearchScan, SortKey};
 
 /// One step of a plan, with the steps feeding it.
 ///
@@ -305,6 +305,28 @@ fn source_node(collection: &str, access: &Access, estimate: u64) -> PlanNode {
             .fold(PlanNode::new("Union ids".to_owned()), |node, part| {
                 node.child(source_node(collection, part, estimate))
             }),
+        Access::Search(scan) => search_node(scan),
+    }
+}
+
+fn search_node(scan: &SearchScan) -> PlanNode {
+    let condition = &scan.condition;
+    let mut node = PlanNode::new(format!(
+        "Text index {} ({})",
+        condition.index.name, condition.text
+    ))
+    .estimate(condition.estimate());
+    if let Some((keep, _)) = &scan.top {
+        node = node.note(format!(
+            "ranked by score from the posting lists: only the best {keep} documents are read"
+        ));
+    }
+    match &scan.and {
+        Some(other) => PlanNode::new("Intersect ids".to_owned())
+            .child(node)
+            .child(scan_node(other))
+            .estimate(scan.estimate),
+        None => node,
     }
 }
 

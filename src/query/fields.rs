@@ -70,6 +70,28 @@ pub fn field_paths(collection: &Collection, sample: usize) -> Result<Vec<String>
     Ok(summarise(collection, sample)?.into_keys().collect())
 }
 
+/// Up to four top-level fields that hold strings in the first hundred documents, the most
+/// common first: what an error suggests a text index on.
+///
+/// ```
+/// let db = quarry::Db::temporary()?;
+/// db.execute("insert into t [{title: 'a', body: 'b', n: 1}, {body: 'c'}]")?;
+/// let fields = quarry::internals::fields::string_fields(&db.collection("t")?)?;
+/// assert_eq!(fields, ["body", "title"]);
+/// # Ok::<(), quarry::Error>(())
+/// ```
+pub fn string_fields(collection: &Collection) -> Result<Vec<String>> {
+    let mut found: Vec<(u64, String)> = summarise(collection, 100)?
+        .into_iter()
+        .filter(|(path, (types, _))| {
+            !path.contains(['.', '[']) && path != "_id" && types.contains("string")
+        })
+        .map(|(path, (_, documents))| (documents, path))
+        .collect();
+    found.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    Ok(found.into_iter().take(4).map(|(_, path)| path).collect())
+}
+
 /// Each path of a collection's documents: the types it holds and how many documents have it.
 pub(crate) type Paths = BTreeMap<String, (BTreeSet<&'static str>, u64)>;
 

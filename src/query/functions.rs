@@ -76,11 +76,16 @@ pub enum Function {
     Date,
     /// `today()`: the current UTC date.
     Today,
+    /// `score()`: how well the document matches the statement's `search` (BM25).
+    Score,
+    /// `snippet(path[, open, close[, words]])`: the words of `path` around its first match of
+    /// the statement's `search`, matches marked (`[`, `]` unless given).
+    Snippet,
 }
 
 impl Function {
     /// Every function with its name, fewest and most arguments (`usize::MAX`: any number).
-    pub const ALL: [(Function, &'static str, usize, usize); 16] = [
+    pub const ALL: [(Function, &'static str, usize, usize); 18] = [
         (Function::Len, "len", 1, 1),
         (Function::Lower, "lower", 1, 1),
         (Function::Upper, "upper", 1, 1),
@@ -97,6 +102,8 @@ impl Function {
         (Function::Day, "day", 1, 1),
         (Function::Date, "date", 1, 1),
         (Function::Today, "today", 0, 0),
+        (Function::Score, "score", 0, 0),
+        (Function::Snippet, "snippet", 1, 4),
     ];
 
     /// The function a name calls, in any case.
@@ -128,7 +135,7 @@ impl Function {
     /// Whether it gives the same answer whenever it is called with the same arguments
     /// (`today()` does not: it is read once per statement).
     pub fn is_pure(self) -> bool {
-        self != Function::Today
+        !matches!(self, Function::Today | Function::Score | Function::Snippet)
     }
 
     /// The function applied to `args` (as many as [`Function::arity`] allows).
@@ -170,6 +177,8 @@ impl Function {
             Function::Day => date_of(arg(0)).map_or(Value::Null, |d| i64::from(d.day()).into()),
             Function::Date => date_of(arg(0)).map_or(Value::Null, date_value),
             Function::Today => date_value(Timestamp::now().to_zoned_datetime(TimeZone::UTC).date()),
+            // Bound to the statement's search instead (see `Calc::bind`): never called.
+            Function::Score | Function::Snippet => Value::Null,
         }
     }
 }

@@ -28,6 +28,7 @@ mod pipeline;
 mod plan;
 mod prepared;
 mod session;
+pub mod text;
 mod warnings;
 
 pub use crate::error::ParseError;

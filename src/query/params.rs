@@ -4,9 +4,11 @@
 //! and a binding named `1` are one parameter.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::query::ast::Param;
+use crate::query::text::TextSearch;
 use crate::value::Value;
 
 /// Values for `$1` / `$name` parameters.
@@ -20,6 +22,9 @@ use crate::value::Value;
 pub struct Params {
     positional: Vec<Value>,
     named: HashMap<String, Value>,
+    /// The statement's `search` conditions, bound to the text index: what binding a `search`,
+    /// `score()` or `snippet()` reads.
+    search: Option<Arc<TextSearch>>,
 }
 
 impl Params {
@@ -112,6 +117,19 @@ impl Params {
     /// Whether none is bound.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// These parameters, for a statement whose `search` conditions are bound as `search`.
+    pub(crate) fn with_search(&self, search: Option<Arc<TextSearch>>) -> Params {
+        Params {
+            search,
+            ..self.clone()
+        }
+    }
+
+    /// The statement's `search` conditions, bound.
+    pub(crate) fn search(&self) -> Option<&Arc<TextSearch>> {
+        self.search.as_ref()
     }
 
     /// The value bound to a parameter.

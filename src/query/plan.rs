@@ -19,6 +19,7 @@ use crate::path::Path;
 use crate::query::ast::CompareOp;
 use crate::query::compute::Calc;
 use crate::query::eval::Predicate;
+use crate::query::text::{SearchCondition, TextSearch};
 use crate::store::{Bound, Bounds, Collection, IndexDef, KeyRanges, Rest, ScanStart};
 use crate::value::Value;
 
@@ -37,6 +38,24 @@ pub enum Access {
     Intersect(Vec<IndexScan>),
     /// Documents found by any of these (in id order).
     Union(Vec<Access>),
+    /// Documents a text index's posting lists select.
+    Search(SearchScan),
+}
+
+/// A `search` answered from the text index's posting lists.
+#[derive(Clone, Debug)]
+pub struct SearchScan {
+    /// The condition.
+    pub condition: Arc<SearchCondition>,
+    /// The ids of this index scan are intersected with the search's (`and` across indexes).
+    pub and: Option<IndexScan>,
+    /// The search is the whole predicate: a `count` needs no documents.
+    pub exact: bool,
+    /// Only the best this many by score are wanted, in score order (`order by score() desc
+    /// limit n`): they are ranked from the posting lists and only they are read.
+    pub top: Option<(usize, Arc<TextSearch>)>,
+    /// Documents the search selects (counted while binding).
+    pub estimate: u64,
 }
 
 /// A scan of one index.
@@ -145,7 +164,7 @@ impl Plan {
         let total = collection.len()?;
         // Borrowed from the shared metadata: a scan shares the definition of its index.
         let meta = collection.state.meta();
-        let indexes = || meta.indexes.iter().filter(|d| d.is_ready());
+        let indexes = || meta.indexes.iter().filter(|d| d.serves_values());
         let conjuncts: Vec<&Predicate> = filter
             .as_ref()
             .map(Predicate::conjuncts)
@@ -167,6 +186,29 @@ impl Plan {
             .filter_map(|def| candidate(collection, def, &conjuncts))
             .collect();
         candidates.sort_by_key(|c| (c.scan.estimate, std::cmp::Reverse(c.eq_paths)));
+
+        // A search: its posting lists, intersected with a selective index scan if there is
+        // one.
+        if let Some(mut scan) = search_scan(&conjuncts) {
+            let selective = |estimate: u64| estimate.saturating_mul(2) <= total.max(1);
+            if let Some(best) = candidates.first()
+                && selective(best.scan.estimate)
+                && best.scan.estimate < scan.estimate
+            {
+                let mut other = best.scan.clone();
+                other.id_order = true;
+                scan.estimate = other.estimate;
+                scan.and = Some(other);
+            }
+            let estimate = scan.estimate;
+            return Ok(Plan {
+                access: Access::Search(scan),
+                sort: order.to_vec(),
+                filter,
+                estimate,
+                interrupt: None,
+            });
+        }
 
         // An index that gives the order (with the best ranges it can use).
         let ordered = if order.is_empty() {
@@ -252,10 +294,31 @@ impl Plan {
     pub fn counts_from_keys(&self) -> bool {
         match &self.access {
             Access::IndexScan(scan) => scan.exact,
-            Access::Union(parts) => parts
-                .iter()
-                .all(|p| matches!(p, Access::IndexScan(scan) if scan.exact)),
+            Access::Search(scan) => scan.exact && scan.and.is_none(),
+            Access::Union(parts) => parts.iter().all(|p| match p {
+                Access::IndexScan(scan) => scan.exact,
+                Access::Search(scan) => scan.exact && scan.and.is_none(),
+                _ => false,
+            }),
             _ => false,
+        }
+    }
+
+    /// Ranks a search from its posting lists when the plan sorts by `score() desc` alone and
+    /// keeps the first `keep` rows: the access then gives those rows in order and no sort is
+    /// left.
+    pub fn rank_search(&mut self, keep: u64) {
+        if let (Access::Search(scan), [key]) = (&mut self.access, self.sort.as_slice())
+            && let Calc::Score(search) = &key.calc
+            && key.descending
+            && scan.exact
+            && scan.and.is_none()
+            && search.conditions.len() == 1
+        {
+            scan.top = Some((usize::try_from(keep).unwrap_or(usize::MAX), search.clone()));
+            scan.estimate = scan.estimate.min(keep);
+            self.estimate = scan.estimate;
+            self.sort.clear();
         }
     }
 }
@@ -263,6 +326,7 @@ impl Plan {
 fn access_estimate(access: &Access) -> u64 {
     match access {
         Access::IndexScan(scan) => scan.estimate,
+        Access::Search(scan) => scan.estimate,
         Access::Ids(ids) => ids.len() as u64,
         _ => u64::MAX / 4,
     }
@@ -282,15 +346,33 @@ fn union_parts(
             parts.push(Access::Ids(ids));
             continue;
         }
+        if let Some(scan) = search_scan(&conjuncts) {
+            parts.push(Access::Search(scan));
+            continue;
+        }
         // A branch is exact for its own conjuncts; the union is exact when every branch is.
         let best = indexes
             .iter()
-            .filter(|def| def.is_ready())
+            .filter(|def| def.serves_values())
             .filter_map(|def| candidate(collection, def, &conjuncts))
             .min_by_key(|c| c.scan.estimate)?;
         parts.push(Access::IndexScan(best.scan));
     }
     Some(parts)
+}
+
+/// A scan of the posting lists of the first `search` among the conjuncts.
+fn search_scan(conjuncts: &[&Predicate]) -> Option<SearchScan> {
+    conjuncts.iter().find_map(|c| match c {
+        Predicate::Search(condition) => Some(SearchScan {
+            condition: condition.clone(),
+            and: None,
+            exact: conjuncts.len() == 1,
+            top: None,
+            estimate: condition.estimate(),
+        }),
+        _ => None,
+    })
 }
 
 /// `_id = n` or `_id in [..]` among the conjuncts: those ids, sorted.

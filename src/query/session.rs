@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::path::Path;
 use std::sync::Arc;
 
-use crate::query::ast::{Aggregate, Column, Count, Operand, OrderKey, Query, Statement};
+use crate::query::ast::{Aggregate, Column, Count, Expr, Operand, OrderKey, Query, Statement};
 use crate::query::compute::{self, Calc};
 use crate::query::eval;
 use crate::query::exec::{self, Rows};
@@ -21,6 +21,7 @@ use crate::query::pipeline::{
 };
 use crate::query::plan::{Access, Interrupt, Plan, SortKey};
 use crate::store::{Collection, Db, IndexDef, Transaction, Writer, prepare_document};
+use crate::text::snippet::Marks;
 use crate::value::{Map, Value};
 
 /// What one statement produced.
@@ -97,6 +98,8 @@ pub struct Session {
     read_ahead: Option<u64>,
     /// What the last statement run may want its user to know (see [`Session::warnings`]).
     warnings: Vec<String>,
+    /// How `snippet()` marks matches unless a statement says.
+    marks: Marks,
 }
 
 /// Runs an `import "PATH" into COLLECTION [format F]` statement: reads the file or folder at
@@ -129,7 +132,31 @@ impl Session {
             translator: None,
             read_ahead: Some(exec::MIN_ROWS),
             warnings: Vec::new(),
+            marks: Marks::default(),
         }
+    }
+
+    /// How `snippet()` marks the words that match and the cuts, unless a statement gives
+    /// marks of its own (the shell marks them in bold on a terminal).
+    ///
+    /// ```
+    /// use quarry::text::snippet::Marks;
+    /// let mut session = quarry::Session::new(quarry::Db::temporary()?);
+    /// session.set_snippet_marks(Marks { open: "<b>".into(), close: "</b>".into(), ..Marks::default() });
+    /// session.execute("create text index on notes (body); insert into notes {body: 'coral reefs'}")?;
+    /// let out = session.execute("select snippet(body) as s from notes where search 'reef'")?;
+    /// assert!(out[0].to_string().contains("coral <b>reefs</b>"), "{}", out[0]);
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn set_snippet_marks(&mut self, marks: Marks) {
+        self.marks = marks;
+    }
+
+    /// The session's parameters, with the `search` conditions of `filter` bound to
+    /// `collection`'s text index.
+    fn search_params(&self, collection: &Collection, filter: Option<&Expr>) -> Result<Params> {
+        let search = crate::query::text::resolve(collection, filter, &self.params, &self.marks)?;
+        Ok(self.params.with_search(search))
     }
 
     /// What the last statement run ([`Session::run`], or the last of [`Session::execute`]'s)
@@ -437,10 +464,11 @@ impl Session {
                 filter,
             } => {
                 let collection = self.existing(collection)?;
-                let predicate = eval::bind(filter, &self.params)?;
+                let params = self.search_params(&collection, Some(filter))?;
+                let predicate = eval::bind(filter, &params)?;
                 let set: Vec<(Path, Calc)> = set
                     .iter()
-                    .map(|(p, v)| Ok((p.clone(), Calc::bind(v, &self.params)?)))
+                    .map(|(p, v)| Ok((p.clone(), Calc::bind(v, &params)?)))
                     .collect::<Result<_>>()?;
                 for (path, _) in &set {
                     if path.is_id() {
@@ -468,8 +496,9 @@ impl Session {
             }
             Statement::Delete { collection, filter } => {
                 let collection = self.existing(collection)?;
+                let params = self.search_params(&collection, filter.as_ref())?;
                 let (predicate, text) = match filter {
-                    Some(filter) => (eval::bind(filter, &self.params)?, filter.to_string()),
+                    Some(filter) => (eval::bind(filter, &params)?, filter.to_string()),
                     None => (eval::Predicate::And(Vec::new()), "all".to_owned()),
                 };
                 self.write_matching(&collection, predicate, text, explain, Change::Delete)
@@ -477,7 +506,28 @@ impl Session {
             Statement::CreateIndex {
                 collection,
                 paths,
+                text: Some(language),
+                ..
+            } => {
+                let texts: Vec<String> = paths.iter().map(Path::to_string).collect();
+                let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+                let handle = self.collection_for_write(collection)?;
+                let existed = handle.indexes()?.iter().any(|d| d.is_text());
+                let name = handle.create_text_index(&refs, *language)?;
+                Ok(Output::Done(if existed {
+                    format!("text index {name} already exists")
+                } else {
+                    format!(
+                        "created text index {name} on {collection} ({}) language {language}",
+                        texts.join(", ")
+                    )
+                }))
+            }
+            Statement::CreateIndex {
+                collection,
+                paths,
                 unique,
+                text: None,
             } => {
                 let texts: Vec<String> = paths.iter().map(Path::to_string).collect();
                 let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
@@ -636,10 +686,11 @@ impl Session {
     /// Plans a query: the collection it reads and the pipeline that reads it.
     fn pipeline(&mut self, query: &Query) -> Result<(Collection, Pipeline)> {
         let collection = self.resolve(query.collection.as_deref())?;
+        let params = self.search_params(&collection, query.filter.as_ref())?;
         let predicate = query
             .filter
             .as_ref()
-            .map(|f| eval::bind(f, &self.params))
+            .map(|f| eval::bind(f, &params))
             .transpose()?;
         let limit = query
             .limit
@@ -658,7 +709,7 @@ impl Session {
             .map(ToString::to_string)
             .unwrap_or_default();
         if query.aggregates() {
-            let grouped = grouping::plan(query, &self.params)?;
+            let grouped = grouping::plan(query, &params)?;
             let mut grouping = grouped.grouping;
             // One path as the key: an index scan that gives its order, when the planner
             // chooses one for the filter, lets groups stream in key order.
@@ -707,19 +758,33 @@ impl Session {
             .iter()
             .map(|key| {
                 Ok(SortKey {
-                    calc: Calc::bind(&resolve_alias(&key.key, &aliases), &self.params)?,
+                    calc: Calc::bind(&resolve_alias(&key.key, &aliases), &params)?,
                     descending: key.descending,
                     text: key.to_string(),
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        // A search with a limit keeps its best matches unless told otherwise.
+        let order = match params.search() {
+            Some(search) if order.is_empty() && limit.is_some() && search.ranks() => {
+                vec![SortKey {
+                    calc: Calc::Score(search.clone()),
+                    descending: true,
+                    text: "score() desc".into(),
+                }]
+            }
+            _ => order,
+        };
         let mut plan = Plan::new(&collection, predicate, &order, limit.is_some())?;
+        if let Some(limit) = limit {
+            plan.rank_search(limit.saturating_add(offset));
+        }
         plan.interrupt = self.interrupt.clone();
         let columns = columns
             .map(|columns| {
                 columns
                     .iter()
-                    .map(|c| Ok(Projection::of(c, Calc::bind(&c.value, &self.params)?)))
+                    .map(|c| Ok(Projection::of(c, Calc::bind(&c.value, &params)?)))
                     .collect::<Result<Vec<_>>>()
             })
             .transpose()?;
@@ -737,10 +802,11 @@ impl Session {
             return self.run_count_by(count, by, explain);
         }
         let collection = self.resolve(count.collection.as_deref())?;
+        let params = self.search_params(&collection, count.filter.as_ref())?;
         let predicate = count
             .filter
             .as_ref()
-            .map(|f| eval::bind(f, &self.params))
+            .map(|f| eval::bind(f, &params))
             .transpose()?;
         let mut plan = Plan::new(&collection, predicate, &[], false)?;
         plan.interrupt = self.interrupt.clone();
@@ -995,6 +1061,7 @@ fn index_source(collection: &Collection, grouping: &Grouping) -> Result<GroupSou
             .into_iter()
             .find(|d| {
                 d.paths.first() == Some(path)
+                    && !d.is_text()
                     && if whole_values {
                         !d.multikey
                     } else {

@@ -126,7 +126,8 @@ fn conditions_of<'p>(predicate: &'p Predicate, out: &mut Vec<(&'p Path, Vec<&'p 
         Predicate::Test(test) => {
             out.extend(test.subject.paths().into_iter().map(|p| (p, Vec::new())));
         }
-        Predicate::Exists(_) | Predicate::IsNull(_) => {}
+        // A search reads its index's fields, whatever they hold.
+        Predicate::Exists(_) | Predicate::IsNull(_) | Predicate::Search(_) => {}
     }
 }
 

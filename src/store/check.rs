@@ -132,7 +132,13 @@ fn check_collection(state: &CollectionState, report: &mut CheckReport) -> Result
             message,
         })
     };
-    let indexes: Vec<_> = meta.indexes.iter().filter(|d| d.is_ready()).collect();
+    let indexes: Vec<_> = meta.indexes.iter().filter(|d| d.serves_values()).collect();
+    let mut texts: Vec<TextCheck> = meta
+        .indexes
+        .iter()
+        .filter(|d| d.is_text() && d.is_ready())
+        .map(|d| TextCheck::new(d))
+        .collect();
     let mut expected: HashMap<u32, HashSet<Vec<u8>>> =
         indexes.iter().map(|d| (d.number, HashSet::new())).collect();
     let mut documents = 0u64;
@@ -152,6 +158,12 @@ fn check_collection(state: &CollectionState, report: &mut CheckReport) -> Result
                 continue;
             }
         };
+        for text in &mut texts {
+            match text.def.text_terms(&doc) {
+                Ok(terms) => text.expect(id, &terms),
+                Err(err) => problem(format!("document {id}: {err}")),
+            }
+        }
         for def in &indexes {
             match def.entries(&doc, id) {
                 Ok((entries, multi)) => {
@@ -224,12 +236,23 @@ fn check_collection(state: &CollectionState, report: &mut CheckReport) -> Result
             check_groups(state, def, &mut problem)?;
         }
     }
-    for key in state.tree.scan_prefix([layout::GROUP_PREFIX]).keys() {
-        let key = key?;
-        let number = layout::index_number(&key).map(|(number, _)| number);
-        if !meta.indexes.iter().any(|d| Some(d.number) == number) {
-            problem(format!("group count {key:?} belongs to no index"));
+    for (kind, what) in [
+        (layout::GROUP_PREFIX, "group count"),
+        (layout::POSTING_PREFIX, "posting block"),
+        (layout::LENGTH_PREFIX, "length page"),
+        (layout::CORPUS_PREFIX, "text corpus record"),
+    ] {
+        for key in state.tree.scan_prefix([kind]).keys() {
+            let key = key?;
+            let number = layout::index_number(&key).map(|(number, _)| number);
+            let owner = meta.indexes.iter().find(|d| Some(d.number) == number);
+            if owner.is_none_or(|d| d.is_text() != (kind != layout::GROUP_PREFIX)) {
+                problem(format!("{what} {key:?} belongs to no index"));
+            }
         }
+    }
+    for text in texts {
+        text.finish(state, &mut problem)?;
     }
     for def in &indexes {
         if let Some(missing) = expected.get(&def.number)
@@ -247,6 +270,151 @@ fn check_collection(state: &CollectionState, report: &mut CheckReport) -> Result
         }
     }
     Ok(())
+}
+
+/// What a text index must hold, gathered from the documents, compared with what it holds.
+/// Postings are compared by a fingerprint per term (a sum of hashes of each document's id and
+/// positions), so the check's memory grows with the vocabulary, not with the postings.
+struct TextCheck<'a> {
+    def: &'a IndexDef,
+    terms: HashMap<String, (u64, u64)>,
+    lengths: HashMap<u64, u32>,
+    documents: u64,
+    words: u64,
+}
+
+fn posting_hash(id: u64, positions: &[u32]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    id.hash(&mut hasher);
+    positions.hash(&mut hasher);
+    hasher.finish()
+}
+
+impl<'a> TextCheck<'a> {
+    fn new(def: &'a IndexDef) -> TextCheck<'a> {
+        TextCheck {
+            def,
+            terms: HashMap::new(),
+            lengths: HashMap::new(),
+            documents: 0,
+            words: 0,
+        }
+    }
+
+    fn expect(&mut self, id: u64, terms: &crate::text::DocTerms) {
+        for (term, positions) in &terms.terms {
+            let slot = self.terms.entry(term.clone()).or_default();
+            slot.0 = slot.0.wrapping_add(posting_hash(id, positions));
+            slot.1 += 1;
+        }
+        if terms.length > 0 {
+            self.lengths.insert(id, terms.length);
+            self.documents += 1;
+            self.words += u64::from(terms.length);
+        }
+    }
+
+    fn finish(mut self, state: &CollectionState, problem: &mut impl FnMut(String)) -> Result<()> {
+        use crate::codec::postings;
+        let name = &self.def.name;
+        let number = self.def.number;
+        let mut wrong_terms: Vec<String> = Vec::new();
+        let mut bad_blocks = 0usize;
+        let mut current: Option<(String, u64, u64, u64)> = None; // term, hash, count, last id
+        let close = |current: Option<(String, u64, u64, u64)>,
+                     expected: &mut HashMap<String, (u64, u64)>,
+                     wrong: &mut Vec<String>| {
+            if let Some((term, hash, count, _)) = current
+                && expected.remove(&term) != Some((hash, count))
+            {
+                wrong.push(term);
+            }
+        };
+        for item in state.tree.scan_prefix(layout::terms_prefix(number, "")) {
+            let (key, bytes) = item?;
+            let Some((term, first)) = layout::read_posting_key(number, &key) else {
+                bad_blocks += 1;
+                continue;
+            };
+            let block = match postings::decode_block(&bytes) {
+                Ok(block) => block,
+                Err(_) => {
+                    bad_blocks += 1;
+                    continue;
+                }
+            };
+            if current.as_ref().is_none_or(|(t, ..)| t != term) {
+                close(current.take(), &mut self.terms, &mut wrong_terms);
+                current = Some((term.to_owned(), 0, 0, 0));
+            }
+            let Some((_, hash, count, last)) = current.as_mut() else {
+                continue;
+            };
+            // A block starts at the id of its key, after the previous block of its term.
+            if block[0].id != first || (*count > 0 && first <= *last) {
+                bad_blocks += 1;
+            }
+            for posting in &block {
+                *hash = hash.wrapping_add(posting_hash(posting.id, &posting.positions));
+                *count += 1;
+                *last = posting.id;
+            }
+        }
+        close(current, &mut self.terms, &mut wrong_terms);
+        wrong_terms.extend(self.terms.into_keys());
+        if bad_blocks > 0 {
+            problem(format!(
+                "text index `{name}` has {bad_blocks} posting blocks that are unreadable, out of \
+                 order or overlapping"
+            ));
+        }
+        if !wrong_terms.is_empty() {
+            wrong_terms.sort();
+            let shown: Vec<String> = wrong_terms
+                .iter()
+                .take(5)
+                .map(|t| format!("`{t}`"))
+                .collect();
+            problem(format!(
+                "text index `{name}` disagrees with the documents on {} term{} ({}{})",
+                wrong_terms.len(),
+                if wrong_terms.len() == 1 { "" } else { "s" },
+                shown.join(", "),
+                if wrong_terms.len() > 5 { ", …" } else { "" }
+            ));
+        }
+        let mut wrong_lengths = 0usize;
+        for item in state.tree.scan_prefix(&*layout::index_prefixes(number)[3]) {
+            let (key, bytes) = item?;
+            match postings::decode_lengths(&bytes) {
+                Ok(page) => {
+                    for (id, length) in page {
+                        if layout::length_key(number, id) != key.as_ref()
+                            || self.lengths.remove(&id) != Some(length)
+                        {
+                            wrong_lengths += 1;
+                        }
+                    }
+                }
+                Err(_) => wrong_lengths += 1,
+            }
+        }
+        wrong_lengths += self.lengths.len();
+        if wrong_lengths > 0 {
+            problem(format!(
+                "text index `{name}` has {wrong_lengths} document lengths that disagree with \
+                 the documents"
+            ));
+        }
+        let corpus = state.corpus(self.def).ok();
+        if corpus.is_none_or(|c| c.documents != self.documents || c.words != self.words) {
+            problem(format!(
+                "text index `{name}`'s corpus record disagrees with the documents"
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// The group counts of an index must be its entries counted by first value.

@@ -8,11 +8,13 @@ use serde::de::DeserializeOwned;
 
 use crate::codec::document;
 use crate::error::{Error, Result};
-use crate::store::index::{self, IndexDef, IndexState};
+use crate::path::Path;
+use crate::store::index::{self, IndexDef, IndexKind, IndexState};
 use crate::store::layout;
 use crate::store::state::{CHUNK, CollectionState};
 use crate::store::write::{Writer, prepare_document};
 use crate::store::{Db, DbInner};
+use crate::text::Language;
 use crate::value::{Value, to_value};
 
 /// A handle on one collection of a [`Db`]. Cheap to clone; all handles share one state.
@@ -277,12 +279,53 @@ impl Collection {
     pub fn create_index_with(&self, paths: &[&str], unique: bool) -> Result<String> {
         self.refuse_in_transaction("create index")?;
         let paths = index::parse_index_paths(paths)?;
+        self.create_index_of(paths, unique, IndexKind::Values)
+    }
+
+    /// Creates the collection's text index on `paths` (the strings they reach, and strings in
+    /// arrays they reach), its words analyzed in `language`, filled from every stored
+    /// document, and returns its name. A collection has at most one text index; creating the
+    /// one it has again does nothing.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// # let db = quarry::Db::open(dir.path().join("x.db"))?;
+    /// use quarry::text::Language;
+    /// let notes = db.collection("notes")?;
+    /// notes.insert(&serde_json::json!({"title": "Reefs", "body": "Coral reefs bleach."}))?;
+    /// assert_eq!(notes.create_text_index(&["title", "body"], Language::English)?, "notes_text");
+    /// assert!(notes.indexes()?[0].is_text());
+    /// assert!(notes.create_text_index(&["body"], Language::None).is_err());
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn create_text_index(&self, paths: &[&str], language: Language) -> Result<String> {
+        self.refuse_in_transaction("create text index")?;
+        let paths = index::parse_text_paths(paths)?;
+        self.create_index_of(paths, false, IndexKind::Text(language))
+    }
+
+    fn create_index_of(&self, paths: Vec<Path>, unique: bool, kind: IndexKind) -> Result<String> {
         let _guard = self.state.lock_writes()?;
         let meta = self.state.meta();
+        if kind != IndexKind::Values
+            && let Some(existing) = meta.indexes.iter().find(|d| d.is_text() && d.is_ready())
+        {
+            if existing.paths == paths && existing.kind == kind {
+                return Ok(existing.name.clone());
+            }
+            return Err(Error::InvalidIndex(format!(
+                "collection `{}` already has the text index `{}` on ({}){}: a collection has                  one text index; drop it first (`drop index {}`)",
+                self.state.name,
+                existing.name,
+                existing.paths_text(),
+                existing.language_text(),
+                existing.name
+            )));
+        }
         if let Some(existing) = meta
             .indexes
             .iter()
-            .find(|d| d.paths == paths && d.is_ready())
+            .find(|d| d.paths == paths && d.serves_values() && kind == IndexKind::Values)
         {
             if existing.unique == unique {
                 return Ok(existing.name.clone());
@@ -294,10 +337,11 @@ impl Collection {
                 if existing.unique { "" } else { "not " }
             )));
         }
-        let name = self
-            .db
-            .inner
-            .free_index_name(&index::default_index_name(&self.state.name, &paths));
+        let base = match kind {
+            IndexKind::Values => index::default_index_name(&self.state.name, &paths),
+            IndexKind::Text(_) => format!("{}_text", self.state.name),
+        };
+        let name = self.db.inner.free_index_name(&base);
         let number = meta.next_index;
         let mut writer = Writer::new(&self.state);
         let meta = writer.meta_mut();
@@ -310,6 +354,7 @@ impl Collection {
             multikey: false,
             number,
             state: IndexState::Building,
+            kind,
         }));
         writer.commit()?;
         if let Err(err) = self.backfill(number) {
@@ -439,7 +484,13 @@ impl Collection {
         // Entries of numbers no index has any more (left by damage) go first.
         let known: Vec<u32> = self.state.meta().indexes.iter().map(|d| d.number).collect();
         let mut strays = Vec::new();
-        for prefix in [layout::ENTRY_PREFIX, layout::GROUP_PREFIX] {
+        for prefix in [
+            layout::ENTRY_PREFIX,
+            layout::GROUP_PREFIX,
+            layout::POSTING_PREFIX,
+            layout::LENGTH_PREFIX,
+            layout::CORPUS_PREFIX,
+        ] {
             for key in self.state.tree.scan_prefix([prefix]).keys() {
                 let key = key?;
                 let number = layout::index_number(&key).map(|(number, _)| number);

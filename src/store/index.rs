@@ -6,6 +6,8 @@ use crate::codec::keycode;
 use crate::error::{Error, Result};
 use crate::path::Path;
 use crate::store::layout;
+use crate::text::search::MAX_TEXT_FIELDS;
+use crate::text::{Analyzer, DocTerms, Language};
 use crate::value::Value;
 
 /// The most paths a compound index may have.
@@ -54,6 +56,48 @@ pub struct IndexDef {
     pub multikey: bool,
     pub(crate) number: u32,
     pub(crate) state: IndexState,
+    /// What the index holds: values, or the words of text.
+    pub kind: IndexKind,
+}
+
+/// What an index holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IndexKind {
+    /// The values of its paths, in order: it answers comparisons and gives order.
+    #[default]
+    Values,
+    /// The words of the strings its paths reach, analyzed in a language: it answers `search`.
+    Text(Language),
+}
+
+/// An index definition as formats 1 to 3 stored it, before indexes had a kind.
+#[derive(Deserialize)]
+struct StoredBeforeKinds {
+    name: String,
+    collection: String,
+    paths: Vec<Path>,
+    unique: bool,
+    multikey: bool,
+    number: u32,
+    state: IndexState,
+}
+
+/// Reads a stored index definition, of this format or of one before index kinds (a value
+/// index).
+pub(crate) fn decode_def(bytes: &[u8]) -> std::result::Result<IndexDef, crate::codec::CodecError> {
+    crate::codec::decode_record::<IndexDef>(bytes).or_else(|err| {
+        let old: StoredBeforeKinds = crate::codec::decode_record(bytes).map_err(|_| err)?;
+        Ok(IndexDef {
+            name: old.name,
+            collection: old.collection,
+            paths: old.paths,
+            unique: old.unique,
+            multikey: old.multikey,
+            number: old.number,
+            state: old.state,
+            kind: IndexKind::Values,
+        })
+    })
 }
 
 /// One index entry a document gives.
@@ -134,6 +178,27 @@ impl IndexDef {
         self.state == IndexState::Ready
     }
 
+    /// Whether this is a text index (one that answers `search`, not comparisons).
+    pub fn is_text(&self) -> bool {
+        matches!(self.kind, IndexKind::Text(_))
+    }
+
+    /// Whether this index serves comparisons and order: ready, and of values.
+    pub(crate) fn serves_values(&self) -> bool {
+        self.is_ready() && !self.is_text()
+    }
+
+    /// The terms `doc` gives this text index: the words of every string its paths reach
+    /// (strings in arrays too), field by field in the order of the paths.
+    pub(crate) fn text_terms(&self, doc: &Value) -> Result<DocTerms> {
+        let IndexKind::Text(language) = self.kind else {
+            return Ok(DocTerms::default());
+        };
+        let fields: Vec<Vec<&str>> = self.paths.iter().map(|p| text_of(p, doc)).collect();
+        DocTerms::of(Analyzer::shared(language), fields)
+            .map_err(|e| Error::InvalidDocument(format!("text index `{}`: {e}", self.name)))
+    }
+
     /// The key prefix of all its entries.
     pub(crate) fn prefix(&self) -> layout::IndexPrefix {
         layout::entry_prefix(self.number)
@@ -161,6 +226,15 @@ impl IndexDef {
         Ok(groups)
     }
 
+    /// ` language english` for a text index, nothing for a value index: what `show indexes`
+    /// and statements add after the paths.
+    pub fn language_text(&self) -> String {
+        match self.kind {
+            IndexKind::Text(language) => format!(" language {language}"),
+            IndexKind::Values => String::new(),
+        }
+    }
+
     /// The paths as the user wrote them: `org, year`.
     ///
     /// ```
@@ -177,6 +251,23 @@ impl IndexDef {
             .collect::<Vec<_>>()
             .join(", ")
     }
+}
+
+/// The strings `path` reaches in `doc`, and the strings in arrays it reaches, in order.
+pub(crate) fn text_of<'a>(path: &Path, doc: &'a Value) -> Vec<&'a str> {
+    fn strings<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
+        match value {
+            Value::String(s) => out.push(s),
+            Value::Array(items) => items.iter().for_each(|item| strings(item, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    path.any_value(doc, |value| {
+        strings(value, &mut out);
+        false
+    });
+    out
 }
 
 /// Calls `emit` with every combination of one value from each list.
@@ -228,6 +319,31 @@ pub(crate) fn parse_index_paths(paths: &[&str]) -> Result<Vec<Path>> {
     Ok(parsed)
 }
 
+/// Checks and parses the paths of a new text index: up to [`MAX_TEXT_FIELDS`], each once.
+pub(crate) fn parse_text_paths(paths: &[&str]) -> Result<Vec<Path>> {
+    if paths.len() > MAX_TEXT_FIELDS {
+        return Err(Error::InvalidIndex(format!(
+            "a text index may have at most {MAX_TEXT_FIELDS} paths, not {}",
+            paths.len()
+        )));
+    }
+    let mut parsed = Vec::with_capacity(paths.len());
+    for chunk in paths.chunks(MAX_INDEX_PATHS) {
+        parsed.extend(parse_index_paths(chunk)?);
+    }
+    if parsed.is_empty() {
+        return Err(Error::InvalidIndex(
+            "an index needs at least one path".into(),
+        ));
+    }
+    for (i, path) in parsed.iter().enumerate() {
+        if parsed[..i].contains(path) {
+            return Err(Error::InvalidIndex(format!("path `{path}` appears twice")));
+        }
+    }
+    Ok(parsed)
+}
+
 /// The default name of an index: the collection and paths joined by `_`, other characters
 /// replaced by `_` (`articles_author_name` for `author.name`).
 pub(crate) fn default_index_name(collection: &str, paths: &[Path]) -> String {
@@ -256,6 +372,7 @@ mod tests {
             multikey: false,
             number: 1,
             state: IndexState::Ready,
+            kind: IndexKind::Values,
         }
     }
 

@@ -21,7 +21,19 @@
 //!   "e" <index number> <keycode(values...)> <keycode(doc id)>  -> empty
 //!   "c" <index number> <keycode(first value)>                   -> u64 entries with that
 //!                                                                  first value (big-endian)
+//!   "x" <index number> <term> 0x00 <u64 first id>  -> posting block of a text index: the
+//!                                                     documents from that id on that hold the
+//!                                                     term, with its positions (codec::postings)
+//!   "l" <index number> <u64 id / 128>               -> the lengths of those documents (words
+//!                                                     indexed) for a text index
+//!   "s" <index number>                              -> a text index's corpus: documents with
+//!                                                     words, and their words
 //! ```
+//!
+//! A text index's keys are few and large: a block holds up to [`BLOCK_BYTES`] of postings and
+//! a page the lengths of 128 consecutive ids, so a load of many documents writes one key per
+//! term and batch, not one per term and document. Terms never hold a 0x00 byte, so a term's
+//! blocks are exactly the keys under `"x" <number> <term> 0x00`.
 //!
 //! An index number below 255 is one byte, a larger one 0xFF and four (big-endian); with
 //! [`keycode`](crate::codec::keycode)'s short ids a date index's key fits the 22 bytes sled
@@ -82,6 +94,16 @@ pub const LAYOUT_VERSION: u32 = 3;
 pub const ENTRY_PREFIX: u8 = b'e';
 /// Prefix byte of group counts.
 pub const GROUP_PREFIX: u8 = b'c';
+/// Prefix byte of a text index's posting blocks.
+pub const POSTING_PREFIX: u8 = b'x';
+/// Prefix byte of a text index's document-length pages.
+pub const LENGTH_PREFIX: u8 = b'l';
+/// Prefix byte of a text index's corpus record.
+pub const CORPUS_PREFIX: u8 = b's';
+/// The size a posting block is split at.
+pub const BLOCK_BYTES: usize = 4096;
+/// How many consecutive ids share a length page (as a power of two).
+pub const LENGTH_PAGE_BITS: u32 = 7;
 /// Prefix byte of index entries as formats 1 and 2 wrote them.
 pub const OLD_ENTRY_PREFIX: u8 = b'i';
 /// Prefix byte of group counts as format 2 wrote them.
@@ -181,6 +203,71 @@ pub fn entry_prefix(number: u32) -> IndexPrefix {
 /// The prefix shared by every group count of index `number`.
 pub fn group_prefix(number: u32) -> IndexPrefix {
     IndexPrefix::new(GROUP_PREFIX, number)
+}
+
+/// Every key prefix one index's keys may have (value entries, group counts, text keys).
+pub fn index_prefixes(number: u32) -> [IndexPrefix; 5] {
+    [
+        ENTRY_PREFIX,
+        GROUP_PREFIX,
+        POSTING_PREFIX,
+        LENGTH_PREFIX,
+        CORPUS_PREFIX,
+    ]
+    .map(|kind| IndexPrefix::new(kind, number))
+}
+
+/// The prefix of every posting block of `term` in text index `number`.
+///
+/// ```
+/// use quarry::internals::layout::{posting_key, term_prefix};
+/// assert!(posting_key(1, "reef", 9).starts_with(&term_prefix(1, "reef")));
+/// assert!(!posting_key(1, "reefs", 9).starts_with(&term_prefix(1, "reef")));
+/// ```
+pub fn term_prefix(number: u32, term: &str) -> Vec<u8> {
+    let prefix = IndexPrefix::new(POSTING_PREFIX, number);
+    let mut key = Vec::with_capacity(prefix.len() + term.len() + 9);
+    key.extend_from_slice(&prefix);
+    key.extend_from_slice(term.as_bytes());
+    key.push(0);
+    key
+}
+
+/// The key of the posting block of `term` that starts at document `first`.
+pub fn posting_key(number: u32, term: &str, first: u64) -> Vec<u8> {
+    let mut key = term_prefix(number, term);
+    key.extend_from_slice(&first.to_be_bytes());
+    key
+}
+
+/// The prefix of the posting blocks of every term that starts with `start`.
+pub fn terms_prefix(number: u32, start: &str) -> Vec<u8> {
+    let mut key = IndexPrefix::new(POSTING_PREFIX, number).to_vec();
+    key.extend_from_slice(start.as_bytes());
+    key
+}
+
+/// The term and first id of a posting key of index `number` (`None` if it is not one).
+pub fn read_posting_key(number: u32, key: &[u8]) -> Option<(&str, u64)> {
+    let prefix = IndexPrefix::new(POSTING_PREFIX, number);
+    let rest = key.strip_prefix(&prefix[..])?;
+    let (term, first) = rest.split_at_checked(rest.len().checked_sub(9)?)?;
+    let (zero, first) = first.split_first()?;
+    (*zero == 0)
+        .then(|| Some((std::str::from_utf8(term).ok()?, read_u64(first)?)))
+        .flatten()
+}
+
+/// The key of the length page that holds document `id` in text index `number`.
+pub fn length_key(number: u32, id: u64) -> Vec<u8> {
+    let mut key = IndexPrefix::new(LENGTH_PREFIX, number).to_vec();
+    key.extend_from_slice(&(id >> LENGTH_PAGE_BITS).to_be_bytes());
+    key
+}
+
+/// The key of text index `number`'s corpus record.
+pub fn corpus_key(number: u32) -> IndexPrefix {
+    IndexPrefix::new(CORPUS_PREFIX, number)
 }
 
 /// The group-count key of an entry key whose index number and first value take the first

@@ -51,11 +51,13 @@ impl CollectionState {
         writer.commit()
     }
 
-    /// Deletes every entry and group count of index `number`, in batches. Call with the
-    /// write lock.
+    /// Deletes every key of index `number` (entries and group counts; posting blocks, length
+    /// pages and the corpus of a text index), in batches. Call with the write lock.
     pub(in crate::store) fn clear_entries(&self, number: u32) -> Result<()> {
-        self.remove_prefix(&layout::entry_prefix(number))?;
-        self.remove_prefix(&layout::group_prefix(number))
+        for prefix in layout::index_prefixes(number) {
+            self.remove_prefix(&prefix)?;
+        }
+        Ok(())
     }
 
     /// Brings a collection written by format 1 or 2 to the key layout of format 3: rewrites

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use serde::de::DeserializeOwned;
 
-use crate::codec::{self, CodecError, document, keycode, typed};
+use crate::codec::{CodecError, document, keycode, typed};
 use crate::error::{Error, Result};
 use crate::store::index::IndexDef;
 use crate::store::layout;
@@ -109,7 +109,7 @@ impl CollectionState {
         let mut indexes = Vec::new();
         for item in tree.scan_prefix(layout::INDEX_DEF_PREFIX) {
             let (_, bytes) = item?;
-            let def: IndexDef = codec::decode_record(&bytes).map_err(|e| {
+            let def: IndexDef = crate::store::index::decode_def(&bytes).map_err(|e| {
                 Error::Corrupt(format!("collection `{name}`: index definition: {e}"))
             })?;
             indexes.push(Arc::new(def));

@@ -9,6 +9,8 @@ use crate::store::index::{Entry, IndexDef};
 use crate::store::layout;
 use crate::store::staged::Batch;
 use crate::store::state::{CollectionState, Meta};
+use crate::store::text::TextChanges;
+use crate::text::DocTerms;
 use crate::value::Value;
 
 /// Collects changes to one collection and applies them all at once in [`Writer::commit`].
@@ -30,6 +32,8 @@ pub(crate) struct Writer<'a> {
     value_bytes: usize,
     /// Documents written by this batch, kept (when asked) for reads before it commits.
     pending: Option<HashMap<u64, Value>>,
+    /// What this batch changes in text indexes, applied to their blocks at commit.
+    text: TextChanges,
 }
 
 /// Changes to group counts: group-count key -> how much the count moves.
@@ -82,6 +86,7 @@ impl<'a> Writer<'a> {
             buffer: Vec::new(),
             value_bytes: 0,
             pending: None,
+            text: TextChanges::default(),
         }
     }
 
@@ -108,9 +113,7 @@ impl<'a> Writer<'a> {
             if !maintained(&self.meta.indexes[i]) {
                 continue;
             }
-            for entry in self.entries(i, doc, id)? {
-                self.add_entry(entry, id);
-            }
+            self.add_index_entries(i, id, doc)?;
         }
         Ok(id)
     }
@@ -121,6 +124,11 @@ impl<'a> Writer<'a> {
         for i in 0..self.meta.indexes.len() {
             let index = &self.meta.indexes[i];
             if !maintained(index) || same_fields(index, old, new) {
+                continue;
+            }
+            if index.is_text() {
+                let (before, after) = (index.text_terms(old)?, index.text_terms(new)?);
+                self.text.change(index.number, id, &before, &after);
                 continue;
             }
             let (before, _) = index.entries(old, id)?;
@@ -149,7 +157,14 @@ impl<'a> Writer<'a> {
         self.batch.remove(&layout::doc_key(id));
         self.meta.count = self.meta.count.saturating_sub(1);
         for i in 0..self.meta.indexes.len() {
-            if !maintained(&self.meta.indexes[i]) {
+            let index = &self.meta.indexes[i];
+            if !maintained(index) {
+                continue;
+            }
+            if index.is_text() {
+                let before = index.text_terms(old)?;
+                self.text
+                    .change(index.number, id, &before, &DocTerms::default());
                 continue;
             }
             let (entries, _) = self.meta.indexes[i].entries(old, id)?;
@@ -162,6 +177,13 @@ impl<'a> Writer<'a> {
 
     /// Writes the entries `doc` gives index `number`, for a backfill.
     pub fn add_index_entries(&mut self, index: usize, id: u64, doc: &Value) -> Result<()> {
+        let def = &self.meta.indexes[index];
+        if def.is_text() {
+            let terms = def.text_terms(doc)?;
+            self.text
+                .change(def.number, id, &DocTerms::default(), &terms);
+            return Ok(());
+        }
         for entry in self.entries(index, doc, id)? {
             self.add_entry(entry, id);
         }
@@ -267,6 +289,10 @@ impl<'a> Writer<'a> {
                     crate::codec::encode_record(def.as_ref())?,
                 );
             }
+        }
+        let text = std::mem::take(&mut self.text);
+        if !text.is_empty() {
+            text.apply(&self.state.reader(), &mut self.batch)?;
         }
         self.state.apply(self.batch)?;
         self.state.install_meta(self.meta);

@@ -197,6 +197,20 @@ impl Analyzer {
         }
     }
 
+    /// The analyzer of `language`, made once and shared.
+    pub fn shared(language: Language) -> &'static Analyzer {
+        static ALL: OnceLock<Vec<Analyzer>> = OnceLock::new();
+        let all = ALL.get_or_init(|| {
+            Language::ALL
+                .iter()
+                .map(|(l, _)| Analyzer::new(*l))
+                .collect()
+        });
+        all.iter()
+            .find(|a| a.language == language)
+            .unwrap_or(&all[0])
+    }
+
     /// Its language.
     pub fn language(&self) -> Language {
         self.language

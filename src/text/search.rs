@@ -401,6 +401,22 @@ impl Matcher {
         }
     }
 
+    /// For each of [`Matcher::leaves`], whether it is looked for (not under a `-`).
+    pub fn leaf_signs(&self) -> Vec<bool> {
+        fn walk(m: &Matcher, wanted: bool, out: &mut Vec<bool>) {
+            match m {
+                Matcher::Phrase(_) | Matcher::Prefix(_) => out.push(wanted),
+                Matcher::And(parts) | Matcher::Or(parts) => {
+                    parts.iter().for_each(|p| walk(p, wanted, out));
+                }
+                Matcher::Not(inner) => walk(inner, false, out),
+            }
+        }
+        let mut out = Vec::new();
+        walk(self, true, &mut out);
+        out
+    }
+
     /// Every phrase and prefix, looked for or excluded, in the order written.
     pub fn leaves(&self) -> Vec<&Matcher> {
         match self {

@@ -66,6 +66,9 @@ pub(super) fn condition(expr: &Expr, subject: &Subject, cx: &mut Cx) -> Result<S
         })
     };
     match expr {
+        Expr::Search { .. } => Err(super::not_yet(
+            "`search` (quarry's own tokens, stemming and BM25 are not PostgreSQL's text search)",
+        )),
         Expr::And(parts) => joined(parts, "and"),
         Expr::Or(parts) => joined(parts, "or"),
         Expr::Not(inner) => Ok(negate(condition(inner, subject, cx)?)),

@@ -128,6 +128,9 @@ fn call(function: Function, args: &[String]) -> Result<String> {
                 function.name()
             )));
         }
+        Function::Score | Function::Snippet => {
+            return Err(not_yet(&format!("`{}()` of a `search`", function.name())));
+        }
         Function::Trim => format!("quarry.trim({})", a(0)),
         Function::Substr => format!("quarry.substr({}, {}, {})", a(0), a(1), a(2)),
         Function::Abs => format!("quarry.abs({})", a(0)),

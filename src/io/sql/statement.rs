@@ -53,10 +53,15 @@ pub(super) fn translate(statement: &Statement, target: &PgTarget, cx: &mut Cx) -
             table(Some(collection), target, cx)?,
             filter_clause(filter.as_ref(), cx)?
         )),
+        Statement::CreateIndex { text: Some(_), .. } => Err(super::not_yet(
+            "a text index (quarry's own tokens, stemming and BM25 are not PostgreSQL's text \
+             search)",
+        )),
         Statement::CreateIndex {
             collection,
             paths,
             unique,
+            text: None,
         } => create_index(
             &table(Some(collection), target, cx)?,
             collection,

@@ -14,7 +14,7 @@ use crate::query::exec::Stream;
 use crate::query::exec::doc::{Doc, wanted};
 use crate::query::exec::read_ahead::{self, Backlog};
 use crate::query::explain::Measures;
-use crate::query::plan::{Access, IndexScan, Interrupt, Plan};
+use crate::query::plan::{Access, IndexScan, Interrupt, Plan, SearchScan};
 use crate::store::{Collection, CollectionState};
 
 /// The source followed by the residual filter, which decodes only the fields it tests. The
@@ -194,6 +194,36 @@ pub(super) fn source_ids(
             })
         }
         Access::Union(parts) => union_ids(state, parts.clone(), interrupt),
+        Access::Search(scan) => {
+            let scan = scan.clone();
+            lazily(move || search_ids(&state, &scan, interrupt))
+        }
+    }
+}
+
+/// The ids a search selects: in id order, or its best in score order when it ranks.
+fn search_ids(
+    state: &Arc<CollectionState>,
+    scan: &SearchScan,
+    interrupt: Option<Interrupt>,
+) -> Result<Vec<u64>> {
+    let _whole_batches = state.read_gate();
+    let hits = scan.condition.hits(state)?;
+    if let Some((keep, search)) = &scan.top {
+        return search.rank(state, &hits, *keep);
+    }
+    match &scan.and {
+        None => Ok(hits.ids.clone()),
+        Some(other) => {
+            let mut found = Vec::new();
+            for id in scan_ids(state, other, interrupt) {
+                let id = id?;
+                if hits.ids.binary_search(&id).is_ok() {
+                    found.push(id);
+                }
+            }
+            Ok(found)
+        }
     }
 }
 
@@ -315,6 +345,7 @@ fn union_ids(
                         all.insert(id?);
                     }
                 }
+                Access::Search(scan) => all.extend(search_ids(&state, scan, interrupt.clone())?),
                 _ => return Err(Error::Query("a union branch must be an index scan".into())),
             }
         }

@@ -449,6 +449,21 @@ pub(super) fn predicate(subject: Operand) -> impl FnMut(&str) -> PResult<'_, Exp
             }
             return Ok((rest, Expr::Matches { subject, pattern }));
         }
+        if let Ok((rest, query)) = search_query(input) {
+            let Operand::Path(path) = subject else {
+                return fail(
+                    ws(input)?.0,
+                    format!("`search` follows a field of the text index, not `{subject}`"),
+                );
+            };
+            return Ok((
+                rest,
+                Expr::Search {
+                    path: Some(path),
+                    query,
+                },
+            ));
+        }
         if let Ok((rest, _)) = kw("has").parse(input) {
             let Operand::Path(path) = subject else {
                 return fail(
@@ -511,7 +526,47 @@ pub(super) fn condition(input: &str) -> PResult<'_, Expr> {
             expect(path, || "expected a field path after `exists`".into()).parse(rest)?;
         return Ok((rest, Expr::Exists { path }));
     }
-    tested_value(input)
+    // `search` is not reserved: `search = 1` is a condition on a field called `search`.
+    match search_query(input) {
+        Ok((rest, query)) => Ok((rest, Expr::Search { path: None, query })),
+        Err(nom::Err::Failure(e)) => Err(nom::Err::Failure(e)),
+        Err(_) => tested_value(input),
+    }
+}
+
+/// `"search" (string | param)`, the string checked against the syntax of searches (see
+/// [`crate::text::search`]), a mistake in it reported where it is.
+fn search_query(input: &str) -> PResult<'_, Operand> {
+    let (rest, _) = kw("search").parse(input)?;
+    let (at, _) = ws(rest)?;
+    if !at.starts_with(['"', '\'', '$']) && !at.starts_with("r\"") && !at.starts_with("r'") {
+        return Err(nom::Err::Error(Failure::from_error_kind(
+            input,
+            ErrorKind::Tag,
+        )));
+    }
+    let (rest, query) = value_after("search")(rest)?;
+    match &query {
+        Operand::Value(Value::String(text)) => {
+            if let Err(err) = crate::text::parse_search(text) {
+                // Point into the string: past its quote, at the character the search names.
+                let body = at.char_indices().nth(1).map_or(at.len(), |(i, _)| i);
+                let inside = at[body..]
+                    .char_indices()
+                    .nth(err.offset)
+                    .map_or(at.len(), |(i, _)| body + i);
+                return fail(
+                    &at[inside.min(at.len())..],
+                    format!("in the search: {}", err.message),
+                );
+            }
+        }
+        Operand::Value(other) => {
+            return fail(at, format!("`search` needs a string of words, not {other}"));
+        }
+        _ => {}
+    }
+    Ok((rest, query))
 }
 
 /// `"(" expr ")"`

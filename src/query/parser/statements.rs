@@ -384,11 +384,19 @@ pub(super) fn delete(input: &str) -> PResult<'_, Statement> {
     }
 }
 
-/// `create = "create" ["unique"] "index" "on" ident "(" path {"," path} ")"`
+/// `create = "create" ["unique" | "text"] "index" "on" ident "(" path {"," path} ")"
+///   ["language" ident]` (the language only after `text`)
 pub(super) fn create(input: &str) -> PResult<'_, Statement> {
     let (rest, _) = kw("create").parse(input)?;
     let (rest, unique) = map(opt(kw("unique")), |u| u.is_some()).parse(rest)?;
-    let (rest, _) = expect(kw("index"), || "expected `index` after `create`".into()).parse(rest)?;
+    let (rest, text) = match unique {
+        true => (rest, false),
+        false => map(opt(kw("text")), |t| t.is_some()).parse(rest)?,
+    };
+    let (rest, _) = expect(kw("index"), || {
+        "expected `index` after `create` (or `unique index`, `text index`)".into()
+    })
+    .parse(rest)?;
     let (rest, _) = expect(kw("on"), || {
         "expected `on COLLECTION (paths)` after `create index`".into()
     })
@@ -407,12 +415,35 @@ pub(super) fn create(input: &str) -> PResult<'_, Statement> {
         "expected `,` or `)` after the indexed path".into()
     })
     .parse(rest)?;
+    let (rest, text) = match (text, kw("language").parse(rest)) {
+        (false, Ok(_)) => {
+            return fail(
+                ws(rest)?.0,
+                "`language` is for a text index: `create text index on C (paths) language L`"
+                    .into(),
+            );
+        }
+        (false, Err(_)) => (rest, None),
+        (true, Err(_)) => (rest, Some(crate::text::Language::English)),
+        (true, Ok((after, _))) => {
+            let (at, _) = ws(after)?;
+            let (after, name) = expect(ident, || {
+                "expected a language after `language` (english, french, ..., or none)".into()
+            })
+            .parse(after)?;
+            match name.parse::<crate::text::Language>() {
+                Ok(language) => (after, Some(language)),
+                Err(message) => return fail(at, message),
+            }
+        }
+    };
     Ok((
         rest,
         Statement::CreateIndex {
             collection,
             paths,
             unique,
+            text,
         },
     ))
 }

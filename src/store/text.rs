@@ -1,0 +1,298 @@
+//! Keeping a text index: the changes a batch makes to its posting blocks, length pages and
+//! corpus, applied in the batch's one `apply_batch`; and reading them back.
+//!
+//! Invariant: after every batch, each term's blocks hold exactly the documents whose indexed
+//! strings have the term, with the positions [`DocTerms::of`] gives, ascending and without
+//! overlap between blocks; the length pages hold every document with at least one indexed
+//! word, and the corpus their number and total length. A batch rewrites only the blocks and
+//! pages that hold a document it changes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
+
+use crate::codec::postings;
+pub(crate) use crate::codec::postings::Posting;
+use crate::error::{Error, Result};
+use crate::store::index::IndexDef;
+use crate::store::layout;
+use crate::store::staged::{Batch, Reader};
+use crate::store::state::CollectionState;
+use crate::text::DocTerms;
+use crate::text::rank::Corpus;
+
+/// What one batch changes in the text indexes of a collection.
+#[derive(Default)]
+pub(crate) struct TextChanges {
+    /// (index, term) -> document -> its new positions (`None`: the document loses the term).
+    postings: BTreeMap<(u32, String), BTreeMap<u64, Option<Vec<u32>>>>,
+    /// (index, document) -> its new length (`None`: it has no words any more).
+    lengths: BTreeMap<(u32, u64), Option<u32>>,
+    /// index -> (change in documents, change in words).
+    corpus: HashMap<u32, (i64, i64)>,
+}
+
+impl TextChanges {
+    /// Whether there is nothing to apply.
+    pub fn is_empty(&self) -> bool {
+        self.postings.is_empty() && self.lengths.is_empty()
+    }
+
+    /// Document `id` changes from `old` terms to `new` ones in index `number`: only the
+    /// terms whose positions differ are touched.
+    pub fn change(&mut self, number: u32, id: u64, old: &DocTerms, new: &DocTerms) {
+        for term in old.terms.keys() {
+            if !new.terms.contains_key(term) {
+                self.set(number, term, id, None);
+            }
+        }
+        for (term, positions) in &new.terms {
+            if old.terms.get(term) != Some(positions) {
+                self.set(number, term, id, Some(positions.clone()));
+            }
+        }
+        if old.length != new.length {
+            self.lengths
+                .insert((number, id), (new.length > 0).then_some(new.length));
+            let corpus = self.corpus.entry(number).or_default();
+            corpus.0 += i64::from(new.length > 0) - i64::from(old.length > 0);
+            corpus.1 += i64::from(new.length) - i64::from(old.length);
+        }
+    }
+
+    fn set(&mut self, number: u32, term: &str, id: u64, positions: Option<Vec<u32>>) {
+        self.postings
+            .entry((number, term.to_owned()))
+            .or_default()
+            .insert(id, positions);
+    }
+
+    /// Writes the changed blocks, pages and corpus records into `batch`, reading what they
+    /// were through `reader`.
+    pub fn apply(self, reader: &Reader, batch: &mut Batch) -> Result<()> {
+        for ((number, term), changes) in &self.postings {
+            apply_term(reader, batch, *number, term, changes)?;
+        }
+        let mut pages: BTreeMap<Vec<u8>, Vec<(u64, Option<u32>)>> = BTreeMap::new();
+        for (&(number, id), length) in &self.lengths {
+            pages
+                .entry(layout::length_key(number, id))
+                .or_default()
+                .push((id, *length));
+        }
+        for (key, changes) in pages {
+            let mut page: BTreeMap<u64, u32> = match reader.get(&key)? {
+                Some(bytes) => postings::decode_lengths(&bytes)
+                    .map_err(|e| corrupt("length page", &e))?
+                    .into_iter()
+                    .collect(),
+                None => BTreeMap::new(),
+            };
+            for (id, length) in changes {
+                match length {
+                    Some(length) => page.insert(id, length),
+                    None => page.remove(&id),
+                };
+            }
+            if page.is_empty() {
+                batch.remove(key);
+            } else {
+                let entries: Vec<(u64, u32)> = page.into_iter().collect();
+                batch.insert(key, postings::encode_lengths(&entries));
+            }
+        }
+        for (number, (documents, words)) in self.corpus {
+            if documents == 0 && words == 0 {
+                continue;
+            }
+            let key = layout::corpus_key(number);
+            let stored = read_corpus(reader, number)?;
+            let add =
+                |value: u64, change: i64| (i128::from(value) + i128::from(change)).max(0) as u64;
+            let (documents, words) = (add(stored.documents, documents), add(stored.words, words));
+            if documents == 0 {
+                batch.remove(&*key);
+            } else {
+                batch.insert(&*key, postings::encode_corpus(documents, words));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn corrupt(what: &str, err: &dyn std::fmt::Display) -> Error {
+    Error::Corrupt(format!("text index {what}: {err}"))
+}
+
+/// Applies the changes to one term's postings: each changed document goes to the block that
+/// starts at or before it (the first block when none does); each changed block is written
+/// again, split when it outgrows [`layout::BLOCK_BYTES`], removed when it is left empty.
+fn apply_term(
+    reader: &Reader,
+    batch: &mut Batch,
+    number: u32,
+    term: &str,
+    changes: &BTreeMap<u64, Option<Vec<u32>>>,
+) -> Result<()> {
+    let (Some(&low), Some(&high)) = (changes.keys().next(), changes.keys().next_back()) else {
+        return Ok(());
+    };
+    let prefix = layout::term_prefix(number, term);
+    let end = crate::codec::keycode::prefix_end(&prefix);
+    let end = end.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
+    // The block holding `low` (the last starting at or before it, else the first), and every
+    // block after it that starts at or before `high`.
+    let low_key = layout::posting_key(number, term, low);
+    let start = match reader
+        .entries(Bound::Included(&prefix), Bound::Included(&low_key), true)
+        .next()
+        .transpose()?
+    {
+        Some((key, _)) => key.to_vec(),
+        None => low_key.clone(),
+    };
+    let mut blocks: Vec<(u64, Vec<Posting>)> = Vec::new();
+    for item in reader.entries(Bound::Included(&start), end, false) {
+        let (key, bytes) = item?;
+        let first = layout::read_posting_key(number, &key)
+            .map(|(_, first)| first)
+            .ok_or_else(|| corrupt("key", &format!("{key:?}")))?;
+        if first > high && !blocks.is_empty() {
+            break;
+        }
+        blocks.push((
+            first,
+            postings::decode_block(&bytes).map_err(|e| corrupt("block", &e))?,
+        ));
+        if first > high {
+            break;
+        }
+    }
+    if blocks.is_empty() {
+        blocks.push((low, Vec::new()));
+    }
+    // Changes by the block they fall in.
+    let mut by_block: Vec<Vec<(u64, &Option<Vec<u32>>)>> = vec![Vec::new(); blocks.len()];
+    for (&id, change) in changes {
+        let slot = blocks
+            .iter()
+            .rposition(|(first, _)| *first <= id)
+            .unwrap_or(0);
+        by_block[slot].push((id, change));
+    }
+    for ((first, block), block_changes) in blocks.into_iter().zip(by_block) {
+        if block_changes.is_empty() {
+            continue;
+        }
+        let mut merged: BTreeMap<u64, Vec<u32>> =
+            block.into_iter().map(|p| (p.id, p.positions)).collect();
+        for (id, change) in block_changes {
+            match change {
+                Some(positions) => merged.insert(id, positions.clone()),
+                None => merged.remove(&id),
+            };
+        }
+        batch.remove(layout::posting_key(number, term, first));
+        write_blocks(batch, number, term, merged);
+    }
+    Ok(())
+}
+
+/// Writes postings as blocks of at most [`layout::BLOCK_BYTES`] (a posting larger than that
+/// gets one of its own), each under the id of its first document.
+fn write_blocks(batch: &mut Batch, number: u32, term: &str, merged: BTreeMap<u64, Vec<u32>>) {
+    let mut chunk: Vec<Posting> = Vec::new();
+    let mut size = 0usize;
+    let flush = |chunk: &mut Vec<Posting>, batch: &mut Batch| {
+        if let Some(first) = chunk.first().map(|p| p.id) {
+            let mut bytes = Vec::with_capacity(layout::BLOCK_BYTES);
+            postings::encode_block(chunk, &mut bytes);
+            batch.insert(layout::posting_key(number, term, first), bytes);
+            chunk.clear();
+        }
+    };
+    for (id, positions) in merged {
+        let cost = 12 + positions.len() * 2;
+        if size + cost > layout::BLOCK_BYTES && !chunk.is_empty() {
+            flush(&mut chunk, batch);
+            size = 0;
+        }
+        size += cost;
+        chunk.push(Posting { id, positions });
+    }
+    flush(&mut chunk, batch);
+}
+
+fn read_corpus(reader: &Reader, number: u32) -> Result<Corpus> {
+    match reader.get(&layout::corpus_key(number))? {
+        None => Ok(Corpus::default()),
+        Some(bytes) => {
+            let (documents, words) =
+                postings::decode_corpus(&bytes).map_err(|e| corrupt("corpus", &e))?;
+            Ok(Corpus { documents, words })
+        }
+    }
+}
+
+impl CollectionState {
+    /// The documents that hold `term` in text index `def`, ascending, with its positions.
+    pub(crate) fn postings(&self, def: &IndexDef, term: &str) -> Result<Vec<Posting>> {
+        let mut out = Vec::new();
+        for item in self.prefixed(&layout::term_prefix(def.number, term), false) {
+            let (_, bytes) = item?;
+            out.extend(postings::decode_block(&bytes).map_err(|e| corrupt("block", &e))?);
+        }
+        Ok(out)
+    }
+
+    /// Every term of text index `def` that starts with `start`, with its postings.
+    pub(crate) fn postings_with_prefix(
+        &self,
+        def: &IndexDef,
+        start: &str,
+    ) -> Result<Vec<(String, Vec<Posting>)>> {
+        let mut out: Vec<(String, Vec<Posting>)> = Vec::new();
+        for item in self.prefixed(&layout::terms_prefix(def.number, start), false) {
+            let (key, bytes) = item?;
+            let (term, _) = layout::read_posting_key(def.number, &key)
+                .ok_or_else(|| corrupt("key", &format!("{key:?}")))?;
+            let block = postings::decode_block(&bytes).map_err(|e| corrupt("block", &e))?;
+            match out.last_mut() {
+                Some((last, list)) if last == term => list.extend(block),
+                _ => out.push((term.to_owned(), block)),
+            }
+        }
+        Ok(out)
+    }
+
+    /// What text index `def` says of its whole corpus.
+    pub(crate) fn corpus(&self, def: &IndexDef) -> Result<Corpus> {
+        read_corpus(&self.reader(), def.number)
+    }
+
+    /// The lengths of documents `ids` (ascending) in text index `def` (0 for a document it
+    /// does not hold).
+    pub(crate) fn text_lengths(&self, def: &IndexDef, ids: &[u64]) -> Result<Vec<u32>> {
+        let reader = self.reader();
+        let mut out = Vec::with_capacity(ids.len());
+        let mut page: Option<(Vec<u8>, Vec<(u64, u32)>)> = None;
+        for &id in ids {
+            let key = layout::length_key(def.number, id);
+            if page.as_ref().is_none_or(|(k, _)| *k != key) {
+                let entries = match reader.get(&key)? {
+                    Some(bytes) => {
+                        postings::decode_lengths(&bytes).map_err(|e| corrupt("length page", &e))?
+                    }
+                    None => Vec::new(),
+                };
+                page = Some((key, entries));
+            }
+            let entries = page.as_ref().map_or(&[][..], |(_, e)| e.as_slice());
+            out.push(
+                entries
+                    .binary_search_by_key(&id, |(i, _)| *i)
+                    .map_or(0, |at| entries[at].1),
+            );
+        }
+        Ok(out)
+    }
+}
