@@ -238,9 +238,10 @@ pub fn bind(expr: &Expr, params: &Params) -> Result<Predicate> {
             },
         ),
         Expr::Search { path, query } => Predicate::Search(crate::query::text::bound_condition(
-            params,
+            params.search(),
             path.as_ref(),
             query,
+            &|p| params.get(p),
         )?),
         Expr::Has { path, condition } => Predicate::Has(
             path.clone(),

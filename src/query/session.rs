@@ -155,7 +155,8 @@ impl Session {
     /// The session's parameters, with the `search` conditions of `filter` bound to
     /// `collection`'s text index.
     fn search_params(&self, collection: &Collection, filter: Option<&Expr>) -> Result<Params> {
-        let search = crate::query::text::resolve(collection, filter, &self.params, &self.marks)?;
+        let param = |p: &crate::query::ast::Param| self.params.get(p);
+        let search = crate::query::text::resolve(collection, filter, &param, &self.marks)?;
         Ok(self.params.with_search(search))
     }
 
@@ -594,6 +595,7 @@ impl Session {
                                 ("paths", Value::from(d.paths_text())),
                                 ("unique", Value::Bool(d.unique)),
                                 ("multikey", Value::Bool(d.multikey)),
+                                ("kind", Value::from(index_kind(&d))),
                             ])
                         })
                         .collect(),
@@ -1054,6 +1056,14 @@ fn count_value(n: u64) -> Value {
 /// collection's counter for `count()` alone; an index's per-value counts for `count()` per value of its leading path (`count by`), or its two ends
 /// for `min` and `max` of its leading path (a top-level field). A multikey index on several paths counts pairs,
 /// and one on arrays holds elements, not the arrays `min` and `max` compare: neither answers.
+/// `values`, or `text english`: what `show indexes` says an index holds.
+fn index_kind(index: &IndexDef) -> String {
+    match index.kind {
+        crate::store::IndexKind::Values => "values".to_owned(),
+        crate::store::IndexKind::Text(language) => format!("text {language}"),
+    }
+}
+
 fn index_source(collection: &Collection, grouping: &Grouping) -> Result<GroupSource> {
     let leading = |path: &Path, whole_values: bool| -> Result<Option<Arc<IndexDef>>> {
         Ok(collection

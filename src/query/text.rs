@@ -12,8 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
 use crate::path::Path;
-use crate::query::ast::{Expr, Operand};
-use crate::query::params::Params;
+use crate::query::ast::{Expr, Operand, Param};
 use crate::store::{Collection, CollectionState, IndexDef, IndexKind, Posting, ReadEpoch};
 use crate::text::rank::{Corpus, bm25};
 use crate::text::search::phrase_occurrences;
@@ -362,7 +361,7 @@ fn collect_strings<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
 pub(crate) fn resolve(
     collection: &Collection,
     filter: Option<&Expr>,
-    params: &Params,
+    param: &dyn Fn(&Param) -> Result<Value>,
     marks: &Marks,
 ) -> Result<Option<Arc<TextSearch>>> {
     let mut found: Vec<(Option<&Path>, &Operand, bool)> = Vec::new();
@@ -401,7 +400,7 @@ pub(crate) fn resolve(
     for (path, query, negated) in found {
         let text = match query {
             Operand::Value(Value::String(s)) => s.to_string(),
-            Operand::Param(p) => match params.get(p)? {
+            Operand::Param(p) => match param(p)? {
                 Value::String(s) => s.to_string(),
                 other => {
                     return Err(Error::Query(format!(
@@ -480,18 +479,18 @@ fn written(path: Option<&Path>, text: &str) -> String {
 
 /// The bound condition of `search` (at `path`, of `query`) among the statement's.
 pub(crate) fn bound_condition(
-    params: &Params,
+    search: Option<&Arc<TextSearch>>,
     path: Option<&Path>,
     query: &Operand,
+    param: &dyn Fn(&Param) -> Result<Value>,
 ) -> Result<Arc<SearchCondition>> {
     let text = match query {
-        Operand::Param(p) => params.get(p)?.as_str().map(str::to_owned),
+        Operand::Param(p) => param(p)?.as_str().map(str::to_owned),
         Operand::Value(Value::String(s)) => Some(s.to_string()),
         _ => None,
     };
     let wanted = text.map(|t| written(path, &t));
-    params
-        .search()
+    search
         .and_then(|search| {
             search
                 .conditions

@@ -314,7 +314,8 @@ impl Collection {
                 return Ok(existing.name.clone());
             }
             return Err(Error::InvalidIndex(format!(
-                "collection `{}` already has the text index `{}` on ({}){}: a collection has                  one text index; drop it first (`drop index {}`)",
+                "collection `{}` already has the text index `{}` on ({}){}: a collection has \
+                 one text index; drop it first (`drop index {}`)",
                 self.state.name,
                 existing.name,
                 existing.paths_text(),

@@ -156,6 +156,7 @@ impl Parser {
                 .get(self.at)
                 .is_none_or(|c| c.is_whitespace() || *c == ')')
             {
+                self.at -= 1;
                 return Err(self.error("`-` needs a word, a phrase or `(` right after it"));
             }
             return Ok(Search::Not(Box::new(self.atom()?)));

@@ -99,6 +99,8 @@ Functions (a value of a type a function does not take gives null):
   year(d) month(d) day(d) date(d)   of an ISO date or date-time string (date: YYYY-MM-DD)
   today()               the current UTC date; d + 1 month, today() - 30 days (day, week,
                         month, year): YYYY-MM-DD, month ends clamped
+  score()               BM25 score of the `where search \"...\"` (order by score() desc)
+  snippet(p[, open, close[, words]])   words of p around the search's first match, marked
 Arithmetic: + - * / % on numbers (integers stay exact; x / 0 is null), || joins text.
 Aggregates (select, having, order by; one row without group by):
   count()  count(*)     rows          count(x)   rows where x is not null

@@ -539,6 +539,12 @@ pub(super) fn condition(input: &str) -> PResult<'_, Expr> {
 fn search_query(input: &str) -> PResult<'_, Operand> {
     let (rest, _) = kw("search").parse(input)?;
     let (at, _) = ws(rest)?;
+    if at.starts_with(|c: char| c.is_ascii_digit() || c == '[' || c == '{') {
+        return fail(
+            at,
+            "`search` needs a string of words (or a parameter): `search \"coral reef\"`".into(),
+        );
+    }
     if !at.starts_with(['"', '\'', '$']) && !at.starts_with("r\"") && !at.starts_with("r'") {
         return Err(nom::Err::Error(Failure::from_error_kind(
             input,
