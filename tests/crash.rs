@@ -47,6 +47,8 @@ fn crash_child() {
     c.create_index(&["k"]).unwrap();
     c.create_index(&["tags"]).unwrap();
     c.create_unique_index(&["u"]).unwrap();
+    c.create_text_index(&["body", "tags"], quarry::text::Language::English)
+        .unwrap();
     let mut ack = std::fs::OpenOptions::new()
         .append(true)
         .create(true)
@@ -59,18 +61,18 @@ fn crash_child() {
     for i in 0u64.. {
         match rng.below(10) {
             0..=3 => {
-                let id = c.insert(&json!({"k": i % 7, "u": format!("keep-{seed}-{i}"), "tags": [i % 3, i % 5], "kind": "keep"})).unwrap();
+                let id = c.insert(&json!({"k": i % 7, "u": format!("keep-{seed}-{i}"), "tags": [i % 3, i % 5], "kind": "keep", "body": format!("coral reef {} of {}", i % 13, i % 5)})).unwrap();
                 pending.push(format!("keep {id}"));
             }
             4..=5 => {
                 let id = c
-                    .insert(&json!({"k": i % 7, "u": format!("m-{seed}-{i}"), "kind": "mutable"}))
+                    .insert(&json!({"k": i % 7, "u": format!("m-{seed}-{i}"), "kind": "mutable", "body": format!("lagoon {}", i % 9)}))
                     .unwrap();
                 mutable.push(id);
             }
             6 if !mutable.is_empty() => {
                 let id = mutable[rng.below(mutable.len() as u64) as usize];
-                c.update(id, &json!({"k": rng.below(7), "u": format!("m2-{seed}-{i}"), "tags": [i], "kind": "mutable"})).unwrap();
+                c.update(id, &json!({"k": rng.below(7), "u": format!("m2-{seed}-{i}"), "tags": [i], "kind": "mutable", "body": format!("reefs bleach {}", i % 4)})).unwrap();
             }
             7 if !mutable.is_empty() => {
                 let id = mutable.swap_remove(rng.below(mutable.len() as u64) as usize);

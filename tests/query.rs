@@ -280,7 +280,7 @@ fn select_projects_paths_and_show_statements_describe_the_database() {
     );
     assert_eq!(
         text(&db, "show indexes"),
-        "{\"name\":\"t_a_b\",\"collection\":\"t\",\"paths\":\"a.b\",\"unique\":false,\"multikey\":false}\n"
+        "{\"name\":\"t_a_b\",\"collection\":\"t\",\"paths\":\"a.b\",\"unique\":false,\"multikey\":false,\"kind\":\"values\"}\n"
     );
     assert!(
         text(&db, "show fields")

@@ -30,6 +30,10 @@ pub const GUIDE: &[(&str, &str)] = &[
         r#"select date, org, title from articles where body matches r"(?i)\bwater\b" order by date"#,
     ),
     (
+        "Words, not patterns: the text index on title and body (stems: coral reefs = coral reef), best first",
+        r#"select title, round(score(), 2) as score, snippet(body) as hit from articles where search "coral reef" limit 3"#,
+    ),
+    (
         "Press and media contacts (a condition on an array matches any element)",
         r#"select source, contacts from articles where contacts starts with "press@" or contacts starts with "media@""#,
     ),
@@ -56,6 +60,7 @@ pub fn load() -> Result<Db> {
     articles.create_index(&["org", "year"])?;
     articles.create_index(&["date"])?;
     articles.create_index(&["contacts"])?;
+    articles.create_text_index(&["title", "body"], crate::text::Language::English)?;
     Ok(db)
 }
 

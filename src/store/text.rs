@@ -20,11 +20,16 @@ use crate::store::state::CollectionState;
 use crate::text::DocTerms;
 use crate::text::rank::Corpus;
 
+/// A document's new positions for a term (`None`: it loses the term), by document id.
+type TermChanges = BTreeMap<u64, Option<Vec<u32>>>;
+/// A length page: its key and its (id, length) entries.
+type LengthPage = (Vec<u8>, Vec<(u64, u32)>);
+
 /// What one batch changes in the text indexes of a collection.
 #[derive(Default)]
 pub(crate) struct TextChanges {
     /// (index, term) -> document -> its new positions (`None`: the document loses the term).
-    postings: BTreeMap<(u32, String), BTreeMap<u64, Option<Vec<u32>>>>,
+    postings: BTreeMap<(u32, String), TermChanges>,
     /// (index, document) -> its new length (`None`: it has no words any more).
     lengths: BTreeMap<(u32, u64), Option<u32>>,
     /// index -> (change in documents, change in words).
@@ -131,7 +136,7 @@ fn apply_term(
     batch: &mut Batch,
     number: u32,
     term: &str,
-    changes: &BTreeMap<u64, Option<Vec<u32>>>,
+    changes: &TermChanges,
 ) -> Result<()> {
     let (Some(&low), Some(&high)) = (changes.keys().next(), changes.keys().next_back()) else {
         return Ok(());
@@ -171,13 +176,14 @@ fn apply_term(
         blocks.push((low, Vec::new()));
     }
     // Changes by the block they fall in.
-    let mut by_block: Vec<Vec<(u64, &Option<Vec<u32>>)>> = vec![Vec::new(); blocks.len()];
+    type Changed<'c> = Vec<(u64, Option<&'c Vec<u32>>)>;
+    let mut by_block: Vec<Changed> = vec![Vec::new(); blocks.len()];
     for (&id, change) in changes {
         let slot = blocks
             .iter()
             .rposition(|(first, _)| *first <= id)
             .unwrap_or(0);
-        by_block[slot].push((id, change));
+        by_block[slot].push((id, change.as_ref()));
     }
     for ((first, block), block_changes) in blocks.into_iter().zip(by_block) {
         if block_changes.is_empty() {
@@ -187,7 +193,7 @@ fn apply_term(
             block.into_iter().map(|p| (p.id, p.positions)).collect();
         for (id, change) in block_changes {
             match change {
-                Some(positions) => merged.insert(id, positions.clone()),
+                Some(positions) => merged.insert(id, positions.to_vec()),
                 None => merged.remove(&id),
             };
         }
@@ -274,7 +280,7 @@ impl CollectionState {
     pub(crate) fn text_lengths(&self, def: &IndexDef, ids: &[u64]) -> Result<Vec<u32>> {
         let reader = self.reader();
         let mut out = Vec::with_capacity(ids.len());
-        let mut page: Option<(Vec<u8>, Vec<(u64, u32)>)> = None;
+        let mut page: Option<LengthPage> = None;
         for &id in ids {
             let key = layout::length_key(def.number, id);
             if page.as_ref().is_none_or(|(k, _)| *k != key) {

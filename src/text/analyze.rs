@@ -281,8 +281,8 @@ pub fn fold(word: &str) -> String {
 
 /// The stop words of a language, folded as terms are.
 fn stop_words_of(language: Language, code: &str) -> &'static HashSet<String> {
-    static LISTS: OnceLock<std::sync::Mutex<Vec<(Language, &'static HashSet<String>)>>> =
-        OnceLock::new();
+    type Lists = std::sync::Mutex<Vec<(Language, &'static HashSet<String>)>>;
+    static LISTS: OnceLock<Lists> = OnceLock::new();
     let lists = LISTS.get_or_init(Default::default);
     let mut lists = lists.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((_, set)) = lists.iter().find(|(l, _)| *l == language) {
