@@ -6,6 +6,7 @@
 //! ```text
 //! cargo run --release -p quarry-bench -- [--n 100000] [--runs 3] [--repeat 3] [--out bench/RESULTS.md]
 //! cargo run --release -p quarry-bench -- --sizes 10000,100000,1000000 --out bench/SCALING.md
+//! cargo run --release -p quarry-bench -- text [--n 100000]   # full-text search (text.rs)
 //! ```
 //! The size can also come from `QUARRY_BENCH_N`. To profile one engine on some workloads:
 //!
@@ -15,6 +16,7 @@
 
 mod data;
 mod engines;
+mod text;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -361,7 +363,7 @@ const OPTIONS: &[&str] = &[
 ];
 
 const USAGE: &str = "usage: quarry-bench [--n DOCS] [--runs SAMPLES] [--repeat PROCESSES] \
-[--out FILE.md] [--sizes N,N,...] | --engine quarry|sqlite|raw-sled [--only WORKLOADS]
+[--out FILE.md] [--sizes N,N,...] | --engine quarry|sqlite|raw-sled [--only WORKLOADS] | text ...
   (the size can also come from QUARRY_BENCH_N, sled's cache from QUARRY_BENCH_CACHE_MB)";
 
 /// Refuses anything but the known options, each with a value: a mistyped option would
@@ -400,6 +402,10 @@ fn usage() -> String {
 }
 
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("text") {
+        text::main();
+        return;
+    }
     if let Err(problem) = check_args() {
         if !problem.is_empty() {
             eprintln!("quarry-bench: {problem}");
@@ -451,6 +457,7 @@ fn main() {
         println!("{table}");
         println!("engines agree on every answer: {}", engines_agree(&results));
     }
+    text::keep_section(&out, &mut markdown);
     if let Err(err) = std::fs::write(&out, markdown) {
         eprintln!("cannot write {out}: {err}");
     } else {
