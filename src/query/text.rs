@@ -244,17 +244,15 @@ impl TextSearch {
         let Ok(terms) = first.index.text_terms(doc) else {
             return 0.0;
         };
-        let (idfs, occurrences) = self.inputs(|condition, i, leaf| {
-            let _ = i;
-            leaf.occurrences(&terms, condition.field)
-        });
+        let (idfs, occurrences) =
+            self.inputs(|condition, leaf| leaf.occurrences(&terms, condition.field));
         bm25(&idfs, &occurrences, terms.length, &self.corpus)
     }
 
     /// The idf and occurrences of every phrase and prefix looked for, in order.
     fn inputs(
         &self,
-        mut occurrences: impl FnMut(&SearchCondition, usize, &Matcher) -> u32,
+        mut occurrences: impl FnMut(&SearchCondition, &Matcher) -> u32,
     ) -> (Vec<f64>, Vec<u32>) {
         let mut idfs = Vec::new();
         let mut counts = Vec::new();
@@ -264,9 +262,9 @@ impl TextSearch {
             .zip(&self.positive)
             .filter(|(_, positive)| **positive)
         {
-            for (i, leaf) in condition.matcher.wanted().into_iter().enumerate() {
-                idfs.push(condition.idfs[i]);
-                counts.push(occurrences(condition, i, leaf));
+            for (leaf, idf) in condition.matcher.wanted().into_iter().zip(&condition.idfs) {
+                idfs.push(*idf);
+                counts.push(occurrences(condition, leaf));
             }
         }
         (idfs, counts)
@@ -288,7 +286,7 @@ impl TextSearch {
         let mut scored: Vec<(f64, u64)> = Vec::with_capacity(hits.ids.len());
         for (&id, &length) in hits.ids.iter().zip(&lengths) {
             let mut leaf = 0usize;
-            let (idfs, occurrences) = self.inputs(|_, _, _| {
+            let (idfs, occurrences) = self.inputs(|_, _| {
                 let list = &hits.wanted[leaf];
                 let cursor = &mut cursors[leaf];
                 leaf += 1;
@@ -323,19 +321,20 @@ impl TextSearch {
         };
         let analyzer = Analyzer::shared(language);
         let mut strings = Vec::new();
-        collect_strings(value, &mut strings);
+        crate::store::strings_in(value, &mut strings);
+        let leaves: Vec<&Matcher> = self
+            .conditions
+            .iter()
+            .zip(&self.positive)
+            .filter(|(_, positive)| **positive)
+            .flat_map(|(c, _)| c.matcher.wanted())
+            .collect();
         let wanted = |term: &str| {
-            self.conditions
-                .iter()
-                .zip(&self.positive)
-                .filter(|(_, positive)| **positive)
-                .any(|(c, _)| {
-                    c.matcher.wanted().iter().any(|leaf| match leaf {
-                        Matcher::Phrase(terms) => terms.iter().any(|(t, _)| t == term),
-                        Matcher::Prefix(start) => term.starts_with(start.as_str()),
-                        _ => false,
-                    })
-                })
+            leaves.iter().any(|leaf| match leaf {
+                Matcher::Phrase(terms) => terms.iter().any(|(t, _)| t == term),
+                Matcher::Prefix(start) => term.starts_with(start.as_str()),
+                _ => false,
+            })
         };
         for text in &strings {
             if let Some(found) = snippet::snippet(text, analyzer, &wanted, marks) {
@@ -345,14 +344,6 @@ impl TextSearch {
         strings.first().map_or(Value::Null, |text| {
             Value::from(snippet::opening(text, marks))
         })
-    }
-}
-
-fn collect_strings<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
-    match value {
-        Value::String(s) => out.push(s),
-        Value::Array(items) => items.iter().for_each(|item| collect_strings(item, out)),
-        _ => {}
     }
 }
 

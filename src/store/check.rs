@@ -385,7 +385,7 @@ impl<'a> TextCheck<'a> {
             ));
         }
         let mut wrong_lengths = 0usize;
-        for item in state.tree.scan_prefix(&*layout::index_prefixes(number)[3]) {
+        for item in state.tree.scan_prefix(layout::length_prefix(number)) {
             let (key, bytes) = item?;
             match postings::decode_lengths(&bytes) {
                 Ok(page) => {

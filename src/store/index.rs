@@ -255,19 +255,21 @@ impl IndexDef {
 
 /// The strings `path` reaches in `doc`, and the strings in arrays it reaches, in order.
 pub(crate) fn text_of<'a>(path: &Path, doc: &'a Value) -> Vec<&'a str> {
-    fn strings<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
-        match value {
-            Value::String(s) => out.push(s),
-            Value::Array(items) => items.iter().for_each(|item| strings(item, out)),
-            _ => {}
-        }
-    }
     let mut out = Vec::new();
     path.any_value(doc, |value| {
-        strings(value, &mut out);
+        strings_in(value, &mut out);
         false
     });
     out
+}
+
+/// The strings of a value: itself, or those in an array (nested arrays too), in order.
+pub(crate) fn strings_in<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
+    match value {
+        Value::String(s) => out.push(s),
+        Value::Array(items) => items.iter().for_each(|item| strings_in(item, out)),
+        _ => {}
+    }
 }
 
 /// Calls `emit` with every combination of one value from each list.

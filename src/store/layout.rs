@@ -258,9 +258,14 @@ pub fn read_posting_key(number: u32, key: &[u8]) -> Option<(&str, u64)> {
         .flatten()
 }
 
+/// The prefix of every length page of text index `number`.
+pub fn length_prefix(number: u32) -> IndexPrefix {
+    IndexPrefix::new(LENGTH_PREFIX, number)
+}
+
 /// The key of the length page that holds document `id` in text index `number`.
 pub fn length_key(number: u32, id: u64) -> Vec<u8> {
-    let mut key = IndexPrefix::new(LENGTH_PREFIX, number).to_vec();
+    let mut key = length_prefix(number).to_vec();
     key.extend_from_slice(&(id >> LENGTH_PAGE_BITS).to_be_bytes());
     key
 }

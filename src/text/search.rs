@@ -387,19 +387,11 @@ impl Matcher {
     /// The phrases and prefixes that are looked for (not under a `-`), in the order written:
     /// what a score adds up.
     pub fn wanted(&self) -> Vec<&Matcher> {
-        let mut out = Vec::new();
-        self.collect_wanted(&mut out);
-        out
-    }
-
-    fn collect_wanted<'a>(&'a self, out: &mut Vec<&'a Matcher>) {
-        match self {
-            Matcher::Phrase(_) | Matcher::Prefix(_) => out.push(self),
-            Matcher::And(parts) | Matcher::Or(parts) => {
-                parts.iter().for_each(|p| p.collect_wanted(out));
-            }
-            Matcher::Not(_) => {}
-        }
+        self.leaves()
+            .into_iter()
+            .zip(self.leaf_signs())
+            .filter_map(|(leaf, wanted)| wanted.then_some(leaf))
+            .collect()
     }
 
     /// For each of [`Matcher::leaves`], whether it is looked for (not under a `-`).
