@@ -141,7 +141,7 @@ impl Session {
     ///
     /// ```
     /// use quarry::text::snippet::Marks;
-    /// let mut session = quarry::Session::new(quarry::Db::temporary()?);
+    /// let mut session = quarry::query::Session::new(quarry::Db::temporary()?);
     /// session.set_snippet_marks(Marks { open: "<b>".into(), close: "</b>".into(), ..Marks::default() });
     /// session.execute("create text index on notes (body); insert into notes {body: 'coral reefs'}")?;
     /// let out = session.execute("select snippet(body) as s from notes where search 'reef'")?;
