@@ -311,22 +311,32 @@ fn source_node(collection: &str, access: &Access, estimate: u64) -> PlanNode {
 
 fn search_node(scan: &SearchScan) -> PlanNode {
     let condition = &scan.condition;
-    let mut node = PlanNode::new(format!(
+    let node = PlanNode::new(format!(
         "Text index {} ({})",
         condition.index.name, condition.text
     ))
     .estimate(condition.estimate());
-    if let Some((keep, _)) = &scan.top {
-        node = node.note(format!(
-            "ranked by score from the posting lists: only the best {keep} documents are read"
-        ));
-    }
-    match &scan.and {
+    let node = match &scan.and {
         Some(other) => PlanNode::new("Intersect ids".to_owned())
             .child(node)
             .child(scan_node(other))
             .estimate(scan.estimate),
         None => node,
+    };
+    match &scan.top {
+        None => node,
+        Some((keep, _)) => node.note(match (*keep, scan.exact && scan.and.is_none()) {
+            (usize::MAX, _) => "ranked by score from the posting lists: documents are read best \
+                                first"
+                .to_owned(),
+            (keep, true) => format!(
+                "ranked by score from the posting lists: only the best {keep} documents are read"
+            ),
+            (keep, false) => format!(
+                "ranked by score from the posting lists: documents are read best first until \
+                 {keep} pass the filter"
+            ),
+        }),
     }
 }
 

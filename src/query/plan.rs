@@ -51,8 +51,9 @@ pub struct SearchScan {
     pub and: Option<IndexScan>,
     /// The search is the whole predicate: a `count` needs no documents.
     pub exact: bool,
-    /// Only the best this many by score are wanted, in score order (`order by score() desc
-    /// limit n`): they are ranked from the posting lists and only they are read.
+    /// The documents come in score order, ranked from the posting lists, the best this many
+    /// sorted first (`order by score() desc limit n`): only as many are read as the limit
+    /// takes after the filter.
     pub top: Option<(usize, Arc<TextSearch>)>,
     /// Documents the search selects (counted while binding).
     pub estimate: u64,
@@ -305,18 +306,35 @@ impl Plan {
     }
 
     /// Ranks a search from its posting lists when the plan sorts by `score() desc` alone and
-    /// keeps the first `keep` rows: the access then gives those rows in order and no sort is
-    /// left.
-    pub fn rank_search(&mut self, keep: u64) {
+    /// keeps the first `keep` rows of a collection of `total`: the access then gives the
+    /// search's documents best first, the filter passes those that match the rest of the
+    /// condition, and no sort is left. An intersection with another index is given up when
+    /// that index is large, since reading the best few documents and testing them costs less
+    /// than reading all of its entries.
+    pub fn rank_search(&mut self, keep: u64, total: u64) {
         if let (Access::Search(scan), [key]) = (&mut self.access, self.sort.as_slice())
             && let Calc::Score(search) = &key.calc
             && key.descending
-            && scan.exact
-            && scan.and.is_none()
             && search.conditions.len() == 1
         {
+            if let Some(other) = &scan.and {
+                // About `keep * total / entries` documents are read before `keep` pass, each
+                // costing about ten index entries. An estimate that reached the cap is taken
+                // as a quarter of the collection.
+                let entries = match other.estimate {
+                    n if n >= ESTIMATE_CAP => n.max(total / 4),
+                    n => n.max(1),
+                };
+                let reads = keep.saturating_mul(total).saturating_mul(10) / entries;
+                if reads < entries {
+                    scan.estimate = scan.condition.estimate();
+                    scan.and = None;
+                }
+            }
             scan.top = Some((usize::try_from(keep).unwrap_or(usize::MAX), search.clone()));
-            scan.estimate = scan.estimate.min(keep);
+            if scan.exact {
+                scan.estimate = scan.estimate.min(keep);
+            }
             self.estimate = scan.estimate;
             self.sort.clear();
         }

@@ -778,9 +778,10 @@ impl Session {
             _ => order,
         };
         let mut plan = Plan::new(&collection, predicate, &order, limit.is_some())?;
-        if let Some(limit) = limit {
-            plan.rank_search(limit.saturating_add(offset));
-        }
+        plan.rank_search(
+            limit.map_or(u64::MAX, |limit| limit.saturating_add(offset)),
+            collection.len()?,
+        );
         plan.interrupt = self.interrupt.clone();
         let columns = columns
             .map(|columns| {

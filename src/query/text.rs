@@ -7,13 +7,12 @@
 //! both take the terms of [`IndexDef::text_terms`], count occurrences with
 //! [`phrase_occurrences`], and sum with [`bm25`] in the order the search is written.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
 use crate::path::Path;
 use crate::query::ast::{Expr, Operand, Param};
-use crate::store::{Collection, CollectionState, IndexDef, IndexKind, Posting, ReadEpoch};
+use crate::store::{Collection, CollectionState, IndexDef, IndexKind, PostingList, ReadEpoch};
 use crate::text::rank::{Corpus, bm25};
 use crate::text::search::phrase_occurrences;
 use crate::text::snippet::{self, Marks};
@@ -33,7 +32,9 @@ pub struct SearchCondition {
     pub text: String,
     /// The idf of each phrase or prefix looked for ([`Matcher::wanted`] order).
     idfs: Vec<f64>,
-    /// The hits read while binding, reused while no batch has changed the collection.
+    /// How many documents it selected while it was bound.
+    estimate: u64,
+    /// The hits last read, reused while no batch has changed the collection.
     hits: Mutex<Option<(ReadEpoch, Arc<Hits>)>>,
 }
 
@@ -80,28 +81,39 @@ impl SearchCondition {
 
     /// How many documents the condition selected while it was bound.
     pub fn estimate(&self) -> u64 {
-        self.hits
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-            .map_or(0, |(_, hits)| hits.ids.len() as u64)
+        self.estimate
     }
 
-    /// The documents the posting lists select, read now (or while binding, if no batch has
-    /// been applied since).
+    /// The documents the posting lists select, read now (or before, if no batch has been
+    /// applied since).
     pub(crate) fn hits(&self, state: &CollectionState) -> Result<Arc<Hits>> {
-        let cached = self.hits.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        if let Some((epoch, hits)) = cached
-            && state.unchanged_since(epoch)
+        let mut cached = self.hits.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((epoch, hits)) = cached.as_ref()
+            && state.unchanged_since(*epoch)
         {
-            return Ok(hits);
+            return Ok(hits.clone());
         }
-        Ok(Arc::new(read_hits(
-            state,
-            &self.index,
-            &self.matcher,
-            self.field,
-        )?))
+        let epoch = state.epoch();
+        let hits = Arc::new(read_hits(state, &self.index, &self.matcher, self.field)?);
+        *cached = Some((epoch, hits.clone()));
+        Ok(hits)
+    }
+
+    /// How many documents the posting lists select: for one word in any field, from the
+    /// heads of its blocks alone.
+    pub(crate) fn count(&self, state: &CollectionState) -> Result<u64> {
+        match one_word(&self.matcher, self.field) {
+            Some(term) => state.term_documents(&self.index, term),
+            None => Ok(self.hits(state)?.ids.len() as u64),
+        }
+    }
+}
+
+/// The term of a search for one word in any field: its documents are its posting list's.
+fn one_word(matcher: &Matcher, field: Option<u32>) -> Option<&str> {
+    match matcher {
+        Matcher::Phrase(terms) if terms.len() == 1 && field.is_none() => Some(&terms[0].0),
+        _ => None,
     }
 }
 
@@ -136,50 +148,66 @@ fn leaf_hits(
     leaf: &Matcher,
     field: Option<u32>,
 ) -> Result<Vec<(u64, u32)>> {
-    let count = |positions: &Vec<u32>| phrase_occurrences(&[(positions, 0)], field);
+    let in_field = |positions: &[u32]| phrase_occurrences(&[(positions, 0)], field);
     match leaf {
+        Matcher::Phrase(terms) if terms.len() == 1 && field.is_none() => {
+            let list = state.postings(index, &terms[0].0, false)?;
+            Ok(list.ids.into_iter().zip(list.counts).collect())
+        }
         Matcher::Phrase(terms) => {
-            let mut lists: Vec<(Vec<Posting>, u32)> = Vec::with_capacity(terms.len());
+            let mut lists: Vec<(PostingList, u32)> = Vec::with_capacity(terms.len());
             for (term, offset) in terms {
-                let postings = state.postings(index, term)?;
-                if postings.is_empty() {
+                let list = state.postings(index, term, true)?;
+                if list.is_empty() {
                     return Ok(Vec::new());
                 }
-                lists.push((postings, *offset));
+                lists.push((list, *offset));
             }
             // Walk the shortest list and look the id up in the others.
             let shortest = (0..lists.len())
                 .min_by_key(|&i| lists[i].0.len())
                 .unwrap_or(0);
             let mut out = Vec::new();
-            for posting in &lists[shortest].0 {
-                let mut positions: Vec<(&Vec<u32>, u32)> = Vec::with_capacity(lists.len());
+            let mut positions: Vec<(&[u32], u32)> = Vec::with_capacity(lists.len());
+            for &id in &lists[shortest].0.ids {
+                positions.clear();
                 for (list, offset) in &lists {
-                    match list.binary_search_by_key(&posting.id, |p| p.id) {
-                        Ok(at) => positions.push((&list[at].positions, *offset)),
-                        Err(_) => break,
+                    match list.find(id) {
+                        Some(at) => positions.push((list.positions(at), *offset)),
+                        None => break,
                     }
                 }
                 if positions.len() == lists.len() {
                     let n = phrase_occurrences(&positions, field);
                     if n > 0 {
-                        out.push((posting.id, n));
+                        out.push((id, n));
                     }
                 }
             }
             Ok(out)
         }
         Matcher::Prefix(start) => {
-            let mut by_id: BTreeMap<u64, u32> = BTreeMap::new();
-            for (_, postings) in state.postings_with_prefix(index, start)? {
-                for posting in postings {
-                    let n = count(&posting.positions);
+            let mut found: Vec<(u64, u32)> = Vec::new();
+            for (_, list) in state.postings_with_prefix(index, start, field.is_some())? {
+                for (at, (&id, &count)) in list.ids.iter().zip(&list.counts).enumerate() {
+                    let n = match field {
+                        None => count,
+                        Some(_) => in_field(list.positions(at)),
+                    };
                     if n > 0 {
-                        *by_id.entry(posting.id).or_default() += n;
+                        found.push((id, n));
                     }
                 }
             }
-            Ok(by_id.into_iter().collect())
+            found.sort_unstable_by_key(|(id, _)| *id);
+            found.dedup_by(|later, kept| {
+                let same = later.0 == kept.0;
+                if same {
+                    kept.1 += later.1;
+                }
+                same
+            });
+            Ok(found)
         }
         _ => Ok(Vec::new()),
     }
@@ -270,29 +298,29 @@ impl TextSearch {
         (idfs, counts)
     }
 
-    /// The best `keep` of `ids` (the hits of the one condition of the statement) by score,
-    /// ties by id descending, scored from the posting lists and the length pages.
+    /// `ids` (some of the hits of the one condition of the statement, ascending) in score
+    /// order, best first, ties by id descending: scored from the posting lists and the
+    /// length pages, the best `first` sorted now and the rest when asked for.
     pub(crate) fn rank(
         &self,
         state: &CollectionState,
         hits: &Hits,
-        keep: usize,
-    ) -> Result<Vec<u64>> {
-        let Some(first) = self.conditions.first() else {
-            return Ok(Vec::new());
+        ids: &[u64],
+        first: usize,
+    ) -> Result<Ranked> {
+        let Some(condition) = self.conditions.first() else {
+            return Ok(Ranked::default());
         };
-        let lengths = state.text_lengths(&first.index, &hits.ids)?;
+        let lengths = state.text_lengths(&condition.index, ids)?;
         let mut cursors = vec![0usize; hits.wanted.len()];
-        let mut scored: Vec<(f64, u64)> = Vec::with_capacity(hits.ids.len());
-        for (&id, &length) in hits.ids.iter().zip(&lengths) {
+        let mut scored: Vec<(f64, u64)> = Vec::with_capacity(ids.len());
+        for (&id, &length) in ids.iter().zip(&lengths) {
             let mut leaf = 0usize;
             let (idfs, occurrences) = self.inputs(|_, _| {
                 let list = &hits.wanted[leaf];
                 let cursor = &mut cursors[leaf];
                 leaf += 1;
-                while *cursor < list.len() && list[*cursor].0 < id {
-                    *cursor += 1;
-                }
+                *cursor += list[*cursor..].partition_point(|(found, _)| *found < id);
                 match list.get(*cursor) {
                     Some((found, n)) if *found == id => *n,
                     _ => 0,
@@ -300,13 +328,12 @@ impl TextSearch {
             });
             scored.push((bm25(&idfs, &occurrences, length, &self.corpus), id));
         }
-        let order = |a: &(f64, u64), b: &(f64, u64)| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1));
-        if keep < scored.len() {
-            scored.select_nth_unstable_by(keep, order);
-            scored.truncate(keep);
-        }
-        scored.sort_unstable_by(order);
-        Ok(scored.into_iter().map(|(_, id)| id).collect())
+        Ok(Ranked {
+            scored,
+            next: 0,
+            sorted: 0,
+            step: first.max(1),
+        })
     }
 
     /// The snippet of `value` (a string, or the strings of an array): the window around the
@@ -344,6 +371,39 @@ impl TextSearch {
         strings.first().map_or(Value::Null, |text| {
             Value::from(snippet::opening(text, marks))
         })
+    }
+}
+
+/// Document ids in score order, best first, ties by id descending, sorted a part at a time:
+/// a query that stops after the first few sorts only those.
+#[derive(Debug, Default)]
+pub(crate) struct Ranked {
+    /// Score and id; `scored[..sorted]` is in order, and no later one comes before it.
+    scored: Vec<(f64, u64)>,
+    next: usize,
+    sorted: usize,
+    /// How many to sort next.
+    step: usize,
+}
+
+impl Iterator for Ranked {
+    type Item = u64;
+
+    fn next(&mut self) -> Option<u64> {
+        if self.next == self.sorted && self.sorted < self.scored.len() {
+            let order = |a: &(f64, u64), b: &(f64, u64)| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1));
+            let rest = &mut self.scored[self.sorted..];
+            let take = self.step.min(rest.len());
+            if take < rest.len() {
+                rest.select_nth_unstable_by(take, order);
+            }
+            rest[..take].sort_unstable_by(order);
+            self.sorted += take;
+            self.step = self.step.saturating_mul(4);
+        }
+        let (_, id) = self.scored.get(self.next)?;
+        self.next += 1;
+        Some(*id)
     }
 }
 
@@ -433,13 +493,24 @@ pub(crate) fn resolve(
                     })?,
             ),
         };
+        // One word needs only how many documents hold it, from its blocks' heads; other
+        // searches read their hits now (for their idfs and the estimate) and keep them.
         let epoch = collection.state.epoch();
-        let hits = read_hits(&collection.state, &index, &matcher, field)?;
-        let idfs = hits
-            .wanted
-            .iter()
-            .map(|list| corpus.idf(list.len() as u64))
-            .collect();
+        let (estimate, idfs, hits) = match one_word(&matcher, field) {
+            Some(term) => {
+                let documents = collection.state.term_documents(&index, term)?;
+                (documents, vec![corpus.idf(documents)], None)
+            }
+            None => {
+                let hits = read_hits(&collection.state, &index, &matcher, field)?;
+                let idfs = hits
+                    .wanted
+                    .iter()
+                    .map(|list| corpus.idf(list.len() as u64))
+                    .collect();
+                (hits.ids.len() as u64, idfs, Some((epoch, Arc::new(hits))))
+            }
+        };
         let written = written(path, &text);
         conditions.push(Arc::new(SearchCondition {
             index: index.clone(),
@@ -447,7 +518,8 @@ pub(crate) fn resolve(
             matcher,
             text: written,
             idfs,
-            hits: Mutex::new(Some((epoch, Arc::new(hits)))),
+            estimate,
+            hits: Mutex::new(hits),
         }));
         positive.push(!negated);
     }

@@ -387,17 +387,16 @@ impl<'a> TextCheck<'a> {
         let mut wrong_lengths = 0usize;
         for item in state.tree.scan_prefix(layout::length_prefix(number)) {
             let (key, bytes) = item?;
-            match postings::decode_lengths(&bytes) {
-                Ok(page) => {
-                    for (id, length) in page {
-                        if layout::length_key(number, id) != key.as_ref()
-                            || self.lengths.remove(&id) != Some(length)
-                        {
+            let first = layout::length_page_first(number, &key);
+            match (first, postings::decode_lengths(&bytes)) {
+                (Some(first), Ok(page)) if page.len() <= 1 << layout::LENGTH_PAGE_BITS => {
+                    for (id, length) in (first..).zip(page).filter(|(_, l)| *l > 0) {
+                        if self.lengths.remove(&id) != Some(length) {
                             wrong_lengths += 1;
                         }
                     }
                 }
-                Err(_) => wrong_lengths += 1,
+                _ => wrong_lengths += 1,
             }
         }
         wrong_lengths += self.lengths.len();

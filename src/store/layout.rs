@@ -24,14 +24,15 @@
 //!   "x" <index number> <term> 0x00 <u64 first id>  -> posting block of a text index: the
 //!                                                     documents from that id on that hold the
 //!                                                     term, with its positions (codec::postings)
-//!   "l" <index number> <u64 id / 128>               -> the lengths of those documents (words
-//!                                                     indexed) for a text index
+//!   "l" <index number> <u64 id / 512>               -> the lengths of those documents (words
+//!                                                     indexed) for a text index, one entry
+//!                                                     per id, 0 for none
 //!   "s" <index number>                              -> a text index's corpus: documents with
 //!                                                     words, and their words
 //! ```
 //!
 //! A text index's keys are few and large: a block holds up to [`BLOCK_BYTES`] of postings and
-//! a page the lengths of 128 consecutive ids, so a load of many documents writes one key per
+//! a page the lengths of 512 consecutive ids, so a load of many documents writes one key per
 //! term and batch, not one per term and document. Terms never hold a 0x00 byte, so a term's
 //! blocks are exactly the keys under `"x" <number> <term> 0x00`.
 //!
@@ -103,7 +104,7 @@ pub const CORPUS_PREFIX: u8 = b's';
 /// The size a posting block is split at.
 pub const BLOCK_BYTES: usize = 4096;
 /// How many consecutive ids share a length page (as a power of two).
-pub const LENGTH_PAGE_BITS: u32 = 7;
+pub const LENGTH_PAGE_BITS: u32 = 9;
 /// Prefix byte of index entries as formats 1 and 2 wrote them.
 pub const OLD_ENTRY_PREFIX: u8 = b'i';
 /// Prefix byte of group counts as format 2 wrote them.
@@ -268,6 +269,23 @@ pub fn length_key(number: u32, id: u64) -> Vec<u8> {
     let mut key = length_prefix(number).to_vec();
     key.extend_from_slice(&(id >> LENGTH_PAGE_BITS).to_be_bytes());
     key
+}
+
+/// The first id of the length page at `key` of text index `number` (`None` if it is not
+/// one): the page's entry `i` is document `first + i`.
+///
+/// ```
+/// use quarry::internals::layout::{length_key, length_page_first};
+/// assert_eq!(length_page_first(3, &length_key(3, 1000)), Some(512));
+/// ```
+pub fn length_page_first(number: u32, key: &[u8]) -> Option<u64> {
+    let page = read_u64(key.strip_prefix(&length_prefix(number)[..])?)?;
+    page.checked_mul(1 << LENGTH_PAGE_BITS)
+}
+
+/// The place of document `id` in its length page.
+pub fn length_slot(id: u64) -> usize {
+    (id & ((1 << LENGTH_PAGE_BITS) - 1)) as usize
 }
 
 /// The key of text index `number`'s corpus record.

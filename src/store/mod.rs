@@ -43,7 +43,7 @@ pub use index::{IndexDef, IndexKind, MAX_ENTRIES_PER_DOCUMENT, MAX_INDEX_PATHS};
 pub(crate) use index::{default_index_name, strings_in};
 pub(crate) use scan::{Bound, Bounds, KeyRanges, ReadEpoch, Rest, ScanStart, Stored};
 pub(crate) use state::CollectionState;
-pub(crate) use text::Posting;
+pub(crate) use text::PostingList;
 pub use transaction::Transaction;
 pub(crate) use write::{Writer, prepare_document};
 

@@ -11,7 +11,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 
 use crate::codec::postings;
-pub(crate) use crate::codec::postings::Posting;
+use crate::codec::postings::Posting;
+pub(crate) use crate::codec::postings::PostingList;
 use crate::error::{Error, Result};
 use crate::store::index::IndexDef;
 use crate::store::layout;
@@ -22,8 +23,6 @@ use crate::text::rank::Corpus;
 
 /// A document's new positions for a term (`None`: it loses the term), by document id.
 type TermChanges = BTreeMap<u64, Option<Vec<u32>>>;
-/// A length page: its key and its (id, length) entries.
-type LengthPage = (Vec<u8>, Vec<(u64, u32)>);
 
 /// What one batch changes in the text indexes of a collection.
 #[derive(Default)]
@@ -85,24 +84,20 @@ impl TextChanges {
                 .push((id, *length));
         }
         for (key, changes) in pages {
-            let mut page: BTreeMap<u64, u32> = match reader.get(&key)? {
-                Some(bytes) => postings::decode_lengths(&bytes)
-                    .map_err(|e| corrupt("length page", &e))?
-                    .into_iter()
-                    .collect(),
-                None => BTreeMap::new(),
+            let mut page: Vec<u32> = match reader.get(&key)? {
+                Some(bytes) => {
+                    postings::decode_lengths(&bytes).map_err(|e| corrupt("length page", &e))?
+                }
+                None => Vec::new(),
             };
+            page.resize(1 << layout::LENGTH_PAGE_BITS, 0);
             for (id, length) in changes {
-                match length {
-                    Some(length) => page.insert(id, length),
-                    None => page.remove(&id),
-                };
+                page[layout::length_slot(id)] = length.unwrap_or(0);
             }
-            if page.is_empty() {
+            if page.iter().all(|&l| l == 0) {
                 batch.remove(key);
             } else {
-                let entries: Vec<(u64, u32)> = page.into_iter().collect();
-                batch.insert(key, postings::encode_lengths(&entries));
+                batch.insert(key, postings::encode_lengths(&page));
             }
         }
         for (number, (documents, words)) in self.corpus {
@@ -240,14 +235,31 @@ fn read_corpus(reader: &Reader, number: u32) -> Result<Corpus> {
 }
 
 impl CollectionState {
-    /// The documents that hold `term` in text index `def`, ascending, with its positions.
-    pub(crate) fn postings(&self, def: &IndexDef, term: &str) -> Result<Vec<Posting>> {
-        let mut out = Vec::new();
+    /// The documents that hold `term` in text index `def`, ascending, with its positions or
+    /// only how many there are.
+    pub(crate) fn postings(
+        &self,
+        def: &IndexDef,
+        term: &str,
+        with_positions: bool,
+    ) -> Result<PostingList> {
+        let mut list = PostingList::default();
         for item in self.prefixed(&layout::term_prefix(def.number, term), false) {
             let (_, bytes) = item?;
-            out.extend(postings::decode_block(&bytes).map_err(|e| corrupt("block", &e))?);
+            postings::decode_block_into(&bytes, &mut list, with_positions)
+                .map_err(|e| corrupt("block", &e))?;
         }
-        Ok(out)
+        Ok(list)
+    }
+
+    /// How many documents hold `term` in text index `def` (read from the blocks' heads).
+    pub(crate) fn term_documents(&self, def: &IndexDef, term: &str) -> Result<u64> {
+        let mut documents = 0u64;
+        for item in self.prefixed(&layout::term_prefix(def.number, term), false) {
+            let (_, bytes) = item?;
+            documents += postings::block_len(&bytes).map_err(|e| corrupt("block", &e))?;
+        }
+        Ok(documents)
     }
 
     /// Every term of text index `def` that starts with `start`, with its postings.
@@ -255,16 +267,19 @@ impl CollectionState {
         &self,
         def: &IndexDef,
         start: &str,
-    ) -> Result<Vec<(String, Vec<Posting>)>> {
-        let mut out: Vec<(String, Vec<Posting>)> = Vec::new();
+        with_positions: bool,
+    ) -> Result<Vec<(String, PostingList)>> {
+        let mut out: Vec<(String, PostingList)> = Vec::new();
         for item in self.prefixed(&layout::terms_prefix(def.number, start), false) {
             let (key, bytes) = item?;
             let (term, _) = layout::read_posting_key(def.number, &key)
                 .ok_or_else(|| corrupt("key", &format!("{key:?}")))?;
-            let block = postings::decode_block(&bytes).map_err(|e| corrupt("block", &e))?;
-            match out.last_mut() {
-                Some((last, list)) if last == term => list.extend(block),
-                _ => out.push((term.to_owned(), block)),
+            if out.last().is_none_or(|(last, _)| last != term) {
+                out.push((term.to_owned(), PostingList::default()));
+            }
+            if let Some((_, list)) = out.last_mut() {
+                postings::decode_block_into(&bytes, list, with_positions)
+                    .map_err(|e| corrupt("block", &e))?;
             }
         }
         Ok(out)
@@ -276,28 +291,22 @@ impl CollectionState {
     }
 
     /// The lengths of documents `ids` (ascending) in text index `def` (0 for a document it
-    /// does not hold).
+    /// does not hold): one read per page, each length read in place.
     pub(crate) fn text_lengths(&self, def: &IndexDef, ids: &[u64]) -> Result<Vec<u32>> {
         let reader = self.reader();
         let mut out = Vec::with_capacity(ids.len());
-        let mut page: Option<LengthPage> = None;
+        let mut page: Option<(Vec<u8>, Option<sled::IVec>)> = None;
         for &id in ids {
             let key = layout::length_key(def.number, id);
             if page.as_ref().is_none_or(|(k, _)| *k != key) {
-                let entries = match reader.get(&key)? {
-                    Some(bytes) => {
-                        postings::decode_lengths(&bytes).map_err(|e| corrupt("length page", &e))?
-                    }
-                    None => Vec::new(),
-                };
-                page = Some((key, entries));
+                let bytes = reader.get(&key)?;
+                page = Some((key, bytes));
             }
-            let entries = page.as_ref().map_or(&[][..], |(_, e)| e.as_slice());
-            out.push(
-                entries
-                    .binary_search_by_key(&id, |(i, _)| *i)
-                    .map_or(0, |at| entries[at].1),
-            );
+            out.push(match page.as_ref().and_then(|(_, bytes)| bytes.as_ref()) {
+                Some(bytes) => postings::length_in(bytes, layout::length_slot(id))
+                    .map_err(|e| corrupt("length page", &e))?,
+                None => 0,
+            });
         }
         Ok(out)
     }

@@ -362,9 +362,9 @@ impl Matcher {
         let in_field = |p: &u32| field.is_none_or(|f| field_of(*p) == f);
         match self {
             Matcher::Phrase(terms) => {
-                let lists: Option<Vec<(&Vec<u32>, u32)>> = terms
+                let lists: Option<Vec<(&[u32], u32)>> = terms
                     .iter()
-                    .map(|(term, offset)| doc.terms.get(term).map(|l| (l, *offset)))
+                    .map(|(term, offset)| doc.terms.get(term).map(|l| (l.as_slice(), *offset)))
                     .collect();
                 match lists {
                     Some(lists) => phrase_occurrences(&lists, field),
@@ -424,7 +424,7 @@ impl Matcher {
 
 /// How many times the terms of a phrase occur at their offsets, each list the positions of
 /// one term with its offset from the first.
-pub fn phrase_occurrences(lists: &[(&Vec<u32>, u32)], field: Option<u32>) -> u32 {
+pub fn phrase_occurrences(lists: &[(&[u32], u32)], field: Option<u32>) -> u32 {
     let Some(((first, _), rest)) = lists.split_first() else {
         return 0;
     };

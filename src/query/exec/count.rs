@@ -7,6 +7,7 @@ use crate::error::Result;
 use crate::query::exec::source::{filtered, source_ids};
 use crate::query::explain::Measures;
 use crate::query::pipeline::{Counting, Pipeline, Step};
+use crate::query::plan::Access;
 use crate::store::Collection;
 
 /// Runs a `count` pipeline: the collection's counter, the index keys the plan reads, or the
@@ -22,8 +23,12 @@ pub(crate) fn count(
         [Step::Count(Counting::Counter)] => return collection.len(),
         [Step::Count(Counting::IndexKeys)] => {
             let _whole_batches = collection.state.read_gate();
-            let ids = source_ids(collection, &plan.access, plan.interrupt.as_ref());
-            (count_items(ids)?, 1)
+            if let Access::Search(scan) = &plan.access {
+                (scan.condition.count(&collection.state)?, 1)
+            } else {
+                let ids = source_ids(collection, &plan.access, plan.interrupt.as_ref());
+                (count_items(ids)?, 1)
+            }
         }
         steps => {
             let filter_slot = pipeline.filter_slot();

@@ -15,6 +15,7 @@ use crate::query::exec::doc::{Doc, wanted};
 use crate::query::exec::read_ahead::{self, Backlog};
 use crate::query::explain::Measures;
 use crate::query::plan::{Access, IndexScan, Interrupt, Plan, SearchScan};
+use crate::query::text::Ranked;
 use crate::store::{Collection, CollectionState};
 
 /// The source followed by the residual filter, which decodes only the fields it tests. The
@@ -196,22 +197,29 @@ pub(super) fn source_ids(
         Access::Union(parts) => union_ids(state, parts.clone(), interrupt),
         Access::Search(scan) => {
             let scan = scan.clone();
-            lazily(move || search_ids(&state, &scan, interrupt))
+            match scan.top.clone() {
+                None => lazily(move || {
+                    let _whole_batches = state.read_gate();
+                    search_ids(&state, &scan, interrupt)
+                }),
+                Some((first, search)) => ranked(move || {
+                    let _whole_batches = state.read_gate();
+                    let ids = search_ids(&state, &scan, interrupt)?;
+                    let hits = scan.condition.hits(&state)?;
+                    search.rank(&state, &hits, &ids, first)
+                }),
+            }
         }
     }
 }
 
-/// The ids a search selects: in id order, or its best in score order when it ranks.
+/// The ids a search selects, in id order (the caller holds the read gate).
 fn search_ids(
     state: &Arc<CollectionState>,
     scan: &SearchScan,
     interrupt: Option<Interrupt>,
 ) -> Result<Vec<u64>> {
-    let _whole_batches = state.read_gate();
     let hits = scan.condition.hits(state)?;
-    if let Some((keep, search)) = &scan.top {
-        return search.rank(state, &hits, *keep);
-    }
     match &scan.and {
         None => Ok(hits.ids.clone()),
         Some(other) => {
@@ -225,6 +233,22 @@ fn search_ids(
             Ok(found)
         }
     }
+}
+
+/// The ids of a ranked search in score order, ranked on first use.
+fn ranked(rank: impl FnOnce() -> Result<Ranked> + Send + 'static) -> Stream<u64> {
+    let mut rank = Some(rank);
+    let mut ids: Option<Ranked> = None;
+    Box::new(std::iter::from_fn(move || {
+        if ids.is_none() {
+            match rank.take().map(|f| f()) {
+                Some(Ok(found)) => ids = Some(found),
+                Some(Err(e)) => return Some(Err(e)),
+                None => return None,
+            }
+        }
+        ids.as_mut().and_then(Iterator::next).map(Ok)
+    }))
 }
 
 /// An id stream computed all at once on first use (for id-order scans, intersections and
