@@ -115,6 +115,81 @@ fn bad(what: &str) -> CodecError {
     CodecError::Decode(what.into())
 }
 
+/// Builds posting blocks one document at a time, ids ascending.
+///
+/// ```
+/// use quarry::internals::codec::postings::{BlockBuilder, Posting, decode_block};
+/// let mut builder = BlockBuilder::default();
+/// builder.push(3, &[0, 9]);
+/// builder.push(70, &[4]);
+/// let (first, bytes) = builder.finish().unwrap();
+/// assert_eq!(first, 3);
+/// assert_eq!(decode_block(&bytes).unwrap()[1], Posting { id: 70, positions: vec![4] });
+/// assert!(builder.is_empty() && builder.finish().is_none());
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct BlockBuilder {
+    /// The postings so far, without the count that heads a block.
+    body: Vec<u8>,
+    count: u64,
+    first: u64,
+    last: u64,
+}
+
+impl BlockBuilder {
+    /// Adds document `id`, above every id added so far, with its positions (ascending).
+    pub fn push(&mut self, id: u64, positions: &[u32]) {
+        let delta = match self.count {
+            0 => {
+                self.first = id;
+                id
+            }
+            _ => id - self.last,
+        };
+        put(&mut self.body, delta);
+        put(&mut self.body, positions.len() as u64);
+        let (mut field, mut last) = (0u32, None::<u32>);
+        for &position in positions {
+            let (f, offset) = (position >> FIELD_SHIFT, position & ((1 << FIELD_SHIFT) - 1));
+            if f != field {
+                put(&mut self.body, 0);
+                put(&mut self.body, u64::from(f - field));
+                (field, last) = (f, None);
+            }
+            put(
+                &mut self.body,
+                u64::from(last.map_or(offset + 1, |l| offset - l)),
+            );
+            last = Some(offset);
+        }
+        self.last = id;
+        self.count += 1;
+    }
+
+    /// The bytes held so far.
+    pub fn bytes(&self) -> usize {
+        self.body.len()
+    }
+
+    /// Whether no document was added since the last block was finished.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The block built so far, as its first id and its bytes; the builder starts a new one.
+    pub fn finish(&mut self) -> Option<(u64, Vec<u8>)> {
+        if self.count == 0 {
+            return None;
+        }
+        let mut out = Vec::with_capacity(self.body.len() + 4);
+        put(&mut out, self.count);
+        out.extend_from_slice(&self.body);
+        self.body.clear();
+        self.count = 0;
+        Some((self.first, out))
+    }
+}
+
 /// Encodes a posting block (ids ascending, each with ascending positions).
 ///
 /// ```
@@ -126,23 +201,13 @@ fn bad(what: &str) -> CodecError {
 /// assert_eq!(decode_block(&bytes).unwrap(), block);
 /// ```
 pub fn encode_block(postings: &[Posting], out: &mut Vec<u8>) {
-    put(out, postings.len() as u64);
-    let mut previous = 0u64;
+    let mut builder = BlockBuilder::default();
     for posting in postings {
-        put(out, posting.id - previous);
-        previous = posting.id;
-        put(out, posting.positions.len() as u64);
-        let (mut field, mut last) = (0u32, None::<u32>);
-        for &position in &posting.positions {
-            let (f, offset) = (position >> FIELD_SHIFT, position & ((1 << FIELD_SHIFT) - 1));
-            if f != field {
-                put(out, 0);
-                put(out, u64::from(f - field));
-                (field, last) = (f, None);
-            }
-            put(out, u64::from(last.map_or(offset + 1, |l| offset - l)));
-            last = Some(offset);
-        }
+        builder.push(posting.id, &posting.positions);
+    }
+    match builder.finish() {
+        Some((_, bytes)) => out.extend_from_slice(&bytes),
+        None => put(out, 0),
     }
 }
 

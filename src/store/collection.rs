@@ -11,7 +11,8 @@ use crate::error::{Error, Result};
 use crate::path::Path;
 use crate::store::index::{self, IndexDef, IndexKind, IndexState};
 use crate::store::layout;
-use crate::store::state::{CHUNK, CollectionState};
+use crate::store::state::{CHUNK, CollectionState, TEXT_BUILD_BYTES};
+use crate::store::text::TextBuild;
 use crate::store::write::{Writer, prepare_document};
 use crate::store::{Db, DbInner};
 use crate::text::Language;
@@ -377,6 +378,12 @@ impl Collection {
 
     /// Writes the entries of every stored document into index `number`, a chunk at a time.
     fn backfill(&self, number: u32) -> Result<()> {
+        let text = (self.state.meta().indexes.iter())
+            .find(|d| d.number == number && d.is_text())
+            .cloned();
+        if let Some(def) = text {
+            return self.backfill_text(&def, TEXT_BUILD_BYTES);
+        }
         let mut next = layout::doc_key(0).to_vec();
         let end = [layout::DOC_PREFIX + 1];
         loop {
@@ -411,6 +418,35 @@ impl Collection {
             }
             writer.commit()?;
         }
+    }
+
+    /// Fills text index `def` from every stored document, in id order: its postings gather
+    /// in memory and are written, whole blocks at a time, whenever they reach `budget` bytes
+    /// ([`TEXT_BUILD_BYTES`] but in tests).
+    pub(in crate::store) fn backfill_text(&self, def: &IndexDef, budget: usize) -> Result<()> {
+        let mut build = TextBuild::new(def.number);
+        let end = [layout::DOC_PREFIX + 1];
+        let write = |build: &mut TextBuild| {
+            let mut writer = Writer::new(&self.state);
+            writer.write_text_build(build)?;
+            writer.commit()
+        };
+        for item in self.state.tree.range(&layout::doc_key(0)[..]..&end[..]) {
+            let (key, bytes) = item?;
+            let id = layout::doc_id(&key)
+                .ok_or_else(|| Error::Corrupt(format!("bad document key {key:?}")))?;
+            let doc = document::decode_document(&bytes, None).map_err(|e| {
+                Error::Corrupt(format!(
+                    "document {id} of collection `{}`: {e}",
+                    self.state.name
+                ))
+            })?;
+            build.add(id, &def.text_terms(&doc)?);
+            if build.held() >= budget {
+                write(&mut build)?;
+            }
+        }
+        write(&mut build)
     }
 
     /// Drops index `name` of this collection and every entry of it.

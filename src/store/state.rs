@@ -22,6 +22,9 @@ use crate::value::Value;
 
 /// How many documents a backfill or a bulk removal writes per batch.
 pub(in crate::store) const CHUNK: usize = 1000;
+/// How many bytes of postings a text index backfill gathers in memory before it writes them
+/// (whole blocks, one batch).
+pub(in crate::store) const TEXT_BUILD_BYTES: usize = 64 << 20;
 
 /// A collection's counters and index definitions, as last committed.
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 
 use crate::codec::postings;
-use crate::codec::postings::Posting;
 pub(crate) use crate::codec::postings::PostingList;
+use crate::codec::postings::{BlockBuilder, Posting};
 use crate::error::{Error, Result};
 use crate::store::index::IndexDef;
 use crate::store::layout;
@@ -198,29 +198,127 @@ fn apply_term(
     Ok(())
 }
 
-/// Writes postings as blocks of at most [`layout::BLOCK_BYTES`] (a posting larger than that
-/// gets one of its own), each under the id of its first document.
+/// Writes postings as blocks split once they reach [`layout::BLOCK_BYTES`], each under the
+/// id of its first document.
 fn write_blocks(batch: &mut Batch, number: u32, term: &str, merged: BTreeMap<u64, Vec<u32>>) {
-    let mut chunk: Vec<Posting> = Vec::new();
-    let mut size = 0usize;
-    let flush = |chunk: &mut Vec<Posting>, batch: &mut Batch| {
-        if let Some(first) = chunk.first().map(|p| p.id) {
-            let mut bytes = Vec::with_capacity(layout::BLOCK_BYTES);
-            postings::encode_block(chunk, &mut bytes);
-            batch.insert(layout::posting_key(number, term, first), bytes);
-            chunk.clear();
-        }
-    };
+    let mut builder = BlockBuilder::default();
     for (id, positions) in merged {
-        let cost = 12 + positions.len() * 2;
-        if size + cost > layout::BLOCK_BYTES && !chunk.is_empty() {
-            flush(&mut chunk, batch);
-            size = 0;
+        builder.push(id, &positions);
+        if builder.bytes() >= layout::BLOCK_BYTES {
+            write_block(batch, number, term, &mut builder);
         }
-        size += cost;
-        chunk.push(Posting { id, positions });
     }
-    flush(&mut chunk, batch);
+    write_block(batch, number, term, &mut builder);
+}
+
+/// Writes the block `builder` holds, if any, and empties it.
+fn write_block(batch: &mut Batch, number: u32, term: &str, builder: &mut BlockBuilder) {
+    if let Some((first, bytes)) = builder.finish() {
+        batch.insert(layout::posting_key(number, term, first), bytes);
+    }
+}
+
+/// A text index filled from documents in ascending id order, above every id it holds (a
+/// backfill): postings gather in memory as encoded blocks, and [`TextBuild::write`] writes
+/// each term's whole blocks once, reading none back, so a term costs a key per block, not a
+/// rewrite per batch. What it holds is bounded by the caller, who writes once
+/// [`TextBuild::held`] grows past its budget.
+pub(crate) struct TextBuild {
+    number: u32,
+    /// Term -> its finished blocks (first id, bytes) and the one being built.
+    terms: HashMap<String, (Vec<(u64, Vec<u8>)>, BlockBuilder)>,
+    lengths: Vec<(u64, u32)>,
+    documents: u64,
+    words: u64,
+    held: usize,
+}
+
+impl TextBuild {
+    /// A build of text index `number`.
+    pub fn new(number: u32) -> TextBuild {
+        TextBuild {
+            number,
+            terms: HashMap::new(),
+            lengths: Vec::new(),
+            documents: 0,
+            words: 0,
+            held: 0,
+        }
+    }
+
+    /// Adds document `id` (above every one added) with its terms.
+    pub fn add(&mut self, id: u64, doc: &DocTerms) {
+        for (term, positions) in &doc.terms {
+            let (done, builder) = match self.terms.get_mut(term.as_str()) {
+                Some(found) => found,
+                None => {
+                    self.held += term.len() + 96;
+                    self.terms.entry(term.clone()).or_default()
+                }
+            };
+            let before = builder.bytes();
+            builder.push(id, positions);
+            self.held += builder.bytes() - before;
+            if builder.bytes() >= layout::BLOCK_BYTES
+                && let Some(block) = builder.finish()
+            {
+                done.push(block);
+            }
+        }
+        if doc.length > 0 {
+            self.lengths.push((id, doc.length));
+            self.documents += 1;
+            self.words += u64::from(doc.length);
+            self.held += 12;
+        }
+    }
+
+    /// Roughly how many bytes of memory the build holds.
+    pub fn held(&self) -> usize {
+        self.held
+    }
+
+    /// Writes everything held into `batch` (length pages and the corpus merged with what
+    /// `reader` holds) and starts empty.
+    pub fn write(&mut self, reader: &Reader, batch: &mut Batch) -> Result<()> {
+        let number = self.number;
+        for (term, (done, mut builder)) in self.terms.drain() {
+            for (first, bytes) in done {
+                batch.insert(layout::posting_key(number, &term, first), bytes);
+            }
+            write_block(batch, number, &term, &mut builder);
+        }
+        let mut lengths = std::mem::take(&mut self.lengths).into_iter().peekable();
+        while let Some(&(id, _)) = lengths.peek() {
+            let key = layout::length_key(number, id);
+            let mut page: Vec<u32> = match reader.get(&key)? {
+                Some(bytes) => {
+                    postings::decode_lengths(&bytes).map_err(|e| corrupt("length page", &e))?
+                }
+                None => Vec::new(),
+            };
+            page.resize(1 << layout::LENGTH_PAGE_BITS, 0);
+            while let Some(&(id, length)) = lengths.peek()
+                && layout::length_key(number, id) == key
+            {
+                page[layout::length_slot(id)] = length;
+                lengths.next();
+            }
+            batch.insert(key, postings::encode_lengths(&page));
+        }
+        if self.documents > 0 {
+            let stored = read_corpus(reader, number)?;
+            batch.insert(
+                &*layout::corpus_key(number),
+                postings::encode_corpus(
+                    stored.documents + self.documents,
+                    stored.words + self.words,
+                ),
+            );
+        }
+        (self.documents, self.words, self.held) = (0, 0, 0);
+        Ok(())
+    }
 }
 
 fn read_corpus(reader: &Reader, number: u32) -> Result<Corpus> {
@@ -309,5 +407,69 @@ impl CollectionState {
             });
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::Db;
+    use crate::text::Language;
+    use crate::value::Value;
+
+    /// Documents whose words repeat enough that terms span several blocks.
+    fn article(i: u64) -> Value {
+        let words = ["coral", "reef", "lagoon", "tide", "shoal", "kelp", "atoll"];
+        let pick = |k: u64| words[((i * 7 + k * 3) % words.len() as u64) as usize];
+        let body: Vec<&str> = (0..40 + i % 30).map(|k| pick(k * (i % 5 + 1))).collect();
+        let json = serde_json::json!({
+            "title": format!("{} {} number {i}", pick(1), pick(2)),
+            "body": body.join(" "),
+            "tags": [pick(4), format!("t{}", i % 13)],
+        });
+        crate::value::to_value(&json).unwrap()
+    }
+
+    #[test]
+    fn a_backfill_written_in_many_parts_equals_one_kept_by_every_insert() {
+        let db = Db::temporary().unwrap();
+        let kept = db.collection("kept").unwrap();
+        let built = db.collection("built").unwrap();
+        kept.create_text_index(&["title", "body", "tags"], Language::None)
+            .unwrap();
+        for i in 0..600 {
+            kept.insert(&article(i)).unwrap();
+            built.insert(&article(i)).unwrap();
+        }
+        for gone in [5, 77, 300] {
+            kept.delete(gone + 1).unwrap();
+            built.delete(gone + 1).unwrap();
+        }
+        built
+            .create_text_index(&["title", "body", "tags"], Language::None)
+            .unwrap();
+        let def = built.state.meta().indexes[0].clone();
+        built.state.clear_entries(def.number).unwrap();
+        // A budget of 4 KB writes the build in dozens of parts.
+        built.backfill_text(&def, 4096).unwrap();
+        let report = db.check().unwrap();
+        assert!(report.is_clean(), "{report:?}");
+        let kept_def = kept.state.meta().indexes[0].clone();
+        for term in ["coral", "reef", "atoll", "t3", "number", "599"] {
+            let (a, b) = (
+                kept.state.postings(&kept_def, term, true).unwrap(),
+                built.state.postings(&def, term, true).unwrap(),
+            );
+            assert!(!a.is_empty(), "{term}");
+            assert_eq!(a, b, "{term}");
+        }
+        let ids: Vec<u64> = (1..=600).filter(|id| ![6, 78, 301].contains(id)).collect();
+        assert_eq!(
+            kept.state.text_lengths(&kept_def, &ids).unwrap(),
+            built.state.text_lengths(&def, &ids).unwrap()
+        );
+        assert_eq!(
+            kept.state.corpus(&kept_def).unwrap(),
+            built.state.corpus(&def).unwrap()
+        );
     }
 }

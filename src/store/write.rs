@@ -9,7 +9,7 @@ use crate::store::index::{Entry, IndexDef};
 use crate::store::layout;
 use crate::store::staged::Batch;
 use crate::store::state::{CollectionState, Meta};
-use crate::store::text::TextChanges;
+use crate::store::text::{TextBuild, TextChanges};
 use crate::text::DocTerms;
 use crate::value::Value;
 
@@ -188,6 +188,11 @@ impl<'a> Writer<'a> {
             self.add_entry(entry, id);
         }
         Ok(())
+    }
+
+    /// Writes what a text index build holds (see [`TextBuild`]) into this batch.
+    pub fn write_text_build(&mut self, build: &mut TextBuild) -> Result<()> {
+        build.write(&self.state.reader(), &mut self.batch)
     }
 
     /// Removes a raw key (used when dropping an index's entries and group counts).
