@@ -441,7 +441,7 @@ impl Collection {
                     self.state.name
                 ))
             })?;
-            build.add(id, &def.text_terms(&doc)?);
+            build.add(id, def, &doc)?;
             if build.held() >= budget {
                 write(&mut build)?;
             }

@@ -199,6 +199,21 @@ impl IndexDef {
             .map_err(|e| Error::InvalidDocument(format!("text index `{}`: {e}", self.name)))
     }
 
+    /// Gives `each` every term of `doc` in this text index with its position, positions
+    /// ascending (what [`IndexDef::text_terms`] gathers); returns the document's length.
+    pub(crate) fn walk_text_terms(
+        &self,
+        doc: &Value,
+        each: impl FnMut(String, u32),
+    ) -> Result<u32> {
+        let IndexKind::Text(language) = self.kind else {
+            return Ok(0);
+        };
+        let fields: Vec<Vec<&str>> = self.paths.iter().map(|p| text_of(p, doc)).collect();
+        DocTerms::walk(Analyzer::shared(language), fields, each)
+            .map_err(|e| Error::InvalidDocument(format!("text index `{}`: {e}", self.name)))
+    }
+
     /// The key prefix of all its entries.
     pub(crate) fn prefix(&self) -> layout::IndexPrefix {
         layout::entry_prefix(self.number)

@@ -225,12 +225,26 @@ fn write_block(batch: &mut Batch, number: u32, term: &str, builder: &mut BlockBu
 /// [`TextBuild::held`] grows past its budget.
 pub(crate) struct TextBuild {
     number: u32,
-    /// Term -> its finished blocks (first id, bytes) and the one being built.
-    terms: HashMap<String, (Vec<(u64, Vec<u8>)>, BlockBuilder)>,
+    /// Term -> its place in `runs`.
+    places: HashMap<String, usize, foldhash::fast::RandomState>,
+    runs: Vec<TermRun>,
+    /// The runs the document being added touches.
+    touched: Vec<usize>,
     lengths: Vec<(u64, u32)>,
     documents: u64,
     words: u64,
     held: usize,
+}
+
+/// One term's postings in a [`TextBuild`].
+#[derive(Default)]
+struct TermRun {
+    term: String,
+    /// Finished blocks: first id, bytes.
+    done: Vec<(u64, Vec<u8>)>,
+    building: BlockBuilder,
+    /// The positions of the document being added.
+    positions: Vec<u32>,
 }
 
 impl TextBuild {
@@ -238,7 +252,9 @@ impl TextBuild {
     pub fn new(number: u32) -> TextBuild {
         TextBuild {
             number,
-            terms: HashMap::new(),
+            places: HashMap::default(),
+            runs: Vec::new(),
+            touched: Vec::new(),
             lengths: Vec::new(),
             documents: 0,
             words: 0,
@@ -246,31 +262,49 @@ impl TextBuild {
         }
     }
 
-    /// Adds document `id` (above every one added) with its terms.
-    pub fn add(&mut self, id: u64, doc: &DocTerms) {
-        for (term, positions) in &doc.terms {
-            let (done, builder) = match self.terms.get_mut(term.as_str()) {
-                Some(found) => found,
+    /// Adds document `id` (above every one added), its terms in text index `def`.
+    pub fn add(&mut self, id: u64, def: &IndexDef, doc: &crate::value::Value) -> Result<()> {
+        let (places, runs, touched) = (&mut self.places, &mut self.runs, &mut self.touched);
+        let mut held = 0usize;
+        let length = def.walk_text_terms(doc, |term, position| {
+            let place = match places.get(term.as_str()) {
+                Some(&place) => place,
                 None => {
-                    self.held += term.len() + 96;
-                    self.terms.entry(term.clone()).or_default()
+                    held += 2 * term.len() + 128;
+                    runs.push(TermRun {
+                        term: term.clone(),
+                        ..TermRun::default()
+                    });
+                    places.insert(term, runs.len() - 1);
+                    runs.len() - 1
                 }
             };
-            let before = builder.bytes();
-            builder.push(id, positions);
-            self.held += builder.bytes() - before;
-            if builder.bytes() >= layout::BLOCK_BYTES
-                && let Some(block) = builder.finish()
+            let run = &mut runs[place];
+            if run.positions.is_empty() {
+                touched.push(place);
+            }
+            run.positions.push(position);
+        })?;
+        for place in touched.drain(..) {
+            let run = &mut runs[place];
+            let before = run.building.bytes();
+            run.building.push(id, &run.positions);
+            held += run.building.bytes() - before;
+            run.positions.clear();
+            if run.building.bytes() >= layout::BLOCK_BYTES
+                && let Some(block) = run.building.finish()
             {
-                done.push(block);
+                run.done.push(block);
             }
         }
-        if doc.length > 0 {
-            self.lengths.push((id, doc.length));
+        if length > 0 {
+            self.lengths.push((id, length));
             self.documents += 1;
-            self.words += u64::from(doc.length);
-            self.held += 12;
+            self.words += u64::from(length);
+            held += 12;
         }
+        self.held += held;
+        Ok(())
     }
 
     /// Roughly how many bytes of memory the build holds.
@@ -282,11 +316,12 @@ impl TextBuild {
     /// `reader` holds) and starts empty.
     pub fn write(&mut self, reader: &Reader, batch: &mut Batch) -> Result<()> {
         let number = self.number;
-        for (term, (done, mut builder)) in self.terms.drain() {
-            for (first, bytes) in done {
-                batch.insert(layout::posting_key(number, &term, first), bytes);
+        self.places.clear();
+        for mut run in self.runs.drain(..) {
+            for (first, bytes) in run.done {
+                batch.insert(layout::posting_key(number, &run.term, first), bytes);
             }
-            write_block(batch, number, &term, &mut builder);
+            write_block(batch, number, &run.term, &mut run.building);
         }
         let mut lengths = std::mem::take(&mut self.lengths).into_iter().peekable();
         while let Some(&(id, _)) = lengths.peek() {

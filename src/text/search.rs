@@ -276,7 +276,30 @@ impl DocTerms {
         analyzer: &Analyzer,
         fields: impl IntoIterator<Item = impl IntoIterator<Item = &'s str>>,
     ) -> Result<DocTerms, String> {
-        let mut doc = DocTerms::default();
+        let mut terms: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+        let length = DocTerms::walk(analyzer, fields, |term, position| {
+            terms.entry(term).or_default().push(position);
+        })?;
+        Ok(DocTerms { terms, length })
+    }
+
+    /// Gives `each` every indexed word of a document whose fields (in index order) hold
+    /// these strings, as its term and position, positions ascending; returns how many.
+    /// `Err` names a field whose words do not fit the positions a field has.
+    ///
+    /// ```
+    /// use quarry::text::{Analyzer, DocTerms, Language};
+    /// let mut seen = Vec::new();
+    /// let n = DocTerms::walk(&Analyzer::new(Language::None), [vec!["a b"], vec!["c"]], |t, p| seen.push((t, p)));
+    /// assert_eq!(n, Ok(3));
+    /// assert_eq!(seen, [("a".into(), 0), ("b".into(), 1), ("c".into(), 1 << 28)]);
+    /// ```
+    pub fn walk<'s>(
+        analyzer: &Analyzer,
+        fields: impl IntoIterator<Item = impl IntoIterator<Item = &'s str>>,
+        mut each: impl FnMut(String, u32),
+    ) -> Result<u32, String> {
+        let mut length = 0u32;
         for (field, strings) in fields.into_iter().enumerate() {
             let tag = u32::try_from(field).unwrap_or(u32::MAX) << FIELD_SHIFT;
             let mut base = 0u32;
@@ -291,17 +314,14 @@ impl DocTerms {
                             1u32 << FIELD_SHIFT
                         ));
                     }
-                    doc.terms.entry(token.term).or_default().push(tag | offset);
-                    doc.length += 1;
+                    each(token.term, tag | offset);
+                    length += 1;
                     words = token.position + 1;
                 }
                 base = base.saturating_add(words).saturating_add(ELEMENT_GAP);
             }
         }
-        for positions in doc.terms.values_mut() {
-            positions.sort_unstable();
-        }
-        Ok(doc)
+        Ok(length)
     }
 }
 
