@@ -19,9 +19,11 @@ fn shell(dir: &std::path::Path) -> OsSession {
 
 /// Runs `command` in `dir` on a pseudo-terminal, as the shell's tests need it.
 fn spawn(mut command: Command, dir: &std::path::Path) -> OsSession {
+    if !command.get_envs().any(|(name, _)| name == "NO_COLOR") {
+        command.env("NO_COLOR", "1");
+    }
     command
         .current_dir(dir)
-        .env("NO_COLOR", "1")
         .env("TERM", "xterm")
         .env("QUARRY_HISTORY", dir.join("history.txt"));
     let mut session = Session::spawn(command).unwrap();
@@ -209,6 +211,35 @@ fn in_machine_formats_the_rows_footer_goes_to_stderr() {
     q.expect(Eof).unwrap();
     let err = std::fs::read_to_string(&err_file).unwrap();
     assert_eq!(err.matches("1 row").count(), 1, "{err}");
+}
+
+/// On a colour terminal, `snippet()` marks the matching words in bold in tables and lines,
+/// and with `[ ]` in machine formats.
+#[test]
+fn snippets_are_bold_on_a_colour_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_quarry"));
+    command.args(["--db", "news.db"]).env("NO_COLOR", "");
+    let mut q = spawn(command, dir.path());
+    type_line(
+        &mut q,
+        "create text index on notes (body); insert into notes {body: 'Coral reefs bleach.'}",
+    );
+    q.expect("inserted 1 document").unwrap();
+    type_line(
+        &mut q,
+        "select snippet(body) as s from notes where search 'reef'",
+    );
+    q.expect("Coral \x1b[1mreefs\x1b[22m bleach.").unwrap();
+    q.expect("1 row").unwrap();
+    type_line(&mut q, ".mode json");
+    type_line(
+        &mut q,
+        "select snippet(body) as s from notes where search 'reef'",
+    );
+    q.expect("Coral [reefs] bleach.").unwrap();
+    type_line(&mut q, ".quit");
+    q.expect(Eof).unwrap();
 }
 
 /// `begin` puts a `*` in the prompt until `commit` or `rollback`; leaving the shell with a

@@ -64,15 +64,53 @@ fn bar(n: i64, most: i64, width: usize) -> String {
     text
 }
 
-/// Cuts text longer than `max` characters, ending it with `…`; newlines become `⏎`.
+/// Cuts text longer than `max` characters, ending it with `…`; newlines become `⏎`. Terminal
+/// styles (`snippet()`'s bold) take no room, and one cut inside a style is reset.
 fn shorten(text: &str, max: usize) -> String {
     let flat = text.replace('\n', "⏎");
-    if flat.chars().count() <= max {
-        return flat;
+    let mut cut = String::with_capacity(flat.len());
+    let (mut shown, mut styled, mut rest) = (0usize, false, flat.as_str());
+    while let Some(c) = rest.chars().next() {
+        if let Some(len) = style_len(rest) {
+            cut.push_str(&rest[..len]);
+            styled = true;
+            rest = &rest[len..];
+            continue;
+        }
+        if shown == max.saturating_sub(1) && visible(rest) > 1 {
+            if styled {
+                cut.push_str("\x1b[0m");
+            }
+            cut.push('…');
+            return cut;
+        }
+        cut.push(c);
+        shown += 1;
+        rest = &rest[c.len_utf8()..];
     }
-    let mut cut: String = flat.chars().take(max.saturating_sub(1)).collect();
-    cut.push('…');
     cut
+}
+
+/// The length of the terminal style sequence (`ESC [ ... m`) `text` starts with, if any.
+fn style_len(text: &str) -> Option<usize> {
+    let body = text.strip_prefix("\x1b[")?;
+    let end = body.find(|c: char| !(c.is_ascii_digit() || c == ';'))?;
+    body[end..].starts_with('m').then_some(2 + end + 1)
+}
+
+/// How many characters of `text` show (style sequences take none).
+fn visible(text: &str) -> usize {
+    let (mut n, mut rest) = (0usize, text);
+    while let Some(c) = rest.chars().next() {
+        match style_len(rest) {
+            Some(len) => rest = &rest[len..],
+            None => {
+                n += 1;
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+    }
+    n
 }
 
 #[cfg(test)]
@@ -95,7 +133,20 @@ mod tests {
     #[test]
     fn long_values_are_cut_with_an_ellipsis() {
         assert_eq!(shorten("abcdef", 4), "abc…");
+        assert_eq!(shorten("abcd", 4), "abcd");
         assert_eq!(shorten("a\nb", 10), "a⏎b");
+    }
+
+    #[test]
+    fn styles_take_no_room_and_a_cut_inside_one_is_reset() {
+        let bold = "a \x1b[1mreef\x1b[22m b";
+        assert_eq!(shorten(bold, 8), bold);
+        assert_eq!(shorten(bold, 5), "a \x1b[1mre\x1b[0m…");
+        // A table measures the words, not the escapes: its rows stay as wide as its header.
+        let rows = rows(serde_json::json!([{"snippet": bold}, {"snippet": "a reef b"}]));
+        let text = draw(&rows, None, false);
+        let widths: Vec<usize> = text.lines().map(|line| visible(line)).collect();
+        assert!(widths.windows(2).all(|w| w[0] == w[1]), "{text}");
     }
 
     #[test]

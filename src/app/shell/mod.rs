@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::io::render::{self, Mode, Style};
 use crate::query::Interrupt;
 use crate::query::{Output, Session};
+use crate::text::snippet::Marks;
 use dot::Dot;
 use helper::ReplHelper;
 
@@ -40,6 +41,10 @@ fn history_path() -> Option<PathBuf> {
     Some(dir.join("history.txt"))
 }
 
+/// Where bold type starts and ends on a terminal (ANSI SGR 1 and 22).
+const BOLD: &str = "\x1b[1m";
+const NOT_BOLD: &str = "\x1b[22m";
+
 /// Whether to use colour: a terminal, and no `NO_COLOR`.
 fn color_wanted() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
@@ -50,6 +55,8 @@ struct Shell<'a> {
     session: &'a mut Session,
     name: String,
     mode: Mode,
+    /// Whether output goes to a terminal that takes colour (then `snippet()` marks in bold).
+    color: bool,
     timer: bool,
     /// Field paths and their values, per collection, for completion (cleared by writes).
     fields: HashMap<String, FieldNames>,
@@ -96,10 +103,12 @@ pub fn run_named(session: &mut Session, name: &str) -> Result<i32> {
         session,
         name: name.to_owned(),
         mode: Mode::Table,
+        color,
         timer: true,
         fields: HashMap::new(),
         interrupt,
     };
+    shell.mark_snippets();
     let code = shell.run(&mut editor, history.as_ref());
     shell.session.set_interrupt(None);
     if shell.session.roll_back_open()? {
@@ -242,6 +251,20 @@ impl Shell<'_> {
         }
     }
 
+    /// Marks `snippet()` matches in bold where people read the output (tables and lines on a
+    /// colour terminal), with `[ ]` elsewhere.
+    fn mark_snippets(&mut self) {
+        let marks = match self.color && matches!(self.mode, Mode::Table | Mode::Line) {
+            true => Marks {
+                open: BOLD.into(),
+                close: NOT_BOLD.into(),
+                ..Marks::default()
+            },
+            false => Marks::default(),
+        };
+        self.session.set_snippet_marks(marks);
+    }
+
     fn style(&self) -> Style {
         Style {
             mode: self.mode,
@@ -340,7 +363,10 @@ impl Shell<'_> {
         match command {
             Dot::Help => println!("{}", dot::HELP),
             Dot::HelpFunctions => println!("{}", dot::FUNCTIONS),
-            Dot::Mode(mode) => self.mode = mode,
+            Dot::Mode(mode) => {
+                self.mode = mode;
+                self.mark_snippets();
+            }
             Dot::Timer(on) => self.timer = on,
             Dot::Read(file) => {
                 let mode = self.mode;
