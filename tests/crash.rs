@@ -245,6 +245,74 @@ fn a_kill_during_compaction_leaves_one_whole_store() {
     }
 }
 
+/// The child of the text index build crash test: fills a store once, then builds its text
+/// index and drops it again, over and over, until killed.
+#[test]
+#[ignore = "run by a_kill_while_a_text_index_is_built_leaves_it_whole_or_gone as a child process"]
+fn text_build_child() {
+    let Ok(dir) = std::env::var("QUARRY_TEXT_BUILD_DIR") else {
+        return;
+    };
+    let path = Path::new(&dir).join("db");
+    let db = Db::open(&path).unwrap();
+    let c = db.collection("c").unwrap();
+    if !Path::new(&dir).join("filled").exists() {
+        let words = [
+            "coral", "reef", "tide", "kelp", "shoal", "atoll", "lagoon", "surf",
+        ];
+        c.insert_many((0..1500usize).map(|i| {
+            let body: Vec<&str> = (0..40)
+                .map(|k| words[(i * 7 + k * k) % words.len()])
+                .collect();
+            json!({"body": body.join(" "), "tags": [words[i % 8], format!("t{i}")]})
+        }))
+        .unwrap();
+        db.flush().unwrap();
+        std::fs::write(Path::new(&dir).join("filled"), b"").unwrap();
+    }
+    std::fs::write(Path::new(&dir).join("opened"), b"").unwrap();
+    loop {
+        let name = c
+            .create_text_index(&["body", "tags"], quarry::text::Language::English)
+            .unwrap();
+        db.flush().unwrap();
+        // A while with the index whole, for some kills to find it so.
+        std::thread::sleep(Duration::from_millis(1000));
+        c.drop_index(&name).unwrap();
+    }
+}
+
+/// SIGKILL at random moments while a text index is built (its blocks written outside batches)
+/// and dropped: after every kill the store opens with the index either whole and agreeing with
+/// the documents, or gone, and a clean check.
+#[test]
+fn a_kill_while_a_text_index_is_built_leaves_it_whole_or_gone() {
+    let mut rng = Rng(0x9E3779B97F4A7C15);
+    let dir = tempfile::tempdir().unwrap();
+    let mut whole = 0;
+    for _ in 0..12 {
+        let _ = std::fs::remove_file(dir.path().join("opened"));
+        let mut child = spawn_child("text_build_child", "QUARRY_TEXT_BUILD_DIR", dir.path());
+        while !dir.path().join("opened").exists() {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(rng.below(2500)));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let db = Db::open(dir.path().join("db")).unwrap();
+        let c = db.get_collection("c").expect("the collection is there");
+        assert_eq!(c.len().unwrap(), 1500);
+        let report = db.check().unwrap();
+        assert!(report.is_clean(), "{:?}", report.problems);
+        if !c.indexes().unwrap().is_empty() {
+            whole += 1;
+            let n = db.query("from c where search 'reefs'").unwrap().count();
+            assert!(n > 0);
+        }
+    }
+    eprintln!("{whole} of 12 kills left a whole text index");
+}
+
 /// How many documents the transaction crash test moves between its two collections.
 const MOVED: u64 = 300;
 

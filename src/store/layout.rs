@@ -101,8 +101,12 @@ pub const POSTING_PREFIX: u8 = b'x';
 pub const LENGTH_PREFIX: u8 = b'l';
 /// Prefix byte of a text index's corpus record.
 pub const CORPUS_PREFIX: u8 = b's';
-/// The size a posting block is split at.
+/// The size a posting block is split at when writes change it.
 pub const BLOCK_BYTES: usize = 4096;
+/// The size a text index backfill splits the blocks it writes at: larger, since they are
+/// written once and sled stores fewer, larger values with less rewriting of its log (a write
+/// that changes one splits it at [`BLOCK_BYTES`] again).
+pub const BUILD_BLOCK_BYTES: usize = 16384;
 /// How many consecutive ids share a length page (as a power of two).
 pub const LENGTH_PAGE_BITS: u32 = 9;
 /// Prefix byte of index entries as formats 1 and 2 wrote them.

@@ -230,6 +230,19 @@ impl CollectionState {
         })
     }
 
+    /// Writes one key outside any batch: only for what no reader relies on until a later
+    /// batch publishes it (a text index backfill's posting blocks; see
+    /// [`crate::store::text::TextBuild`]). sled logs large values written one at a time with
+    /// far less rewriting than the same values in one batch.
+    pub(in crate::store) fn put_unbatched(&self, key: &[u8], value: Vec<u8>) -> Result<()> {
+        self.while_applying(|| match &self.staged {
+            None => Ok(self.tree.insert(key, value).map(drop)?),
+            Some(_) => Err(Error::Storage(
+                "a key was written outside a batch in a transaction".into(),
+            )),
+        })
+    }
+
     /// Adds the next generation to `batch`, which is to be applied to the tree while batches
     /// are kept out; the generation to record once it is.
     pub(in crate::store) fn stamp(&self, batch: &mut sled::Batch) -> u64 {

@@ -219,9 +219,13 @@ fn write_block(batch: &mut Batch, number: u32, term: &str, builder: &mut BlockBu
 }
 
 /// A text index filled from documents in ascending id order, above every id it holds (a
-/// backfill): postings gather in memory as encoded blocks, and [`TextBuild::write`] writes
-/// each term's whole blocks once, reading none back, so a term costs a key per block, not a
-/// rewrite per batch. What it holds is bounded by the caller, who writes once
+/// backfill): postings gather in memory as encoded blocks of up to
+/// [`layout::BUILD_BLOCK_BYTES`], and [`TextBuild::write`] writes each term's whole blocks
+/// once, reading none back, so a term costs a key per block, not a rewrite per batch. The
+/// blocks go to sled one key at a time, outside batches: nothing reads an index while it is
+/// built (an open drops one left building), a repair's rebuild ends with a batch, and sled
+/// rewrites its log far less for large values written singly. The length pages and corpus go
+/// in the caller's batch. What the build holds is bounded by the caller, who writes once
 /// [`TextBuild::held`] grows past its budget.
 pub(crate) struct TextBuild {
     number: u32,
@@ -291,7 +295,7 @@ impl TextBuild {
             run.building.push(id, &run.positions);
             held += run.building.bytes() - before;
             run.positions.clear();
-            if run.building.bytes() >= layout::BLOCK_BYTES
+            if run.building.bytes() >= layout::BUILD_BLOCK_BYTES
                 && let Some(block) = run.building.finish()
             {
                 run.done.push(block);
@@ -312,16 +316,22 @@ impl TextBuild {
         self.held
     }
 
-    /// Writes everything held into `batch` (length pages and the corpus merged with what
-    /// `reader` holds) and starts empty.
-    pub fn write(&mut self, reader: &Reader, batch: &mut Batch) -> Result<()> {
+    /// Writes everything held, the blocks through `put` and the length pages and corpus
+    /// (merged with what `reader` holds) into `batch`, and starts empty.
+    pub fn write(
+        &mut self,
+        put: &mut dyn FnMut(Vec<u8>, Vec<u8>) -> Result<()>,
+        reader: &Reader,
+        batch: &mut Batch,
+    ) -> Result<()> {
         let number = self.number;
         self.places.clear();
+        // In key order: sled splits its nodes least when keys arrive in order.
+        self.runs.sort_unstable_by(|a, b| a.term.cmp(&b.term));
         for mut run in self.runs.drain(..) {
-            for (first, bytes) in run.done {
-                batch.insert(layout::posting_key(number, &run.term, first), bytes);
+            for (first, bytes) in run.done.into_iter().chain(run.building.finish()) {
+                put(layout::posting_key(number, &run.term, first), bytes)?;
             }
-            write_block(batch, number, &run.term, &mut run.building);
         }
         let mut lengths = std::mem::take(&mut self.lengths).into_iter().peekable();
         while let Some(&(id, _)) = lengths.peek() {

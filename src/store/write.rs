@@ -190,9 +190,15 @@ impl<'a> Writer<'a> {
         Ok(())
     }
 
-    /// Writes what a text index build holds (see [`TextBuild`]) into this batch.
+    /// Writes what a text index build holds (see [`TextBuild`]): its blocks at once, one key
+    /// at a time, its length pages and corpus into this batch.
     pub fn write_text_build(&mut self, build: &mut TextBuild) -> Result<()> {
-        build.write(&self.state.reader(), &mut self.batch)
+        let state = self.state;
+        build.write(
+            &mut |key, value| state.put_unbatched(&key, value),
+            &state.reader(),
+            &mut self.batch,
+        )
     }
 
     /// Removes a raw key (used when dropping an index's entries and group counts).
