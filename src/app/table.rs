@@ -145,7 +145,7 @@ mod tests {
         // A table measures the words, not the escapes: its rows stay as wide as its header.
         let rows = rows(serde_json::json!([{"snippet": bold}, {"snippet": "a reef b"}]));
         let text = draw(&rows, None, false);
-        let widths: Vec<usize> = text.lines().map(|line| visible(line)).collect();
+        let widths: Vec<usize> = text.lines().map(visible).collect();
         assert!(widths.windows(2).all(|w| w[0] == w[1]), "{text}");
     }
 
