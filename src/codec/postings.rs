@@ -211,8 +211,18 @@ pub fn encode_block(postings: &[Posting], out: &mut Vec<u8>) {
     }
 }
 
-/// Walks a posting block: `each` gets every document's id and positions, in order.
-fn walk_block(bytes: &[u8], mut each: impl FnMut(u64, &[u32])) -> Result<(), CodecError> {
+/// Walks a posting block: `each` gets every document's id and positions, in order (the
+/// block is checked as [`decode_block`] checks it, nothing is allocated per document).
+///
+/// ```
+/// use quarry::internals::codec::postings::{Posting, encode_block, walk_block};
+/// let mut bytes = Vec::new();
+/// encode_block(&[Posting { id: 3, positions: vec![0, 9] }, Posting { id: 70, positions: vec![4] }], &mut bytes);
+/// let mut ids = Vec::new();
+/// walk_block(&bytes, |id, positions| ids.push((id, positions.len()))).unwrap();
+/// assert_eq!(ids, [(3, 2), (70, 1)]);
+/// ```
+pub fn walk_block(bytes: &[u8], mut each: impl FnMut(u64, &[u32])) -> Result<(), CodecError> {
     let mut cursor = Cursor { bytes, at: 0 };
     let count = cursor.next()?;
     if count == 0 || count > bytes.len() as u64 {

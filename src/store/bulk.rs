@@ -31,6 +31,10 @@ use crate::value::Value;
 const BATCH_DOCS: usize = 1000;
 /// Encoded bytes per batch (whichever limit comes first).
 const BATCH_BYTES: usize = 2 << 20;
+/// Documents and bytes per batch into a collection with a text index: each batch rewrites
+/// the last block of every term its documents hold, so fewer, larger batches write less.
+const TEXT_BATCH_DOCS: usize = 10_000;
+const TEXT_BATCH_BYTES: usize = 16 << 20;
 /// Group counts a load may hold back in memory (about 100 bytes each) before it applies them.
 const MAX_HELD_GROUPS: usize = 100_000;
 
@@ -62,6 +66,8 @@ pub struct BulkLoad<'a> {
     first_id: u64,
     writer: Option<Writer<'a>>,
     batch_docs: usize,
+    /// Documents and bytes a batch holds before it is applied.
+    batch_limits: (usize, usize),
     /// For upserts: encoded key value -> document id, built on first use.
     keys: Option<(Path, HashMap<Vec<u8>, u64>)>,
     saved: std::collections::HashSet<u64>,
@@ -91,12 +97,17 @@ impl Collection {
             .tree
             .insert(layout::JOURNAL_KEY, layout::journal_value(first_id, true))?;
         self.state.hold_counts(true);
+        let text = self.state.meta().indexes.iter().any(|d| d.is_text());
         Ok(BulkLoad {
             state: &self.state,
             _guard: guard,
             first_id,
             writer: None,
             batch_docs: 0,
+            batch_limits: match text {
+                true => (TEXT_BATCH_DOCS, TEXT_BATCH_BYTES),
+                false => (BATCH_DOCS, BATCH_BYTES),
+            },
             keys: None,
             saved: Default::default(),
             held: Some(GroupChanges::default()),
@@ -250,7 +261,7 @@ impl<'a> BulkLoad<'a> {
     fn after_write(&mut self) -> Result<()> {
         self.batch_docs += 1;
         let bytes = self.writer.as_ref().map_or(0, Writer::value_bytes);
-        if self.batch_docs >= BATCH_DOCS || bytes >= BATCH_BYTES {
+        if self.batch_docs >= self.batch_limits.0 || bytes >= self.batch_limits.1 {
             self.flush_batch()?;
         }
         Ok(())
@@ -368,6 +379,39 @@ pub(crate) fn roll_back(state: &CollectionState) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_load_into_a_text_index_takes_larger_batches_and_is_all_or_nothing() {
+        let db = crate::store::Db::temporary().unwrap();
+        let c = db.collection("notes").unwrap();
+        c.insert(&Value::try_from(serde_json::json!({"body": "w1 kept"})).unwrap())
+            .unwrap();
+        c.create_text_index(&["body"], crate::text::Language::None)
+            .unwrap();
+        let note = |n: usize| {
+            let body = format!("w{} w{} n{n}", n % 50, n % 7);
+            Value::try_from(serde_json::json!({ "body": body })).unwrap()
+        };
+        let words = |query: &str| db.query(query).unwrap().count();
+        for commit in [false, true] {
+            let mut load = c.bulk_load().unwrap();
+            assert_eq!(load.batch_limits, (TEXT_BATCH_DOCS, TEXT_BATCH_BYTES));
+            // More than a batch: the first is applied before the load ends.
+            for n in 0..TEXT_BATCH_DOCS + 500 {
+                load.insert(note(n)).unwrap();
+            }
+            if commit {
+                load.commit().unwrap();
+            } else {
+                drop(load);
+            }
+            let report = db.check().unwrap();
+            assert!(report.is_clean(), "{:?}", report.problems);
+            let expected = if commit { TEXT_BATCH_DOCS + 500 } else { 0 };
+            assert_eq!(words("from notes where search 'w49'"), expected / 50);
+            assert_eq!(words("from notes where search 'kept w1'"), 1);
+        }
+    }
 
     fn doc(n: i64) -> Value {
         Value::try_from(serde_json::json!({ "n": n })).unwrap()

@@ -33,12 +33,32 @@ pub(crate) struct TextChanges {
     lengths: BTreeMap<(u32, u64), Option<u32>>,
     /// index -> (change in documents, change in words).
     corpus: HashMap<u32, (i64, i64)>,
+    /// index -> the documents this batch inserts (new ids, ascending), gathered as a build
+    /// gathers them, appended to each term's last block when applied.
+    inserted: BTreeMap<u32, TextBuild>,
 }
 
 impl TextChanges {
     /// Whether there is nothing to apply.
     pub fn is_empty(&self) -> bool {
-        self.postings.is_empty() && self.lengths.is_empty()
+        self.postings.is_empty() && self.lengths.is_empty() && self.inserted.is_empty()
+    }
+
+    /// Document `id`, new and above every id the index holds, is inserted into text index
+    /// `def` with the terms `doc` gives it.
+    pub fn insert(&mut self, def: &IndexDef, id: u64, doc: &crate::value::Value) -> Result<()> {
+        let build = self
+            .inserted
+            .entry(def.number)
+            .or_insert_with(|| TextBuild::new(def.number));
+        match build.last_id.is_none_or(|last| last < id) {
+            true => build.add(id, def, doc),
+            false => {
+                let terms = def.text_terms(doc)?;
+                self.change(def.number, id, &DocTerms::default(), &terms);
+                Ok(())
+            }
+        }
     }
 
     /// Document `id` changes from `old` terms to `new` ones in index `number`: only the
@@ -71,8 +91,37 @@ impl TextChanges {
     }
 
     /// Writes the changed blocks, pages and corpus records into `batch`, reading what they
-    /// were through `reader`.
-    pub fn apply(self, reader: &Reader, batch: &mut Batch) -> Result<()> {
+    /// were through `reader`. Inserted documents are appended to each term's last block
+    /// (rewritten only while it is under [`layout::BLOCK_BYTES`]); a term that other changes
+    /// of the batch touch too, or whose last block does not end below them, takes them as
+    /// changes like any other (a later change of the same document wins).
+    pub fn apply(mut self, reader: &Reader, batch: &mut Batch) -> Result<()> {
+        for (number, mut build) in std::mem::take(&mut self.inserted) {
+            let built = build.take();
+            for (term, blocks) in built.runs {
+                let key = (number, term);
+                if !self.postings.contains_key(&key)
+                    && append_term(reader, batch, number, &key.1, &blocks)?
+                {
+                    continue;
+                }
+                let changes = self.postings.entry(key).or_default();
+                for (_, block) in &blocks {
+                    postings::walk_block(block, |id, positions| {
+                        changes
+                            .entry(id)
+                            .or_insert_with(|| Some(positions.to_vec()));
+                    })
+                    .map_err(|e| corrupt("block", &e))?;
+                }
+            }
+            for (id, length) in built.lengths {
+                self.lengths.entry((number, id)).or_insert(Some(length));
+            }
+            let corpus = self.corpus.entry(number).or_default();
+            corpus.0 += built.documents as i64;
+            corpus.1 += built.words as i64;
+        }
         for ((number, term), changes) in &self.postings {
             apply_term(reader, batch, *number, term, changes)?;
         }
@@ -198,6 +247,54 @@ fn apply_term(
     Ok(())
 }
 
+/// Appends `blocks` (postings of one term, ids ascending) after the term's last block, into
+/// it while it is under [`layout::BLOCK_BYTES`]; `false` (nothing written) when the last
+/// block does not end below the first id appended.
+fn append_term(
+    reader: &Reader,
+    batch: &mut Batch,
+    number: u32,
+    term: &str,
+    blocks: &[(u64, Vec<u8>)],
+) -> Result<bool> {
+    let Some(&(first_new, _)) = blocks.first() else {
+        return Ok(true);
+    };
+    let prefix = layout::term_prefix(number, term);
+    let end = crate::codec::keycode::prefix_end(&prefix);
+    let end = end.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
+    let mut builder = BlockBuilder::default();
+    if let Some((_, tail)) = reader
+        .entries(Bound::Included(&prefix), end, true)
+        .next()
+        .transpose()?
+    {
+        let rewrite = tail.len() < layout::BLOCK_BYTES;
+        let mut last = 0u64;
+        postings::walk_block(&tail, |id, positions| {
+            last = id;
+            if rewrite {
+                builder.push(id, positions);
+            }
+        })
+        .map_err(|e| corrupt("block", &e))?;
+        if last >= first_new {
+            return Ok(false);
+        }
+    }
+    for (_, block) in blocks {
+        postings::walk_block(block, |id, positions| {
+            builder.push(id, positions);
+            if builder.bytes() >= layout::BLOCK_BYTES {
+                write_block(batch, number, term, &mut builder);
+            }
+        })
+        .map_err(|e| corrupt("block", &e))?;
+    }
+    write_block(batch, number, term, &mut builder);
+    Ok(true)
+}
+
 /// Writes postings as blocks split once they reach [`layout::BLOCK_BYTES`], each under the
 /// id of its first document.
 fn write_blocks(batch: &mut Batch, number: u32, term: &str, merged: BTreeMap<u64, Vec<u32>>) {
@@ -229,6 +326,8 @@ fn write_block(batch: &mut Batch, number: u32, term: &str, builder: &mut BlockBu
 /// [`TextBuild::held`] grows past its budget.
 pub(crate) struct TextBuild {
     number: u32,
+    /// The last document added.
+    last_id: Option<u64>,
     /// Term -> its place in `runs`.
     places: HashMap<String, usize, foldhash::fast::RandomState>,
     runs: Vec<TermRun>,
@@ -238,6 +337,15 @@ pub(crate) struct TextBuild {
     documents: u64,
     words: u64,
     held: usize,
+}
+
+/// What a [`TextBuild`] held: each term's blocks (first id, bytes) in term order, the
+/// documents' lengths, how many documents had words and how many words.
+struct Built {
+    runs: Vec<(String, Vec<(u64, Vec<u8>)>)>,
+    lengths: Vec<(u64, u32)>,
+    documents: u64,
+    words: u64,
 }
 
 /// One term's postings in a [`TextBuild`].
@@ -256,6 +364,7 @@ impl TextBuild {
     pub fn new(number: u32) -> TextBuild {
         TextBuild {
             number,
+            last_id: None,
             places: HashMap::default(),
             runs: Vec::new(),
             touched: Vec::new(),
@@ -308,7 +417,31 @@ impl TextBuild {
             held += 12;
         }
         self.held += held;
+        self.last_id = Some(id);
         Ok(())
+    }
+
+    /// Takes out what the build holds (each term's blocks, in term order), leaving it empty.
+    fn take(&mut self) -> Built {
+        self.places.clear();
+        // In key order: sled splits its nodes least when keys arrive in order.
+        self.runs.sort_unstable_by(|a, b| a.term.cmp(&b.term));
+        let runs = self
+            .runs
+            .drain(..)
+            .map(|mut run| {
+                run.done.extend(run.building.finish());
+                (run.term, run.done)
+            })
+            .collect();
+        let built = Built {
+            runs,
+            lengths: std::mem::take(&mut self.lengths),
+            documents: self.documents,
+            words: self.words,
+        };
+        (self.documents, self.words, self.held) = (0, 0, 0);
+        built
     }
 
     /// Roughly how many bytes of memory the build holds.
@@ -325,15 +458,13 @@ impl TextBuild {
         batch: &mut Batch,
     ) -> Result<()> {
         let number = self.number;
-        self.places.clear();
-        // In key order: sled splits its nodes least when keys arrive in order.
-        self.runs.sort_unstable_by(|a, b| a.term.cmp(&b.term));
-        for mut run in self.runs.drain(..) {
-            for (first, bytes) in run.done.into_iter().chain(run.building.finish()) {
-                put(layout::posting_key(number, &run.term, first), bytes)?;
+        let built = self.take();
+        for (term, blocks) in built.runs {
+            for (first, bytes) in blocks {
+                put(layout::posting_key(number, &term, first), bytes)?;
             }
         }
-        let mut lengths = std::mem::take(&mut self.lengths).into_iter().peekable();
+        let mut lengths = built.lengths.into_iter().peekable();
         while let Some(&(id, _)) = lengths.peek() {
             let key = layout::length_key(number, id);
             let mut page: Vec<u32> = match reader.get(&key)? {
@@ -351,17 +482,16 @@ impl TextBuild {
             }
             batch.insert(key, postings::encode_lengths(&page));
         }
-        if self.documents > 0 {
+        if built.documents > 0 {
             let stored = read_corpus(reader, number)?;
             batch.insert(
                 &*layout::corpus_key(number),
                 postings::encode_corpus(
-                    stored.documents + self.documents,
-                    stored.words + self.words,
+                    stored.documents + built.documents,
+                    stored.words + built.words,
                 ),
             );
         }
-        (self.documents, self.words, self.held) = (0, 0, 0);
         Ok(())
     }
 }
@@ -478,15 +608,34 @@ mod tests {
     fn a_backfill_written_in_many_parts_equals_one_kept_by_every_insert() {
         let db = Db::temporary().unwrap();
         let kept = db.collection("kept").unwrap();
+        let batched = db.collection("batched").unwrap();
         let built = db.collection("built").unwrap();
-        kept.create_text_index(&["title", "body", "tags"], Language::None)
-            .unwrap();
+        for c in [&kept, &batched] {
+            c.create_text_index(&["title", "body", "tags"], Language::None)
+                .unwrap();
+        }
         for i in 0..600 {
             kept.insert(&article(i)).unwrap();
             built.insert(&article(i)).unwrap();
         }
+        // Batches append to each term's last block, and within one batch a document
+        // inserted and then changed or deleted takes its last state.
+        let all: Vec<Value> = (0..600).map(article).collect();
+        for chunk in all.chunks(97) {
+            batched.insert_many(chunk.to_vec()).unwrap();
+        }
+        db.transaction(|tx| {
+            let c = tx.collection("batched")?;
+            let id = c.insert(&article(7))?;
+            c.update(id, &article(8))?;
+            let gone = c.insert(&article(9))?;
+            c.delete(gone)?;
+            c.delete(id)
+        })
+        .unwrap();
         for gone in [5, 77, 300] {
             kept.delete(gone + 1).unwrap();
+            batched.delete(gone + 1).unwrap();
             built.delete(gone + 1).unwrap();
         }
         built
@@ -498,23 +647,25 @@ mod tests {
         built.backfill_text(&def, 4096).unwrap();
         let report = db.check().unwrap();
         assert!(report.is_clean(), "{report:?}");
-        let kept_def = kept.state.meta().indexes[0].clone();
-        for term in ["coral", "reef", "atoll", "t3", "number", "599"] {
-            let (a, b) = (
-                kept.state.postings(&kept_def, term, true).unwrap(),
-                built.state.postings(&def, term, true).unwrap(),
-            );
-            assert!(!a.is_empty(), "{term}");
-            assert_eq!(a, b, "{term}");
-        }
         let ids: Vec<u64> = (1..=600).filter(|id| ![6, 78, 301].contains(id)).collect();
-        assert_eq!(
-            kept.state.text_lengths(&kept_def, &ids).unwrap(),
-            built.state.text_lengths(&def, &ids).unwrap()
-        );
-        assert_eq!(
-            kept.state.corpus(&kept_def).unwrap(),
-            built.state.corpus(&def).unwrap()
-        );
+        for other in [&kept, &batched] {
+            let other_def = other.state.meta().indexes[0].clone();
+            for term in ["coral", "reef", "atoll", "t3", "number", "599"] {
+                let (a, b) = (
+                    other.state.postings(&other_def, term, true).unwrap(),
+                    built.state.postings(&def, term, true).unwrap(),
+                );
+                assert!(!a.is_empty(), "{term}");
+                assert_eq!(a, b, "{term}");
+            }
+            assert_eq!(
+                other.state.text_lengths(&other_def, &ids).unwrap(),
+                built.state.text_lengths(&def, &ids).unwrap()
+            );
+            assert_eq!(
+                other.state.corpus(&other_def).unwrap(),
+                built.state.corpus(&def).unwrap()
+            );
+        }
     }
 }

@@ -175,14 +175,12 @@ impl<'a> Writer<'a> {
         Ok(())
     }
 
-    /// Writes the entries `doc` gives index `number`, for a backfill.
+    /// Writes the entries `doc` gives index `number` for a new document `id`, above every id
+    /// the collection holds (an insert, or a backfill).
     pub fn add_index_entries(&mut self, index: usize, id: u64, doc: &Value) -> Result<()> {
         let def = &self.meta.indexes[index];
         if def.is_text() {
-            let terms = def.text_terms(doc)?;
-            self.text
-                .change(def.number, id, &DocTerms::default(), &terms);
-            return Ok(());
+            return self.text.insert(def, id, doc);
         }
         for entry in self.entries(index, doc, id)? {
             self.add_entry(entry, id);
