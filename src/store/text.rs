@@ -255,7 +255,7 @@ fn append_term(
     batch: &mut Batch,
     number: u32,
     term: &str,
-    blocks: &[(u64, Vec<u8>)],
+    blocks: &[Block],
 ) -> Result<bool> {
     let Some(&(first_new, _)) = blocks.first() else {
         return Ok(true);
@@ -339,10 +339,13 @@ pub(crate) struct TextBuild {
     held: usize,
 }
 
+/// A posting block: its first id and its bytes.
+type Block = (u64, Vec<u8>);
+
 /// What a [`TextBuild`] held: each term's blocks (first id, bytes) in term order, the
 /// documents' lengths, how many documents had words and how many words.
 struct Built {
-    runs: Vec<(String, Vec<(u64, Vec<u8>)>)>,
+    runs: Vec<(String, Vec<Block>)>,
     lengths: Vec<(u64, u32)>,
     documents: u64,
     words: u64,
@@ -352,8 +355,8 @@ struct Built {
 #[derive(Default)]
 struct TermRun {
     term: String,
-    /// Finished blocks: first id, bytes.
-    done: Vec<(u64, Vec<u8>)>,
+    /// Finished blocks.
+    done: Vec<Block>,
     building: BlockBuilder,
     /// The positions of the document being added.
     positions: Vec<u32>,
