@@ -650,6 +650,59 @@ fn check_finds_entries_and_documents_that_disagree_and_repair_fixes_them() {
 }
 
 #[test]
+fn check_finds_a_damaged_text_index_and_repair_rebuilds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("damaged.db");
+    {
+        let db = Db::open(&path).unwrap();
+        let c = db.collection("c").unwrap();
+        c.insert_many((0..300).map(|i| json!({"body": format!("coral reef {i} w{}", i % 9)})))
+            .unwrap();
+        c.create_text_index(&["body"], quarry::text::Language::English)
+            .unwrap();
+        db.flush().unwrap();
+    }
+    {
+        // Damage it behind quarry's back: a posting block gone, a length page garbled.
+        let raw = raw_sled(&path);
+        let tree = raw
+            .open_tree(quarry::internals::layout::collection_tree(1))
+            .unwrap();
+        let keys_of = |prefix: u8| {
+            tree.scan_prefix([prefix])
+                .keys()
+                .map(Result::unwrap)
+                .collect::<Vec<_>>()
+        };
+        let block = keys_of(quarry::internals::layout::POSTING_PREFIX)
+            .into_iter()
+            .find(|k| k.windows(3).any(|w| w == b"w3\0"))
+            .unwrap();
+        tree.remove(&block).unwrap();
+        let page = keys_of(quarry::internals::layout::LENGTH_PREFIX).remove(0);
+        tree.insert(page, &[3, 1][..]).unwrap();
+        raw.flush().unwrap();
+    }
+    let db = Db::open(&path).unwrap();
+    let report = db.check().unwrap();
+    let said = |what: &str| report.problems.iter().any(|p| p.message.contains(what));
+    assert!(
+        said("disagrees with the documents on 1 term (`w3`)"),
+        "{:?}",
+        report.problems
+    );
+    assert!(
+        said("document lengths that disagree"),
+        "{:?}",
+        report.problems
+    );
+    let repaired = db.repair().unwrap();
+    assert!(repaired.is_clean(), "{:?}", repaired.problems);
+    let found = db.query("from c where search 'w3'").unwrap().count();
+    assert_eq!(found, (0..300).filter(|i| i % 9 == 3).count());
+}
+
+#[test]
 fn threads_share_one_handle_and_writes_stay_consistent() {
     let (_dir, db) = fresh();
     let c = db.collection("c").unwrap();

@@ -381,6 +381,43 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_document_an_index_refuses_leaves_the_load_whole() {
+        let db = crate::store::Db::temporary().unwrap();
+        let c = db.collection("notes").unwrap();
+        c.create_index(&["tags"]).unwrap();
+        c.create_text_index(&["body"], crate::text::Language::None)
+            .unwrap();
+        let note = |body: &str, tags: Vec<usize>| {
+            Value::try_from(serde_json::json!({ "body": body, "tags": tags })).unwrap()
+        };
+        let mut load = c.bulk_load().unwrap();
+        load.insert(note("first words", vec![1])).unwrap();
+        // More entries than an index takes from one document: refused, as a load that skips
+        // invalid documents skips it, and nothing of it stays.
+        let many: Vec<usize> = (0..=crate::store::MAX_ENTRIES_PER_DOCUMENT).collect();
+        let refused = load.insert(note("refused words", many));
+        assert!(
+            matches!(refused, Err(Error::InvalidDocument(_))),
+            "{refused:?}"
+        );
+        load.insert(note("last words", vec![2])).unwrap();
+        load.commit().unwrap();
+        let report = db.check().unwrap();
+        assert!(report.is_clean(), "{:?}", report.problems);
+        assert_eq!(c.len().unwrap(), 2);
+        assert_eq!(
+            db.query("from notes where search 'words'").unwrap().count(),
+            2
+        );
+        assert_eq!(
+            db.query("from notes where search 'refused'")
+                .unwrap()
+                .count(),
+            0
+        );
+    }
+
+    #[test]
     fn a_load_into_a_text_index_takes_larger_batches_and_is_all_or_nothing() {
         let db = crate::store::Db::temporary().unwrap();
         let c = db.collection("notes").unwrap();

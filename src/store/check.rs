@@ -390,8 +390,9 @@ impl<'a> TextCheck<'a> {
             let first = layout::length_page_first(number, &key);
             match (first, postings::decode_lengths(&bytes)) {
                 (Some(first), Ok(page)) if page.len() <= 1 << layout::LENGTH_PAGE_BITS => {
-                    for (id, length) in (first..).zip(page).filter(|(_, l)| *l > 0) {
-                        if self.lengths.remove(&id) != Some(length) {
+                    for (slot, length) in page.into_iter().enumerate().filter(|(_, l)| *l > 0) {
+                        let id = first.checked_add(slot as u64);
+                        if id.is_none_or(|id| self.lengths.remove(&id) != Some(length)) {
                             wrong_lengths += 1;
                         }
                     }

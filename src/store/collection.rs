@@ -426,9 +426,11 @@ impl Collection {
     pub(in crate::store) fn backfill_text(&self, def: &IndexDef, budget: usize) -> Result<()> {
         let mut build = TextBuild::new(def.number);
         let end = [layout::DOC_PREFIX + 1];
+        // Blocks outside batches only while the index is building (see `TextBuild`).
+        let unbatched = !def.is_ready();
         let write = |build: &mut TextBuild| {
             let mut writer = Writer::new(&self.state);
-            writer.write_text_build(build)?;
+            writer.write_text_build(build, unbatched)?;
             writer.commit()
         };
         for item in self.state.tree.range(&layout::doc_key(0)[..]..&end[..]) {

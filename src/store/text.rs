@@ -318,12 +318,12 @@ fn write_block(batch: &mut Batch, number: u32, term: &str, builder: &mut BlockBu
 /// A text index filled from documents in ascending id order, above every id it holds (a
 /// backfill): postings gather in memory as encoded blocks of up to
 /// [`layout::BUILD_BLOCK_BYTES`], and [`TextBuild::write`] writes each term's whole blocks
-/// once, reading none back, so a term costs a key per block, not a rewrite per batch. The
-/// blocks go to sled one key at a time, outside batches: nothing reads an index while it is
-/// built (an open drops one left building), a repair's rebuild ends with a batch, and sled
-/// rewrites its log far less for large values written singly. The length pages and corpus go
-/// in the caller's batch. What the build holds is bounded by the caller, who writes once
-/// [`TextBuild::held`] grows past its budget.
+/// once, reading none back, so a term costs a key per block, not a rewrite per batch. For an
+/// index being created the blocks go to sled one key at a time, outside batches (sled
+/// rewrites its log far less for large values written singly): nothing reads an index while
+/// it is building, and an open drops one left building. A repair rebuilds an index that
+/// stays ready, so there everything goes in the batch. What the build holds is bounded by the
+/// caller, who writes once [`TextBuild::held`] grows past its budget.
 pub(crate) struct TextBuild {
     number: u32,
     /// The last document added.
@@ -338,6 +338,9 @@ pub(crate) struct TextBuild {
     words: u64,
     held: usize,
 }
+
+/// Writes one key outside a batch.
+pub(crate) type PutKey<'p> = dyn Fn(Vec<u8>, Vec<u8>) -> Result<()> + 'p;
 
 /// A posting block: its first id and its bytes.
 type Block = (u64, Vec<u8>);
@@ -382,7 +385,7 @@ impl TextBuild {
     pub fn add(&mut self, id: u64, def: &IndexDef, doc: &crate::value::Value) -> Result<()> {
         let (places, runs, touched) = (&mut self.places, &mut self.runs, &mut self.touched);
         let mut held = 0usize;
-        let length = def.walk_text_terms(doc, |term, position| {
+        let walked = def.walk_text_terms(doc, |term, position| {
             let place = match places.get(term.as_str()) {
                 Some(&place) => place,
                 None => {
@@ -400,7 +403,17 @@ impl TextBuild {
                 touched.push(place);
             }
             run.positions.push(position);
-        })?;
+        });
+        // A document the index refuses leaves nothing behind (a load may skip it and go on).
+        let length = match walked {
+            Ok(length) => length,
+            Err(err) => {
+                for place in touched.drain(..) {
+                    runs[place].positions.clear();
+                }
+                return Err(err);
+            }
+        };
         for place in touched.drain(..) {
             let run = &mut runs[place];
             let before = run.building.bytes();
@@ -452,11 +465,11 @@ impl TextBuild {
         self.held
     }
 
-    /// Writes everything held, the blocks through `put` and the length pages and corpus
-    /// (merged with what `reader` holds) into `batch`, and starts empty.
+    /// Writes everything held into `batch` (length pages and the corpus merged with what
+    /// `reader` holds), the blocks through `unbatched` when given, and starts empty.
     pub fn write(
         &mut self,
-        put: &mut dyn FnMut(Vec<u8>, Vec<u8>) -> Result<()>,
+        unbatched: Option<&PutKey<'_>>,
         reader: &Reader,
         batch: &mut Batch,
     ) -> Result<()> {
@@ -464,7 +477,11 @@ impl TextBuild {
         let built = self.take();
         for (term, blocks) in built.runs {
             for (first, bytes) in blocks {
-                put(layout::posting_key(number, &term, first), bytes)?;
+                let key = layout::posting_key(number, &term, first);
+                match unbatched {
+                    Some(put) => put(key, bytes)?,
+                    None => batch.insert(key, bytes),
+                }
             }
         }
         let mut lengths = built.lengths.into_iter().peekable();

@@ -101,19 +101,48 @@ impl<'a> Writer<'a> {
         &mut self.meta
     }
 
-    /// Adds a prepared document under a new id and returns the id.
+    /// Adds a prepared document under a new id and returns the id. A document an index
+    /// refuses (too many entries, too many words) changes nothing in the batch, so a load
+    /// that skips such documents goes on with a whole batch.
     pub fn insert(&mut self, doc: &Value) -> Result<u64> {
         let id = self.meta.next_id;
-        self.meta.next_id = id
+        let next = id
             .checked_add(1)
             .ok_or_else(|| Error::Storage("document ids are exhausted".into()))?;
-        self.meta.count += 1;
-        self.put_document(id, doc)?;
-        for i in 0..self.meta.indexes.len() {
-            if !maintained(&self.meta.indexes[i]) {
-                continue;
+        // Whatever may refuse the document first: its encoding, its value index entries,
+        // then its text index terms (which change nothing when refused).
+        self.buffer.clear();
+        document::encode_document(doc, &mut self.buffer)?;
+        let mut entries = Vec::new();
+        for (i, def) in self.meta.indexes.iter().enumerate() {
+            if maintained(def) && !def.is_text() {
+                entries.push((i, def.entries(doc, id)?));
             }
-            self.add_index_entries(i, id, doc)?;
+        }
+        if let Some(def) = self
+            .meta
+            .indexes
+            .iter()
+            .find(|def| maintained(def) && def.is_text())
+        {
+            self.text.insert(def, id, doc)?;
+        }
+        self.meta.next_id = next;
+        self.meta.count += 1;
+        if let Some(pending) = &mut self.pending {
+            pending.insert(id, doc.clone());
+        }
+        self.value_bytes += self.buffer.len();
+        self.batch
+            .insert(&layout::doc_key(id), self.buffer.as_slice());
+        for (i, (index_entries, multi)) in entries {
+            if multi && !self.meta.indexes[i].multikey {
+                std::sync::Arc::make_mut(&mut self.meta.indexes[i]).multikey = true;
+                self.defs_changed = true;
+            }
+            for entry in index_entries {
+                self.add_entry(entry, id);
+            }
         }
         Ok(id)
     }
@@ -188,15 +217,13 @@ impl<'a> Writer<'a> {
         Ok(())
     }
 
-    /// Writes what a text index build holds (see [`TextBuild`]): its blocks at once, one key
-    /// at a time, its length pages and corpus into this batch.
-    pub fn write_text_build(&mut self, build: &mut TextBuild) -> Result<()> {
+    /// Writes what a text index build holds (see [`TextBuild`]) into this batch; with
+    /// `unbatched` (an index still building, which nothing reads), its blocks at once, one
+    /// key at a time, and only its length pages and corpus into this batch.
+    pub fn write_text_build(&mut self, build: &mut TextBuild, unbatched: bool) -> Result<()> {
         let state = self.state;
-        build.write(
-            &mut |key, value| state.put_unbatched(&key, value),
-            &state.reader(),
-            &mut self.batch,
-        )
+        let put = |key: Vec<u8>, value: Vec<u8>| state.put_unbatched(&key, value);
+        build.write(unbatched.then_some(&put), &state.reader(), &mut self.batch)
     }
 
     /// Removes a raw key (used when dropping an index's entries and group counts).
