@@ -56,6 +56,50 @@ fn limit_without_sort_stops_reading_early() {
     );
 }
 
+/// Past the few thousand entries planning counts, one value of an index's leading path is
+/// estimated from its group count; a ranked search keeps an intersection with an index that
+/// selects few, and gives up one with an index that selects many for reading the best first.
+#[test]
+fn estimates_past_the_cap_come_from_group_counts() {
+    let db = Db::temporary().unwrap();
+    let t = db.collection("t").unwrap();
+    t.create_index(&["org"]).unwrap();
+    t.create_text_index(&["body"], quarry::text::Language::None)
+        .unwrap();
+    let org = |i: usize| match i % 100 {
+        0 => "rare",
+        1..=44 => "common",
+        _ => "other",
+    };
+    t.insert_many(
+        (0..5000).map(|i| serde_json::json!({"org": org(i), "body": format!("coral w{}", i % 3)})),
+    )
+    .unwrap();
+    let plan = text(&db, "explain from t where org = 'common'");
+    assert!(plan.contains("[est. 2200 rows]"), "{plan}");
+    let ranked = |org: &str| {
+        text(
+            &db,
+            &format!("explain select _id from t where search 'coral' and org = '{org}' limit 5"),
+        )
+    };
+    assert!(
+        ranked("rare").contains("Intersect ids"),
+        "{}",
+        ranked("rare")
+    );
+    assert!(
+        !ranked("common").contains("Intersect ids"),
+        "{}",
+        ranked("common")
+    );
+    let best = ids(
+        &db,
+        "select _id from t where search 'coral' and org = 'common' limit 5",
+    );
+    assert_eq!(best.len(), 5);
+}
+
 #[test]
 fn explain_shows_when_a_query_reads_ahead_on_a_second_thread() {
     let db = Db::temporary().unwrap();

@@ -78,6 +78,9 @@ pub struct IndexScan {
     pub exact: bool,
     /// Estimated entries (capped at a few thousand while planning).
     pub estimate: u64,
+    /// The estimate is the number of entries, not the cap (counted below it, or read from
+    /// the group count of one leading value).
+    pub counted: bool,
     /// The entries the estimate read, for the scan to start from instead of reading them
     /// again.
     pub(crate) start: Option<Arc<ScanStart>>,
@@ -319,11 +322,11 @@ impl Plan {
         {
             if let Some(other) = &scan.and {
                 // About `keep * total / entries` documents are read before `keep` pass, each
-                // costing about ten index entries. An estimate that reached the cap is taken
-                // as a quarter of the collection.
-                let entries = match other.estimate {
-                    n if n >= ESTIMATE_CAP => n.max(total / 4),
-                    n => n.max(1),
+                // costing about ten index entries. An estimate that reached the cap (a range,
+                // which no group count measures) is taken as a quarter of the collection.
+                let entries = match other.counted {
+                    true => other.estimate.max(1),
+                    false => other.estimate.max(total / 4),
                 };
                 let reads = keep.saturating_mul(total).saturating_mul(10) / entries;
                 if reads < entries {
@@ -427,8 +430,20 @@ fn candidate(
     }
     let exact = consumed.len() == conjuncts.len();
     let eq_paths = eq_sets.len();
+    // One value of the leading path, nothing else: its group count says how many entries.
+    let single = match (eq_sets.as_slice(), &suffix) {
+        ([values], Rest::All) if values.len() == 1 => values.first().cloned(),
+        _ => None,
+    };
     let mut scan = build_scan(def, eq_sets, suffix, parts.join(", "), exact, false)?;
     estimate(collection, &mut scan);
+    if scan.estimate >= ESTIMATE_CAP
+        && let Some(value) = single
+        && let Ok(Some(count)) = collection.state.group_count(def, &value)
+    {
+        scan.estimate = count.max(ESTIMATE_CAP);
+        scan.counted = true;
+    }
     Some(Candidate { eq_paths, scan })
 }
 
@@ -649,6 +664,7 @@ fn build_scan(
         exact,
         // Callers set the estimate: counting keys is the costly part of planning.
         estimate: 0,
+        counted: false,
         start: None,
     })
 }
@@ -661,5 +677,6 @@ fn estimate(collection: &Collection, scan: &mut IndexScan) {
         .state
         .estimate(&scan.ranges, !scan.reverse, ESTIMATE_CAP);
     scan.estimate = found.entries;
+    scan.counted = found.entries < ESTIMATE_CAP;
     scan.start = found.start;
 }

@@ -308,6 +308,20 @@ impl CollectionState {
         self.counts_held.load(Ordering::SeqCst)
     }
 
+    /// How many entries `index` has whose leading value is `value`, from its stored group
+    /// count (one read); `None` while a bulk load holds the counts back.
+    pub fn group_count(&self, index: &IndexDef, value: &Value) -> Result<Option<u64>> {
+        if self.counts_held() {
+            return Ok(None);
+        }
+        let mut key = layout::group_prefix(index.number).to_vec();
+        keycode::encode_value(value, &mut key);
+        match self.reader().get(&key)? {
+            None => Ok(Some(0)),
+            Some(bytes) => Ok(layout::read_u64(&bytes)),
+        }
+    }
+
     /// How many entries `index` has per leading value, in value order, from whole batches: its
     /// stored group counts, or, while a bulk load holds back its changes to them, its entries
     /// counted.
