@@ -252,28 +252,24 @@ fn or_of(mut parts: Vec<Q>) -> Q {
 /// `a b OR c`-shaped: alternatives of parts, each part an item or a group of the same shape.
 fn search() -> impl Strategy<Value = Q> {
     let inner = prop::collection::vec((prop::collection::vec(item(), 1..=2), any::<bool>()), 1..=2)
-        .prop_map(|alternatives| {
-            or_of(
-                alternatives
-                    .into_iter()
-                    .map(|(parts, explicit)| and_of(parts, explicit))
-                    .collect(),
-            )
-        });
+        .prop_map(alternatives_of);
     let part = prop_oneof![6 => item(), 1 => inner];
     let alternative = (prop::collection::vec(part, 1..=3), any::<bool>()).boxed();
     prop_oneof![
         2 => prop::collection::vec(alternative.clone(), 1..=1),
         1 => prop::collection::vec(alternative, 2..=3),
     ]
-    .prop_map(|alternatives| {
-        or_of(
-            alternatives
-                .into_iter()
-                .map(|(parts, explicit)| and_of(parts, explicit))
-                .collect(),
-        )
-    })
+    .prop_map(alternatives_of)
+}
+
+/// Alternatives (`OR`), each of parts that must all match, joined by `AND` when `explicit`.
+fn alternatives_of(alternatives: Vec<(Vec<Q>, bool)>) -> Q {
+    or_of(
+        alternatives
+            .into_iter()
+            .map(|(parts, explicit)| and_of(parts, explicit))
+            .collect(),
+    )
 }
 
 /// The search's text, as the syntax parses it back into the same tree.

@@ -99,7 +99,8 @@ pub fn cache_bytes() -> u64 {
         << 20
 }
 
-fn quarry_open(path: &Path) -> quarry::Db {
+/// Opens a quarry store with the bench's cache size.
+pub(crate) fn quarry_open(path: &Path) -> quarry::Db {
     let options = quarry::Options {
         cache_capacity: cache_bytes(),
         ..Default::default()

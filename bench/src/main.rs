@@ -191,16 +191,17 @@ fn run_engine(name: &str, n: usize, runs: usize, only: Option<&str>) {
 
 /// Runs one engine on `n` documents in a child process; its figures and answers.
 fn run_child(engine: &str, n: usize, runs: usize) -> serde_json::Value {
+    child_json(&[], engine, n, runs)
+}
+
+/// Runs this program again with `mode` (none, or `text`) for one engine and reads the one
+/// JSON line it prints.
+pub(crate) fn child_json(mode: &[&str], engine: &str, n: usize, runs: usize) -> serde_json::Value {
     let exe = std::env::current_exe().expect("exe");
+    let (n, runs) = (n.to_string(), runs.to_string());
     let output = std::process::Command::new(&exe)
-        .args([
-            "--engine",
-            engine,
-            "--n",
-            &n.to_string(),
-            "--runs",
-            &runs.to_string(),
-        ])
+        .args(mode)
+        .args(["--engine", engine, "--n", &n, "--runs", &runs])
         .output()
         .expect("child");
     let line = String::from_utf8_lossy(&output.stdout);

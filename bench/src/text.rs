@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 
 use crate::data::{self, TextArticle};
-use crate::engines::{cache_bytes, dir_size};
+use crate::engines::{dir_size, quarry_open};
 
 /// The heading of the section this mode writes into the results file.
 pub const SECTION: &str = "## Full-text search (issue 24)";
@@ -154,14 +154,6 @@ struct Hit {
 struct Scored {
     _id: u64,
     score: f64,
-}
-
-fn quarry_open(path: &Path) -> quarry::Db {
-    let options = quarry::Options {
-        cache_capacity: cache_bytes(),
-        ..Default::default()
-    };
-    quarry::Db::open_with(path, options).expect("open quarry")
 }
 
 impl Quarry {
@@ -502,26 +494,7 @@ fn searches(
 
 /// Runs one engine in a child process; its figures and answers.
 fn run_child(engine: &str, n: usize, runs: usize) -> serde_json::Value {
-    let exe = std::env::current_exe().expect("exe");
-    let output = std::process::Command::new(&exe)
-        .args([
-            "text",
-            "--engine",
-            engine,
-            "--n",
-            &n.to_string(),
-            "--runs",
-            &runs.to_string(),
-        ])
-        .output()
-        .expect("child");
-    let line = String::from_utf8_lossy(&output.stdout);
-    serde_json::from_str(line.trim()).unwrap_or_else(|_| {
-        panic!(
-            "{engine} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })
+    crate::child_json(&["text"], engine, n, runs)
 }
 
 /// Scores closer than this (relative) are taken as equal: a tie.

@@ -406,18 +406,24 @@ impl Collection {
                 .position(|d| d.number == number)
                 .ok_or_else(|| Error::NotFound(format!("index number {number} not found")))?;
             for (key, bytes) in &chunk {
-                let id = layout::doc_id(key)
-                    .ok_or_else(|| Error::Corrupt(format!("bad document key {key:?}")))?;
-                let doc = document::decode_document(bytes, None).map_err(|e| {
-                    Error::Corrupt(format!(
-                        "document {id} of collection `{}`: {e}",
-                        self.state.name
-                    ))
-                })?;
+                let (id, doc) = self.stored_document(key, bytes)?;
                 writer.add_index_entries(position, id, &doc)?;
             }
             writer.commit()?;
         }
+    }
+
+    /// The id and document (without `_id`) of a stored document's key and bytes.
+    fn stored_document(&self, key: &[u8], bytes: &[u8]) -> Result<(u64, Value)> {
+        let id = layout::doc_id(key)
+            .ok_or_else(|| Error::Corrupt(format!("bad document key {key:?}")))?;
+        let doc = document::decode_document(bytes, None).map_err(|e| {
+            Error::Corrupt(format!(
+                "document {id} of collection `{}`: {e}",
+                self.state.name
+            ))
+        })?;
+        Ok((id, doc))
     }
 
     /// Fills text index `def` from every stored document, in id order: its postings gather
@@ -435,14 +441,7 @@ impl Collection {
         };
         for item in self.state.tree.range(&layout::doc_key(0)[..]..&end[..]) {
             let (key, bytes) = item?;
-            let id = layout::doc_id(&key)
-                .ok_or_else(|| Error::Corrupt(format!("bad document key {key:?}")))?;
-            let doc = document::decode_document(&bytes, None).map_err(|e| {
-                Error::Corrupt(format!(
-                    "document {id} of collection `{}`: {e}",
-                    self.state.name
-                ))
-            })?;
+            let (id, doc) = self.stored_document(&key, &bytes)?;
             build.add(id, def, &doc)?;
             if build.held() >= budget {
                 write(&mut build)?;

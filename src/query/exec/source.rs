@@ -15,7 +15,6 @@ use crate::query::exec::doc::{Doc, wanted};
 use crate::query::exec::read_ahead::{self, Backlog};
 use crate::query::explain::Measures;
 use crate::query::plan::{Access, IndexScan, Interrupt, Plan, SearchScan};
-use crate::query::text::Ranked;
 use crate::store::{Collection, CollectionState};
 
 /// The source followed by the residual filter, which decodes only the fields it tests. The
@@ -191,7 +190,7 @@ pub(super) fn source_ids(
                         Some(so_far) => so_far.intersection(&found).copied().collect(),
                     });
                 }
-                Ok(result.unwrap_or_default().into_iter().collect())
+                Ok(result.unwrap_or_default())
             })
         }
         Access::Union(parts) => union_ids(state, parts.clone(), interrupt),
@@ -202,7 +201,7 @@ pub(super) fn source_ids(
                     let _whole_batches = state.read_gate();
                     search_ids(&state, &scan, interrupt)
                 }),
-                Some((first, search)) => ranked(move || {
+                Some((first, search)) => lazily(move || {
                     let _whole_batches = state.read_gate();
                     let ids = search_ids(&state, &scan, interrupt)?;
                     let hits = scan.condition.hits(&state)?;
@@ -235,27 +234,15 @@ fn search_ids(
     }
 }
 
-/// The ids of a ranked search in score order, ranked on first use.
-fn ranked(rank: impl FnOnce() -> Result<Ranked> + Send + 'static) -> Stream<u64> {
-    let mut rank = Some(rank);
-    let mut ids: Option<Ranked> = None;
-    Box::new(std::iter::from_fn(move || {
-        if ids.is_none() {
-            match rank.take().map(|f| f()) {
-                Some(Ok(found)) => ids = Some(found),
-                Some(Err(e)) => return Some(Err(e)),
-                None => return None,
-            }
-        }
-        ids.as_mut().and_then(Iterator::next).map(Ok)
-    }))
-}
-
-/// An id stream computed all at once on first use (for id-order scans, intersections and
-/// unions).
-fn lazily(compute: impl FnOnce() -> Result<Vec<u64>> + Send + 'static) -> Stream<u64> {
+/// An id stream worked out on first use: all at once (id-order scans, intersections, unions)
+/// or ready to give them in order (a ranked search).
+fn lazily<I>(compute: impl FnOnce() -> Result<I> + Send + 'static) -> Stream<u64>
+where
+    I: IntoIterator<Item = u64>,
+    I::IntoIter: Send + 'static,
+{
     let mut compute = Some(compute);
-    let mut ids: Option<std::vec::IntoIter<u64>> = None;
+    let mut ids: Option<I::IntoIter> = None;
     Box::new(std::iter::from_fn(move || {
         if ids.is_none() {
             match compute.take().map(|f| f()) {
@@ -373,6 +360,6 @@ fn union_ids(
                 _ => return Err(Error::Query("a union branch must be an index scan".into())),
             }
         }
-        Ok(all.into_iter().collect())
+        Ok(all)
     })
 }
