@@ -14,6 +14,12 @@ fn resident_mb() -> f64 {
 #[test]
 fn closing_a_database_returns_its_cache_to_the_operating_system() {
     let dir = tempfile::tempdir().unwrap();
+    // The first open of a process allocates about 22 MB that sled keeps for the life of the
+    // process, whatever the store (measured with `mallinfo2`: live mmapped blocks that stay
+    // the same through any number of opens and closes). It is not this store's to give back,
+    // so it is paid before measuring: otherwise it is a third of what is measured, and whether
+    // "most" came back became a matter of chance.
+    drop(quarry::Db::open(dir.path().join("first.db")).unwrap());
     let before = resident_mb();
     let db = quarry::Db::open(dir.path().join("big.db")).unwrap();
     let docs = db.collection("docs").unwrap();
