@@ -118,8 +118,8 @@ mod app;
 pub use error::{Error, Result};
 pub use query::{Params, Prepared, Rows, TypedRows};
 pub use store::{
-    BulkLoad, CheckReport, Collection, Compacted, Db, Documents, IndexDef, IndexKind,
-    MAX_ENTRIES_PER_DOCUMENT, MAX_INDEX_PATHS, Options, Problem, Transaction,
+    BuildProgress, BulkLoad, CheckReport, Collection, Compacted, Db, Documents, IndexDef,
+    IndexKind, MAX_ENTRIES_PER_DOCUMENT, MAX_INDEX_PATHS, Options, Problem, Transaction,
 };
 pub use value::{Key, Map, Value, ValueError, from_value, to_value};
 

@@ -292,3 +292,25 @@ fn explain_sql_prints_the_postgresql_translation() {
     q.send_line(".quit").unwrap();
     q.expect(Eof).unwrap();
 }
+
+/// Creating an index over stored documents draws a bar on the terminal while it fills, then
+/// clears it and says what it created.
+#[test]
+fn creating_an_index_draws_a_bar_while_it_fills() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = quarry::Db::open(dir.path().join("news.db")).unwrap();
+        let notes = db.collection("notes").unwrap();
+        notes
+            .insert_many((0..20_000).map(|i| serde_json::json!({"body": format!("reef {i}")})))
+            .unwrap();
+    }
+    let mut q = shell(dir.path());
+    type_line(&mut q, "create text index on notes (body)");
+    q.expect("building notes_text").unwrap();
+    q.expect("/20,000 documents").unwrap();
+    q.expect("created text index notes_text on notes (body)")
+        .unwrap();
+    type_line(&mut q, ".quit");
+    q.expect(Eof).unwrap();
+}

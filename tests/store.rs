@@ -1061,3 +1061,82 @@ fn an_interrupted_compaction_is_finished_or_undone_at_the_next_open() {
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert_eq!(Db::compact(&path).map(|_| count(&path)).unwrap(), 7);
 }
+
+/// What a [`quarry::BuildProgress`] was told, in order.
+#[derive(Default)]
+struct Told(std::sync::Mutex<Vec<String>>);
+
+impl quarry::BuildProgress for Told {
+    fn start(&self, index: &str, documents: u64) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("start {index} {documents}"));
+    }
+    fn done(&self, documents: u64) {
+        self.0.lock().unwrap().push(format!("done {documents}"));
+    }
+    fn finish(&self) {
+        self.0.lock().unwrap().push("finish".to_owned());
+    }
+}
+
+impl Told {
+    /// The running counts `done` reported.
+    fn counts(&self) -> Vec<u64> {
+        let told = self.0.lock().unwrap();
+        told.iter()
+            .filter_map(|t| t.strip_prefix("done ")?.parse().ok())
+            .collect()
+    }
+}
+
+#[test]
+fn an_index_build_tells_its_progress_from_start_to_finish() {
+    let (_dir, db) = fresh();
+    let c = db.collection("c").unwrap();
+    c.insert_many((0..2500).map(|i| json!({"k": i % 7, "body": format!("word{} reef", i % 50)})))
+        .unwrap();
+    for text in [false, true] {
+        let told = std::sync::Arc::new(Told::default());
+        let reporting = c.with_progress(told.clone());
+        let name = if text {
+            reporting
+                .create_text_index(&["body"], quarry::text::Language::English)
+                .unwrap()
+        } else {
+            reporting.create_index(&["k"]).unwrap()
+        };
+        let said = told.0.lock().unwrap().clone();
+        assert_eq!(said.first().unwrap(), &format!("start {name} 2500"));
+        assert_eq!(said.last().unwrap(), "finish");
+        assert_eq!(said.iter().filter(|s| s.starts_with("start")).count(), 1);
+        assert_eq!(said.iter().filter(|s| *s == "finish").count(), 1);
+        let counts = told.counts();
+        // Reported as it goes (chunks of a thousand), never backwards, ending at the total.
+        assert!(counts.len() >= 3, "{name}: {counts:?}");
+        assert!(counts.windows(2).all(|w| w[0] <= w[1]), "{counts:?}");
+        assert_eq!(counts.last(), Some(&2500));
+    }
+    // The handle without a progress still builds, silently.
+    c.create_index(&["body"]).unwrap();
+}
+
+#[test]
+fn a_failed_index_build_still_finishes_its_progress() {
+    let (_dir, db) = fresh();
+    let c = db.collection("c").unwrap();
+    c.insert_many((0..1500).map(|i| json!({"email": format!("{}@x.org", i % 1400)})))
+        .unwrap();
+    let told = std::sync::Arc::new(Told::default());
+    let err = c
+        .with_progress(told.clone())
+        .create_unique_index(&["email"])
+        .unwrap_err();
+    assert!(matches!(err, Error::UniqueViolation { .. }), "{err}");
+    assert!(c.indexes().unwrap().is_empty());
+    let said = told.0.lock().unwrap().clone();
+    assert_eq!(said.first().unwrap(), "start c_email 1500");
+    assert_eq!(said.last().unwrap(), "finish");
+    assert_eq!(said.iter().filter(|s| *s == "finish").count(), 1);
+}

@@ -219,6 +219,16 @@ fn open(path: PathBuf) -> Result<Db, Error> {
     Ok(db)
 }
 
+/// A session on `db` that runs `import` and `explain sql` statements and draws a bar on a
+/// terminal while a statement builds an index.
+fn session(db: &Db) -> Session {
+    let mut session = Session::new(db.clone());
+    session.set_importer(Some(crate::io::import::statement));
+    session.set_translator(Some(crate::io::sql::explain));
+    session.set_progress(crate::app::progress::index_bar());
+    session
+}
+
 fn run(cli: Cli) -> Result<i32, Error> {
     match cli.command {
         Some(Command::Exec {
@@ -233,9 +243,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 Err(_) if !path.exists() => Db::temporary()?,
                 _ => open(path)?,
             };
-            let mut session = Session::new(db.clone());
-            session.set_importer(Some(crate::io::import::statement));
-            session.set_translator(Some(crate::io::sql::explain));
+            let mut session = session(&db);
             session.set_params(parse_params(&params)?);
             let code = run_text(
                 &mut session,
@@ -394,9 +402,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
         }
         Some(Command::Run { files }) => {
             let db = open(db_path(cli.db))?;
-            let mut session = Session::new(db.clone());
-            session.set_importer(Some(crate::io::import::statement));
-            session.set_translator(Some(crate::io::sql::explain));
+            let mut session = session(&db);
             let mut runner = crate::io::script::Runner::printing(&mut session)
                 .with_tables(Some(crate::app::table::draw));
             let mut code = EXIT_OK;
@@ -463,9 +469,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
         }
         None => {
             let db = open(db_path(cli.db))?;
-            let mut session = Session::new(db.clone());
-            session.set_importer(Some(crate::io::import::statement));
-            session.set_translator(Some(crate::io::sql::explain));
+            let mut session = session(&db);
             let code = if std::io::stdin().is_terminal() {
                 crate::app::shell::run(&mut session)?
             } else {

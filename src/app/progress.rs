@@ -1,4 +1,5 @@
-//! An import's progress as a bar on stderr (indicatif), drawn only when stderr is a terminal.
+//! An import's progress and an index build's, as bars on stderr (indicatif), drawn only
+//! when stderr is a terminal.
 
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -6,6 +7,7 @@ use std::sync::Arc;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::io::import::Progress;
+use crate::store::BuildProgress;
 
 /// A bar on stderr: bytes read of the total, records, rate and time left.
 struct Bar(ProgressBar);
@@ -41,4 +43,37 @@ pub fn bar() -> Option<Arc<dyn Progress>> {
     .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
     Some(Arc::new(Bar(bar)))
+}
+
+/// A bar on stderr for an index build: documents read of the collection's, rate and time left.
+struct IndexBar(ProgressBar);
+
+impl BuildProgress for IndexBar {
+    fn start(&self, index: &str, documents: u64) {
+        self.0.set_length(documents);
+        self.0.set_message(format!("building {index}"));
+        self.0.reset();
+    }
+
+    fn done(&self, documents: u64) {
+        self.0.set_position(documents);
+    }
+
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+/// A progress bar for the indexes statements create, when stderr is a terminal.
+pub fn index_bar() -> Option<Arc<dyn BuildProgress>> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::new(0);
+    let style = ProgressStyle::with_template(
+        "{msg} {bar:30} {human_pos}/{human_len} documents, {per_sec} ETA {eta}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    Some(Arc::new(IndexBar(bar)))
 }

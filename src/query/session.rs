@@ -20,7 +20,9 @@ use crate::query::pipeline::{
     AggregateCall, GroupSource, Grouping, Pipeline, Projection, Shape, Step,
 };
 use crate::query::plan::{Access, Interrupt, Plan, SortKey};
-use crate::store::{Collection, Db, IndexDef, Transaction, Writer, prepare_document};
+use crate::store::{
+    BuildProgress, Collection, Db, IndexDef, Transaction, Writer, prepare_document,
+};
 use crate::text::snippet::Marks;
 use crate::value::{Map, Value};
 
@@ -100,6 +102,18 @@ pub struct Session {
     warnings: Vec<String>,
     /// How `snippet()` marks matches unless a statement says.
     marks: Marks,
+    /// Told how `create index` statements fill their indexes (see [`Session::set_progress`]).
+    progress: Option<Reporter>,
+}
+
+/// A session's [`BuildProgress`], shown by name in the session's `Debug`.
+#[derive(Clone)]
+struct Reporter(Arc<dyn BuildProgress>);
+
+impl fmt::Debug for Reporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BuildProgress")
+    }
 }
 
 /// Runs an `import "PATH" into COLLECTION [format F]` statement: reads the file or folder at
@@ -133,7 +147,40 @@ impl Session {
             read_ahead: Some(exec::MIN_ROWS),
             warnings: Vec::new(),
             marks: Marks::default(),
+            progress: None,
         }
+    }
+
+    /// What `create index` and `create text index` statements tell how they fill the index
+    /// from the stored documents (the shell and `quarry exec` draw a bar on a terminal).
+    ///
+    /// ```
+    /// use std::sync::{Arc, atomic::{AtomicU64, Ordering}};
+    /// #[derive(Default)]
+    /// struct Total(AtomicU64);
+    /// impl quarry::BuildProgress for Total {
+    ///     fn start(&self, _index: &str, documents: u64) { self.0.store(documents, Ordering::Relaxed); }
+    ///     fn done(&self, _documents: u64) {}
+    ///     fn finish(&self) {}
+    /// }
+    /// let mut session = quarry::query::Session::new(quarry::Db::temporary()?);
+    /// let total = Arc::new(Total::default());
+    /// session.set_progress(Some(total.clone()));
+    /// session.execute("insert into notes [{n: 1}, {n: 2}]; create index on notes (n)")?;
+    /// assert_eq!(total.0.load(Ordering::Relaxed), 2);
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn set_progress(&mut self, progress: Option<Arc<dyn BuildProgress>>) {
+        self.progress = progress.map(Reporter);
+    }
+
+    /// `collection` for a statement that creates an index, telling the session's progress.
+    fn collection_for_index(&mut self, collection: &str) -> Result<Collection> {
+        let handle = self.collection_for_write(collection)?;
+        Ok(match &self.progress {
+            Some(Reporter(progress)) => handle.with_progress(progress.clone()),
+            None => handle,
+        })
     }
 
     /// How `snippet()` marks the words that match and the cuts, unless a statement gives
@@ -512,7 +559,7 @@ impl Session {
             } => {
                 let texts: Vec<String> = paths.iter().map(Path::to_string).collect();
                 let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-                let handle = self.collection_for_write(collection)?;
+                let handle = self.collection_for_index(collection)?;
                 let existed = handle.indexes()?.iter().any(|d| d.is_text());
                 let name = handle.create_text_index(&refs, *language)?;
                 Ok(Output::Done(if existed {
@@ -532,7 +579,7 @@ impl Session {
             } => {
                 let texts: Vec<String> = paths.iter().map(Path::to_string).collect();
                 let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-                let handle = self.collection_for_write(collection)?;
+                let handle = self.collection_for_index(collection)?;
                 let existed = handle.indexes()?.iter().any(|d| d.paths == *paths);
                 let name = handle.create_index_with(&refs, *unique)?;
                 Ok(Output::Done(if existed {

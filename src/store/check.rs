@@ -107,10 +107,7 @@ impl Db {
         self.refuse_in_transaction("repair")?;
         let mut failures = Vec::new();
         for state in self.inner.all_states() {
-            let collection = Collection {
-                db: self.clone(),
-                state: state.clone(),
-            };
+            let collection = Collection::new(self.clone(), state.clone());
             failures.extend(collection.rebuild()?.into_iter().map(|message| Problem {
                 collection: state.name.clone(),
                 message,

@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::path::Path;
 use crate::store::index::{self, IndexDef, IndexKind, IndexState};
 use crate::store::layout;
+use crate::store::progress::{BuildProgress, Reporting};
 use crate::store::state::{CHUNK, CollectionState, TEXT_BUILD_BYTES};
 use crate::store::text::TextBuild;
 use crate::store::write::{Writer, prepare_document};
@@ -33,6 +34,8 @@ use crate::value::{Value, to_value};
 pub struct Collection {
     pub(crate) db: Db,
     pub(crate) state: Arc<CollectionState>,
+    /// Told how index builds through this handle go (see [`Collection::with_progress`]).
+    progress: Option<Arc<dyn BuildProgress>>,
 }
 
 impl std::fmt::Debug for Collection {
@@ -48,6 +51,44 @@ fn to_document<T: Serialize + ?Sized>(doc: &T) -> Result<Value> {
 }
 
 impl Collection {
+    pub(crate) fn new(db: Db, state: Arc<CollectionState>) -> Collection {
+        Collection {
+            db,
+            state,
+            progress: None,
+        }
+    }
+
+    /// This handle, telling `progress` how each index it creates fills from the stored
+    /// documents (see [`BuildProgress`]); the shell draws a bar with it.
+    ///
+    /// ```
+    /// # use std::sync::{Arc, Mutex};
+    /// #[derive(Default)]
+    /// struct Log(Mutex<Vec<String>>);
+    /// impl quarry::BuildProgress for Log {
+    ///     fn start(&self, index: &str, documents: u64) {
+    ///         self.0.lock().unwrap().push(format!("{index}: {documents}"));
+    ///     }
+    ///     fn done(&self, _documents: u64) {}
+    ///     fn finish(&self) { self.0.lock().unwrap().push("done".into()); }
+    /// }
+    /// let db = quarry::Db::temporary()?;
+    /// let notes = db.collection("notes")?;
+    /// notes.insert(&serde_json::json!({"body": "coral reefs"}))?;
+    /// let log = Arc::new(Log::default());
+    /// let reporting = notes.with_progress(log.clone());
+    /// reporting.create_text_index(&["body"], quarry::text::Language::English)?;
+    /// assert_eq!(*log.0.lock().unwrap(), ["notes_text: 1", "done"]);
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn with_progress(&self, progress: Arc<dyn BuildProgress>) -> Collection {
+        Collection {
+            progress: Some(progress),
+            ..self.clone()
+        }
+    }
+
     /// The collection's name.
     ///
     /// ```
@@ -345,6 +386,7 @@ impl Collection {
         };
         let name = self.db.inner.free_index_name(&base);
         let number = meta.next_index;
+        let meta_count = meta.count;
         let mut writer = Writer::new(&self.state);
         let meta = writer.meta_mut();
         meta.next_index += 1;
@@ -359,7 +401,7 @@ impl Collection {
             kind,
         }));
         writer.commit()?;
-        if let Err(err) = self.backfill(number) {
+        if let Err(err) = self.backfill(number, meta_count) {
             self.state.remove_index(number)?;
             return Err(err);
         }
@@ -376,13 +418,16 @@ impl Collection {
         Ok(name)
     }
 
-    /// Writes the entries of every stored document into index `number`, a chunk at a time.
-    fn backfill(&self, number: u32) -> Result<()> {
-        let text = (self.state.meta().indexes.iter())
-            .find(|d| d.number == number && d.is_text())
-            .cloned();
-        if let Some(def) = text {
-            return self.backfill_text(&def, TEXT_BUILD_BYTES);
+    /// Writes the entries of every stored document (`documents` of them) into index
+    /// `number`, a chunk at a time, telling the handle's progress how far it has gone.
+    fn backfill(&self, number: u32, documents: u64) -> Result<()> {
+        let def = (self.state.meta().indexes.iter())
+            .find(|d| d.number == number)
+            .cloned()
+            .ok_or_else(|| Error::NotFound(format!("index number {number} not found")))?;
+        let mut reporting = Reporting::start(self.progress.as_deref(), &def.name, documents);
+        if def.is_text() {
+            return self.backfill_text(&def, TEXT_BUILD_BYTES, &mut reporting);
         }
         let mut next = layout::doc_key(0).to_vec();
         let end = [layout::DOC_PREFIX + 1];
@@ -410,6 +455,7 @@ impl Collection {
                 writer.add_index_entries(position, id, &doc)?;
             }
             writer.commit()?;
+            reporting.read(chunk.len() as u64);
         }
     }
 
@@ -429,7 +475,12 @@ impl Collection {
     /// Fills text index `def` from every stored document, in id order: its postings gather
     /// in memory and are written, whole blocks at a time, whenever they reach `budget` bytes
     /// ([`TEXT_BUILD_BYTES`] but in tests).
-    pub(in crate::store) fn backfill_text(&self, def: &IndexDef, budget: usize) -> Result<()> {
+    pub(in crate::store) fn backfill_text(
+        &self,
+        def: &IndexDef,
+        budget: usize,
+        reporting: &mut Reporting,
+    ) -> Result<()> {
         let mut build = TextBuild::new(def.number);
         let end = [layout::DOC_PREFIX + 1];
         // Blocks outside batches only while the index is building (see `TextBuild`).
@@ -439,6 +490,7 @@ impl Collection {
             writer.write_text_build(build, unbatched)?;
             writer.commit()
         };
+        let mut unreported = 0;
         for item in self.state.tree.range(&layout::doc_key(0)[..]..&end[..]) {
             let (key, bytes) = item?;
             let (id, doc) = self.stored_document(&key, &bytes)?;
@@ -446,8 +498,15 @@ impl Collection {
             if build.held() >= budget {
                 write(&mut build)?;
             }
+            unreported += 1;
+            if unreported == CHUNK {
+                reporting.read(unreported as u64);
+                unreported = 0;
+            }
         }
-        write(&mut build)
+        write(&mut build)?;
+        reporting.read(unreported as u64);
+        Ok(())
     }
 
     /// Drops index `name` of this collection and every entry of it.
@@ -554,7 +613,7 @@ impl Collection {
                 Arc::make_mut(d).multikey = false;
             }
             writer.commit()?;
-            if let Err(err) = self.backfill(def.number) {
+            if let Err(err) = self.backfill(def.number, count) {
                 failures.push(format!(
                     "index `{}` could not be rebuilt and was dropped: {err}",
                     def.name

@@ -20,6 +20,7 @@ mod compact;
 mod damage;
 mod index;
 pub mod layout;
+mod progress;
 mod recovery;
 mod release_memory;
 mod scan;
@@ -41,6 +42,7 @@ pub use collection::{Collection, Documents};
 pub use compact::Compacted;
 pub use index::{IndexDef, IndexKind, MAX_ENTRIES_PER_DOCUMENT, MAX_INDEX_PATHS};
 pub(crate) use index::{default_index_name, strings_in};
+pub use progress::BuildProgress;
 pub(crate) use scan::{Bound, Bounds, KeyRanges, ReadEpoch, Rest, ScanStart, Stored};
 pub(crate) use state::CollectionState;
 pub(crate) use text::PostingList;
@@ -406,10 +408,7 @@ impl Db {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .insert(name.to_owned(), state.clone());
-        Ok(Collection {
-            db: self.clone(),
-            state,
-        })
+        Ok(Collection::new(self.clone(), state))
     }
 
     /// The collection called `name`, or `None` when there is none (never creates one).
@@ -425,10 +424,9 @@ impl Db {
         if let Some(tx) = &self.tx {
             return tx.collection(self, name, false).ok().flatten();
         }
-        self.inner.state(name).map(|state| Collection {
-            db: self.clone(),
-            state,
-        })
+        self.inner
+            .state(name)
+            .map(|state| Collection::new(self.clone(), state))
     }
 
     /// The names of all collections, sorted.

@@ -664,7 +664,8 @@ mod tests {
         let def = built.state.meta().indexes[0].clone();
         built.state.clear_entries(def.number).unwrap();
         // A budget of 4 KB writes the build in dozens of parts.
-        built.backfill_text(&def, 4096).unwrap();
+        let mut reporting = crate::store::progress::Reporting::start(None, &def.name, 597);
+        built.backfill_text(&def, 4096, &mut reporting).unwrap();
         let report = db.check().unwrap();
         assert!(report.is_clean(), "{report:?}");
         let ids: Vec<u64> = (1..=600).filter(|id| ![6, 78, 301].contains(id)).collect();

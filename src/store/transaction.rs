@@ -241,10 +241,7 @@ impl Tx {
     ) -> Result<Option<Collection>> {
         self.ensure_open()?;
         let mut touched = self.touched();
-        let handle = |view: &Arc<CollectionState>| Collection {
-            db: db.clone(),
-            state: view.clone(),
-        };
+        let handle = |view: &Arc<CollectionState>| Collection::new(db.clone(), view.clone());
         if let Some(found) = touched.get(name) {
             return Ok(Some(handle(&found.view)));
         }
