@@ -87,6 +87,17 @@ pub fn export_to(
     target: &PgTarget,
     out: &mut dyn Write,
 ) -> Result<u64> {
+    db.contain_damage(|| export_contained(db, collection, format, filter, target, out))
+}
+
+fn export_contained(
+    db: &Db,
+    collection: &str,
+    format: ExportFormat,
+    filter: Option<&str>,
+    target: &PgTarget,
+    out: &mut dyn Write,
+) -> Result<u64> {
     let Some(handle) = db.get_collection(collection) else {
         return Err(Error::NotFound(format!(
             "collection `{collection}` not found"

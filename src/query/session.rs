@@ -434,10 +434,12 @@ impl Session {
         Ok(output)
     }
 
-    /// Runs one parsed statement.
+    /// Runs one parsed statement. On a damaged store where sled fails, the statement fails
+    /// with an error that says so (and the store then refuses writes), never a panic.
     pub fn run(&mut self, statement: &Statement) -> Result<Output> {
         self.warnings.clear();
-        self.run_explained(statement, None)
+        let db = self.base.clone();
+        db.contain_damage(|| self.run_explained(statement, None))
     }
 
     /// Runs a statement; with `explain` set, returns its plan instead (running it too when

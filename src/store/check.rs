@@ -7,7 +7,7 @@ use crate::codec::keycode;
 use crate::error::Result;
 use crate::store::index::IndexDef;
 use crate::store::state::CollectionState;
-use crate::store::{Collection, Db, layout};
+use crate::store::{Collection, Db, damage, layout};
 
 /// One thing `check` found wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -85,7 +85,18 @@ impl Db {
         );
         for state in self.inner.all_states() {
             report.collections += 1;
-            check_collection(&state, &mut report)?;
+            // A collection whose tree sled cannot read is a problem of the report, not a
+            // panic; the others are still checked.
+            match damage::contain(self.path(), || check_collection(&state, &mut report)) {
+                Ok(checked) => checked?,
+                Err(damaged) => {
+                    self.inner.writers.refuse_all(damaged.to_string());
+                    report.problems.push(Problem {
+                        collection: state.name.clone(),
+                        message: damaged.to_string(),
+                    });
+                }
+            }
         }
         Ok(report)
     }
@@ -105,6 +116,10 @@ impl Db {
     /// ```
     pub fn repair(&self) -> Result<CheckReport> {
         self.refuse_in_transaction("repair")?;
+        self.contain_damage(|| self.repair_contained())
+    }
+
+    fn repair_contained(&self) -> Result<CheckReport> {
         let mut failures = Vec::new();
         for state in self.inner.all_states() {
             let collection = Collection::new(self.clone(), state.clone());

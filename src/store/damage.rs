@@ -1,10 +1,14 @@
-//! Opening sled's files without letting their damage panic: sled 0.34 panics inside its
-//! recovery on some damaged logs (a log of several segments cut short, snapshot files lost).
+//! Reading sled's files without letting their damage panic: sled 0.34 panics inside its
+//! recovery on some damaged logs (a log of several segments cut short, snapshot files lost),
+//! and on reads of some damaged trees that did open (a node whose keys pass its bounds).
 //!
-//! Invariant: opening a store never panics. A panic inside sled's open becomes an error that
-//! says the store is damaged and what can be done, and its message is not printed; the panic
-//! hook is wrapped once, and a panic of any other thread, or of this one at any other time,
-//! still reaches the hook that was in place.
+//! Invariant: opening a store never panics, and neither do `check`, `repair` and a session's
+//! statements on one. A panic inside sled while doing them becomes an error that says the
+//! store is damaged and what can be done, and its message is not printed; after one, the
+//! database refuses writes, which could only spread the damage. A panic that does not come
+//! from sled (a bug of quarry's) is printed and goes on as before. The panic hook is wrapped
+//! once, and a panic of any other thread, or of this one at any other time, still reaches the
+//! hook that was in place.
 
 use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};
@@ -14,42 +18,127 @@ use std::sync::Once;
 use crate::error::{Error, Result};
 
 std::thread_local! {
-    /// Whether this thread is inside [`quietly`].
-    static QUIET: Cell<bool> = const { Cell::new(false) };
+    /// Whether this thread is inside [`quietly`], and whether a panic from anywhere counts.
+    static QUIET: Cell<Quiet> = const { Cell::new(Quiet::No) };
+    /// Whether the panic caught last on this thread was one [`QUIET`] silenced.
+    static SILENCED: Cell<bool> = const { Cell::new(false) };
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Quiet {
+    No,
+    /// Only panics raised in sled's own source are silenced.
+    SledOnly,
+    /// Every panic is silenced: nothing but sled runs.
+    All,
 }
 
 /// `config.open()`, with a panic inside it reported as damage of the store at `path`.
 pub(crate) fn open(config: &sled::Config, path: &Path) -> Result<sled::Db> {
-    match quietly(|| config.open()) {
+    match quietly(Quiet::All, || config.open()) {
         Ok(opened) => opened.map_err(|e| Error::opening(e, path)),
-        Err(panic) => {
-            let detail = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "an unreadable log".to_owned());
-            Err(Error::Corrupt(format!(
-                "{} is damaged: its log cannot be read back (sled: {detail}); nothing in it \
-                 can be read, so restore it from a copy",
-                path.display()
-            )))
-        }
+        Err(detail) => Err(Error::Corrupt(format!(
+            "{} is damaged: its log cannot be read back (sled: {detail}); nothing in it can \
+             be read, so restore it from a copy",
+            path.display()
+        ))),
     }
 }
 
-/// Runs `f`, catching a panic on this thread without printing it.
-fn quietly<T>(f: impl FnOnce() -> T) -> std::thread::Result<T> {
+/// Runs `f`, which reads (or writes) the store at `path`; a panic inside sled comes back as
+/// the outer error, which says the store is damaged. A panic from elsewhere goes on.
+pub(crate) fn contain<T>(path: &Path, f: impl FnOnce() -> T) -> Result<T> {
+    quietly(Quiet::SledOnly, f).map_err(|detail| {
+        Error::Corrupt(format!(
+            "{} is damaged: sled failed reading it ({detail}); `quarry check` tells what is \
+             readable; restore it from a copy",
+            path.display()
+        ))
+    })
+}
+
+/// Runs `f`, catching a panic on this thread that `quiet` covers without printing it, and
+/// returning its message; any other panic is printed and resumed.
+fn quietly<T>(quiet: Quiet, f: impl FnOnce() -> T) -> std::result::Result<T, String> {
     static WRAP: Once = Once::new();
     WRAP.call_once(|| {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
-            if !QUIET.with(Cell::get) {
+            let silence = match QUIET.with(Cell::get) {
+                Quiet::No => false,
+                Quiet::All => true,
+                Quiet::SledOnly => info.location().is_some_and(|l| in_sled(l.file())),
+            };
+            SILENCED.with(|s| s.set(silence));
+            if !silence {
                 previous(info);
             }
         }));
     });
-    QUIET.with(|quiet| quiet.set(true));
+    let outer = QUIET.with(|q| q.replace(quiet));
     let result = panic::catch_unwind(AssertUnwindSafe(f));
-    QUIET.with(|quiet| quiet.set(false));
-    result
+    QUIET.with(|q| q.set(outer));
+    match result {
+        Ok(value) => Ok(value),
+        Err(payload) if SILENCED.with(Cell::get) => Err(payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "an unreadable log".to_owned())),
+        Err(payload) => panic::resume_unwind(payload),
+    }
+}
+
+/// Whether a panic's source file is sled's (`…/sled-0.34.7/src/node.rs`).
+fn in_sled(file: &str) -> bool {
+    file.split(['/', '\\'])
+        .any(|part| part.starts_with("sled-"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_sleds_own_panics_count_as_damage() {
+        assert!(in_sled(
+            "/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/sled-0.34.7/src/node.rs"
+        ));
+        assert!(in_sled(r"C:\cargo\registry\src\x\sled-0.34.7\src\tree.rs"));
+        assert!(!in_sled("src/store/check.rs"));
+        assert!(!in_sled("/rustc/abc/library/core/src/slice/index.rs"));
+    }
+
+    /// A real panic raised in sled's source (a slice past the end of a value).
+    fn sled_panics() -> crate::Result<()> {
+        sled::IVec::from(&[1u8, 2, 3][..]).subslice(2, 5);
+        Ok(())
+    }
+
+    #[test]
+    fn a_panic_inside_sled_is_damage_and_stops_writes() {
+        let db = crate::Db::temporary().unwrap();
+        let notes = db.collection("notes").unwrap();
+        notes.insert(&serde_json::json!({"n": 1})).unwrap();
+        let err = db.contain_damage(sled_panics).unwrap_err();
+        assert!(
+            matches!(&err, Error::Corrupt(m) if m.contains("is damaged: sled failed reading it")),
+            "{err}"
+        );
+        let refused = notes.insert(&serde_json::json!({"n": 2})).unwrap_err();
+        assert!(
+            refused.to_string().contains("writes are refused"),
+            "{refused}"
+        );
+        assert!(db.begin().is_err());
+        // Reads go on.
+        assert_eq!(notes.len().unwrap(), 1);
+    }
+
+    #[test]
+    fn a_panic_of_quarrys_own_goes_on() {
+        assert_eq!(contain(Path::new("x.db"), || 1).unwrap(), 1);
+        let own = panic::catch_unwind(|| contain(Path::new("x.db"), || panic!("a bug")));
+        assert!(own.is_err(), "a panic outside sled is not damage");
+    }
 }

@@ -344,6 +344,15 @@ impl Db {
         })
     }
 
+    /// Runs `f` on this store with a panic inside sled (on a damaged store) returned as an
+    /// error that says so; the store then refuses writes (see `damage`).
+    pub(crate) fn contain_damage<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        damage::contain(&self.inner.path, f).unwrap_or_else(|damaged| {
+            self.inner.writers.refuse_all(damaged.to_string());
+            Err(damaged)
+        })
+    }
+
     /// Where the database lives.
     ///
     /// ```

@@ -295,6 +295,8 @@ impl Tx {
     /// Applies every staged write in one atomic operation and installs what the views hold;
     /// says whether there was anything to write.
     fn commit(&self, db: &DbInner) -> Result<bool> {
+        // Sled failed on the store's damage while the transaction was open: nothing lands.
+        db.writers.refuse_if_damaged()?;
         let touched = std::mem::take(&mut *self.touched());
         let mut catalog = sled::Batch::default();
         let mut catalog_changed = false;

@@ -4,7 +4,7 @@
 //! Invariant: while a transaction holds the database, no other write starts and none is under
 //! way, so what the transaction read stays true until it ends. Transactions begin in the
 //! order they asked. A write on the thread that holds a transaction fails at once instead of
-//! waiting for itself.
+//! waiting for itself. Once sled has failed on the database's damage, no write starts.
 
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::thread::ThreadId;
@@ -16,6 +16,8 @@ use crate::error::{Error, Result};
 pub(crate) struct Writers {
     state: Mutex<Holders>,
     changed: Condvar,
+    /// Why writes are refused: sled failed on the database's damage (see `damage`).
+    damaged: Mutex<Option<String>>,
 }
 
 #[derive(Debug, Default)]
@@ -61,9 +63,24 @@ impl Writers {
             .unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Refuses every write from now on: sled failed on the database's damage (`why`), and
+    /// writing more could only spread it.
+    pub fn refuse_all(&self, why: String) {
+        *self.damaged.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
+    }
+
+    /// Fails once [`Writers::refuse_all`] was called.
+    pub fn refuse_if_damaged(&self) -> Result<()> {
+        match &*self.damaged.lock().unwrap_or_else(|e| e.into_inner()) {
+            Some(why) => Err(Error::Corrupt(format!("{why}; writes are refused"))),
+            None => Ok(()),
+        }
+    }
+
     /// Waits until no transaction is open, then holds the database for one write. Fails on
     /// the thread that has a transaction open: that write would bypass it.
     pub fn share(&self) -> Result<SharedWrite<'_>> {
+        self.refuse_if_damaged()?;
         let me = std::thread::current().id();
         let mut holders = self.holders();
         loop {
@@ -80,6 +97,7 @@ impl Writers {
     /// Waits until no write and no other transaction is under way, then holds the database
     /// for a transaction on this thread until [`Writers::end_transaction`].
     pub fn begin_transaction(&self) -> Result<()> {
+        self.refuse_if_damaged()?;
         let me = std::thread::current().id();
         let mut holders = self.holders();
         if holders.transaction == Some(me) {

@@ -252,7 +252,7 @@ pub fn import_files(
     options: &ImportOptions,
 ) -> Result<Imported> {
     let existed = db.get_collection(collection).is_some();
-    let imported = load_files(db, collection, inputs, options);
+    let imported = db.contain_damage(|| load_files(db, collection, inputs, options));
     // All or nothing includes the collection: one the import made is gone with it.
     if imported.is_err()
         && !options.dry_run
