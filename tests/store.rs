@@ -1140,3 +1140,25 @@ fn a_failed_index_build_still_finishes_its_progress() {
     assert_eq!(said.last().unwrap(), "finish");
     assert_eq!(said.iter().filter(|s| *s == "finish").count(), 1);
 }
+
+#[test]
+fn a_repair_tells_the_progress_of_each_index_it_rebuilds() {
+    let (_dir, db) = fresh();
+    let c = db.collection("c").unwrap();
+    c.insert_many((0..1200).map(|i| json!({"k": i, "body": format!("reef {i}")})))
+        .unwrap();
+    c.create_index(&["k"]).unwrap();
+    c.create_text_index(&["body"], quarry::text::Language::None)
+        .unwrap();
+    let told = std::sync::Arc::new(Told::default());
+    assert!(
+        db.repair_with_progress(Some(told.clone()))
+            .unwrap()
+            .is_clean()
+    );
+    let said = told.0.lock().unwrap().clone();
+    let starts: Vec<&String> = said.iter().filter(|s| s.starts_with("start")).collect();
+    assert_eq!(starts, ["start c_k 1200", "start c_text 1200"]);
+    assert_eq!(said.iter().filter(|s| *s == "finish").count(), 2);
+    assert_eq!(told.counts().iter().filter(|&&n| n == 1200).count(), 2);
+}

@@ -267,7 +267,11 @@ fn run(cli: Cli) -> Result<i32, Error> {
         }
         Some(Command::Check { repair }) => {
             let db = open_existing(db_path(cli.db))?;
-            let report = if repair { db.repair()? } else { db.check()? };
+            let report = if repair {
+                db.repair_with_progress(crate::app::progress::index_bar())?
+            } else {
+                db.check()?
+            };
             for problem in &report.problems {
                 outln!("{problem}");
             }

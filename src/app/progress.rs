@@ -64,7 +64,8 @@ impl BuildProgress for IndexBar {
     }
 }
 
-/// A progress bar for the indexes statements create, when stderr is a terminal.
+/// A progress bar for the indexes statements create and `check --repair` rebuilds, when
+/// stderr is a terminal.
 pub fn index_bar() -> Option<Arc<dyn BuildProgress>> {
     if !std::io::stderr().is_terminal() {
         return None;

@@ -2,12 +2,13 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::sync::Arc;
 
 use crate::codec::keycode;
 use crate::error::Result;
 use crate::store::index::IndexDef;
 use crate::store::state::CollectionState;
-use crate::store::{Collection, Db, damage, layout};
+use crate::store::{BuildProgress, Collection, Db, damage, layout};
 
 /// One thing `check` found wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -115,14 +116,43 @@ impl Db {
     /// # Ok::<(), quarry::Error>(())
     /// ```
     pub fn repair(&self) -> Result<CheckReport> {
-        self.refuse_in_transaction("repair")?;
-        self.contain_damage(|| self.repair_contained())
+        self.repair_with_progress(None)
     }
 
-    fn repair_contained(&self) -> Result<CheckReport> {
+    /// [`Db::repair`], telling `progress` how each index's rebuild goes (`quarry check
+    /// --repair` draws a bar on a terminal).
+    ///
+    /// ```
+    /// # use std::sync::{Arc, Mutex};
+    /// #[derive(Default)]
+    /// struct Names(Mutex<Vec<String>>);
+    /// impl quarry::BuildProgress for Names {
+    ///     fn start(&self, index: &str, _documents: u64) { self.0.lock().unwrap().push(index.into()); }
+    ///     fn done(&self, _documents: u64) {}
+    ///     fn finish(&self) {}
+    /// }
+    /// let db = quarry::Db::temporary()?;
+    /// db.collection("c")?.create_index(&["x"])?;
+    /// let names = Arc::new(Names::default());
+    /// assert!(db.repair_with_progress(Some(names.clone()))?.is_clean());
+    /// assert_eq!(*names.0.lock().unwrap(), ["c_x"]);
+    /// # Ok::<(), quarry::Error>(())
+    /// ```
+    pub fn repair_with_progress(
+        &self,
+        progress: Option<Arc<dyn BuildProgress>>,
+    ) -> Result<CheckReport> {
+        self.refuse_in_transaction("repair")?;
+        self.contain_damage(|| self.repair_contained(progress))
+    }
+
+    fn repair_contained(&self, progress: Option<Arc<dyn BuildProgress>>) -> Result<CheckReport> {
         let mut failures = Vec::new();
         for state in self.inner.all_states() {
-            let collection = Collection::new(self.clone(), state.clone());
+            let mut collection = Collection::new(self.clone(), state.clone());
+            if let Some(progress) = &progress {
+                collection = collection.with_progress(progress.clone());
+            }
             failures.extend(collection.rebuild()?.into_iter().map(|message| Problem {
                 collection: state.name.clone(),
                 message,
