@@ -11,7 +11,7 @@ use crate::app::EXIT_OK;
 use crate::error::Error;
 use crate::io::render::{self, Mode, Style};
 use crate::query::{Params, Session, Statement};
-use crate::store::Db;
+use crate::store::{Db, Options};
 use crate::value::Value;
 
 /// Exit code of a failed statement or check.
@@ -209,10 +209,20 @@ fn open_existing(path: PathBuf) -> Result<Db, Error> {
     open(path)
 }
 
+/// sled's page cache for `quarry import`. An import reads little back, and sled holds
+/// several times its cache's nominal size in memory while writing (bench/FINDINGS.md), so the
+/// default cache would make a large import's memory grow far past what it needs.
+const IMPORT_CACHE: u64 = 64 << 20;
+
 /// Opens the database at `path`, saying on stderr what opening found (a store that came back
 /// older than its last flush).
 fn open(path: PathBuf) -> Result<Db, Error> {
-    let db = Db::open(path)?;
+    open_with(path, Options::default())
+}
+
+/// [`open`] with `options`.
+fn open_with(path: PathBuf, options: Options) -> Result<Db, Error> {
+    let db = Db::open_with(path, options)?;
     for warning in db.warnings() {
         eprintln!("warning: {warning}");
     }
@@ -308,7 +318,13 @@ fn run(cli: Cli) -> Result<i32, Error> {
             // A dry run creates nothing: without a database, it checks against an empty one.
             let db = match (dry_run, path.exists()) {
                 (true, false) => Db::temporary()?,
-                _ => open(path)?,
+                _ => open_with(
+                    path,
+                    Options {
+                        cache_capacity: IMPORT_CACHE,
+                        ..Options::default()
+                    },
+                )?,
             };
             let options = crate::io::import::ImportOptions {
                 format: match format.as_str() {
