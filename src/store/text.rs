@@ -186,8 +186,6 @@ fn apply_term(
         return Ok(());
     };
     let prefix = layout::term_prefix(number, term);
-    let end = crate::codec::keycode::prefix_end(&prefix);
-    let end = end.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
     // The block holding `low` (the last starting at or before it, else the first), and every
     // block after it that starts at or before `high`.
     let low_key = layout::posting_key(number, term, low);
@@ -200,8 +198,11 @@ fn apply_term(
         None => low_key.clone(),
     };
     let mut blocks: Vec<(u64, Vec<Posting>)> = Vec::new();
-    for item in reader.entries(Bound::Included(&start), end, false) {
+    for item in reader.entries(Bound::Included(&start), Bound::Unbounded, false) {
         let (key, bytes) = item?;
+        if !key.starts_with(&prefix) {
+            break;
+        }
         let first = layout::read_posting_key(number, &key)
             .map(|(_, first)| first)
             .ok_or_else(|| corrupt("key", &format!("{key:?}")))?;
@@ -260,12 +261,9 @@ fn append_term(
     let Some(&(first_new, _)) = blocks.first() else {
         return Ok(true);
     };
-    let prefix = layout::term_prefix(number, term);
-    let end = crate::codec::keycode::prefix_end(&prefix);
-    let end = end.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
     let mut builder = BlockBuilder::default();
     if let Some((_, tail)) = reader
-        .entries(Bound::Included(&prefix), end, true)
+        .prefixed(&layout::term_prefix(number, term), true)
         .next()
         .transpose()?
     {
