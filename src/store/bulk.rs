@@ -299,7 +299,9 @@ impl<'a> BulkLoad<'a> {
 
 impl Drop for BulkLoad<'_> {
     fn drop(&mut self) {
-        if !self.finished {
+        // Not while a panic unwinds (sled's, on a damaged store): the journal stays, and the
+        // next open finishes it.
+        if !self.finished && !std::thread::panicking() {
             self.writer = None;
             // Best effort: if this fails too, the journal stays and the next open (or load)
             // finishes it; meanwhile the counts stay marked as held back.

@@ -91,7 +91,7 @@ impl Db {
             match damage::contain(self.path(), || check_collection(&state, &mut report)) {
                 Ok(checked) => checked?,
                 Err(damaged) => {
-                    self.inner.writers.refuse_all(damaged.to_string());
+                    self.inner.writers.refuse_all(&damaged);
                     report.problems.push(Problem {
                         collection: state.name.clone(),
                         message: damaged.to_string(),

@@ -505,7 +505,9 @@ impl Collection {
             }
         }
         write(&mut build)?;
-        reporting.read(unreported as u64);
+        if unreported > 0 {
+            reporting.read(unreported as u64);
+        }
         Ok(())
     }
 

@@ -2,8 +2,8 @@
 //! recovery on some damaged logs (a log of several segments cut short, snapshot files lost),
 //! and on reads of some damaged trees that did open (a node whose keys pass its bounds).
 //!
-//! Invariant: opening a store never panics, and neither do `check`, `repair` and a session's
-//! statements on one. A panic inside sled while doing them becomes an error that says the
+//! Invariant: opening a store never panics, and neither do `check`, `repair`, imports,
+//! exports and a session's statements on one (their reading-ahead threads included). A panic inside sled while doing them becomes an error that says the
 //! store is damaged and what can be done, and its message is not printed; after one, the
 //! database refuses writes, which could only spread the damage. A panic that does not come
 //! from sled (a bug of quarry's) is printed and goes on as before. The panic hook is wrapped
@@ -48,13 +48,20 @@ pub(crate) fn open(config: &sled::Config, path: &Path) -> Result<sled::Db> {
 /// Runs `f`, which reads (or writes) the store at `path`; a panic inside sled comes back as
 /// the outer error, which says the store is damaged. A panic from elsewhere goes on.
 pub(crate) fn contain<T>(path: &Path, f: impl FnOnce() -> T) -> Result<T> {
-    quietly(Quiet::SledOnly, f).map_err(|detail| {
-        Error::Corrupt(format!(
-            "{} is damaged: sled failed reading it ({detail}); `quarry check` tells what is \
-             readable; restore it from a copy",
-            path.display()
-        ))
-    })
+    quietly(Quiet::SledOnly, f).map_err(|detail| damaged(&path.display().to_string(), &detail))
+}
+
+/// Runs `f` on a thread that reads for a statement (reading ahead): a panic inside sled comes
+/// back as the outer error, which says the store is damaged. A panic from elsewhere goes on.
+pub(crate) fn contain_reading<T>(f: impl FnOnce() -> T) -> Result<T> {
+    quietly(Quiet::SledOnly, f).map_err(|detail| damaged("the store", &detail))
+}
+
+/// Why a store whose reading made sled panic with `detail` cannot be used.
+fn damaged(store: &str, detail: &str) -> Error {
+    Error::Corrupt(format!(
+        "{store} is damaged: sled failed reading it ({detail}); restore it from a copy"
+    ))
 }
 
 /// Runs `f`, catching a panic on this thread that `quiet` covers without printing it, and
@@ -76,11 +83,14 @@ fn quietly<T>(quiet: Quiet, f: impl FnOnce() -> T) -> std::result::Result<T, Str
         }));
     });
     let outer = QUIET.with(|q| q.replace(quiet));
+    SILENCED.with(|s| s.set(false));
     let result = panic::catch_unwind(AssertUnwindSafe(f));
     QUIET.with(|q| q.set(outer));
     match result {
         Ok(value) => Ok(value),
-        Err(payload) if SILENCED.with(Cell::get) => Err(payload
+        // Under `All` every panic is sled's, even if the hook was replaced since and did not
+        // say so.
+        Err(payload) if quiet == Quiet::All || SILENCED.with(Cell::get) => Err(payload
             .downcast_ref::<&str>()
             .map(|s| (*s).to_owned())
             .or_else(|| payload.downcast_ref::<String>().cloned())
@@ -133,6 +143,35 @@ mod tests {
         assert!(db.begin().is_err());
         // Reads go on.
         assert_eq!(notes.len().unwrap(), 1);
+    }
+
+    #[test]
+    fn a_transaction_open_when_sled_fails_ends_without_landing() {
+        let db = crate::Db::temporary().unwrap();
+        db.collection("notes").unwrap();
+        let tx = db.begin().unwrap();
+        let notes = tx.db().collection("notes").unwrap();
+        notes.insert(&serde_json::json!({"n": 1})).unwrap();
+        assert!(db.contain_damage(sled_panics).is_err());
+        let refused = tx.commit().unwrap_err();
+        assert!(
+            refused.to_string().contains("writes are refused"),
+            "{refused}"
+        );
+        assert!(
+            !refused.to_string().contains("corrupt data: corrupt data"),
+            "{refused}"
+        );
+        // Its handles ended with it, as after a rollback.
+        assert!(notes.insert(&serde_json::json!({"n": 2})).is_err());
+        assert_eq!(db.collection("notes").unwrap().len().unwrap(), 0);
+    }
+
+    #[test]
+    fn a_panic_of_quarrys_own_after_sleds_is_not_taken_for_damage() {
+        assert!(contain(Path::new("x.db"), sled_panics).is_err());
+        let own = panic::catch_unwind(|| contain(Path::new("x.db"), || panic!("a bug")));
+        assert!(own.is_err(), "the earlier silenced panic is not this one");
     }
 
     #[test]

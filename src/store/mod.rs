@@ -40,6 +40,7 @@ pub use bulk::BulkLoad;
 pub use check::{CheckReport, Problem};
 pub use collection::{Collection, Documents};
 pub use compact::Compacted;
+pub(crate) use damage::contain_reading;
 pub use index::{IndexDef, IndexKind, MAX_ENTRIES_PER_DOCUMENT, MAX_INDEX_PATHS};
 pub(crate) use index::{default_index_name, strings_in};
 pub use progress::BuildProgress;
@@ -348,7 +349,7 @@ impl Db {
     /// error that says so; the store then refuses writes (see `damage`).
     pub(crate) fn contain_damage<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
         damage::contain(&self.inner.path, f).unwrap_or_else(|damaged| {
-            self.inner.writers.refuse_all(damaged.to_string());
+            self.inner.writers.refuse_all(&damaged);
             Err(damaged)
         })
     }

@@ -216,6 +216,7 @@ impl CollectionState {
     /// Applies a batch so that gated readers see all of it or none of it: to the tree, or,
     /// on a transaction's view, to its staged writes.
     pub fn apply(&self, batch: Batch) -> Result<()> {
+        self.refuse_if_damaged()?;
         self.while_applying(|| match (batch, &self.staged) {
             (Batch::Direct(mut batch), None) => {
                 let generation = self.stamp(&mut batch);
@@ -235,12 +236,23 @@ impl CollectionState {
     /// [`crate::store::text::TextBuild`]). sled logs large values written one at a time with
     /// far less rewriting than the same values in one batch.
     pub(in crate::store) fn put_unbatched(&self, key: &[u8], value: Vec<u8>) -> Result<()> {
+        self.refuse_if_damaged()?;
         self.while_applying(|| match &self.staged {
             None => Ok(self.tree.insert(key, value).map(drop)?),
             Some(_) => Err(Error::Storage(
                 "a key was written outside a batch in a transaction".into(),
             )),
         })
+    }
+
+    /// Fails once sled has failed on the database's damage (see `damage`): the one write
+    /// path checks it as it writes, so a writer that waited for the failing one writes
+    /// nothing either.
+    fn refuse_if_damaged(&self) -> Result<()> {
+        match &self.writers {
+            Some(writers) => writers.refuse_if_damaged(),
+            None => Ok(()),
+        }
     }
 
     /// Adds the next generation to `batch`, which is to be applied to the tree while batches
@@ -264,11 +276,18 @@ impl CollectionState {
     /// Runs `apply` as a batch is applied: gated readers wait, and the batch counter shows a
     /// batch under way.
     pub(in crate::store) fn while_applying<T>(&self, apply: impl FnOnce() -> T) -> T {
+        /// Shows the batch done when dropped, also when `apply` panics (sled's, on a damaged
+        /// store), so the counter is never left odd.
+        struct Applied<'a>(&'a AtomicU64);
+        impl Drop for Applied<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
         let _exclusive = self.gate.write().unwrap_or_else(|e| e.into_inner());
         self.batches.fetch_add(1, Ordering::SeqCst);
-        let applied = apply();
-        self.batches.fetch_add(1, Ordering::SeqCst);
-        applied
+        let _applied = Applied(&self.batches);
+        apply()
     }
 
     /// The batch counter, a sequence lock for readers that take no lock: when two loads of it

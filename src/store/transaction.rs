@@ -295,8 +295,16 @@ impl Tx {
     /// Applies every staged write in one atomic operation and installs what the views hold;
     /// says whether there was anything to write.
     fn commit(&self, db: &DbInner) -> Result<bool> {
-        // Sled failed on the store's damage while the transaction was open: nothing lands.
-        db.writers.refuse_if_damaged()?;
+        if let Err(refused) = db.writers.refuse_if_damaged() {
+            // sled failed on the store's damage while the transaction was open: nothing
+            // lands, and its handles end as a rollback's do (its new trees stay for the next
+            // open to drop, which writes nothing more to the damaged store now).
+            let touched = std::mem::take(&mut *self.touched());
+            touched.values().for_each(|t| {
+                t.view.close_view();
+            });
+            return Err(refused);
+        }
         let touched = std::mem::take(&mut *self.touched());
         let mut catalog = sled::Batch::default();
         let mut catalog_changed = false;

@@ -65,7 +65,11 @@ impl Writers {
 
     /// Refuses every write from now on: sled failed on the database's damage (`why`), and
     /// writing more could only spread it.
-    pub fn refuse_all(&self, why: String) {
+    pub fn refuse_all(&self, why: &Error) {
+        let why = match why {
+            Error::Corrupt(message) => message.clone(),
+            other => other.to_string(),
+        };
         *self.damaged.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
     }
 
@@ -80,7 +84,6 @@ impl Writers {
     /// Waits until no transaction is open, then holds the database for one write. Fails on
     /// the thread that has a transaction open: that write would bypass it.
     pub fn share(&self) -> Result<SharedWrite<'_>> {
-        self.refuse_if_damaged()?;
         let me = std::thread::current().id();
         let mut holders = self.holders();
         loop {
@@ -90,6 +93,8 @@ impl Writers {
                 None => break,
             }
         }
+        // After the wait: a write that waited for one that met the damage is refused too.
+        self.refuse_if_damaged()?;
         *holders.shared.entry(me).or_insert(0) += 1;
         Ok(SharedWrite(self))
     }

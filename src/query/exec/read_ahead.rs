@@ -102,7 +102,13 @@ impl<T: Send + 'static> ReadAhead<T> {
             .name("quarry-read-ahead".into())
             .spawn(move || {
                 if let Ok(source) = take.recv() {
-                    send_all(source, &handover);
+                    // sled failing on a damaged store ends the rows with the error that says
+                    // so, without printing a panic.
+                    let read = crate::store::contain_reading(|| send_all(source, &handover));
+                    if let Err(damaged) = read {
+                        handover.in_flight.fetch_add(1, Ordering::AcqRel);
+                        let _ = handover.to.send(vec![Err(damaged)]);
+                    }
                 }
             });
         match started {
@@ -302,6 +308,25 @@ mod tests {
         for (i, row) in before.iter().enumerate() {
             assert_eq!(row.as_ref().ok(), Some(&(i as i32)));
         }
+    }
+
+    #[test]
+    fn sled_failing_on_the_reading_thread_ends_the_rows_with_the_damage() {
+        let source = (0..100).map(|i| {
+            if i == 50 {
+                // A real panic raised in sled's source, as it does on some damaged trees.
+                sled::IVec::from(&[1u8, 2, 3][..]).subslice(2, 5);
+            }
+            Ok(i)
+        });
+        let rows: Vec<Result<i32>> =
+            read_ahead(Box::new(source), Arc::default(), Backlog::default()).collect();
+        let (last, before) = rows.split_last().unwrap();
+        assert!(
+            matches!(last, Err(Error::Corrupt(m)) if m.contains("is damaged: sled failed")),
+            "{last:?}"
+        );
+        assert!(before.len() < 50 && before.iter().all(Result::is_ok));
     }
 
     #[test]
