@@ -168,6 +168,29 @@ mod tests {
     }
 
     #[test]
+    fn a_bulk_load_that_sled_fails_in_is_rolled_back_by_the_next_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.db");
+        {
+            let db = crate::Db::open(&path).unwrap();
+            let c = db.collection("c").unwrap();
+            c.insert(&serde_json::json!({"n": 0})).unwrap();
+            let failed = db.contain_damage(|| {
+                let mut load = c.bulk_load()?;
+                for n in 1..2500 {
+                    load.insert(crate::to_value(&serde_json::json!({ "n": n }))?)?;
+                }
+                // The load is dropped while this unwinds, its batches written and journaled.
+                sled_panics()
+            });
+            assert!(failed.is_err());
+        }
+        let db = crate::Db::open(&path).unwrap();
+        assert_eq!(db.collection("c").unwrap().len().unwrap(), 1);
+        assert!(db.check().unwrap().is_clean());
+    }
+
+    #[test]
     fn a_panic_of_quarrys_own_after_sleds_is_not_taken_for_damage() {
         assert!(contain(Path::new("x.db"), sled_panics).is_err());
         let own = panic::catch_unwind(|| contain(Path::new("x.db"), || panic!("a bug")));
