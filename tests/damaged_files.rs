@@ -97,8 +97,21 @@ fn a_damaged_store_of_many_segments_never_panics() {
     let whole = dir.path().join("whole.db");
     // Loaded as `quarry import` loads (journaled batches), whose logs sled has panicked on.
     let records = dir.path().join("c.ndjson");
+    // Text that does not compress, so the store's log spans many segments.
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut noise = |len: usize| -> String {
+        const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/";
+        (0..len)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                ALPHABET[(seed % 64) as usize] as char
+            })
+            .collect()
+    };
     let lines: Vec<String> = (0..4000)
-        .map(|i| json!({"k": i, "text": "x".repeat(3000)}).to_string())
+        .map(|i| json!({"k": i, "text": noise(3000)}).to_string())
         .collect();
     std::fs::write(&records, lines.join("\n")).unwrap();
     let import = std::process::Command::new(env!("CARGO_BIN_EXE_quarry"))

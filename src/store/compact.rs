@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::store::{Db, layout};
+use crate::store::{Db, Options, layout, sled_config};
 
 /// The file that marks a copy complete: flushed, and with every tree copied.
 const COMPLETE: &str = "quarry.compacted";
@@ -138,8 +138,7 @@ impl Db {
         {
             let source = Db::open(path)?;
             source.flush()?;
-            let target = sled::Config::new()
-                .path(&fresh)
+            let target = sled_config::for_store(&fresh, &Options::default())
                 .open()
                 .map_err(|e| Error::opening(e, &fresh))?;
             copy(&source.inner.sled, &target)?;

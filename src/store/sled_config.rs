@@ -1,0 +1,90 @@
+//! How quarry configures sled: the page cache, and zstd compression of what sled writes.
+//!
+//! Invariant: a store keeps the compression it was created with. sled refuses to open a store
+//! with another setting than the one its `conf` file records, so an existing store is opened
+//! with what that file says; only a new store takes [`Options::compression`]. `quarry
+//! compact` writes a new store, and so brings an old one to the current setting.
+
+use std::path::Path;
+
+use crate::store::Options;
+
+/// zstd's level for sled's writes: the fastest. Higher levels made a text index build slower
+/// for little less disk (bench/FINDINGS.md).
+const COMPRESSION_LEVEL: i32 = 1;
+
+/// The sled configuration of the store at `path` (a new one or an existing one).
+pub(crate) fn for_store(path: &Path, options: &Options) -> sled::Config {
+    let compression = recorded_compression(path).unwrap_or(options.compression);
+    sled::Config::new()
+        .path(path)
+        .cache_capacity(options.cache_capacity)
+        .use_compression(compression)
+        .compression_factor(COMPRESSION_LEVEL)
+}
+
+/// The sled configuration of a temporary store, deleted when it closes.
+pub(crate) fn temporary(options: &Options) -> sled::Config {
+    sled::Config::new()
+        .temporary(true)
+        .cache_capacity(options.cache_capacity)
+        .use_compression(options.compression)
+        .compression_factor(COMPRESSION_LEVEL)
+}
+
+/// Whether the store at `path` was created compressed, as its sled `conf` file records
+/// (`use_compression: true`); `None` for a new store, or a file that does not say, which
+/// sled's own open then reports.
+fn recorded_compression(path: &Path) -> Option<bool> {
+    let conf = std::fs::read(path.join("conf")).ok()?;
+    let text = String::from_utf8_lossy(&conf);
+    text.lines()
+        .find_map(|line| line.strip_prefix("use_compression: "))
+        .and_then(|value| value.trim().parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_keeps_the_compression_it_was_created_with() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, compression) in [("plain.db", false), ("packed.db", true)] {
+            let path = dir.path().join(name);
+            let options = Options {
+                compression,
+                ..Options::default()
+            };
+            let db = crate::Db::open_with(&path, options).unwrap();
+            db.execute("insert into t {x: 1}").unwrap();
+            drop(db);
+            assert_eq!(recorded_compression(&path), Some(compression));
+            // Opened again with the other setting asked for: it keeps its own, and opens.
+            let other = Options {
+                compression: !compression,
+                ..Options::default()
+            };
+            let db = crate::Db::open_with(&path, other).unwrap();
+            assert_eq!(db.execute("count from t").unwrap()[0].to_string(), "1\n");
+        }
+        assert_eq!(recorded_compression(&dir.path().join("none.db")), None);
+    }
+
+    #[test]
+    fn compacting_an_uncompressed_store_compresses_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let plain = Options {
+            compression: false,
+            ..Options::default()
+        };
+        let db = crate::Db::open_with(&path, plain).unwrap();
+        db.execute("insert into t [{x: 1}, {x: 2}]").unwrap();
+        drop(db);
+        crate::Db::compact(&path).unwrap();
+        assert_eq!(recorded_compression(&path), Some(true));
+        let db = crate::Db::open(&path).unwrap();
+        assert_eq!(db.execute("count from t").unwrap()[0].to_string(), "2\n");
+    }
+}
