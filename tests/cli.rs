@@ -449,3 +449,36 @@ fn sql_prints_the_postgresql_translation_or_says_why_not() {
     assert!(run.err.contains("^"), "{}", run.err);
     assert!(!dir.path().join("quarry.db").exists());
 }
+
+/// `--compress` creates a missing database compressed; an existing one keeps how it was made,
+/// whatever the flag, and `compact` keeps it too.
+#[test]
+fn compress_makes_a_new_database_compressed_and_an_old_one_keeps_its_way() {
+    let dir = tempfile::tempdir().unwrap();
+    let compressed = |name: &str| {
+        // sled's settings file: lines of text, then a checksum.
+        let conf = std::fs::read(dir.path().join(name).join("conf")).unwrap();
+        String::from_utf8_lossy(&conf).contains("use_compression: true")
+    };
+    for (name, flag) in [("packed.db", true), ("plain.db", false)] {
+        let mut args = vec!["--db", name, "exec", "insert into t [{a: 1}, {a: 2}]"];
+        if flag {
+            args.insert(2, "--compress");
+        }
+        assert_eq!(quarry_in(dir.path(), &args, None).code, 0);
+        assert_eq!(compressed(name), flag, "{name}");
+        // The other way asked for later: the database stays as it was made, and opens.
+        let mut again = vec!["--db", name, "exec", "count from t"];
+        if !flag {
+            again.insert(2, "--compress");
+        }
+        let run = quarry_in(dir.path(), &again, None);
+        assert_eq!((run.code, run.out.trim()), (0, "2"), "{}", run.err);
+        assert_eq!(compressed(name), flag, "{name}");
+        assert_eq!(
+            quarry_in(dir.path(), &["--db", name, "compact"], None).code,
+            0
+        );
+        assert_eq!(compressed(name), flag, "{name} after compact");
+    }
+}

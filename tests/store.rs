@@ -21,9 +21,7 @@ fn fresh() -> (tempfile::TempDir, Db) {
 /// background thread releases shortly after the last handle drops).
 fn raw_sled(path: &std::path::Path) -> sled::Db {
     for _ in 0..200 {
-        // quarry creates its stores compressed, and sled opens a store only with its own
-        // setting.
-        if let Ok(db) = sled::Config::new().path(path).use_compression(true).open() {
+        if let Ok(db) = sled::open(path) {
             return db;
         }
         std::thread::sleep(std::time::Duration::from_millis(25));

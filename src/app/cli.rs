@@ -34,6 +34,11 @@ struct Cli {
     #[arg(long, global = true, value_name = "PATH")]
     db: Option<PathBuf>,
 
+    /// Create a missing database compressed with zstd: much less disk, slower to load and to
+    /// open. An existing database keeps how it was created.
+    #[arg(long, global = true)]
+    compress: bool,
+
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -206,7 +211,8 @@ fn open_existing(path: PathBuf) -> Result<Db, Error> {
             path.display()
         )));
     }
-    open(path)
+    // It exists: it keeps how it was created.
+    open(path, false)
 }
 
 /// sled's page cache for `quarry import`. An import reads little back, and sled holds
@@ -214,10 +220,14 @@ fn open_existing(path: PathBuf) -> Result<Db, Error> {
 /// default cache would make a large import's memory grow far past what it needs.
 const IMPORT_CACHE: u64 = 64 << 20;
 
-/// Opens the database at `path`, saying on stderr what opening found (a store that came back
-/// older than its last flush).
-fn open(path: PathBuf) -> Result<Db, Error> {
-    open_with(path, Options::default())
+/// Opens the database at `path`, creating it (compressed with `compress`) when missing, and
+/// says on stderr what opening found (a store that came back older than its last flush).
+fn open(path: PathBuf, compress: bool) -> Result<Db, Error> {
+    let options = Options {
+        compression: compress,
+        ..Options::default()
+    };
+    open_with(path, options)
 }
 
 /// [`open`] with `options`.
@@ -251,7 +261,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 Ok(parsed) if parsed.iter().all(Statement::only_reads) => open_existing(path)?,
                 // A statement that does not parse is reported without creating anything.
                 Err(_) if !path.exists() => Db::temporary()?,
-                _ => open(path)?,
+                _ => open(path, cli.compress)?,
             };
             let mut session = session(&db);
             session.set_params(parse_params(&params)?);
@@ -322,6 +332,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
                     path,
                     Options {
                         cache_capacity: IMPORT_CACHE,
+                        compression: cli.compress,
                         ..Options::default()
                     },
                 )?,
@@ -421,7 +432,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             }
         }
         Some(Command::Run { files }) => {
-            let db = open(db_path(cli.db))?;
+            let db = open(db_path(cli.db), cli.compress)?;
             let mut session = session(&db);
             let mut runner = crate::io::script::Runner::printing(&mut session)
                 .with_tables(Some(crate::app::table::draw));
@@ -488,7 +499,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             })
         }
         None => {
-            let db = open(db_path(cli.db))?;
+            let db = open(db_path(cli.db), cli.compress)?;
             let mut session = session(&db);
             let code = if std::io::stdin().is_terminal() {
                 crate::app::shell::run(&mut session)?

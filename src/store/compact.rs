@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::store::{Db, Options, layout, sled_config};
+use crate::store::{Db, layout, sled_config};
 
 /// The file that marks a copy complete: flushed, and with every tree copied.
 const COMPLETE: &str = "quarry.compacted";
@@ -138,7 +138,7 @@ impl Db {
         {
             let source = Db::open(path)?;
             source.flush()?;
-            let target = sled_config::for_store(&fresh, &Options::default())
+            let target = sled_config::for_copy(path, &fresh)
                 .open()
                 .map_err(|e| Error::opening(e, &fresh))?;
             copy(&source.inner.sled, &target)?;

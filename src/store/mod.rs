@@ -85,10 +85,10 @@ pub struct Options {
     /// 64 MiB): they are held in memory until then, taking about twice this. A write past it
     /// fails with [`Error::Transaction`] and leaves the transaction as it was.
     pub transaction_limit: usize,
-    /// Whether a new store compresses what it writes with zstd (default `true`: documents and
-    /// indexes take about a third of the disk, at little cost to writes and none to cached
-    /// reads). A store keeps the setting it was created with; `quarry compact` rewrites it
-    /// with the current one.
+    /// Whether a new store compresses what sled writes with zstd (default `false`): it takes
+    /// much less disk, while loading it and opening it again are slower (measured in
+    /// `bench/FINDINGS.md`). A store keeps the setting it was created with, `compact`
+    /// included.
     pub compression: bool,
 }
 
@@ -98,7 +98,7 @@ impl Default for Options {
             cache_capacity: 256 << 20,
             lock_wait: std::time::Duration::from_secs(1),
             transaction_limit: 64 << 20,
-            compression: true,
+            compression: false,
         }
     }
 }

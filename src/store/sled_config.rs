@@ -2,15 +2,15 @@
 //!
 //! Invariant: a store keeps the compression it was created with. sled refuses to open a store
 //! with another setting than the one its `conf` file records, so an existing store is opened
-//! with what that file says; only a new store takes [`Options::compression`]. `quarry
-//! compact` writes a new store, and so brings an old one to the current setting.
+//! with what that file says; only a new store takes [`Options::compression`], and `quarry
+//! compact` writes its copy with the setting of the store it copies.
 
 use std::path::Path;
 
 use crate::store::Options;
 
-/// zstd's level for sled's writes: the fastest. Higher levels made a text index build slower
-/// for little less disk (bench/FINDINGS.md).
+/// zstd's level for sled's writes, when a store is compressed: the fastest. Higher levels
+/// made a text index build slower for little less disk (bench/FINDINGS.md).
 const COMPRESSION_LEVEL: i32 = 1;
 
 /// The sled configuration of the store at `path` (a new one or an existing one).
@@ -21,6 +21,16 @@ pub(crate) fn for_store(path: &Path, options: &Options) -> sled::Config {
         .cache_capacity(options.cache_capacity)
         .use_compression(compression)
         .compression_factor(COMPRESSION_LEVEL)
+}
+
+/// The sled configuration of `copy`, a new store that is to hold what the store at `source`
+/// holds, compressed as that one is.
+pub(crate) fn for_copy(source: &Path, copy: &Path) -> sled::Config {
+    let options = Options {
+        compression: recorded_compression(source).unwrap_or(false),
+        ..Options::default()
+    };
+    for_store(copy, &options)
 }
 
 /// The sled configuration of a temporary store, deleted when it closes.
@@ -72,19 +82,21 @@ mod tests {
     }
 
     #[test]
-    fn compacting_an_uncompressed_store_compresses_it() {
+    fn compacting_a_store_keeps_its_compression() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("old.db");
-        let plain = Options {
-            compression: false,
-            ..Options::default()
-        };
-        let db = crate::Db::open_with(&path, plain).unwrap();
-        db.execute("insert into t [{x: 1}, {x: 2}]").unwrap();
-        drop(db);
-        crate::Db::compact(&path).unwrap();
-        assert_eq!(recorded_compression(&path), Some(true));
-        let db = crate::Db::open(&path).unwrap();
-        assert_eq!(db.execute("count from t").unwrap()[0].to_string(), "2\n");
+        for (name, compression) in [("plain.db", false), ("packed.db", true)] {
+            let path = dir.path().join(name);
+            let options = Options {
+                compression,
+                ..Options::default()
+            };
+            let db = crate::Db::open_with(&path, options).unwrap();
+            db.execute("insert into t [{x: 1}, {x: 2}]").unwrap();
+            drop(db);
+            crate::Db::compact(&path).unwrap();
+            assert_eq!(recorded_compression(&path), Some(compression));
+            let db = crate::Db::open(&path).unwrap();
+            assert_eq!(db.execute("count from t").unwrap()[0].to_string(), "2\n");
+        }
     }
 }
