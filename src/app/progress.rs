@@ -31,17 +31,21 @@ impl Progress for Bar {
     }
 }
 
-/// A progress bar for an import, when stderr is a terminal.
-pub fn bar() -> Option<Arc<dyn Progress>> {
+/// A bar drawn with `template` on stderr, when stderr is a terminal.
+fn stderr_bar(template: &str) -> Option<ProgressBar> {
     if !std::io::stderr().is_terminal() {
         return None;
     }
     let bar = ProgressBar::new(0);
-    let style = ProgressStyle::with_template(
-        "{bar:30} {bytes}/{total_bytes} {msg} {bytes_per_sec} ETA {eta}",
-    )
-    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    let style =
+        ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
+    Some(bar)
+}
+
+/// A progress bar for an import, when stderr is a terminal.
+pub fn bar() -> Option<Arc<dyn Progress>> {
+    let bar = stderr_bar("{bar:30} {bytes}/{total_bytes} {msg} {bytes_per_sec} ETA {eta}")?;
     Some(Arc::new(Bar(bar)))
 }
 
@@ -67,14 +71,6 @@ impl BuildProgress for IndexBar {
 /// A progress bar for the indexes statements create and `check --repair` rebuilds, when
 /// stderr is a terminal.
 pub fn index_bar() -> Option<Arc<dyn BuildProgress>> {
-    if !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = ProgressBar::new(0);
-    let style = ProgressStyle::with_template(
-        "{msg} {bar:30} {human_pos}/{human_len} documents, {per_sec} ETA {eta}",
-    )
-    .unwrap_or_else(|_| ProgressStyle::default_bar());
-    bar.set_style(style);
+    let bar = stderr_bar("{msg} {bar:30} {human_pos}/{human_len} documents, {per_sec} ETA {eta}")?;
     Some(Arc::new(IndexBar(bar)))
 }

@@ -87,145 +87,136 @@ pub fn export_to(
     target: &PgTarget,
     out: &mut dyn Write,
 ) -> Result<u64> {
-    db.contain_damage(|| export_contained(db, collection, format, filter, target, out))
-}
-
-fn export_contained(
-    db: &Db,
-    collection: &str,
-    format: ExportFormat,
-    filter: Option<&str>,
-    target: &PgTarget,
-    out: &mut dyn Write,
-) -> Result<u64> {
-    let Some(handle) = db.get_collection(collection) else {
-        return Err(Error::NotFound(format!(
-            "collection `{collection}` not found"
-        )));
-    };
-    let query = match filter {
-        Some(condition) => format!("from {collection} where {condition}"),
-        None => format!("from {collection}"),
-    };
-    let mut count = 0u64;
-    match format {
-        ExportFormat::Ndjson => {
-            for row in db.query(&query)? {
-                writeln!(out, "{}", row?)?;
-                count += 1;
-            }
-        }
-        ExportFormat::Json => {
-            write!(out, "[")?;
-            for row in db.query(&query)? {
-                write!(out, "{}\n{}", if count == 0 { "" } else { "," }, row?)?;
-                count += 1;
-            }
-            writeln!(out, "{}]", if count == 0 { "" } else { "\n" })?;
-        }
-        ExportFormat::Csv => {
-            // Two passes keep memory flat: the header needs every field first, and which
-            // objects are maps (one JSON column each) rather than records (a column per field).
-            let mut objects = Objects::default();
-            for row in db.query(&query)? {
-                objects.add(&row?, "");
-            }
-            let maps = objects.maps();
-            let mut columns: indexmap::IndexSet<String> = indexmap::IndexSet::new();
-            for row in db.query(&query)? {
-                columns.extend(flatten(&row?, &maps).into_keys());
-            }
-            let mut writer = csv::Writer::from_writer(out);
-            let csv_error = |e: csv::Error| Error::Io(std::io::Error::other(e.to_string()));
-            if !columns.is_empty() {
-                writer.write_record(columns.iter()).map_err(csv_error)?;
-            }
-            for row in db.query(&query)? {
-                let cells = flatten(&row?, &maps);
-                let cells = columns.iter().map(|c| match cells.get(c) {
-                    None | Some(Value::Null) => String::new(),
-                    Some(Value::String(s)) => s.clone(),
-                    Some(other) => other.to_string(),
-                });
-                writer.write_record(cells).map_err(csv_error)?;
-                count += 1;
-            }
-            writer.flush()?;
-        }
-        ExportFormat::Postgres => {
-            let schema = crate::io::sql::ident(target.schema.as_deref().unwrap_or("public"));
-            let table = target.table.as_deref().unwrap_or(collection);
-            let name = format!("{schema}.{}", crate::io::sql::ident(table));
-            let sequence = format!(
-                "{schema}.{}",
-                crate::io::sql::ident(&format!("{table}_id_seq"))
-            );
-            writeln!(
-                out,
-                "-- quarry export of collection `{collection}`: psql -f loads it into an empty database"
-            )?;
-            writeln!(out, "\\set ON_ERROR_STOP on")?;
-            // `create ... if not exists` of what is there already is no news.
-            writeln!(out, "set client_min_messages = warning;")?;
-            writeln!(out, "begin;")?;
-            writeln!(out, "create schema if not exists {schema};")?;
-            // The helper functions translated statements use (`quarry::sql::translate`).
-            out.write_all(crate::io::sql::HELPERS.as_bytes())?;
-            writeln!(
-                out,
-                "create table {name} (id bigint primary key, doc jsonb not null);"
-            )?;
-            writeln!(out, "copy {name} (id, doc) from stdin;")?;
-            let indexes = handle.indexes()?;
-            let mut unordered: Vec<String> = Vec::new();
-            for row in db.query(&query)? {
-                let mut doc = row?;
-                let id = match &mut doc {
-                    Value::Object(fields) => fields.shift_remove("_id"),
-                    _ => None,
-                };
-                let Some(Value::Int(id)) = id else {
-                    return Err(Error::Storage("a document without its id".into()));
-                };
-                let mut json = String::new();
-                if !crate::io::sql::exact_json(&doc, &mut json) {
-                    return Err(Error::InvalidDocument(format!(
-                        "document {id}: a string holds the NUL character, which PostgreSQL's \
-                         jsonb cannot store"
-                    )));
+    db.contain_damage(|| {
+        let Some(handle) = db.get_collection(collection) else {
+            return Err(Error::NotFound(format!(
+                "collection `{collection}` not found"
+            )));
+        };
+        let query = match filter {
+            Some(condition) => format!("from {collection} where {condition}"),
+            None => format!("from {collection}"),
+        };
+        let mut count = 0u64;
+        match format {
+            ExportFormat::Ndjson => {
+                for row in db.query(&query)? {
+                    writeln!(out, "{}", row?)?;
+                    count += 1;
                 }
-                for def in &indexes {
-                    if !unordered.contains(&def.name)
-                        && def
-                            .paths
-                            .iter()
-                            .any(|p| p.any_value(&doc, unordered_object))
-                    {
-                        unordered.push(def.name.clone());
+            }
+            ExportFormat::Json => {
+                write!(out, "[")?;
+                for row in db.query(&query)? {
+                    write!(out, "{}\n{}", if count == 0 { "" } else { "," }, row?)?;
+                    count += 1;
+                }
+                writeln!(out, "{}]", if count == 0 { "" } else { "\n" })?;
+            }
+            ExportFormat::Csv => {
+                // Two passes keep memory flat: the header needs every field first, and which
+                // objects are maps (one JSON column each) rather than records (a column per field).
+                let mut objects = Objects::default();
+                for row in db.query(&query)? {
+                    objects.add(&row?, "");
+                }
+                let maps = objects.maps();
+                let mut columns: indexmap::IndexSet<String> = indexmap::IndexSet::new();
+                for row in db.query(&query)? {
+                    columns.extend(flatten(&row?, &maps).into_keys());
+                }
+                let mut writer = csv::Writer::from_writer(out);
+                let csv_error = |e: csv::Error| Error::Io(std::io::Error::other(e.to_string()));
+                if !columns.is_empty() {
+                    writer.write_record(columns.iter()).map_err(csv_error)?;
+                }
+                for row in db.query(&query)? {
+                    let cells = flatten(&row?, &maps);
+                    let cells = columns.iter().map(|c| match cells.get(c) {
+                        None | Some(Value::Null) => String::new(),
+                        Some(Value::String(s)) => s.clone(),
+                        Some(other) => other.to_string(),
+                    });
+                    writer.write_record(cells).map_err(csv_error)?;
+                    count += 1;
+                }
+                writer.flush()?;
+            }
+            ExportFormat::Postgres => {
+                let schema = crate::io::sql::ident(target.schema.as_deref().unwrap_or("public"));
+                let table = target.table.as_deref().unwrap_or(collection);
+                let name = format!("{schema}.{}", crate::io::sql::ident(table));
+                let sequence = format!(
+                    "{schema}.{}",
+                    crate::io::sql::ident(&format!("{table}_id_seq"))
+                );
+                writeln!(
+                    out,
+                    "-- quarry export of collection `{collection}`: psql -f loads it into an empty database"
+                )?;
+                writeln!(out, "\\set ON_ERROR_STOP on")?;
+                // `create ... if not exists` of what is there already is no news.
+                writeln!(out, "set client_min_messages = warning;")?;
+                writeln!(out, "begin;")?;
+                writeln!(out, "create schema if not exists {schema};")?;
+                // The helper functions translated statements use (`quarry::sql::translate`).
+                out.write_all(crate::io::sql::HELPERS.as_bytes())?;
+                writeln!(
+                    out,
+                    "create table {name} (id bigint primary key, doc jsonb not null);"
+                )?;
+                writeln!(out, "copy {name} (id, doc) from stdin;")?;
+                let indexes = handle.indexes()?;
+                let mut unordered: Vec<String> = Vec::new();
+                for row in db.query(&query)? {
+                    let mut doc = row?;
+                    let id = match &mut doc {
+                        Value::Object(fields) => fields.shift_remove("_id"),
+                        _ => None,
+                    };
+                    let Some(Value::Int(id)) = id else {
+                        return Err(Error::Storage("a document without its id".into()));
+                    };
+                    let mut json = String::new();
+                    if !crate::io::sql::exact_json(&doc, &mut json) {
+                        return Err(Error::InvalidDocument(format!(
+                            "document {id}: a string holds the NUL character, which PostgreSQL's \
+                             jsonb cannot store"
+                        )));
                     }
+                    for def in &indexes {
+                        if !unordered.contains(&def.name)
+                            && def
+                                .paths
+                                .iter()
+                                .any(|p| p.any_value(&doc, unordered_object))
+                        {
+                            unordered.push(def.name.clone());
+                        }
+                    }
+                    writeln!(out, "{id}\t{}", copy_text(&json))?;
+                    count += 1;
                 }
-                writeln!(out, "{id}\t{}", copy_text(&json))?;
-                count += 1;
+                writeln!(out, "\\.")?;
+                writeln!(
+                    out,
+                    "create sequence {sequence} owned by {name}.id start with {};",
+                    handle.next_id()
+                )?;
+                writeln!(
+                    out,
+                    "alter table {name} alter column id set default nextval('{}');",
+                    sequence.replace('\'', "''")
+                )?;
+                for statement in crate::io::sql::index_statements(&name, table, &indexes, &unordered) {
+                    writeln!(out, "{statement}")?;
+                }
+                writeln!(out, "commit;")?;
+                writeln!(out, "analyze {name};")?;
             }
-            writeln!(out, "\\.")?;
-            writeln!(
-                out,
-                "create sequence {sequence} owned by {name}.id start with {};",
-                handle.next_id()
-            )?;
-            writeln!(
-                out,
-                "alter table {name} alter column id set default nextval('{}');",
-                sequence.replace('\'', "''")
-            )?;
-            for statement in crate::io::sql::index_statements(&name, table, &indexes, &unordered) {
-                writeln!(out, "{statement}")?;
-            }
-            writeln!(out, "commit;")?;
-            writeln!(out, "analyze {name};")?;
         }
-    }
-    Ok(count)
+        Ok(count)
+    })
 }
 
 /// Whether `value` is or holds an object of several fields, which jsonb keeps in an order of

@@ -57,26 +57,34 @@ fn recorded_compression(path: &Path) -> Option<bool> {
 mod tests {
     use super::*;
 
+    /// A store at `path` made with `compression`, holding two documents.
+    fn made(path: &Path, compression: bool) {
+        let options = Options {
+            compression,
+            ..Options::default()
+        };
+        let db = crate::Db::open_with(path, options).unwrap();
+        db.execute("insert into t [{x: 1}, {x: 2}]").unwrap();
+    }
+
+    fn count(db: &crate::Db) -> String {
+        db.execute("count from t").unwrap()[0].to_string()
+    }
+
     #[test]
     fn a_store_keeps_the_compression_it_was_created_with() {
         let dir = tempfile::tempdir().unwrap();
         for (name, compression) in [("plain.db", false), ("packed.db", true)] {
             let path = dir.path().join(name);
-            let options = Options {
-                compression,
-                ..Options::default()
-            };
-            let db = crate::Db::open_with(&path, options).unwrap();
-            db.execute("insert into t {x: 1}").unwrap();
-            drop(db);
+            made(&path, compression);
             assert_eq!(recorded_compression(&path), Some(compression));
             // Opened again with the other setting asked for: it keeps its own, and opens.
             let other = Options {
                 compression: !compression,
                 ..Options::default()
             };
-            let db = crate::Db::open_with(&path, other).unwrap();
-            assert_eq!(db.execute("count from t").unwrap()[0].to_string(), "1\n");
+            assert_eq!(count(&crate::Db::open_with(&path, other).unwrap()), "2\n");
+            assert_eq!(recorded_compression(&path), Some(compression));
         }
         assert_eq!(recorded_compression(&dir.path().join("none.db")), None);
     }
@@ -86,17 +94,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for (name, compression) in [("plain.db", false), ("packed.db", true)] {
             let path = dir.path().join(name);
-            let options = Options {
-                compression,
-                ..Options::default()
-            };
-            let db = crate::Db::open_with(&path, options).unwrap();
-            db.execute("insert into t [{x: 1}, {x: 2}]").unwrap();
-            drop(db);
+            made(&path, compression);
             crate::Db::compact(&path).unwrap();
             assert_eq!(recorded_compression(&path), Some(compression));
-            let db = crate::Db::open(&path).unwrap();
-            assert_eq!(db.execute("count from t").unwrap()[0].to_string(), "2\n");
+            assert_eq!(count(&crate::Db::open(&path).unwrap()), "2\n");
         }
     }
 }
