@@ -99,10 +99,17 @@ pub fn cache_bytes() -> u64 {
         << 20
 }
 
+/// Whether quarry's stores are created compressed (`QUARRY_BENCH_COMPRESS=1`, which the
+/// children of a run inherit).
+pub(crate) fn compressed() -> bool {
+    std::env::var_os("QUARRY_BENCH_COMPRESS").is_some_and(|v| v == "1")
+}
+
 /// Opens a quarry store with the bench's cache size.
 pub(crate) fn quarry_open(path: &Path) -> quarry::Db {
     let options = quarry::Options {
         cache_capacity: cache_bytes(),
+        compression: compressed(),
         ..Default::default()
     };
     quarry::Db::open_with(path, options).expect("open quarry")

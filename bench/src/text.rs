@@ -3,7 +3,8 @@
 //! in the main mode; the parent checks that both find the same documents for every search,
 //! compares their top-10 orders, prints a table with the ratios quarry/SQLite and the issue's
 //! targets, and writes it as the section [`SECTION`] of the results file (other sections are
-//! left as they are).
+//! left as they are); with `QUARRY_BENCH_COMPRESS=1`, quarry's stores are created compressed and
+//! the section is [`COMPRESSED_SECTION`].
 //!
 //! ```text
 //! cargo run --release -p quarry-bench -- text [--n 100000] [--runs 5] [--repeat 3] [--out bench/RESULTS.md]
@@ -22,6 +23,18 @@ use crate::engines::{dir_size, quarry_open};
 
 /// The heading of the section this mode writes into the results file.
 pub const SECTION: &str = "## Full-text search (issue 24)";
+/// The heading of the section a run with quarry's stores compressed writes
+/// (`QUARRY_BENCH_COMPRESS=1`).
+pub const COMPRESSED_SECTION: &str = "## Full-text search, quarry's store compressed (issue 24)";
+
+/// The heading of the section this run writes.
+fn heading() -> &'static str {
+    if crate::engines::compressed() {
+        COMPRESSED_SECTION
+    } else {
+        SECTION
+    }
+}
 
 /// One search, as each engine writes it.
 struct Search {
@@ -797,9 +810,17 @@ pub fn main() {
         plans("sqlite")
     );
 
+    let heading = heading();
+    let (env, store) = match crate::engines::compressed() {
+        true => (
+            "QUARRY_BENCH_COMPRESS=1 ",
+            " quarry's store is created compressed (`Options::compression`, zstd level 1).",
+        ),
+        false => ("", ""),
+    };
     let mut section = format!(
-        "{SECTION}\n\n\
-         Written by `cargo run --release -p quarry-bench -- text --n {n} --runs {runs} --repeat {repeat}`. \
+        "{heading}\n\n\
+         Written by `{env}cargo run --release -p quarry-bench -- text --n {n} --runs {runs} --repeat {repeat}`.{store} \
          {n} documents of a title (4-8 words) and a body (130-170 words) drawn from a Zipf-like \
          vocabulary of {vocabulary} made-up words, with `coral` and `reef` put in on purpose: per \
          thousand documents, the phrase \"coral reef\" 1-3 times in the body in {pb}, `coral` alone \
@@ -843,7 +864,7 @@ pub fn main() {
     if let Err(err) = std::fs::write(&out, with_section(&existing, &section)) {
         eprintln!("cannot write {out}: {err}");
     } else {
-        eprintln!("wrote the section {SECTION} of {out}");
+        eprintln!("wrote the section {heading} of {out}");
     }
     if !agree {
         std::process::exit(1);
@@ -858,30 +879,34 @@ fn load_average() -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
-/// Where the section starts in `text`, and where it ends (the next `## ` heading or the end).
-fn section_span(text: &str) -> Option<(usize, usize)> {
-    let start = text.find(SECTION)?;
-    let after = start + SECTION.len();
+/// Where the section under `heading` starts in `text`, and where it ends (the next `## `
+/// heading or the end).
+fn section_span(text: &str, heading: &str) -> Option<(usize, usize)> {
+    let start = text.find(heading)?;
+    let after = start + heading.len();
     let end = text[after..]
         .find("\n## ")
         .map_or(text.len(), |at| after + at + 1);
     Some((start, end))
 }
 
-/// `existing` with its full-text section replaced by `section`, or with `section` appended.
+/// `existing` with this run's full-text section replaced by `section`, or with `section`
+/// appended.
 fn with_section(existing: &str, section: &str) -> String {
-    match section_span(existing) {
+    match section_span(existing, heading()) {
         Some((start, end)) => format!("{}{section}{}", &existing[..start], &existing[end..]),
         None if existing.is_empty() => section.to_owned(),
         None => format!("{}\n\n{section}", existing.trim_end()),
     }
 }
 
-/// Keeps the full-text section of the file at `out`, if it has one, at the end of `markdown`:
+/// Keeps the full-text sections of the file at `out`, those it has, at the end of `markdown`:
 /// the main mode rewrites the results file without running the full-text searches.
 pub fn keep_section(out: &str, markdown: &mut String) {
     let existing = std::fs::read_to_string(out).unwrap_or_default();
-    if let Some((start, end)) = section_span(&existing) {
-        markdown.push_str(&format!("\n{}\n", existing[start..end].trim_end()));
+    for heading in [SECTION, COMPRESSED_SECTION] {
+        if let Some((start, end)) = section_span(&existing, heading) {
+            markdown.push_str(&format!("\n{}\n", existing[start..end].trim_end()));
+        }
     }
 }
