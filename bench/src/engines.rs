@@ -100,7 +100,7 @@ pub fn cache_bytes() -> u64 {
 }
 
 /// Whether quarry's stores are created compressed (`QUARRY_BENCH_COMPRESS=1`, which the
-/// children of a run inherit).
+/// children of a run inherit), in either mode; each mode's results say so.
 pub(crate) fn compressed() -> bool {
     std::env::var_os("QUARRY_BENCH_COMPRESS").is_some_and(|v| v == "1")
 }

@@ -449,8 +449,12 @@ fn main() {
     } else {
         let results = run_size(n, runs, repeat);
         let (table, rows) = ratio_table(&results);
+        let store = match engines::compressed() {
+            true => " quarry's stores were created compressed (`QUARRY_BENCH_COMPRESS=1`).",
+            false => "",
+        };
         markdown.push_str(&format!(
-            "{n} documents of about 1 KB, on {machine}. Each engine ran in {repeat} fresh processes, interleaved; a figure is the median over them of the median of {runs} samples, where a sample repeats a read until 5 ms have passed and counts the time per call (loads, writes and reopening are timed once per process). Lower is better except for docs/s; ratios are quarry's cost relative to the other engine (below 1.0: quarry is faster).\n\n{rows}"
+            "{n} documents of about 1 KB, on {machine}.{store} Each engine ran in {repeat} fresh processes, interleaved; a figure is the median over them of the median of {runs} samples, where a sample repeats a read until 5 ms have passed and counts the time per call (loads, writes and reopening are timed once per process). Lower is better except for docs/s; ratios are quarry's cost relative to the other engine (below 1.0: quarry is faster).\n\n{rows}"
         ));
         if !engines_agree(&results) {
             markdown.push_str("\n**The engines gave different answers** — see the raw figures.\n");

@@ -204,15 +204,15 @@ fn db_path(explicit: Option<PathBuf>) -> PathBuf {
 }
 
 /// The database at `path`, which must exist: reads never create one.
-fn open_existing(path: PathBuf) -> Result<Db, Error> {
+fn open_existing(path: PathBuf, compress: bool) -> Result<Db, Error> {
     if !path.exists() {
         return Err(Error::NotFound(format!(
             "no database at {} (writes, imports and the shell create one)",
             path.display()
         )));
     }
-    // It exists: it keeps how it was created.
-    open(path, false)
+    // A store keeps how it was created; `--compress` only matters to an empty folder.
+    open(path, compress)
 }
 
 /// sled's page cache for `quarry import`. An import reads little back, and sled holds
@@ -258,7 +258,9 @@ fn run(cli: Cli) -> Result<i32, Error> {
         }) => {
             let path = db_path(cli.db);
             let db = match crate::query::parse(&statements) {
-                Ok(parsed) if parsed.iter().all(Statement::only_reads) => open_existing(path)?,
+                Ok(parsed) if parsed.iter().all(Statement::only_reads) => {
+                    open_existing(path, cli.compress)?
+                }
                 // A statement that does not parse is reported without creating anything.
                 Err(_) if !path.exists() => Db::temporary()?,
                 _ => open(path, cli.compress)?,
@@ -280,13 +282,13 @@ fn run(cli: Cli) -> Result<i32, Error> {
         Some(Command::Compact) => {
             let path = db_path(cli.db);
             if !path.exists() {
-                return open_existing(path).map(|_| EXIT_FAILED);
+                return open_existing(path, cli.compress).map(|_| EXIT_FAILED);
             }
             outln!("{}", Db::compact(&path)?);
             Ok(EXIT_OK)
         }
         Some(Command::Check { repair }) => {
-            let db = open_existing(db_path(cli.db))?;
+            let db = open_existing(db_path(cli.db), cli.compress)?;
             let report = if repair {
                 db.repair_with_progress(crate::app::progress::index_bar())?
             } else {
@@ -379,7 +381,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             filter,
             output,
         }) => {
-            let db = open_existing(db_path(cli.db))?;
+            let db = open_existing(db_path(cli.db), cli.compress)?;
             let target = crate::io::sql::PgTarget { schema, table };
             match output {
                 Some(path) => {

@@ -148,6 +148,11 @@ impl Db {
                 path.join(layout::MARKER_FILE),
                 fresh.join(layout::MARKER_FILE),
             )?;
+            // sled does not sync its settings file; the copy's marker and settings are durable
+            // before the copy is declared complete.
+            for file in [layout::MARKER_FILE, "conf"] {
+                std::fs::File::open(fresh.join(file))?.sync_all()?;
+            }
             // The copy holds what the flush above sealed, generations included.
             if path.join(layout::SEAL_FILE).exists() {
                 std::fs::copy(path.join(layout::SEAL_FILE), fresh.join(layout::SEAL_FILE))?;

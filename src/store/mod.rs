@@ -283,10 +283,17 @@ impl Db {
             }
         }
         if let Some(marker) = marker.as_ref().filter(|m| !m.exists()) {
-            std::fs::write(
-                marker,
-                format!("quarry database, format {FORMAT_VERSION}\n"),
+            // How sled writes the log, beside sled's own record (see `sled_config`).
+            let compressed = match sled_config::recorded_compression(&path) {
+                Some(true) => format!("{}\n", sled_config::COMPRESSED_LINE),
+                _ => String::new(),
+            };
+            let mut file = std::fs::File::create(marker)?;
+            std::io::Write::write_all(
+                &mut file,
+                format!("quarry database, format {FORMAT_VERSION}\n{compressed}").as_bytes(),
             )?;
+            file.sync_all()?;
         }
         let mut collections = BTreeMap::new();
         for item in catalog.scan_prefix(layout::COLLECTION_PREFIX) {

@@ -1,13 +1,17 @@
 //! How quarry configures sled: the page cache, and zstd compression of what sled writes.
 //!
 //! Invariant: a store keeps the compression it was created with. sled refuses to open a store
-//! with another setting than the one its `conf` file records, so an existing store is opened
-//! with what that file says; only a new store takes [`Options::compression`], and `quarry
-//! compact` writes its copy with the setting of the store it copies.
+//! with another setting than the one its `conf` file records, and rewrites that file with the
+//! setting it is given when the file is lost, after which it cannot read a log written the
+//! other way. So the setting is recorded twice: in sled's `conf`, and in quarry's marker file
+//! (a line `compressed`; a marker without it is an uncompressed store, as every store made
+//! before compression was). An existing store is opened with what `conf` says, else what the
+//! marker says; only a new store takes [`Options::compression`], and `quarry compact` writes
+//! its copy with the setting of the store it copies.
 
 use std::path::Path;
 
-use crate::store::Options;
+use crate::store::{Options, layout};
 
 /// zstd's level for sled's writes, when a store is compressed: the fastest. Higher levels
 /// made a text index build slower for little less disk (bench/FINDINGS.md).
@@ -42,15 +46,22 @@ pub(crate) fn temporary(options: &Options) -> sled::Config {
         .compression_factor(COMPRESSION_LEVEL)
 }
 
-/// Whether the store at `path` was created compressed, as its sled `conf` file records
-/// (`use_compression: true`); `None` for a new store, or a file that does not say, which
-/// sled's own open then reports.
-fn recorded_compression(path: &Path) -> Option<bool> {
-    let conf = std::fs::read(path.join("conf")).ok()?;
-    let text = String::from_utf8_lossy(&conf);
-    text.lines()
-        .find_map(|line| line.strip_prefix("use_compression: "))
-        .and_then(|value| value.trim().parse().ok())
+/// The line of quarry's marker file that says the store is compressed.
+pub(crate) const COMPRESSED_LINE: &str = "compressed";
+
+/// Whether the store at `path` was created compressed: as its sled `conf` file records it
+/// (`use_compression: true`), else as quarry's marker does; `None` for a new store.
+pub(crate) fn recorded_compression(path: &Path) -> Option<bool> {
+    let in_conf = std::fs::read(path.join("conf")).ok().and_then(|conf| {
+        String::from_utf8_lossy(&conf)
+            .lines()
+            .find_map(|line| line.strip_prefix("use_compression: "))
+            .and_then(|value| value.trim().parse().ok())
+    });
+    in_conf.or_else(|| {
+        let marker = std::fs::read_to_string(path.join(layout::MARKER_FILE)).ok()?;
+        Some(marker.lines().any(|line| line == COMPRESSED_LINE))
+    })
 }
 
 #[cfg(test)]
@@ -87,6 +98,23 @@ mod tests {
             assert_eq!(recorded_compression(&path), Some(compression));
         }
         assert_eq!(recorded_compression(&dir.path().join("none.db")), None);
+    }
+
+    #[test]
+    fn a_store_whose_sled_settings_file_is_lost_opens_as_it_was_made() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, compression) in [("plain.db", false), ("packed.db", true)] {
+            let path = dir.path().join(name);
+            made(&path, compression);
+            std::fs::remove_file(path.join("conf")).unwrap();
+            // Asked the other way: the marker still tells how the log was written.
+            let other = Options {
+                compression: !compression,
+                ..Options::default()
+            };
+            assert_eq!(count(&crate::Db::open_with(&path, other).unwrap()), "2\n");
+            assert_eq!(recorded_compression(&path), Some(compression));
+        }
     }
 
     #[test]
