@@ -191,6 +191,20 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_that_sled_fails_in_leaves_the_batch_counter_even() {
+        let db = crate::Db::temporary().unwrap();
+        let notes = db.collection("notes").unwrap();
+        let before = notes.state.batches();
+        assert_eq!(before % 2, 0);
+        let failed = contain(Path::new("x.db"), || {
+            notes.state.while_applying(sled_panics)
+        });
+        assert!(failed.is_err());
+        // Readers that compare two loads of the counter see the batch ended, not under way.
+        assert_eq!(notes.state.batches(), before + 2);
+    }
+
+    #[test]
     fn a_panic_of_quarrys_own_after_sleds_is_not_taken_for_damage() {
         assert!(contain(Path::new("x.db"), sled_panics).is_err());
         let own = panic::catch_unwind(|| contain(Path::new("x.db"), || panic!("a bug")));
