@@ -6,7 +6,7 @@
 //! order they asked. A write on the thread that holds a transaction fails at once instead of
 //! waiting for itself. Once sled has failed on the database's damage, no write starts.
 
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread::ThreadId;
 
 use crate::error::{Error, Result};
@@ -17,7 +17,8 @@ pub(crate) struct Writers {
     state: Mutex<Holders>,
     changed: Condvar,
     /// Why writes are refused: sled failed on the database's damage (see `damage`).
-    damaged: Mutex<Option<String>>,
+    /// Set once; every write reads it, so it is read without a lock.
+    damaged: OnceLock<String>,
 }
 
 #[derive(Debug, Default)]
@@ -70,12 +71,13 @@ impl Writers {
             Error::Corrupt(message) => message.clone(),
             other => other.to_string(),
         };
-        *self.damaged.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
+        // The first failure is the one reported.
+        let _ = self.damaged.set(why);
     }
 
     /// Fails once [`Writers::refuse_all`] was called.
     pub fn refuse_if_damaged(&self) -> Result<()> {
-        match &*self.damaged.lock().unwrap_or_else(|e| e.into_inner()) {
+        match self.damaged.get() {
             Some(why) => Err(Error::Corrupt(format!("{why}; writes are refused"))),
             None => Ok(()),
         }
