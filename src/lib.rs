@@ -259,7 +259,9 @@ pub fn main() -> i32 {
 pub mod internals {
     /// The byte encodings.
     pub mod codec {
-        pub use crate::codec::{decode_record, document, encode_record, keycode, postings, typed};
+        pub use crate::codec::{
+            decode_record, document, encode_record, ids, keycode, postings, typed,
+        };
     }
     pub use crate::codec::keycode;
     pub use crate::io::import::read;

@@ -356,19 +356,22 @@ fn a_newer_format_version_is_refused_naming_both_versions() {
         err,
         Error::FormatVersion {
             found: 99,
-            supported: 3
+            supported: 4
         }
     ));
     assert_eq!(
         err.to_string(),
-        "database format version 99 is not supported: this build of quarry reads format version 3"
+        "database format version 99 is not supported: this build of quarry reads format version 4"
     );
 }
 
-/// Rewrites a closed database behind quarry's back as format `version` (1 or 2) left it:
-/// index entries `"i" <u32 index number> <values> <u64 id>`, group counts `"g" <u32 index
-/// number> <first value>` (format 2 only; format 1 had none), and no layout mark.
+/// Rewrites a closed database behind quarry's back as format `version` (1, 2 or 3) left it.
+/// Format 3: a key per index entry, `"e" <index number> <values> <id>`, and layout mark 3.
+/// Formats 1 and 2: index entries `"i" <u32 index number> <values> <u64 id>`, group counts
+/// `"g" <u32 index number> <first value>` (format 2 only; format 1 had none), and no layout
+/// mark.
 fn rewrite_as_old_format(path: &std::path::Path, version: u32) {
+    use quarry::internals::codec::ids;
     use quarry::internals::keycode;
     use quarry::internals::layout;
     let raw = raw_sled(path);
@@ -378,14 +381,33 @@ fn rewrite_as_old_format(path: &std::path::Path, version: u32) {
             continue;
         }
         let tree = raw.open_tree(name).unwrap();
+        let blocks: Vec<_> = tree
+            .scan_prefix([layout::BLOCK_PREFIX])
+            .map(Result::unwrap)
+            .collect();
+        for (key, block) in blocks {
+            tree.remove(&key).unwrap();
+            let (values, _) = keycode::split_id(&key).unwrap();
+            for id in ids::decode_ids(&block).unwrap() {
+                let mut entry = values.to_vec();
+                entry[0] = layout::FORMAT3_ENTRY_PREFIX;
+                keycode::append_id(id, &mut entry);
+                tree.insert(entry, b"").unwrap();
+            }
+        }
+        tree.insert(layout::LAYOUT_KEY, &3u32.to_be_bytes())
+            .unwrap();
+        if version == 3 {
+            continue;
+        }
         tree.remove(layout::LAYOUT_KEY).unwrap();
-        for kind in [layout::ENTRY_PREFIX, layout::GROUP_PREFIX] {
+        for kind in [layout::FORMAT3_ENTRY_PREFIX, layout::GROUP_PREFIX] {
             let keys: Vec<_> = tree.scan_prefix([kind]).map(Result::unwrap).collect();
             for (key, value) in keys {
                 tree.remove(&key).unwrap();
                 let (number, start) = layout::index_number(&key).unwrap();
                 let mut old = number.to_be_bytes().to_vec();
-                if kind == layout::ENTRY_PREFIX {
+                if kind == layout::FORMAT3_ENTRY_PREFIX {
                     let (values, id) = keycode::split_id(&key[start..]).unwrap();
                     old.insert(0, layout::OLD_ENTRY_PREFIX);
                     old.extend_from_slice(values);
@@ -401,6 +423,27 @@ fn rewrite_as_old_format(path: &std::path::Path, version: u32) {
         }
     }
     raw.flush().unwrap();
+}
+
+/// Every index entry of collection 1, its id block unpacked: `"b" <index number> <values>
+/// <id>`, in key order.
+fn entry_keys(path: &std::path::Path) -> Vec<Vec<u8>> {
+    use quarry::internals::{codec::ids, keycode, layout};
+    let raw = raw_sled(path);
+    let tree = raw.open_tree(layout::collection_tree(1)).unwrap();
+    let mut entries = Vec::new();
+    for item in tree.scan_prefix([layout::BLOCK_PREFIX]) {
+        let (key, block) = item.unwrap();
+        let (values, first) = keycode::split_id(&key).unwrap();
+        let ids = ids::decode_ids(&block).unwrap();
+        assert_eq!(ids[0], first);
+        for id in ids {
+            let mut entry = values.to_vec();
+            keycode::append_id(id, &mut entry);
+            entries.push(entry);
+        }
+    }
+    entries
 }
 
 /// The keys of collection 1 starting with `kind`.
@@ -459,16 +502,16 @@ fn answers(db: &Db) -> Vec<String> {
 #[test]
 fn a_format_2_database_is_converted_on_open_to_short_index_keys() {
     use quarry::internals::layout::{
-        ENTRY_PREFIX, GROUP_PREFIX, OLD_ENTRY_PREFIX, OLD_GROUP_PREFIX,
+        FORMAT3_ENTRY_PREFIX, GROUP_PREFIX, OLD_ENTRY_PREFIX, OLD_GROUP_PREFIX,
     };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.db");
     let before = old_format_fixture(&path);
-    let entries = keys_of_kind(&path, ENTRY_PREFIX);
+    let entries = entry_keys(&path);
     let groups = keys_of_kind(&path, GROUP_PREFIX);
     rewrite_as_old_format(&path, 2);
     assert_eq!(keys_of_kind(&path, OLD_ENTRY_PREFIX).len(), entries.len());
-    assert!(keys_of_kind(&path, ENTRY_PREFIX).is_empty());
+    assert!(entry_keys(&path).is_empty());
 
     let db = Db::open(&path).unwrap();
     let report = db.check().unwrap();
@@ -476,14 +519,86 @@ fn a_format_2_database_is_converted_on_open_to_short_index_keys() {
     assert!(before[4].contains("Index scan c_org_year"), "{}", before[4]);
     assert_eq!(answers(&db), before);
     drop(db);
-    assert_eq!(stored_format(&path), 3);
-    assert_eq!(keys_of_kind(&path, ENTRY_PREFIX), entries);
+    assert_eq!(stored_format(&path), 4);
+    assert_eq!(entry_keys(&path), entries);
     assert_eq!(keys_of_kind(&path, GROUP_PREFIX), groups);
-    assert!(keys_of_kind(&path, OLD_ENTRY_PREFIX).is_empty());
-    assert!(keys_of_kind(&path, OLD_GROUP_PREFIX).is_empty());
+    for kind in [OLD_ENTRY_PREFIX, OLD_GROUP_PREFIX, FORMAT3_ENTRY_PREFIX] {
+        assert!(keys_of_kind(&path, kind).is_empty());
+    }
     // Every entry of a 30-document collection is 4 bytes shorter per index number and at
     // least 5 per id than format 2's.
     assert!(entries.iter().all(|k| k.ends_with(&[1]) && k[1] < 3));
+}
+
+#[test]
+fn a_format_3_database_is_packed_on_open_into_id_blocks() {
+    use quarry::internals::layout::{BLOCK_PREFIX, FORMAT3_ENTRY_PREFIX, GROUP_PREFIX};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let before = old_format_fixture(&path);
+    let entries = entry_keys(&path);
+    let blocks = keys_of_kind(&path, BLOCK_PREFIX);
+    let groups = keys_of_kind(&path, GROUP_PREFIX);
+    // Fewer keys than entries: 30 documents give 30 entries to (org, year), whose values
+    // differ, and 60 to tags, whose 3 values take a block each.
+    assert_eq!((entries.len(), blocks.len()), (90, 33));
+    rewrite_as_old_format(&path, 3);
+    assert_eq!(keys_of_kind(&path, FORMAT3_ENTRY_PREFIX).len(), 90);
+
+    let db = Db::open(&path).unwrap();
+    let report = db.check().unwrap();
+    assert!(report.is_clean(), "{:?}", report.problems);
+    assert_eq!(report.index_entries, 90);
+    assert_eq!(answers(&db), before);
+    drop(db);
+    assert_eq!(stored_format(&path), 4);
+    assert_eq!(entry_keys(&path), entries);
+    assert_eq!(keys_of_kind(&path, BLOCK_PREFIX), blocks);
+    assert_eq!(keys_of_kind(&path, GROUP_PREFIX), groups);
+    assert!(keys_of_kind(&path, FORMAT3_ENTRY_PREFIX).is_empty());
+}
+
+#[test]
+fn packing_cut_short_by_a_crash_is_finished_at_the_next_open() {
+    use quarry::internals::{codec::ids, keycode, layout};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let before = old_format_fixture(&path);
+    let entries = entry_keys(&path);
+    rewrite_as_old_format(&path, 3);
+    {
+        // A batch of the packing landed: the first two entries of the tag "a" are in a block
+        // and gone as entries; the format already says 4, the layout mark still 3.
+        let raw = raw_sled(&path);
+        write_format(&raw, 4);
+        let tree = raw.open_tree(layout::collection_tree(1)).unwrap();
+        let mut tag_a = layout::block_prefix(2).to_vec();
+        keycode::encode_value(&quarry::Value::from("a"), &mut tag_a);
+        let mut old_prefix = tag_a.clone();
+        old_prefix[0] = layout::FORMAT3_ENTRY_PREFIX;
+        let packed: Vec<sled::IVec> = tree
+            .scan_prefix(&old_prefix)
+            .keys()
+            .take(2)
+            .map(Result::unwrap)
+            .collect();
+        let packed_ids: Vec<u64> = packed.iter().map(|k| keycode::key_id(k).unwrap()).collect();
+        for key in &packed {
+            tree.remove(key).unwrap();
+        }
+        let mut block_key = tag_a.clone();
+        keycode::append_id(packed_ids[0], &mut block_key);
+        tree.insert(block_key, ids::encode_ids(&packed_ids))
+            .unwrap();
+        raw.flush().unwrap();
+    }
+    let db = Db::open(&path).unwrap();
+    let report = db.check().unwrap();
+    assert!(report.is_clean(), "{:?}", report.problems);
+    assert_eq!(answers(&db), before);
+    drop(db);
+    assert_eq!(entry_keys(&path), entries);
+    assert!(keys_of_kind(&path, layout::FORMAT3_ENTRY_PREFIX).is_empty());
 }
 
 #[test]
@@ -508,7 +623,7 @@ fn a_format_1_database_is_upgraded_on_open_with_group_counts_built() {
         keys_of_kind(&path, quarry::internals::layout::GROUP_PREFIX),
         groups
     );
-    assert_eq!(stored_format(&path), 3);
+    assert_eq!(stored_format(&path), 4);
 }
 
 #[test]
@@ -517,17 +632,19 @@ fn a_conversion_cut_short_by_a_crash_is_finished_at_the_next_open() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.db");
     let before = old_format_fixture(&path);
-    let entries = keys_of_kind(&path, layout::ENTRY_PREFIX);
+    let entries = entry_keys(&path);
 
-    // Cut short before the mark: the format says 3, the old keys are all there and some new
-    // ones were written, one of them wrong.
+    // Cut short before the mark: the format says 4, the old keys are all there and some
+    // format 3 keys were written, one of them wrong.
     rewrite_as_old_format(&path, 2);
     {
         let raw = raw_sled(&path);
-        write_format(&raw, 3);
+        write_format(&raw, 4);
         let tree = raw.open_tree(layout::collection_tree(1)).unwrap();
-        tree.insert(&entries[0], b"").unwrap();
-        tree.insert([layout::ENTRY_PREFIX, 1, 4, 0, 0, 1, 99, 1], b"")
+        let mut first = entries[0].clone();
+        first[0] = layout::FORMAT3_ENTRY_PREFIX;
+        tree.insert(first, b"").unwrap();
+        tree.insert([layout::FORMAT3_ENTRY_PREFIX, 1, 4, 0, 0, 1, 99, 1], b"")
             .unwrap();
         raw.flush().unwrap();
     }
@@ -546,7 +663,7 @@ fn a_conversion_cut_short_by_a_crash_is_finished_at_the_next_open() {
     rewrite_as_old_format(&path, 2);
     {
         let raw = raw_sled(&path);
-        write_format(&raw, 3);
+        write_format(&raw, 4);
         let tree = raw.open_tree(layout::collection_tree(1)).unwrap();
         for (key, value) in &converted {
             tree.insert(key, value).unwrap();
@@ -560,7 +677,7 @@ fn a_conversion_cut_short_by_a_crash_is_finished_at_the_next_open() {
     drop(db);
     assert!(keys_of_kind(&path, layout::OLD_ENTRY_PREFIX).is_empty());
     assert!(keys_of_kind(&path, layout::OLD_GROUP_PREFIX).is_empty());
-    assert_eq!(keys_of_kind(&path, layout::ENTRY_PREFIX), entries);
+    assert_eq!(entry_keys(&path), entries);
 }
 
 #[test]
@@ -594,8 +711,92 @@ fn a_format_2_load_cut_short_while_holding_its_counts_back_is_rolled_back_after_
     let report = db.check().unwrap();
     assert!(report.is_clean(), "{:?}", report.problems);
     drop((c, db));
-    assert!(keys_of_kind(&path, layout::ENTRY_PREFIX).is_empty());
+    assert!(entry_keys(&path).is_empty());
     assert!(keys_of_kind(&path, layout::GROUP_PREFIX).is_empty());
+}
+
+#[test]
+fn check_finds_id_blocks_that_overlap_are_misplaced_or_do_not_decode() {
+    use quarry::internals::{codec::ids, keycode, layout};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("damaged.db");
+    {
+        let db = Db::open(&path).unwrap();
+        let c = db.collection("c").unwrap();
+        c.create_index(&["n"]).unwrap();
+        c.create_unique_index(&["k"]).unwrap();
+        c.insert_many((1..=600).map(|i| json!({"n": i % 2, "k": i})))
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let block_of = |number: u32, value: quarry::Value, first: u64| {
+        let mut key = layout::block_prefix(number).to_vec();
+        keycode::encode_value(&value, &mut key);
+        keycode::append_id(first, &mut key);
+        key
+    };
+    {
+        let raw = raw_sled(&path);
+        let tree = raw.open_tree(layout::collection_tree(1)).unwrap();
+        let mut zero = layout::block_prefix(1).to_vec();
+        keycode::encode_value(&quarry::Value::Int(0), &mut zero);
+        let n0: Vec<sled::IVec> = tree.scan_prefix(&zero).keys().map(Result::unwrap).collect();
+        assert_eq!(n0.len(), 2, "300 ids of n = 0 in two blocks");
+        // The second block of n = 0 also claims document 300, which the first holds; the
+        // first block of n = 1 no longer decodes; k = 7 holds a second document; the block
+        // of k = 9 says it starts at document 9 but holds document 10.
+        let mut second = ids::decode_ids(&tree.get(&n0[1]).unwrap().unwrap()).unwrap();
+        assert_eq!(second[0], 302);
+        second.insert(0, 300);
+        tree.remove(&n0[1]).unwrap();
+        tree.insert(
+            block_of(1, quarry::Value::Int(0), 300),
+            ids::encode_ids(&second),
+        )
+        .unwrap();
+        tree.insert(
+            block_of(2, quarry::Value::Int(9), 9),
+            ids::encode_ids(&[10]),
+        )
+        .unwrap();
+        tree.insert(block_of(1, quarry::Value::Int(1), 1), &[9, 9])
+            .unwrap();
+        tree.insert(
+            block_of(2, quarry::Value::Int(7), 7),
+            ids::encode_ids(&[7, 8]),
+        )
+        .unwrap();
+        raw.flush().unwrap();
+    }
+    let db = Db::open(&path).unwrap();
+    let problems: Vec<String> = db
+        .check()
+        .unwrap()
+        .problems
+        .into_iter()
+        .map(|p| p.message)
+        .collect();
+    let has = |text: &str| problems.iter().any(|p| p.contains(text));
+    assert!(
+        has("index `c_k` has a block keyed by document 9 that holds 1 ids from document 10"),
+        "{problems:?}"
+    );
+    assert!(
+        has("index `c_n` has blocks that overlap at document 300"),
+        "{problems:?}"
+    );
+    assert!(
+        has("index `c_n`: corrupt data: index block"),
+        "{problems:?}"
+    );
+    assert!(
+        has("unique index `c_k` holds a duplicate value (document 8)"),
+        "{problems:?}"
+    );
+    let repaired = db.repair().unwrap();
+    assert!(repaired.is_clean(), "{:?}", repaired.problems);
+    assert_eq!(repaired.index_entries, 1200);
+    assert_eq!(db.query("from c where n = 1").unwrap().count(), 300);
 }
 
 #[test]
@@ -610,17 +811,20 @@ fn check_finds_entries_and_documents_that_disagree_and_repair_fixes_them() {
         db.flush().unwrap();
     }
     {
-        // Damage it behind quarry's back: remove one entry, add a stray one.
+        // Damage it behind quarry's back: remove the block of n = 0, add a block that says
+        // document 77 has n = 5.
+        use quarry::internals::{codec::ids, keycode};
         let raw = raw_sled(&path);
         let tree = raw
             .open_tree(quarry::internals::layout::collection_tree(1))
             .unwrap();
-        let prefix = quarry::internals::layout::entry_prefix(1);
+        let prefix = quarry::internals::layout::block_prefix(1);
         let first = tree.scan_prefix(prefix).keys().next().unwrap().unwrap();
         tree.remove(&first).unwrap();
         let mut stray = prefix.to_vec();
-        stray.extend_from_slice(&[9, 9, 9]);
-        tree.insert(stray, &[]).unwrap();
+        keycode::encode_value(&quarry::Value::Int(5), &mut stray);
+        keycode::append_id(77, &mut stray);
+        tree.insert(stray, ids::encode_ids(&[77])).unwrap();
         raw.flush().unwrap();
     }
     let db = Db::open(&path).unwrap();
@@ -630,7 +834,7 @@ fn check_finds_entries_and_documents_that_disagree_and_repair_fixes_them() {
         report
             .problems
             .iter()
-            .any(|p| p.message.contains("1 group counts that disagree"))
+            .any(|p| p.message.contains("2 group counts that disagree"))
     );
     assert!(
         report
@@ -638,12 +842,10 @@ fn check_finds_entries_and_documents_that_disagree_and_repair_fixes_them() {
             .iter()
             .any(|p| p.message.contains("missing 1 entries"))
     );
-    assert!(
-        report
-            .problems
-            .iter()
-            .any(|p| p.message.contains("does not give"))
-    );
+    assert!(report.problems.iter().any(|p| {
+        p.message
+            .contains("has entries for documents 77 that the documents do not give")
+    }));
     let repaired = db.repair().unwrap();
     assert!(repaired.is_clean(), "{:?}", repaired.problems);
     assert_eq!(repaired.index_entries, 10);

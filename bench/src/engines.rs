@@ -17,6 +17,8 @@ pub trait Engine {
     fn get(&self, id: u64) -> usize;
     /// `org = "ICC" and year >= 2020`, whole documents.
     fn indexed(&self) -> usize;
+    /// How many documents have `org = "ICC" and year >= 2020` (no document needs reading).
+    fn indexed_count(&self) -> usize;
     /// `order by date desc limit 10` (on an index), ties newest id first.
     fn latest(&self) -> usize;
     /// `order by words desc limit 10` (no index).
@@ -171,6 +173,17 @@ impl Engine for Quarry {
     }
     fn indexed(&self) -> usize {
         self.rows("from articles where org = 'ICC' and year >= 2020")
+    }
+    fn indexed_count(&self) -> usize {
+        match self
+            .db()
+            .execute("count from articles where org = 'ICC' and year >= 2020")
+            .expect("count")
+            .remove(0)
+        {
+            quarry::query::Output::Count(n) => n as usize,
+            other => panic!("{other:?}"),
+        }
     }
     fn latest(&self) -> usize {
         let rows: Vec<Article> = self
@@ -351,6 +364,13 @@ impl Engine for Sqlite {
     }
     fn indexed(&self) -> usize {
         self.docs("SELECT doc FROM docs WHERE json_extract(doc, '$.org') = 'ICC' AND json_extract(doc, '$.year') >= 2020")
+    }
+    fn indexed_count(&self) -> usize {
+        let sql = "SELECT count(*) FROM docs WHERE json_extract(doc, '$.org') = 'ICC' AND json_extract(doc, '$.year') >= 2020";
+        let mut statement = self.conn().prepare_cached(sql).expect("prepare");
+        statement
+            .query_row([], |row| row.get::<_, i64>(0))
+            .expect("count") as usize
     }
     fn latest(&self) -> usize {
         let sql = "SELECT doc FROM docs ORDER BY json_extract(doc, '$.date') DESC LIMIT 10";
@@ -561,6 +581,12 @@ impl Engine for RawSled {
                 ));
                 n + 1
             })
+    }
+    fn indexed_count(&self) -> usize {
+        let start = org_year_key("ICC", 2020, 0);
+        let mut end = b"ICC".to_vec();
+        end.push(1);
+        self.tree("org_year").range(start..end).keys().count()
     }
     fn latest(&self) -> usize {
         let docs = self.tree("docs");

@@ -28,6 +28,10 @@ const WORKLOADS: &[(&str, &str)] = &[
     ("load", "bulk import, two indexes (docs/s)"),
     ("get", "point get by id (µs)"),
     ("indexed", "org = ICC and year >= 2020, whole docs (ms)"),
+    (
+        "indexed_count",
+        "count where org = ICC and year >= 2020 (ms)",
+    ),
     ("latest", "order by date desc limit 10, indexed (ms)"),
     ("longest", "order by words desc limit 10, no index (ms)"),
     ("count_by", "count by org (ms)"),
@@ -141,6 +145,7 @@ fn run_engine(name: &str, n: usize, runs: usize, only: Option<&str>) {
             "indexed",
             (|e: &dyn Engine| e.indexed()) as fn(&dyn Engine) -> usize,
         ),
+        ("indexed_count", |e| e.indexed_count()),
         ("latest", |e| e.latest()),
         ("longest", |e| e.longest()),
         ("count_by", |e| e.count_by_org()),

@@ -19,6 +19,7 @@
 //! writing field changes apart keeps a later field's positions as short as the first's.
 
 use crate::codec::CodecError;
+use crate::codec::varint::{Cursor, put};
 use crate::text::search::{FIELD_SHIFT, MAX_TEXT_FIELDS};
 
 /// One document in a posting block: its id and the (field-tagged) positions of the term.
@@ -66,47 +67,6 @@ impl PostingList {
             (Some(&start), Some(&end)) => &self.positions[start..end],
             (Some(&start), None) => &self.positions[start..],
             _ => &[],
-        }
-    }
-}
-
-/// Appends `value` as a LEB128 varint.
-fn put(out: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        out.push((value as u8) | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
-}
-
-struct Cursor<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl Cursor<'_> {
-    fn next(&mut self) -> Result<u64, CodecError> {
-        let mut value = 0u64;
-        for shift in (0..64).step_by(7) {
-            let byte = *self
-                .bytes
-                .get(self.at)
-                .ok_or_else(|| CodecError::Decode("text index value cut short".into()))?;
-            self.at += 1;
-            value |= u64::from(byte & 0x7F) << shift;
-            if byte & 0x80 == 0 {
-                return Ok(value);
-            }
-        }
-        Err(CodecError::Decode("text index varint too long".into()))
-    }
-
-    fn done(&self) -> Result<(), CodecError> {
-        match self.at == self.bytes.len() {
-            true => Ok(()),
-            false => Err(CodecError::Decode(
-                "trailing bytes in a text index value".into(),
-            )),
         }
     }
 }
@@ -223,7 +183,7 @@ pub fn encode_block(postings: &[Posting], out: &mut Vec<u8>) {
 /// assert_eq!(ids, [(3, 2), (70, 1)]);
 /// ```
 pub fn walk_block(bytes: &[u8], mut each: impl FnMut(u64, &[u32])) -> Result<(), CodecError> {
-    let mut cursor = Cursor { bytes, at: 0 };
+    let mut cursor = Cursor::new(bytes);
     let count = cursor.next()?;
     if count == 0 || count > bytes.len() as u64 {
         return Err(bad("posting block with a bad count"));
@@ -322,7 +282,7 @@ pub fn decode_block_into(
 
 /// How many documents a posting block holds (read from its head, nothing decoded).
 pub fn block_len(bytes: &[u8]) -> Result<u64, CodecError> {
-    let count = Cursor { bytes, at: 0 }.next()?;
+    let count = Cursor::new(bytes).next()?;
     match count == 0 || count > bytes.len() as u64 {
         true => Err(bad("posting block with a bad count")),
         false => Ok(count),
@@ -404,7 +364,7 @@ pub fn encode_corpus(documents: u64, words: u64) -> Vec<u8> {
 
 /// Decodes the corpus record.
 pub fn decode_corpus(bytes: &[u8]) -> Result<(u64, u64), CodecError> {
-    let mut cursor = Cursor { bytes, at: 0 };
+    let mut cursor = Cursor::new(bytes);
     let pair = (cursor.next()?, cursor.next()?);
     cursor.done()?;
     Ok(pair)

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::codec::keycode;
 use crate::error::Result;
+use crate::store::blocks;
 use crate::store::index::IndexDef;
 use crate::store::state::CollectionState;
 use crate::store::{BuildProgress, Collection, Db, damage, layout};
@@ -236,41 +237,86 @@ fn check_collection(state: &CollectionState, report: &mut CheckReport) -> Result
             meta.count
         ));
     }
-    let mut previous_unique: Option<(u32, Vec<u8>)> = None;
-    for item in state.tree.scan_prefix([layout::ENTRY_PREFIX]).keys() {
-        let key = item?;
-        report.index_entries += 1;
+    // The blocks of one tuple of values come one after another: the last one read says
+    // where the next must start, and whether a unique index has seen the values already.
+    let mut previous: Option<(u32, Vec<u8>, u64)> = None;
+    let mut ids = Vec::new();
+    for item in state.tree.scan_prefix([layout::BLOCK_PREFIX]) {
+        let (key, block) = item?;
         let number = layout::index_number(&key).map(|(number, _)| number);
         let Some(def) = indexes.iter().find(|d| Some(d.number) == number) else {
-            problem(format!("index entry {key:?} belongs to no index"));
+            problem(format!("index block {key:?} belongs to no index"));
             continue;
         };
-        let id = keycode::key_id(&key).unwrap_or(0);
-        let known = expected
-            .get_mut(&def.number)
-            .is_some_and(|set| set.remove(key.as_ref()));
-        if !known {
+        let Some((values, first)) = keycode::split_id(&key) else {
             problem(format!(
-                "index `{}` has an entry for document {id} that the document does not give",
+                "index `{}` has a block whose key {key:?} does not end in an id",
+                def.name
+            ));
+            continue;
+        };
+        ids.clear();
+        if let Err(err) = blocks::decode_into(&key, &block, &mut ids) {
+            problem(format!("index `{}`: {err}", def.name));
+            continue;
+        }
+        report.index_entries += ids.len() as u64;
+        if ids[0] != first || ids.len() > layout::BLOCK_IDS {
+            problem(format!(
+                "index `{}` has a block keyed by document {first} that holds {} ids from \
+                 document {}",
+                def.name,
+                ids.len(),
+                ids[0]
+            ));
+        }
+        let same_values = previous
+            .as_ref()
+            .is_some_and(|(n, v, _)| *n == def.number && v == values);
+        if let Some((_, _, last)) = previous.as_ref().filter(|_| same_values)
+            && *last >= first
+        {
+            problem(format!(
+                "index `{}` has blocks that overlap at document {first}",
                 def.name
             ));
         }
-        if def.unique {
-            let values = keycode::split_id(&key).map_or(&key[..], |(values, _)| values);
-            let null_free = keycode::decode_key(&key[def.prefix().len()..], def.paths.len())
-                .is_ok_and(|(vals, _)| !vals.contains(&crate::value::Value::Null));
-            if null_free
-                && let Some((n, prev)) = &previous_unique
-                && *n == def.number
-                && prev == values
-            {
-                problem(format!(
-                    "unique index `{}` holds a duplicate value (document {id})",
-                    def.name
-                ));
-            }
-            previous_unique = Some((def.number, values.to_vec()));
+        let null_free = || {
+            keycode::decode_key(&key[def.prefix().len()..], def.paths.len())
+                .is_ok_and(|(vals, _)| !vals.contains(&crate::value::Value::Null))
+        };
+        if def.unique && (same_values || ids.len() > 1) && null_free() {
+            problem(format!(
+                "unique index `{}` holds a duplicate value (document {})",
+                def.name,
+                ids[ids.len().min(2) - 1]
+            ));
         }
+        let expected = expected.get_mut(&def.number);
+        let mut unknown = Vec::new();
+        let mut entry = values.to_vec();
+        for &id in &ids {
+            entry.truncate(values.len());
+            keycode::append_id(id, &mut entry);
+            if !expected.as_ref().is_some_and(|set| set.contains(&entry)) {
+                unknown.push(id);
+            }
+        }
+        if let Some(set) = expected {
+            for &id in &ids {
+                entry.truncate(values.len());
+                keycode::append_id(id, &mut entry);
+                set.remove(&entry);
+            }
+        }
+        if !unknown.is_empty() {
+            problem(format!(
+                "index `{}` has entries for documents {} that the documents do not give",
+                def.name,
+                summarise(&unknown)
+            ));
+        }
+        previous = Some((def.number, values.to_vec(), ids[ids.len() - 1]));
     }
     // While a bulk load holds back its count changes, the counts are those from before it.
     if !state.counts_held() {

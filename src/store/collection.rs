@@ -584,7 +584,7 @@ impl Collection {
         let known: Vec<u32> = self.state.meta().indexes.iter().map(|d| d.number).collect();
         let mut strays = Vec::new();
         for prefix in [
-            layout::ENTRY_PREFIX,
+            layout::BLOCK_PREFIX,
             layout::GROUP_PREFIX,
             layout::POSTING_PREFIX,
             layout::LENGTH_PREFIX,

@@ -100,6 +100,31 @@ pub(crate) fn decode_def(bytes: &[u8]) -> std::result::Result<IndexDef, crate::c
     })
 }
 
+/// Counts the entries under `prefix` (one index's keys of one kind) by their first value, as
+/// group-count keys; `entries` says how many entries a key and its value hold (`None`: leave
+/// it out). Keys whose first value does not decode are left out.
+pub(crate) fn count_groups_under(
+    reader: &crate::store::staged::Reader,
+    prefix: &[u8],
+    entries: impl Fn(&[u8], &[u8]) -> Option<u64>,
+) -> Result<std::collections::BTreeMap<Vec<u8>, u64>> {
+    let mut groups = std::collections::BTreeMap::new();
+    for item in reader.prefixed(prefix, false) {
+        let (key, value) = item?;
+        let Ok((_, rest)) = keycode::decode_value(&key[prefix.len()..]) else {
+            continue;
+        };
+        let Some(n) = entries(&key, &value) else {
+            continue;
+        };
+        let group_len = key.len() - rest.len();
+        *groups
+            .entry(layout::group_key(&key, group_len))
+            .or_insert(0) += n;
+    }
+    Ok(groups)
+}
+
 /// One index entry a document gives.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct Entry {
@@ -113,9 +138,15 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
-    /// The key without the document id: equal for two documents with equal values.
+    /// The key without the document id: equal for two documents with equal values, and the
+    /// key prefix of the blocks that hold their ids.
     pub fn value_prefix(&self) -> &[u8] {
         keycode::split_id(&self.key).map_or(&self.key[..], |(values, _)| values)
+    }
+
+    /// The document the entry belongs to.
+    pub fn id(&self) -> u64 {
+        keycode::key_id(&self.key).unwrap_or_default()
     }
 
     /// The key of the group count this entry adds to.
@@ -155,7 +186,7 @@ impl IndexDef {
                 self.name
             )));
         }
-        let prefix = layout::entry_prefix(self.number);
+        let prefix = layout::block_prefix(self.number);
         let mut entries = Vec::new();
         let mut tuple = Vec::with_capacity(per_path.len());
         cartesian(&per_path, &mut tuple, &mut |values: &[&Value]| {
@@ -214,31 +245,22 @@ impl IndexDef {
             .map_err(|e| Error::InvalidDocument(format!("text index `{}`: {e}", self.name)))
     }
 
-    /// The key prefix of all its entries.
+    /// The key prefix of all its blocks.
     pub(crate) fn prefix(&self) -> layout::IndexPrefix {
-        layout::entry_prefix(self.number)
+        layout::block_prefix(self.number)
     }
 
     /// Counts the stored entries of this index by their first value, as group-count keys:
-    /// what the group counts must say (for checking and rebuilding them). Entries that do not
-    /// decode are left out: `check` reports them as entries no document gives.
+    /// what the group counts must say (for checking and rebuilding them). Blocks that do not
+    /// decode are left out: `check` reports them.
     pub(crate) fn count_groups(
         &self,
         reader: &crate::store::staged::Reader,
     ) -> Result<std::collections::BTreeMap<Vec<u8>, u64>> {
         let prefix = self.prefix();
-        let mut groups = std::collections::BTreeMap::new();
-        for key in reader.prefixed(&prefix, false).keys() {
-            let key = key?;
-            let Ok((_, rest)) = keycode::decode_value(&key[prefix.len()..]) else {
-                continue;
-            };
-            let group_len = key.len() - rest.len();
-            *groups
-                .entry(layout::group_key(&key, group_len))
-                .or_insert(0) += 1;
-        }
-        Ok(groups)
+        count_groups_under(reader, &prefix, |key, block| {
+            crate::store::blocks::block_len(key, block).ok()
+        })
     }
 
     /// ` language english` for a text index, nothing for a value index: what `show indexes`

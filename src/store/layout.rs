@@ -16,11 +16,14 @@
 //!   "m/index/" <u32 index number>   -> IndexDef { number, name, paths, unique, multikey, state }
 //!   "m/journal"                     -> u64 first id of an import still running
 //!   "m/journal/saved/" <u64 doc id> -> a document that import replaced, as it was before
-//!   "m/layout"                      -> u32 3: the collection's keys are format 3's (below)
+//!   "m/layout"                      -> u32 4: the collection's keys are format 4's (below)
 //!   "d" <u64 doc id>                -> bincode document
-//!   "e" <index number> <keycode(values...)> <keycode(doc id)>  -> empty
-//!   "c" <index number> <keycode(first value)>                   -> u64 entries with that
-//!                                                                  first value (big-endian)
+//!   "b" <index number> <keycode(values...)> <keycode(first id)>  -> id block of a value index:
+//!                                                     the ids, from that first one on, of
+//!                                                     documents that give those values
+//!                                                     (codec::ids), at most BLOCK_IDS
+//!   "c" <index number> <keycode(first value)>       -> u64 entries with that first value
+//!                                                     (big-endian)
 //!   "x" <index number> <term> 0x00 <u64 first id>  -> posting block of a text index: the
 //!                                                     documents from that id on that hold the
 //!                                                     term, with its positions (codec::postings)
@@ -31,6 +34,12 @@
 //!                                                     words, and their words
 //! ```
 //!
+//! A value index's entry (values, id) is the id in the block of its values whose key is the
+//! greatest at or before the entry's own key `"b" <number> <values> <id>`: the blocks of one
+//! tuple of values hold disjoint, ascending runs of ids, so reading a key range's blocks in key
+//! order gives its entries in value order, then id order (see `store::blocks`). A load writes
+//! one key per distinct value and batch, not one per entry, and a count adds up block heads.
+//!
 //! A text index's keys are few and large: a block holds up to [`BLOCK_BYTES`] of postings and
 //! a page the lengths of 512 consecutive ids, so a load of many documents writes one key per
 //! term and batch, not one per term and document. Terms never hold a 0x00 byte, so a term's
@@ -39,8 +48,9 @@
 //! An index number below 255 is one byte, a larger one 0xFF and four (big-endian); with
 //! [`keycode`](crate::codec::keycode)'s short ids a date index's key fits the 22 bytes sled
 //! keeps inline. Formats 1 and 2 wrote entries as `"i" <u32> <values> <u64 id>` and counts as
-//! `"g" <u32> <first value>`: opening such a collection rewrites them (see
-//! `CollectionState::upgrade`); the new kind bytes keep the two layouts apart while it runs.
+//! `"g" <u32> <first value>`; format 3 wrote a key per entry, `"e" <number> <values> <id>`:
+//! opening such a collection rewrites them (see `CollectionState::upgrade`); the kind bytes
+//! keep the layouts apart while it runs.
 //!
 //! The `c` keys ("group counts") let `count by` on an index's leading path read one key per
 //! distinct value instead of one per entry; every batch that adds or removes entries updates
@@ -90,9 +100,13 @@ pub const DOC_PREFIX: u8 = b'd';
 /// Collection-tree key saying which key layout the collection has.
 pub const LAYOUT_KEY: &[u8] = b"m/layout";
 /// The key layout this build writes (the value of [`LAYOUT_KEY`]).
-pub const LAYOUT_VERSION: u32 = 3;
-/// Prefix byte of index entries.
-pub const ENTRY_PREFIX: u8 = b'e';
+pub const LAYOUT_VERSION: u32 = 4;
+/// Prefix byte of a value index's id blocks.
+pub const BLOCK_PREFIX: u8 = b'b';
+/// The most ids a value index's block holds: a bound on what one small write rewrites.
+pub const BLOCK_IDS: usize = 256;
+/// Prefix byte of value index entries as format 3 wrote them, one key each.
+pub const FORMAT3_ENTRY_PREFIX: u8 = b'e';
 /// Prefix byte of group counts.
 pub const GROUP_PREFIX: u8 = b'c';
 /// Prefix byte of a text index's posting blocks.
@@ -114,13 +128,13 @@ pub const OLD_ENTRY_PREFIX: u8 = b'i';
 /// Prefix byte of group counts as format 2 wrote them.
 pub const OLD_GROUP_PREFIX: u8 = b'g';
 
-/// The prefix of one index's entries or group counts: a kind byte, then the index number.
+/// The prefix of one index's blocks or group counts: a kind byte, then the index number.
 ///
 /// ```
-/// use quarry::internals::layout::{entry_prefix, index_number};
-/// assert_eq!(&entry_prefix(3)[..], b"e\x03");
-/// assert_eq!(entry_prefix(300).len(), 6);
-/// assert_eq!(index_number(&entry_prefix(300)), Some((300, 6)));
+/// use quarry::internals::layout::{block_prefix, index_number};
+/// assert_eq!(&block_prefix(3)[..], b"b\x03");
+/// assert_eq!(block_prefix(300).len(), 6);
+/// assert_eq!(index_number(&block_prefix(300)), Some((300, 6)));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IndexPrefix {
@@ -129,7 +143,8 @@ pub struct IndexPrefix {
 }
 
 impl IndexPrefix {
-    fn new(kind: u8, number: u32) -> IndexPrefix {
+    /// The prefix of index `number`'s keys of kind `kind`.
+    pub fn new(kind: u8, number: u32) -> IndexPrefix {
         let mut bytes = [kind, 0, 0, 0, 0, 0];
         let len = match u8::try_from(number) {
             Ok(small) if small < 0xFF => {
@@ -200,9 +215,9 @@ pub fn index_def_key(number: u32) -> Vec<u8> {
     [INDEX_DEF_PREFIX, &number.to_be_bytes()].concat()
 }
 
-/// The prefix shared by every entry of index `number`.
-pub fn entry_prefix(number: u32) -> IndexPrefix {
-    IndexPrefix::new(ENTRY_PREFIX, number)
+/// The prefix shared by every id block of value index `number`.
+pub fn block_prefix(number: u32) -> IndexPrefix {
+    IndexPrefix::new(BLOCK_PREFIX, number)
 }
 
 /// The prefix shared by every group count of index `number`.
@@ -210,10 +225,10 @@ pub fn group_prefix(number: u32) -> IndexPrefix {
     IndexPrefix::new(GROUP_PREFIX, number)
 }
 
-/// Every key prefix one index's keys may have (value entries, group counts, text keys).
+/// Every key prefix one index's keys may have (id blocks, group counts, text keys).
 pub fn index_prefixes(number: u32) -> [IndexPrefix; 5] {
     [
-        ENTRY_PREFIX,
+        BLOCK_PREFIX,
         GROUP_PREFIX,
         POSTING_PREFIX,
         LENGTH_PREFIX,
@@ -352,19 +367,19 @@ mod tests {
     #[test]
     fn index_numbers_take_one_byte_below_255_and_five_above() {
         for number in [0, 1, 254, 255, 256, 70_000, u32::MAX] {
-            let prefix = entry_prefix(number);
+            let prefix = block_prefix(number);
             assert_eq!(prefix.len(), if number < 255 { 2 } else { 6 });
             assert_eq!(index_number(&prefix), Some((number, prefix.len())));
         }
         // No index's prefix is the start of another's.
-        let prefixes: Vec<IndexPrefix> = [1, 255, 65_281, 65_535].map(entry_prefix).into();
+        let prefixes: Vec<IndexPrefix> = [1, 255, 65_281, 65_535].map(block_prefix).into();
         for a in &prefixes {
             for b in &prefixes {
                 assert!(a == b || !b.starts_with(a), "{a:?} {b:?}");
             }
         }
-        assert_eq!(index_number(&[ENTRY_PREFIX]), None);
-        assert_eq!(index_number(&[ENTRY_PREFIX, 0xFF, 0, 1]), None);
+        assert_eq!(index_number(&[BLOCK_PREFIX]), None);
+        assert_eq!(index_number(&[BLOCK_PREFIX, 0xFF, 0, 1]), None);
     }
 
     #[test]
@@ -377,16 +392,17 @@ mod tests {
 
     #[test]
     fn prefixes_do_not_collide() {
-        assert_ne!(entry_prefix(1)[0], doc_key(1)[0]);
-        assert_ne!(group_prefix(1)[0], entry_prefix(1)[0]);
+        assert_ne!(block_prefix(1)[0], doc_key(1)[0]);
+        assert_ne!(group_prefix(1)[0], block_prefix(1)[0]);
         assert_ne!(group_prefix(1)[0], doc_key(1)[0]);
         assert!(!index_def_key(1).starts_with(&[GROUP_PREFIX]));
-        assert!(group_key(&[ENTRY_PREFIX, 1, 9, 9, 7], 3).starts_with(&group_prefix(1)));
-        for kind in [ENTRY_PREFIX, GROUP_PREFIX] {
+        assert!(group_key(&[BLOCK_PREFIX, 1, 9, 9, 7], 3).starts_with(&group_prefix(1)));
+        for kind in [BLOCK_PREFIX, GROUP_PREFIX] {
+            assert_ne!(kind, FORMAT3_ENTRY_PREFIX);
             assert_ne!(kind, OLD_ENTRY_PREFIX);
             assert_ne!(kind, OLD_GROUP_PREFIX);
         }
         assert!(!index_def_key(1).starts_with(&[DOC_PREFIX]));
-        assert!(!index_def_key(1).starts_with(&[ENTRY_PREFIX]));
+        assert!(!index_def_key(1).starts_with(&[BLOCK_PREFIX]));
     }
 }

@@ -8,11 +8,13 @@
 //! - `bulk`: all-or-nothing bulk loads (imports) with a journal.
 //! - `write`: the batch writer through which every change goes, atomically.
 //! - `index`: index definitions and the entries a document gives.
+//! - `blocks`: a value index's entries packed into blocks of ids, changed and read.
 //! - `check`: verifying and repairing a whole database.
 //! - `compact`: rewriting a store into a fresh one and swapping them, crash-safely.
 //! - `scan`: index scans asked for in values, document reads, the read epoch.
 //! - `release_memory`: giving a closed database's memory back to the operating system.
 
+mod blocks;
 mod bulk;
 mod check;
 mod collection;
@@ -54,10 +56,10 @@ pub(crate) use write::{Writer, prepare_document};
 use crate::codec;
 use crate::error::{Error, Result};
 
-/// The on-disk format this build reads and writes. Formats 1 (without group counts) and 2
-/// (with 4-byte index numbers and 8-byte ids in every index key) are upgraded in place when
-/// opened: see `CollectionState::upgrade`.
-pub const FORMAT_VERSION: u32 = 3;
+/// The on-disk format this build reads and writes. Formats 1 (without group counts), 2 (with
+/// 4-byte index numbers and 8-byte ids in every index key) and 3 (with a key per index entry,
+/// not id blocks) are upgraded in place when opened: see `CollectionState::upgrade`.
+pub const FORMAT_VERSION: u32 = 4;
 
 /// The oldest format this build can upgrade.
 const OLDEST_FORMAT: u32 = 1;

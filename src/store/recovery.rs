@@ -1,4 +1,5 @@
-//! Putting a collection right when it opens: converting an older format's keys, rolling back
+//! Putting a collection right when it opens: converting an older format's keys (format 3's
+//! entries into id blocks, formats 1 and 2 first into format 3's keys), rolling back
 //! an import a crash interrupted, and removing indexes left half built or half dropped.
 //!
 //! Invariant: each step is safe to cut short at any point; the next open finds what is left and
@@ -9,8 +10,8 @@ use std::sync::Arc;
 
 use crate::codec::keycode;
 use crate::error::Result;
-use crate::store::index::IndexState;
-use crate::store::layout;
+use crate::store::index::{IndexState, count_groups_under};
+use crate::store::layout::{self, IndexPrefix};
 use crate::store::state::{CHUNK, CollectionState};
 use crate::store::write::Writer;
 
@@ -60,17 +61,35 @@ impl CollectionState {
         Ok(())
     }
 
-    /// Brings a collection written by format 1 or 2 to the key layout of format 3: rewrites
-    /// its index entries and group counts under their new prefixes, counting the groups from
-    /// the entries where format 1 wrote none, then marks the collection as converted and
-    /// deletes the old keys. Run before [`CollectionState::recover`], which reads the new
-    /// layout. A crash anywhere in it leaves what the next open redoes: before the mark, the
-    /// old keys are intact and the new ones are written again from them; after it, only the
-    /// old keys' deletion is left.
+    /// Brings a collection written by an older format to the key layout of this one. Run
+    /// before [`CollectionState::recover`], which reads the new layout.
+    ///
+    /// - Formats 1 and 2: their index entries and group counts are rewritten under format 3's
+    ///   prefixes, the groups counted from the entries where format 1 wrote none; then the
+    ///   collection is marked as format 3 and the old keys deleted. A crash before the mark
+    ///   leaves the old keys intact, and the next open writes the new ones again from them;
+    ///   after it, only the old keys' deletion is left.
+    /// - Format 3: its entries, one key each, are packed into id blocks, a few thousand per
+    ///   batch that writes their blocks and deletes them, so that a crash leaves each entry
+    ///   either in a block or as it was; once none is left the collection is marked as format
+    ///   4. Group counts do not change.
     pub fn upgrade(&self) -> Result<()> {
         let _guard = self.lock_writes()?;
-        if self.tree.get(layout::LAYOUT_KEY)?.is_none() {
-            for prefix in [layout::ENTRY_PREFIX, layout::GROUP_PREFIX] {
+        let layout_version = match self.tree.get(layout::LAYOUT_KEY)? {
+            None => None,
+            Some(bytes) => Some(layout::read_u32(&bytes).ok_or_else(|| {
+                crate::error::Error::Corrupt(format!(
+                    "collection `{}`: unreadable layout mark",
+                    self.name
+                ))
+            })?),
+        };
+        if layout_version.is_none() {
+            for prefix in [
+                layout::FORMAT3_ENTRY_PREFIX,
+                layout::BLOCK_PREFIX,
+                layout::GROUP_PREFIX,
+            ] {
                 self.remove_prefix(&[prefix])?;
             }
             self.convert_old_keys(layout::OLD_ENTRY_PREFIX)?;
@@ -81,7 +100,8 @@ impl CollectionState {
             };
             if groups == 0 && !counts_held {
                 for def in &self.meta().indexes {
-                    let counts = def.count_groups(&self.reader())?;
+                    let prefix = IndexPrefix::new(layout::FORMAT3_ENTRY_PREFIX, def.number);
+                    let counts = count_groups_under(&self.reader(), &prefix, |_, _| Some(1))?;
                     for chunk in counts.into_iter().collect::<Vec<_>>().chunks(CHUNK * 10) {
                         let mut writer = Writer::new(self);
                         for (key, count) in chunk {
@@ -91,13 +111,47 @@ impl CollectionState {
                     }
                 }
             }
-            self.tree
-                .insert(layout::LAYOUT_KEY, &layout::LAYOUT_VERSION.to_be_bytes())?;
+            self.tree.insert(layout::LAYOUT_KEY, &3u32.to_be_bytes())?;
         }
         for prefix in [layout::OLD_ENTRY_PREFIX, layout::OLD_GROUP_PREFIX] {
             self.remove_prefix(&[prefix])?;
         }
+        if layout_version.is_none_or(|v| v < layout::LAYOUT_VERSION) {
+            self.pack_entries()?;
+            self.tree
+                .insert(layout::LAYOUT_KEY, &layout::LAYOUT_VERSION.to_be_bytes())?;
+        }
         Ok(())
+    }
+
+    /// Moves format 3's entries (`"e" <number> <values> <id>`, one key each) into id blocks,
+    /// [`CHUNK`] × 10 entries per batch, each batch deleting the entries it packs.
+    fn pack_entries(&self) -> Result<()> {
+        loop {
+            let keys: Vec<sled::IVec> = self
+                .tree
+                .scan_prefix([layout::FORMAT3_ENTRY_PREFIX])
+                .keys()
+                .take(CHUNK * 10)
+                .collect::<std::result::Result<_, _>>()?;
+            if keys.is_empty() {
+                return Ok(());
+            }
+            let mut writer = Writer::new(self);
+            for key in &keys {
+                writer.remove_key(key);
+                // A key without an index number and an id is left out: `check` then reports
+                // the entry its document misses.
+                if let (Some(_), Some((values, id))) =
+                    (layout::index_number(key), keycode::split_id(key))
+                {
+                    let mut values = values.to_vec();
+                    values[0] = layout::BLOCK_PREFIX;
+                    writer.pack_entry(&values, id);
+                }
+            }
+            writer.commit_unchecked()?;
+        }
     }
 
     /// Writes every old-layout key of one kind (`"i"`/`"g"` `<u32 index number>` ...) again
@@ -118,7 +172,7 @@ impl CollectionState {
                 let Some(id) = layout::read_u64(&key[split..]) else {
                     continue;
                 };
-                let mut new_key = layout::entry_prefix(number).to_vec();
+                let mut new_key = IndexPrefix::new(layout::FORMAT3_ENTRY_PREFIX, number).to_vec();
                 new_key.extend_from_slice(&key[5..split]);
                 keycode::append_id(id, &mut new_key);
                 new_key

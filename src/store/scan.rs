@@ -4,7 +4,8 @@
 //! The planner never sees a key. It describes what it wants from an index as [`Bounds`]:
 //! equalities (each a set of values) on the index's leading paths, then all values, a range of
 //! one type, or a string prefix on the next path. [`KeyRanges::new`] turns them into byte
-//! ranges of the index's entries with the key encoding, and the scan hands back document ids.
+//! ranges of the index's blocks with the key encoding, and the scan hands back the document
+//! ids the blocks hold.
 //!
 //! Invariant: every key range starts at the index's own entry prefix and ends before the next
 //! index's, and a range of one type's values stays inside that type's tag band, so a scan
@@ -15,6 +16,7 @@ use std::sync::Arc;
 
 use crate::codec::keycode;
 use crate::error::{Error, Result};
+use crate::store::blocks::{self, BlockIds};
 use crate::store::index::IndexDef;
 use crate::store::layout;
 use crate::store::staged::{Entries, Reader};
@@ -56,6 +58,8 @@ pub(crate) struct Bounds {
 }
 
 /// One contiguous range of index keys: `start` inclusive, `end` exclusive (`None`: to the end).
+/// A range's ends are entry keys or value prefixes, never inside a block: a block's entries
+/// share its values, so a range that holds a block's key holds all of its entries.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct KeyRange {
     start: Vec<u8>,
@@ -223,9 +227,9 @@ impl CollectionState {
         epoch.is_settled() && self.batches() == epoch.0
     }
 
-    /// Counts the entries in `ranges`, up to `cap`. With `keep`, the ids read are kept so that
-    /// running the scan forwards starts where the count stopped; what was read while a batch
-    /// was being applied, or with a read error, is not kept.
+    /// Counts the entries in `ranges`, up to `cap`, from the heads of their blocks. With `keep`, the ids read are
+    /// kept so that running the scan forwards starts where the count stopped; what was read
+    /// while a batch was being applied, or with a read error, is not kept.
     pub fn estimate(&self, ranges: &KeyRanges, keep: bool, cap: u64) -> Estimate {
         let epoch = self.epoch();
         let mut ids = Vec::new();
@@ -234,20 +238,21 @@ impl CollectionState {
         let mut last_key = None;
         let mut failed = false;
         let reader = self.reader();
-        for range in ranges.0.iter() {
-            let remaining = usize::try_from(cap - count).unwrap_or(usize::MAX);
-            for key in range
-                .iter_after(&reader, None, false)
-                .keys()
-                .take(remaining)
-            {
-                count += 1;
-                match key {
-                    Ok(key) if keep => {
-                        ids.extend(keycode::key_id(&key));
+        'ranges: for range in ranges.0.iter() {
+            for item in range.iter_after(&reader, None, false) {
+                if count >= cap {
+                    break 'ranges;
+                }
+                let read = item.and_then(|(key, block)| {
+                    let n = blocks::block_len(&key, &block)?;
+                    if keep {
+                        blocks::decode_into(&key, &block, &mut ids)?;
                         last_key = Some(key);
                     }
-                    Ok(_) => {}
+                    Ok(n)
+                });
+                match read {
+                    Ok(n) => count += n,
                     Err(_) => failed = true,
                 }
             }
@@ -266,9 +271,36 @@ impl CollectionState {
             })
         });
         Estimate {
-            entries: count,
+            entries: count.min(cap),
             start,
         }
+    }
+
+    /// How many entries `ranges` hold, from the heads of their blocks (no id is decoded);
+    /// [`Error::Interrupted`] once `interrupted` says so (asked at every block).
+    pub fn count_entries(&self, ranges: &KeyRanges, interrupted: impl Fn() -> bool) -> Result<u64> {
+        let reader = self.reader();
+        let mut count = 0;
+        for range in ranges.0.iter() {
+            for item in range.iter_after(&reader, None, false) {
+                if interrupted() {
+                    return Err(Error::Interrupted);
+                }
+                let (key, block) = item?;
+                count += blocks::block_len(&key, &block)?;
+            }
+        }
+        Ok(count)
+    }
+
+    /// Whether `index`, as the collection holds it now, has at most one entry per document
+    /// (no document gave it an array): then its entries in any key ranges are as many as
+    /// their documents.
+    pub fn one_entry_per_document(&self, index: &IndexDef) -> bool {
+        self.meta()
+            .indexes
+            .iter()
+            .any(|d| d.number == index.number && !d.multikey)
     }
 
     /// The document ids of the entries in `ranges`, in key order (backwards with `reverse`),
@@ -284,10 +316,10 @@ impl CollectionState {
         let reader = self.reader();
         let ranges = ranges.0;
         if reverse {
-            let keys = (0..ranges.len())
+            let ids = (0..ranges.len())
                 .rev()
-                .flat_map(move |i| ranges[i].iter_after(&reader, None, true).keys());
-            return (Box::new(key_ids(keys)), 0);
+                .flat_map(move |i| BlockIds::new(ranges[i].iter_after(&reader, None, true), true));
+            return (Box::new(ids), 0);
         }
         let read = start.filter(|s| self.unchanged_since(s.epoch));
         let (first_range, last_key) = match &read {
@@ -299,12 +331,11 @@ impl CollectionState {
             .into_iter()
             .flat_map(|s| (0..s.ids.len()).map(move |i| Ok(s.ids[i])));
         let mut after = last_key;
-        let keys = (first_range..ranges.len()).flat_map(move |i| {
-            ranges[i]
-                .iter_after(&reader, after.take().as_deref(), false)
-                .keys()
+        let ids = (first_range..ranges.len()).flat_map(move |i| {
+            let blocks = ranges[i].iter_after(&reader, after.take().as_deref(), false);
+            BlockIds::new(blocks, false)
         });
-        (Box::new(read_ids.chain(key_ids(keys))), known)
+        (Box::new(read_ids.chain(ids)), known)
     }
 
     /// The stored bytes of document `id`, undecoded.
@@ -321,12 +352,4 @@ impl CollectionState {
             Ok((id, Stored(bytes)))
         })
     }
-}
-
-/// The document ids of index keys (keys that hold none are passed over).
-fn key_ids(keys: impl Iterator<Item = Result<sled::IVec>>) -> impl Iterator<Item = Result<u64>> {
-    keys.filter_map(|key| match key {
-        Err(e) => Some(Err(e)),
-        Ok(key) => keycode::key_id(&key).map(Ok),
-    })
 }

@@ -260,13 +260,6 @@ impl Iterator for Entries {
     }
 }
 
-impl Entries {
-    /// The keys alone.
-    pub fn keys(self) -> impl Iterator<Item = Result<IVec>> + Send {
-        self.map(|entry| entry.map(|(key, _)| key))
-    }
-}
-
 /// A tree's entries in one direction.
 type TreeEntries = Box<dyn Iterator<Item = sled::Result<(IVec, IVec)>> + Send>;
 

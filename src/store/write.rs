@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::codec::{document, keycode};
 use crate::error::{Error, Result};
+use crate::store::blocks::{self, BlockChanges};
 use crate::store::index::{Entry, IndexDef};
 use crate::store::layout;
 use crate::store::staged::Batch;
@@ -26,6 +27,8 @@ pub(crate) struct Writer<'a> {
     removed: HashSet<Vec<u8>>,
     /// How this batch changes each group count it touches.
     groups: GroupChanges,
+    /// What this batch changes in value indexes, applied to their id blocks at commit.
+    blocks: BlockChanges,
     defs_changed: bool,
     buffer: Vec<u8>,
     /// Bytes of the documents (and other values) this batch writes.
@@ -82,6 +85,7 @@ impl<'a> Writer<'a> {
             added_unique: Vec::new(),
             removed: HashSet::new(),
             groups: GroupChanges::default(),
+            blocks: BlockChanges::default(),
             defs_changed: false,
             buffer: Vec::new(),
             value_bytes: 0,
@@ -226,9 +230,15 @@ impl<'a> Writer<'a> {
         build.write(unbatched.then_some(&put), &state.reader(), &mut self.batch)
     }
 
-    /// Removes a raw key (used when dropping an index's entries and group counts).
+    /// Removes a raw key (used when dropping an index's blocks and group counts).
     pub fn remove_key(&mut self, key: &[u8]) {
         self.batch.remove(key);
+    }
+
+    /// Adds an entry that is already counted in its group (an older format's entry being
+    /// packed into a block): `values` is its block prefix.
+    pub fn pack_entry(&mut self, values: &[u8], id: u64) {
+        self.blocks.add(values, id);
     }
 
     /// Writes a raw key (the bulk loader's journal).
@@ -326,6 +336,10 @@ impl<'a> Writer<'a> {
                 );
             }
         }
+        let blocks = std::mem::take(&mut self.blocks);
+        if !blocks.is_empty() {
+            blocks.apply(&self.state.reader(), &mut self.batch)?;
+        }
         let text = std::mem::take(&mut self.text);
         if !text.is_empty() {
             text.apply(&self.state.reader(), &mut self.batch)?;
@@ -359,7 +373,7 @@ impl<'a> Writer<'a> {
     }
 
     fn add_entry(&mut self, entry: Entry, id: u64) {
-        self.batch.insert(entry.key.as_slice(), &[]);
+        self.blocks.add(entry.value_prefix(), id);
         *self.groups.entry(entry.group_key()).or_insert(0) += 1;
         if !self.removed.is_empty() {
             self.removed.remove(&entry.key);
@@ -370,7 +384,7 @@ impl<'a> Writer<'a> {
     }
 
     fn remove_entry(&mut self, entry: &Entry) {
-        self.batch.remove(entry.key.as_slice());
+        self.blocks.remove(entry.value_prefix(), entry.id());
         *self.groups.entry(entry.group_key()).or_insert(0) -= 1;
         self.removed.insert(entry.key.clone());
     }
@@ -386,9 +400,8 @@ impl<'a> Writer<'a> {
             {
                 return Err(self.violation(entry));
             }
-            for key in self.state.prefixed(prefix, false).keys() {
-                let key = key?;
-                if keycode::key_id(&key) != Some(*id) && !self.removed.contains(key.as_ref()) {
+            for other in blocks::ids_of(&self.state.reader(), prefix)? {
+                if other != *id && !self.removed.contains(&entry_key(prefix, other)) {
                     return Err(self.violation(entry));
                 }
             }
@@ -408,6 +421,13 @@ impl<'a> Writer<'a> {
         };
         Error::UniqueViolation { index, value }
     }
+}
+
+/// The key of entry (`values`, `id`): its values' block prefix, then the id.
+fn entry_key(values: &[u8], id: u64) -> Vec<u8> {
+    let mut key = values.to_vec();
+    keycode::append_id(id, &mut key);
+    key
 }
 
 /// Whether writes keep this index's entries up to date.

@@ -1,5 +1,6 @@
-//! Counting: `count` from the collection's counter, from index keys, or from the documents
-//! the filter passes. (`count by` is a grouping: see `group`.)
+//! Counting: `count` from the collection's counter, from index keys (the heads of the id
+//! blocks, when no document gives the index two entries), or from the documents the filter
+//! passes. (`count by` is a grouping: see `group`.)
 
 use std::time::Instant;
 
@@ -25,6 +26,15 @@ pub(crate) fn count(
             let _whole_batches = collection.state.read_gate();
             if let Access::Search(scan) = &plan.access {
                 (scan.condition.count(&collection.state)?, 1)
+            } else if let Access::IndexScan(scan) = &plan.access
+                && collection.state.one_entry_per_document(&scan.index)
+            {
+                let interrupt = plan.interrupt.as_ref();
+                let interrupted = || interrupt.is_some_and(|flag| flag.is_raised());
+                (
+                    collection.state.count_entries(&scan.ranges, interrupted)?,
+                    1,
+                )
             } else {
                 let ids = source_ids(collection, &plan.access, plan.interrupt.as_ref());
                 (count_items(ids)?, 1)
