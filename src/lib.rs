@@ -260,7 +260,7 @@ pub mod internals {
     /// The byte encodings.
     pub mod codec {
         pub use crate::codec::{
-            decode_record, document, encode_record, ids, keycode, postings, typed,
+            decode_record, document, encode_record, ids, keycode, pages, postings, typed,
         };
     }
     pub use crate::codec::keycode;

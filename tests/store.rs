@@ -366,12 +366,13 @@ fn a_newer_format_version_is_refused_naming_both_versions() {
 }
 
 /// Rewrites a closed database behind quarry's back as format `version` (1, 2 or 3) left it.
-/// Format 3: a key per index entry, `"e" <index number> <values> <id>`, and layout mark 3.
+/// Format 3: a key per document, `"d" <id>`, a key per index entry, `"e" <index number>
+/// <values> <id>`, and layout mark 3.
 /// Formats 1 and 2: index entries `"i" <u32 index number> <values> <u64 id>`, group counts
 /// `"g" <u32 index number> <first value>` (format 2 only; format 1 had none), and no layout
 /// mark.
 fn rewrite_as_old_format(path: &std::path::Path, version: u32) {
-    use quarry::internals::codec::ids;
+    use quarry::internals::codec::{ids, pages};
     use quarry::internals::keycode;
     use quarry::internals::layout;
     let raw = raw_sled(path);
@@ -393,6 +394,20 @@ fn rewrite_as_old_format(path: &std::path::Path, version: u32) {
                 entry[0] = layout::FORMAT3_ENTRY_PREFIX;
                 keycode::append_id(id, &mut entry);
                 tree.insert(entry, b"").unwrap();
+            }
+        }
+        let pages: Vec<_> = tree
+            .scan_prefix([layout::PAGE_PREFIX])
+            .map(Result::unwrap)
+            .collect();
+        for (key, page) in pages {
+            tree.remove(&key).unwrap();
+            let number = layout::page_number(&key).unwrap();
+            for (slot, body) in pages::read_page(&page).unwrap() {
+                if let pages::Body::Here(range) = body {
+                    let id = number * pages::PAGE_SLOTS + slot;
+                    tree.insert(layout::doc_key(id), &page[range]).unwrap();
+                }
             }
         }
         tree.insert(layout::LAYOUT_KEY, &3u32.to_be_bytes())
@@ -532,7 +547,9 @@ fn a_format_2_database_is_converted_on_open_to_short_index_keys() {
 
 #[test]
 fn a_format_3_database_is_packed_on_open_into_id_blocks() {
-    use quarry::internals::layout::{BLOCK_PREFIX, FORMAT3_ENTRY_PREFIX, GROUP_PREFIX};
+    use quarry::internals::layout::{
+        BLOCK_PREFIX, DOC_PREFIX, FORMAT3_ENTRY_PREFIX, GROUP_PREFIX, PAGE_PREFIX,
+    };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.db");
     let before = old_format_fixture(&path);
@@ -556,18 +573,33 @@ fn a_format_3_database_is_packed_on_open_into_id_blocks() {
     assert_eq!(keys_of_kind(&path, BLOCK_PREFIX), blocks);
     assert_eq!(keys_of_kind(&path, GROUP_PREFIX), groups);
     assert!(keys_of_kind(&path, FORMAT3_ENTRY_PREFIX).is_empty());
+    // Documents 1 to 30 in two pages, none apart.
+    assert_eq!(keys_of_kind(&path, PAGE_PREFIX).len(), 2);
+    assert!(keys_of_kind(&path, DOC_PREFIX).is_empty());
 }
 
 #[test]
 fn packing_cut_short_by_a_crash_is_finished_at_the_next_open() {
-    use quarry::internals::{codec::ids, keycode, layout};
+    use quarry::internals::{
+        codec::{ids, pages},
+        keycode, layout,
+    };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.db");
     let before = old_format_fixture(&path);
     let entries = entry_keys(&path);
+    let first_page = {
+        let raw = raw_sled(&path);
+        let tree = raw.open_tree(layout::collection_tree(1)).unwrap();
+        tree.scan_prefix([layout::PAGE_PREFIX])
+            .next()
+            .unwrap()
+            .unwrap()
+    };
+    assert_eq!(layout::page_number(&first_page.0), Some(0));
     rewrite_as_old_format(&path, 3);
     {
-        // A batch of the packing landed: the first two entries of the tag "a" are in a block
+        // Batches of the packing landed: the first two entries of the tag "a" are in a block
         // and gone as entries; the format already says 4, the layout mark still 3.
         let raw = raw_sled(&path);
         write_format(&raw, 4);
@@ -590,6 +622,12 @@ fn packing_cut_short_by_a_crash_is_finished_at_the_next_open() {
         keycode::append_id(packed_ids[0], &mut block_key);
         tree.insert(block_key, ids::encode_ids(&packed_ids))
             .unwrap();
+        // And the documents of the first page are in it.
+        let (page_key, page) = &first_page;
+        for (slot, _) in pages::read_page(page).unwrap() {
+            tree.remove(layout::doc_key(slot)).unwrap();
+        }
+        tree.insert(page_key, page).unwrap();
         raw.flush().unwrap();
     }
     let db = Db::open(&path).unwrap();
@@ -599,6 +637,7 @@ fn packing_cut_short_by_a_crash_is_finished_at_the_next_open() {
     drop(db);
     assert_eq!(entry_keys(&path), entries);
     assert!(keys_of_kind(&path, layout::FORMAT3_ENTRY_PREFIX).is_empty());
+    assert!(keys_of_kind(&path, layout::DOC_PREFIX).is_empty());
 }
 
 #[test]
@@ -654,7 +693,9 @@ fn a_conversion_cut_short_by_a_crash_is_finished_at_the_next_open() {
     assert_eq!(answers(&db), before);
     drop(db);
 
-    // Cut short after the mark: only the old keys' deletion was left.
+    // Cut short after the mark of format 3's keys: the old keys' deletion and the packing
+    // into format 4's pages and blocks were left.
+    rewrite_as_old_format(&path, 3);
     let converted: Vec<_> = {
         let raw = raw_sled(&path);
         let tree = raw.open_tree(layout::collection_tree(1)).unwrap();

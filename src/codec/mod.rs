@@ -5,12 +5,14 @@
 //! - [`typed`]: serde types read straight from stored documents.
 //! - [`postings`]: a text index's posting blocks, length pages and corpus record.
 //! - [`ids`]: a value index's blocks of document ids.
+//! - [`pages`]: a collection's documents, packed into pages of consecutive ids.
 //! - `varint`: the LEB128 integers both kinds of block are made of.
 //! - [`encode_record`] / [`decode_record`]: catalog records (bincode through serde).
 
 pub mod document;
 pub mod ids;
 pub mod keycode;
+pub mod pages;
 pub mod postings;
 pub mod typed;
 mod varint;

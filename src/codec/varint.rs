@@ -46,6 +46,11 @@ impl<'a> Cursor<'a> {
         ))
     }
 
+    /// How many bytes were read.
+    pub fn position(&self) -> usize {
+        self.at
+    }
+
     /// Fails unless every byte was read.
     pub fn done(&self) -> Result<(), CodecError> {
         match self.at == self.bytes.len() {

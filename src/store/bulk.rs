@@ -238,11 +238,8 @@ impl<'a> BulkLoad<'a> {
     fn key_map(&mut self, key: &Path) -> Result<&mut HashMap<Vec<u8>, u64>> {
         if self.keys.as_ref().is_none_or(|(p, _)| p != key) {
             let mut map = HashMap::new();
-            for item in self.state.tree.scan_prefix([layout::DOC_PREFIX]) {
-                let (k, bytes) = item?;
-                let Some(id) = layout::doc_id(&k) else {
-                    continue;
-                };
+            for item in self.state.stored_documents() {
+                let (id, bytes) = item?;
                 let doc = self.state.decode(id, &bytes)?;
                 if let Some(value) = key.first(&doc) {
                     let mut encoded = Vec::new();
@@ -354,22 +351,18 @@ pub(crate) fn roll_back(state: &CollectionState) -> Result<()> {
     }
     // Delete what the load added.
     loop {
-        let added: Vec<(sled::IVec, sled::IVec)> = state
-            .tree
-            .range(layout::doc_key(first_id).to_vec()..vec![layout::DOC_PREFIX + 1])
+        let added: Vec<(u64, crate::store::Stored)> = state
+            .stored_documents_from(first_id)
             .take(BATCH_DOCS)
-            .collect::<std::result::Result<_, _>>()?;
+            .collect::<Result<_>>()?;
         if added.is_empty() {
             break;
         }
         let mut writer = Writer::new(state);
-        for (key, bytes) in &added {
-            let Some(id) = layout::doc_id(key) else {
-                continue;
-            };
+        for (id, bytes) in &added {
             let doc = document::decode_document(bytes, None)
                 .map_err(|e| Error::Corrupt(format!("document {id}: {e}")))?;
-            writer.remove(id, &doc)?;
+            writer.remove(*id, &doc)?;
         }
         commit(writer)?;
     }

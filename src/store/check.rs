@@ -5,11 +5,11 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::codec::keycode;
-use crate::error::Result;
-use crate::store::blocks;
+use crate::error::{Error, Result};
 use crate::store::index::IndexDef;
 use crate::store::state::CollectionState;
 use crate::store::{BuildProgress, Collection, Db, damage, layout};
+use crate::store::{blocks, pages};
 
 /// One thing `check` found wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -186,11 +186,14 @@ fn check_collection(state: &CollectionState, report: &mut CheckReport) -> Result
         indexes.iter().map(|d| (d.number, HashSet::new())).collect();
     let mut documents = 0u64;
     let mut max_id = 0u64;
-    for item in state.tree.scan_prefix([layout::DOC_PREFIX]) {
-        let (key, bytes) = item?;
-        let Some(id) = layout::doc_id(&key) else {
-            problem(format!("unreadable document key {key:?}"));
-            continue;
+    for item in state.stored_documents() {
+        let (id, bytes) = match item {
+            Ok(document) => document,
+            Err(Error::Corrupt(why)) => {
+                problem(why);
+                continue;
+            }
+            Err(err) => return Err(err),
         };
         documents += 1;
         max_id = max_id.max(id);
@@ -222,6 +225,18 @@ fn check_collection(state: &CollectionState, report: &mut CheckReport) -> Result
                 }
                 Err(err) => problem(format!("document {id}: {err}")),
             }
+        }
+    }
+    for key in state.tree.scan_prefix([layout::DOC_PREFIX]).keys() {
+        let key = key?;
+        let marked = match layout::doc_id(&key) {
+            Some(id) => pages::marked_apart(&state.reader(), id).unwrap_or(false),
+            None => false,
+        };
+        if !marked {
+            problem(format!(
+                "document key {key:?} is stored apart but no page lists it"
+            ));
         }
     }
     report.documents += documents;

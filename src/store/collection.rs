@@ -15,7 +15,7 @@ use crate::store::progress::{BuildProgress, Reporting};
 use crate::store::state::{CHUNK, CollectionState, TEXT_BUILD_BYTES};
 use crate::store::text::TextBuild;
 use crate::store::write::{Writer, prepare_document};
-use crate::store::{Db, DbInner};
+use crate::store::{Db, DbInner, Stored};
 use crate::text::Language;
 use crate::value::{Value, to_value};
 
@@ -429,20 +429,17 @@ impl Collection {
         if def.is_text() {
             return self.backfill_text(&def, TEXT_BUILD_BYTES, &mut reporting);
         }
-        let mut next = layout::doc_key(0).to_vec();
-        let end = [layout::DOC_PREFIX + 1];
+        let mut next = 0;
         loop {
-            let chunk: Vec<(sled::IVec, sled::IVec)> = self
+            let chunk: Vec<(u64, Stored)> = self
                 .state
-                .tree
-                .range(next.as_slice()..&end[..])
+                .stored_documents_from(next)
                 .take(CHUNK)
-                .collect::<std::result::Result<_, _>>()?;
+                .collect::<Result<_>>()?;
             let Some((last, _)) = chunk.last() else {
                 return Ok(());
             };
-            next = last.to_vec();
-            next.push(0);
+            next = last + 1;
             let mut writer = Writer::new(&self.state);
             let position = writer
                 .meta()
@@ -450,26 +447,23 @@ impl Collection {
                 .iter()
                 .position(|d| d.number == number)
                 .ok_or_else(|| Error::NotFound(format!("index number {number} not found")))?;
-            for (key, bytes) in &chunk {
-                let (id, doc) = self.stored_document(key, bytes)?;
-                writer.add_index_entries(position, id, &doc)?;
+            for (id, bytes) in &chunk {
+                let doc = self.stored_document(*id, bytes)?;
+                writer.add_index_entries(position, *id, &doc)?;
             }
             writer.commit()?;
             reporting.read(chunk.len() as u64);
         }
     }
 
-    /// The id and document (without `_id`) of a stored document's key and bytes.
-    fn stored_document(&self, key: &[u8], bytes: &[u8]) -> Result<(u64, Value)> {
-        let id = layout::doc_id(key)
-            .ok_or_else(|| Error::Corrupt(format!("bad document key {key:?}")))?;
-        let doc = document::decode_document(bytes, None).map_err(|e| {
+    /// Document `id` (without `_id`) from its stored bytes.
+    fn stored_document(&self, id: u64, bytes: &[u8]) -> Result<Value> {
+        document::decode_document(bytes, None).map_err(|e| {
             Error::Corrupt(format!(
                 "document {id} of collection `{}`: {e}",
                 self.state.name
             ))
-        })?;
-        Ok((id, doc))
+        })
     }
 
     /// Fills text index `def` from every stored document, in id order: its postings gather
@@ -482,7 +476,6 @@ impl Collection {
         reporting: &mut Reporting,
     ) -> Result<()> {
         let mut build = TextBuild::new(def.number);
-        let end = [layout::DOC_PREFIX + 1];
         // Blocks outside batches only while the index is building (see `TextBuild`).
         let unbatched = !def.is_ready();
         let write = |build: &mut TextBuild| {
@@ -491,9 +484,9 @@ impl Collection {
             writer.commit()
         };
         let mut unreported = 0;
-        for item in self.state.tree.range(&layout::doc_key(0)[..]..&end[..]) {
-            let (key, bytes) = item?;
-            let (id, doc) = self.stored_document(&key, &bytes)?;
+        for item in self.state.stored_documents() {
+            let (id, bytes) = item?;
+            let doc = self.stored_document(id, &bytes)?;
             build.add(id, def, &doc)?;
             if build.held() >= budget {
                 write(&mut build)?;
@@ -574,11 +567,11 @@ impl Collection {
         let mut failures = Vec::new();
         let mut count = 0u64;
         let mut max_id = 0u64;
-        for key in self.state.tree.scan_prefix([layout::DOC_PREFIX]).keys() {
-            if let Some(id) = layout::doc_id(&key?) {
-                count += 1;
-                max_id = max_id.max(id);
-            }
+        // A page that cannot be read is left as it is: the indexes cannot be rebuilt without
+        // its documents, so they are dropped below and reported.
+        for (id, _) in self.state.stored_documents().flatten() {
+            count += 1;
+            max_id = max_id.max(id);
         }
         // Entries of numbers no index has any more (left by damage) go first.
         let known: Vec<u32> = self.state.meta().indexes.iter().map(|d| d.number).collect();

@@ -17,7 +17,11 @@
 //!   "m/journal"                     -> u64 first id of an import still running
 //!   "m/journal/saved/" <u64 doc id> -> a document that import replaced, as it was before
 //!   "m/layout"                      -> u32 4: the collection's keys are format 4's (below)
-//!   "d" <u64 doc id>                -> bincode document
+//!   "p" <u64 id / 16>               -> page of the documents of 16 consecutive ids
+//!                                      (codec::pages): each one's bincode encoding, or a
+//!                                      mark that it is stored apart
+//!   "d" <u64 doc id>                -> bincode document stored apart from its page (one
+//!                                      longer than APART_BYTES)
 //!   "b" <index number> <keycode(values...)> <keycode(first id)>  -> id block of a value index:
 //!                                                     the ids, from that first one on, of
 //!                                                     documents that give those values
@@ -33,6 +37,11 @@
 //!   "s" <index number>                              -> a text index's corpus: documents with
 //!                                                     words, and their words
 //! ```
+//!
+//! Documents share a page with their id neighbours, so a load writes one key per 16
+//! documents, a scan reads one per 16, and a point read gets one page and slices its
+//! document out; a document longer than [`APART_BYTES`] keeps a key of its own, so that a page
+//! stays small enough to rewrite whenever one of its documents changes (see `store::pages`).
 //!
 //! A value index's entry (values, id) is the id in the block of its values whose key is the
 //! greatest at or before the entry's own key `"b" <number> <values> <id>`: the blocks of one
@@ -95,8 +104,12 @@ pub const INDEX_DEF_PREFIX: &[u8] = b"m/index/";
 pub const JOURNAL_KEY: &[u8] = b"m/journal";
 /// Collection-tree key prefix of documents saved by a running import (to restore on rollback).
 pub const JOURNAL_SAVED_PREFIX: &[u8] = b"m/journal/saved/";
-/// Prefix byte of documents.
+/// Prefix byte of documents stored apart from their pages.
 pub const DOC_PREFIX: u8 = b'd';
+/// Prefix byte of document pages.
+pub const PAGE_PREFIX: u8 = b'p';
+/// The longest document encoding a page holds; a longer one is stored apart.
+pub const APART_BYTES: usize = 4096;
 /// Collection-tree key saying which key layout the collection has.
 pub const LAYOUT_KEY: &[u8] = b"m/layout";
 /// The key layout this build writes (the value of [`LAYOUT_KEY`]).
@@ -195,11 +208,32 @@ pub fn collection_key(name: &str) -> Vec<u8> {
     [COLLECTION_PREFIX, name.as_bytes()].concat()
 }
 
-/// The key of document `id`.
+/// The key of document `id` when it is stored apart from its page.
 pub fn doc_key(id: u64) -> [u8; 9] {
     let mut key = [DOC_PREFIX; 9];
     key[1..].copy_from_slice(&id.to_be_bytes());
     key
+}
+
+/// The key of document page `number` (ids `number × 16` to `number × 16 + 15`).
+///
+/// ```
+/// use quarry::internals::layout::{page_key, page_number};
+/// assert!(page_key(2) < page_key(300));
+/// assert_eq!(page_number(&page_key(300)), Some(300));
+/// ```
+pub fn page_key(number: u64) -> [u8; 9] {
+    let mut key = [PAGE_PREFIX; 9];
+    key[1..].copy_from_slice(&number.to_be_bytes());
+    key
+}
+
+/// The page number in a page key, if it is one.
+pub fn page_number(key: &[u8]) -> Option<u64> {
+    match key {
+        [PAGE_PREFIX, rest @ ..] => rest.try_into().ok().map(u64::from_be_bytes),
+        _ => None,
+    }
 }
 
 /// The document id in a document key, if it is one.

@@ -9,6 +9,7 @@
 //! - `write`: the batch writer through which every change goes, atomically.
 //! - `index`: index definitions and the entries a document gives.
 //! - `blocks`: a value index's entries packed into blocks of ids, changed and read.
+//! - `pages`: documents packed into pages of consecutive ids, changed and read.
 //! - `check`: verifying and repairing a whole database.
 //! - `compact`: rewriting a store into a fresh one and swapping them, crash-safely.
 //! - `scan`: index scans asked for in values, document reads, the read epoch.
@@ -22,6 +23,7 @@ mod compact;
 mod damage;
 mod index;
 pub mod layout;
+mod pages;
 mod progress;
 mod recovery;
 mod release_memory;

@@ -69,10 +69,11 @@ impl CollectionState {
     ///   collection is marked as format 3 and the old keys deleted. A crash before the mark
     ///   leaves the old keys intact, and the next open writes the new ones again from them;
     ///   after it, only the old keys' deletion is left.
-    /// - Format 3: its entries, one key each, are packed into id blocks, a few thousand per
-    ///   batch that writes their blocks and deletes them, so that a crash leaves each entry
-    ///   either in a block or as it was; once none is left the collection is marked as format
-    ///   4. Group counts do not change.
+    /// - Format 3: its documents, one key each, are packed into pages, and its entries, one
+    ///   key each, into id blocks, a few thousand per batch that writes the pages or blocks
+    ///   and deletes the keys they replace, so that a crash leaves each document and entry
+    ///   either packed or as it was; once none is left the collection is marked as format 4.
+    ///   Group counts do not change.
     pub fn upgrade(&self) -> Result<()> {
         let _guard = self.lock_writes()?;
         let layout_version = match self.tree.get(layout::LAYOUT_KEY)? {
@@ -117,11 +118,44 @@ impl CollectionState {
             self.remove_prefix(&[prefix])?;
         }
         if layout_version.is_none_or(|v| v < layout::LAYOUT_VERSION) {
+            self.pack_documents()?;
             self.pack_entries()?;
             self.tree
                 .insert(layout::LAYOUT_KEY, &layout::LAYOUT_VERSION.to_be_bytes())?;
         }
         Ok(())
+    }
+
+    /// Moves format 3's documents (`"d" <id>`, one key each) into their pages, [`CHUNK`]
+    /// per batch, each batch deleting the keys it packs (a large document is stored apart
+    /// again under its key, which a later pass packs again, the same way).
+    fn pack_documents(&self) -> Result<()> {
+        use std::ops::Bound;
+        let end = [layout::DOC_PREFIX + 1];
+        let mut after: Option<sled::IVec> = None;
+        loop {
+            let start = match &after {
+                Some(key) => Bound::Excluded(key.as_ref()),
+                None => Bound::Included(&[layout::DOC_PREFIX][..]),
+            };
+            let documents: Vec<(sled::IVec, sled::IVec)> = self
+                .tree
+                .range::<&[u8], _>((start, Bound::Excluded(&end[..])))
+                .take(CHUNK)
+                .collect::<std::result::Result<_, _>>()?;
+            let Some((last, _)) = documents.last() else {
+                return Ok(());
+            };
+            after = Some(last.clone());
+            let mut writer = Writer::new(self);
+            // A key that holds no id is left: `check` reports it.
+            for (key, body) in &documents {
+                if let Some(id) = layout::doc_id(key) {
+                    writer.pack_document(id, body);
+                }
+            }
+            writer.commit_unchecked()?;
+        }
     }
 
     /// Moves format 3's entries (`"e" <number> <values> <id>`, one key each) into id blocks,

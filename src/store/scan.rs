@@ -18,7 +18,7 @@ use crate::codec::keycode;
 use crate::error::{Error, Result};
 use crate::store::blocks::{self, BlockIds};
 use crate::store::index::IndexDef;
-use crate::store::layout;
+use crate::store::pages::{self, PageDocuments};
 use crate::store::staged::{Entries, Reader};
 use crate::store::state::CollectionState;
 use crate::value::Value;
@@ -340,16 +340,20 @@ impl CollectionState {
 
     /// The stored bytes of document `id`, undecoded.
     pub fn read_stored(&self, id: u64) -> Result<Option<Stored>> {
-        Ok(self.get_key(&layout::doc_key(id))?.map(Stored))
+        Ok(pages::read_document(&self.reader(), id)?.map(Stored))
     }
 
     /// Every document's id and stored bytes, undecoded, in id order.
     pub fn stored_documents(&self) -> impl Iterator<Item = Result<(u64, Stored)>> + Send + use<> {
-        self.prefixed(&[layout::DOC_PREFIX], false).map(|item| {
-            let (key, bytes) = item?;
-            let id = layout::doc_id(&key)
-                .ok_or_else(|| Error::Corrupt(format!("bad document key {key:?}")))?;
-            Ok((id, Stored(bytes)))
-        })
+        self.stored_documents_from(0)
+    }
+
+    /// The id and stored bytes of every document from id `first` on, undecoded, in id order.
+    pub fn stored_documents_from(
+        &self,
+        first: u64,
+    ) -> impl Iterator<Item = Result<(u64, Stored)>> + Send + use<> {
+        PageDocuments::new(self.reader(), first)
+            .map(|item| item.map(|(id, bytes)| (id, Stored(bytes))))
     }
 }

@@ -1,5 +1,6 @@
-//! The batch writer: every change to a collection goes through it, so that a document, all of
-//! its index entries and the collection's counters change together in one atomic sled batch.
+//! The batch writer: every change to a collection goes through it, so that a document (its
+//! page), all of its index entries (their blocks) and the collection's counters change
+//! together in one atomic sled batch.
 
 use std::collections::{HashMap, HashSet};
 
@@ -8,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::store::blocks::{self, BlockChanges};
 use crate::store::index::{Entry, IndexDef};
 use crate::store::layout;
+use crate::store::pages::PageChanges;
 use crate::store::staged::Batch;
 use crate::store::state::{CollectionState, Meta};
 use crate::store::text::{TextBuild, TextChanges};
@@ -29,8 +31,9 @@ pub(crate) struct Writer<'a> {
     groups: GroupChanges,
     /// What this batch changes in value indexes, applied to their id blocks at commit.
     blocks: BlockChanges,
+    /// The documents this batch writes and removes, applied to their pages at commit.
+    pages: PageChanges,
     defs_changed: bool,
-    buffer: Vec<u8>,
     /// Bytes of the documents (and other values) this batch writes.
     value_bytes: usize,
     /// Documents written by this batch, kept (when asked) for reads before it commits.
@@ -87,7 +90,7 @@ impl<'a> Writer<'a> {
             groups: GroupChanges::default(),
             blocks: BlockChanges::default(),
             defs_changed: false,
-            buffer: Vec::new(),
+            pages: PageChanges::default(),
             value_bytes: 0,
             pending: None,
             text: TextChanges::default(),
@@ -115,8 +118,8 @@ impl<'a> Writer<'a> {
             .ok_or_else(|| Error::Storage("document ids are exhausted".into()))?;
         // Whatever may refuse the document first: its encoding, its value index entries,
         // then its text index terms (which change nothing when refused).
-        self.buffer.clear();
-        document::encode_document(doc, &mut self.buffer)?;
+        let mut body = Vec::new();
+        document::encode_document(doc, &mut body)?;
         let mut entries = Vec::new();
         for (i, def) in self.meta.indexes.iter().enumerate() {
             if maintained(def) && !def.is_text() {
@@ -136,9 +139,8 @@ impl<'a> Writer<'a> {
         if let Some(pending) = &mut self.pending {
             pending.insert(id, doc.clone());
         }
-        self.value_bytes += self.buffer.len();
-        self.batch
-            .insert(&layout::doc_key(id), self.buffer.as_slice());
+        self.value_bytes += body.len();
+        self.pages.put(id, body);
         for (i, (index_entries, multi)) in entries {
             if multi && !self.meta.indexes[i].multikey {
                 std::sync::Arc::make_mut(&mut self.meta.indexes[i]).multikey = true;
@@ -187,7 +189,7 @@ impl<'a> Writer<'a> {
         if let Some(pending) = &mut self.pending {
             pending.remove(&id);
         }
-        self.batch.remove(&layout::doc_key(id));
+        self.pages.remove(id);
         self.meta.count = self.meta.count.saturating_sub(1);
         for i in 0..self.meta.indexes.len() {
             let index = &self.meta.indexes[i];
@@ -233,6 +235,13 @@ impl<'a> Writer<'a> {
     /// Removes a raw key (used when dropping an index's blocks and group counts).
     pub fn remove_key(&mut self, key: &[u8]) {
         self.batch.remove(key);
+    }
+
+    /// Moves a document from the key of its own an older format gave it into its page (where
+    /// a large one is stored apart again, under that key).
+    pub fn pack_document(&mut self, id: u64, body: &[u8]) {
+        self.batch.remove(&layout::doc_key(id));
+        self.pages.put(id, body.to_vec());
     }
 
     /// Adds an entry that is already counted in its group (an older format's entry being
@@ -336,6 +345,10 @@ impl<'a> Writer<'a> {
                 );
             }
         }
+        let pages = std::mem::take(&mut self.pages);
+        if !pages.is_empty() {
+            pages.apply(&self.state.reader(), &mut self.batch)?;
+        }
         let blocks = std::mem::take(&mut self.blocks);
         if !blocks.is_empty() {
             blocks.apply(&self.state.reader(), &mut self.batch)?;
@@ -353,11 +366,10 @@ impl<'a> Writer<'a> {
         if let Some(pending) = &mut self.pending {
             pending.insert(id, doc.clone());
         }
-        self.buffer.clear();
-        document::encode_document(doc, &mut self.buffer)?;
-        self.value_bytes += self.buffer.len();
-        self.batch
-            .insert(&layout::doc_key(id), self.buffer.as_slice());
+        let mut body = Vec::new();
+        document::encode_document(doc, &mut body)?;
+        self.value_bytes += body.len();
+        self.pages.put(id, body);
         Ok(())
     }
 

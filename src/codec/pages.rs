@@ -1,0 +1,138 @@
+//! The documents of a page: up to [`PAGE_SLOTS`] consecutive ids, each document's encoding
+//! kept whole, or a note that it is stored under a key of its own (a large document).
+//!
+//! Invariant: slots strictly ascending and below [`PAGE_SLOTS`], at least one, and the bodies'
+//! sizes add up to exactly the bytes after the head; [`read_page`] refuses anything else, so
+//! `check` finds a damaged page by reading it.
+//!
+//! ```text
+//! page := count (slot size)* body*     size: the body's length + 1, or 0 for a document
+//!                                      stored on its own; bodies in slot order
+//! ```
+
+use std::ops::Range;
+
+use crate::codec::CodecError;
+use crate::codec::varint::{Cursor, put};
+
+/// How many consecutive ids share a page.
+pub const PAGE_SLOTS: u64 = 16;
+
+/// Where a page holds one document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Body {
+    /// These bytes of the page.
+    Here(Range<usize>),
+    /// Under a key of its own.
+    Apart,
+}
+
+/// Encodes a page from its documents in slot order: `None` for one stored apart.
+///
+/// ```
+/// use quarry::internals::codec::pages::{Body, encode_page, read_page};
+/// let page = encode_page(&[(0, Some(b"abc".as_slice())), (5, None)]);
+/// assert_eq!(read_page(&page).unwrap(), [(0, Body::Here(5..8)), (5, Body::Apart)]);
+/// ```
+pub fn encode_page(documents: &[(u64, Option<&[u8]>)]) -> Vec<u8> {
+    debug_assert!(documents.windows(2).all(|w| w[0].0 < w[1].0));
+    let bodies: usize = documents
+        .iter()
+        .filter_map(|(_, b)| b.map(<[u8]>::len))
+        .sum();
+    let mut out = Vec::with_capacity(bodies + 4 * documents.len() + 2);
+    put(&mut out, documents.len() as u64);
+    for (slot, body) in documents {
+        put(&mut out, *slot);
+        put(&mut out, body.map_or(0, |b| b.len() as u64 + 1));
+    }
+    for body in documents.iter().filter_map(|(_, b)| *b) {
+        out.extend_from_slice(body);
+    }
+    out
+}
+
+/// Reads a page's head: each document's slot and where its body is.
+pub fn read_page(bytes: &[u8]) -> Result<Vec<(u64, Body)>, CodecError> {
+    let mut cursor = Cursor::new(bytes);
+    let count = cursor.next()?;
+    if count == 0 || count > PAGE_SLOTS {
+        return Err(bad("document page with a bad count"));
+    }
+    let mut sizes = Vec::with_capacity(count as usize);
+    for _ in 0..count {
+        let slot = cursor.next()?;
+        if slot >= PAGE_SLOTS || sizes.last().is_some_and(|&(last, _)| last >= slot) {
+            return Err(bad("document page slots out of order"));
+        }
+        sizes.push((slot, cursor.next()?));
+    }
+    let mut at = cursor.position();
+    let mut documents = Vec::with_capacity(sizes.len());
+    for (slot, size) in sizes {
+        let body = match size.checked_sub(1) {
+            None => Body::Apart,
+            Some(len) => {
+                let end = usize::try_from(len)
+                    .ok()
+                    .and_then(|len| at.checked_add(len))
+                    .filter(|&end| end <= bytes.len())
+                    .ok_or_else(|| bad("document page cut short"))?;
+                let range = at..end;
+                at = end;
+                Body::Here(range)
+            }
+        };
+        documents.push((slot, body));
+    }
+    match at == bytes.len() {
+        true => Ok(documents),
+        false => Err(bad("trailing bytes in a document page")),
+    }
+}
+
+fn bad(what: &str) -> CodecError {
+    CodecError::Decode(what.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn pages_round_trip(
+            documents in prop::collection::btree_map(
+                0..PAGE_SLOTS,
+                prop::option::of(prop::collection::vec(any::<u8>(), 0..300)),
+                1..=PAGE_SLOTS as usize,
+            )
+        ) {
+            let list: Vec<(u64, Option<&[u8]>)> =
+                documents.iter().map(|(s, b)| (*s, b.as_deref())).collect();
+            let page = encode_page(&list);
+            let read = read_page(&page).unwrap();
+            prop_assert_eq!(read.len(), list.len());
+            for ((slot, body), (want_slot, want)) in read.iter().zip(&list) {
+                prop_assert_eq!(slot, want_slot);
+                match (body, want) {
+                    (Body::Here(range), Some(want)) => prop_assert_eq!(&page[range.clone()], *want),
+                    (Body::Apart, None) => {}
+                    other => prop_assert!(false, "{:?}", other),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn damaged_pages_are_refused() {
+        let page = encode_page(&[(1, Some(b"xy".as_slice())), (2, Some(b"z".as_slice()))]);
+        assert!(read_page(&page[..page.len() - 1]).is_err());
+        assert!(read_page(&[page.as_slice(), b"!"].concat()).is_err());
+        // No document, slots out of order, a slot past the page, more documents than slots.
+        for bad in [vec![0], vec![2, 3, 1, 1, 1], vec![1, 16, 1], vec![17]] {
+            assert!(read_page(&bad).is_err(), "{bad:?}");
+        }
+    }
+}
