@@ -573,8 +573,8 @@ fn a_format_3_database_is_packed_on_open_into_id_blocks() {
     assert_eq!(keys_of_kind(&path, BLOCK_PREFIX), blocks);
     assert_eq!(keys_of_kind(&path, GROUP_PREFIX), groups);
     assert!(keys_of_kind(&path, FORMAT3_ENTRY_PREFIX).is_empty());
-    // Documents 1 to 30 in two pages, none apart.
-    assert_eq!(keys_of_kind(&path, PAGE_PREFIX).len(), 2);
+    // Documents 1 to 30 in eight pages of four ids, none apart.
+    assert_eq!(keys_of_kind(&path, PAGE_PREFIX).len(), 8);
     assert!(keys_of_kind(&path, DOC_PREFIX).is_empty());
 }
 

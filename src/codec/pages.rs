@@ -15,8 +15,10 @@ use std::ops::Range;
 use crate::codec::CodecError;
 use crate::codec::varint::{Cursor, put};
 
-/// How many consecutive ids share a page.
-pub const PAGE_SLOTS: u64 = 16;
+/// How many consecutive ids share a page: with documents of about 1 KB, a page of about
+/// 4 KB, as SQLite's. Larger pages load a little faster but every scattered write rewrites
+/// more, and sled keeps what is rewritten on disk longer (`bench/FINDINGS.md`, format 4).
+pub const PAGE_SLOTS: u64 = 4;
 
 /// Where a page holds one document.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -131,7 +133,7 @@ mod tests {
         assert!(read_page(&page[..page.len() - 1]).is_err());
         assert!(read_page(&[page.as_slice(), b"!"].concat()).is_err());
         // No document, slots out of order, a slot past the page, more documents than slots.
-        for bad in [vec![0], vec![2, 3, 1, 1, 1], vec![1, 16, 1], vec![17]] {
+        for bad in [vec![0], vec![2, 3, 1, 1, 1], vec![1, 4, 1], vec![5]] {
             assert!(read_page(&bad).is_err(), "{bad:?}");
         }
     }

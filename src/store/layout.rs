@@ -17,7 +17,7 @@
 //!   "m/journal"                     -> u64 first id of an import still running
 //!   "m/journal/saved/" <u64 doc id> -> a document that import replaced, as it was before
 //!   "m/layout"                      -> u32 4: the collection's keys are format 4's (below)
-//!   "p" <u64 id / 16>               -> page of the documents of 16 consecutive ids
+//!   "p" <u64 id / 4>                -> page of the documents of 4 consecutive ids
 //!                                      (codec::pages): each one's bincode encoding, or a
 //!                                      mark that it is stored apart
 //!   "d" <u64 doc id>                -> bincode document stored apart from its page (one
@@ -38,8 +38,8 @@
 //!                                                     words, and their words
 //! ```
 //!
-//! Documents share a page with their id neighbours, so a load writes one key per 16
-//! documents, a scan reads one per 16, and a point read gets one page and slices its
+//! Documents share a page with their id neighbours, so a load writes one key per 4
+//! documents, a scan reads one per 4, and a point read gets one page and slices its
 //! document out; a document longer than [`APART_BYTES`] keeps a key of its own, so that a page
 //! stays small enough to rewrite whenever one of its documents changes (see `store::pages`).
 //!
@@ -215,7 +215,7 @@ pub fn doc_key(id: u64) -> [u8; 9] {
     key
 }
 
-/// The key of document page `number` (ids `number × 16` to `number × 16 + 15`).
+/// The key of document page `number` (ids `number × 4` to `number × 4 + 3`).
 ///
 /// ```
 /// use quarry::internals::layout::{page_key, page_number};
