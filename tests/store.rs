@@ -841,6 +841,82 @@ fn check_finds_id_blocks_that_overlap_are_misplaced_or_do_not_decode() {
 }
 
 #[test]
+fn repair_puts_back_a_document_stored_apart_that_no_page_lists_and_drops_a_stale_one() {
+    use quarry::internals::layout;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("damaged.db");
+    let encoded = |id: u64| {
+        let db = Db::open(&path).unwrap();
+        let c = db.collection("c").unwrap();
+        let doc = c.get_value(id).unwrap().unwrap();
+        drop((c, db));
+        let raw = raw_sled(&path);
+        let tree = raw.open_tree(layout::collection_tree(1)).unwrap();
+        let page = tree.get(layout::page_key(id / 4)).unwrap().unwrap();
+        let head = quarry::internals::codec::pages::read_page(&page).unwrap();
+        let (_, body) = head.into_iter().find(|(slot, _)| *slot == id % 4).unwrap();
+        let quarry::internals::codec::pages::Body::Here(range) = body else {
+            panic!("stored apart")
+        };
+        (doc, page[range].to_vec())
+    };
+    {
+        let db = Db::open(&path).unwrap();
+        let c = db.collection("c").unwrap();
+        c.create_index(&["n"]).unwrap();
+        c.insert_many((1..=8).map(|i| json!({"n": i}))).unwrap();
+        db.flush().unwrap();
+    }
+    let (doc5, bytes5) = encoded(5);
+    let (_, bytes6) = encoded(6);
+    {
+        // Document 5 lost from its page but kept apart; a stale copy of 6 apart although its
+        // page holds it.
+        let raw = raw_sled(&path);
+        let tree = raw.open_tree(layout::collection_tree(1)).unwrap();
+        let page = tree.get(layout::page_key(1)).unwrap().unwrap();
+        let head = quarry::internals::codec::pages::read_page(&page).unwrap();
+        let kept: Vec<(u64, Option<&[u8]>)> = head
+            .iter()
+            .filter(|(slot, _)| *slot != 1)
+            .map(|(slot, body)| match body {
+                quarry::internals::codec::pages::Body::Here(r) => (*slot, Some(&page[r.clone()])),
+                quarry::internals::codec::pages::Body::Apart => (*slot, None),
+            })
+            .collect();
+        tree.insert(
+            layout::page_key(1),
+            quarry::internals::codec::pages::encode_page(&kept),
+        )
+        .unwrap();
+        tree.insert(layout::doc_key(5), bytes5).unwrap();
+        tree.insert(layout::doc_key(6), bytes6).unwrap();
+        raw.flush().unwrap();
+    }
+    let db = Db::open(&path).unwrap();
+    let problems: Vec<String> = db
+        .check()
+        .unwrap()
+        .problems
+        .into_iter()
+        .map(|p| p.message)
+        .collect();
+    let apart = problems
+        .iter()
+        .filter(|p| p.contains("stored apart but no page lists it"))
+        .count();
+    assert_eq!(apart, 2, "{problems:?}");
+    let repaired = db.repair().unwrap();
+    assert!(repaired.is_clean(), "{:?}", repaired.problems);
+    let c = db.collection("c").unwrap();
+    assert_eq!(c.get_value(5).unwrap(), Some(doc5));
+    assert_eq!(c.len().unwrap(), 8);
+    drop(c);
+    drop(db);
+    assert!(keys_of_kind(&path, layout::DOC_PREFIX).is_empty());
+}
+
+#[test]
 fn check_finds_entries_and_documents_that_disagree_and_repair_fixes_them() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("damaged.db");

@@ -33,8 +33,8 @@ pub enum Body {
 ///
 /// ```
 /// use quarry::internals::codec::pages::{Body, encode_page, read_page};
-/// let page = encode_page(&[(0, Some(b"abc".as_slice())), (5, None)]);
-/// assert_eq!(read_page(&page).unwrap(), [(0, Body::Here(5..8)), (5, Body::Apart)]);
+/// let page = encode_page(&[(0, Some(b"abc".as_slice())), (3, None)]);
+/// assert_eq!(read_page(&page).unwrap(), [(0, Body::Here(5..8)), (3, Body::Apart)]);
 /// ```
 pub fn encode_page(documents: &[(u64, Option<&[u8]>)]) -> Vec<u8> {
     debug_assert!(documents.windows(2).all(|w| w[0].0 < w[1].0));

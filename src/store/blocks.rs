@@ -18,7 +18,7 @@ use sled::IVec;
 use crate::codec::{ids, keycode};
 use crate::error::{Error, Result};
 use crate::store::layout::BLOCK_IDS;
-use crate::store::staged::{Batch, Entries, Reader};
+use crate::store::staged::{Batch, Reader};
 
 /// Changes to value index entries, gathered per tuple of values (the key prefix of its
 /// blocks) and applied to the blocks at once.
@@ -72,21 +72,11 @@ impl BlockChanges {
 }
 
 /// The key of the block of `values` that starts at `first`.
-fn block_key(values: &[u8], first: u64) -> Vec<u8> {
+pub(crate) fn block_key(values: &[u8], first: u64) -> Vec<u8> {
     let mut key = Vec::with_capacity(values.len() + 10);
     key.extend_from_slice(values);
     keycode::append_id(first, &mut key);
     key
-}
-
-/// The first id of block `key` of `values`.
-fn first_id(values: &[u8], key: &[u8]) -> Result<u64> {
-    match keycode::split_id(key) {
-        Some((rest, first)) if rest == values => Ok(first),
-        _ => Err(Error::Corrupt(format!(
-            "index block key {key:?} does not end in a document id; run `check --repair`"
-        ))),
-    }
 }
 
 /// Appends the ids of block `key` to `ids`.
@@ -105,57 +95,91 @@ fn unreadable(key: &[u8], err: crate::codec::CodecError) -> Error {
     ))
 }
 
-/// Rewrites the blocks of `values` that `changes` touch.
+/// Rewrites the blocks of `values` that `changes` touch: region by region, each the block the
+/// lowest change left falls in (if any) up to the next block, which a small result takes in.
 fn rewrite(reader: &Reader, batch: &mut Batch, values: &[u8], changes: &IdChanges) -> Result<()> {
-    let ends = |set: &BTreeSet<u64>| set.first().copied().zip(set.last().copied());
-    let (low, high) = match (ends(&changes.add), ends(&changes.remove)) {
-        (Some((a, b)), Some((c, d))) => (a.min(c), b.max(d)),
-        (Some(ends), None) | (None, Some(ends)) => ends,
-        (None, None) => return Ok(()),
-    };
-    let upper = block_key(values, high);
-    // Backwards from the block `high` falls in to the one `low` falls in.
-    let mut loaded: Vec<(IVec, IVec)> = Vec::new();
-    for item in reader.entries(Bound::Included(values), Bound::Included(&upper), true) {
-        let (key, block) = item?;
-        let first = first_id(values, &key)?;
-        loaded.push((key, block));
-        if first <= low {
-            break;
-        }
-    }
-    let mut stored = Vec::new();
-    for (key, block) in loaded.iter().rev() {
-        decode_into(key, block, &mut stored)?;
-    }
-    let mut ids = merge(&stored, changes);
-    let mut old_keys: Vec<IVec> = loaded.into_iter().map(|(key, _)| key).collect();
-    if ids.len() < BLOCK_IDS / 4 && !changes.remove.is_empty() {
-        let end = keycode::prefix_end(values);
-        let end = end.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
-        if let Some(item) = reader.entries(Bound::Excluded(&upper), end, false).next() {
+    let mut from = 0;
+    while let Some(low) = changes.first_from(from) {
+        let at = block_key(values, low);
+        let mut loaded: Vec<IVec> = Vec::new();
+        let mut stored: Vec<u64> = Vec::new();
+        if let Some(item) = reader
+            .entries(Bound::Included(values), Bound::Included(&at), true)
+            .next()
+        {
             let (key, block) = item?;
-            first_id(values, &key)?;
-            decode_into(&key, &block, &mut ids)?;
-            old_keys.push(key);
+            stored = read_block(&key, &block)?.1;
+            loaded.push(key);
         }
-    }
-    for key in old_keys {
-        batch.remove(key);
-    }
-    let blocks = ids.len().div_ceil(BLOCK_IDS);
-    if blocks > 0 {
-        for chunk in ids.chunks(ids.len().div_ceil(blocks)) {
-            batch.insert(block_key(values, chunk[0]), ids::encode_ids(chunk));
+        let mut next = block_after(reader, values, &at)?;
+        let limit = |next: &Option<(IVec, Vec<u64>)>| next.as_ref().map(|(_, ids)| ids[0]);
+        let mut ids = merge(&stored, changes, low, limit(&next))?;
+        while ids.len() < BLOCK_IDS / 4
+            && let Some((key, more)) = next.take()
+        {
+            next = block_after(reader, values, &key)?;
+            loaded.push(key);
+            stored.extend(more);
+            ids = merge(&stored, changes, low, limit(&next))?;
+        }
+        for key in loaded {
+            batch.remove(key);
+        }
+        let blocks = ids.len().div_ceil(BLOCK_IDS);
+        if blocks > 0 {
+            for chunk in ids.chunks(ids.len().div_ceil(blocks)) {
+                batch.insert(block_key(values, chunk[0]), ids::encode_ids(chunk));
+            }
+        }
+        match limit(&next) {
+            Some(limit) => from = limit,
+            None => break,
         }
     }
     Ok(())
 }
 
-/// `stored` (ascending) with the changes made.
-fn merge(stored: &[u64], changes: &IdChanges) -> Vec<u64> {
+/// The first block of `values` after key `after`, with its ids.
+fn block_after(reader: &Reader, values: &[u8], after: &[u8]) -> Result<Option<(IVec, Vec<u64>)>> {
+    let end = keycode::prefix_end(values);
+    let end = end.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
+    match reader.entries(Bound::Excluded(after), end, false).next() {
+        None => Ok(None),
+        Some(item) => {
+            let (key, block) = item?;
+            let ids = read_block(&key, &block)?.1;
+            Ok(Some((key, ids)))
+        }
+    }
+}
+
+impl IdChanges {
+    /// The lowest id at or above `from` that changes.
+    fn first_from(&self, from: u64) -> Option<u64> {
+        let add = self.add.range(from..).next();
+        let remove = self.remove.range(from..).next();
+        match (add, remove) {
+            (Some(a), Some(r)) => Some(*a.min(r)),
+            (a, r) => a.or(r).copied(),
+        }
+    }
+}
+
+/// `stored` (ascending: blocks one after another) with the changes to ids from `low` up to
+/// `limit` (exclusive; `None`: all) made. Fails when `stored` is not ascending: the blocks
+/// were damaged, and writing them again would spread it.
+fn merge(stored: &[u64], changes: &IdChanges, low: u64, limit: Option<u64>) -> Result<Vec<u64>> {
+    if stored.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(Error::Corrupt(
+            "index blocks overlap or are out of order; `check --repair` rebuilds the index".into(),
+        ));
+    }
+    let range = (
+        Bound::Included(low),
+        limit.map_or(Bound::Unbounded, Bound::Excluded),
+    );
     let mut merged = Vec::with_capacity(stored.len() + changes.add.len());
-    let mut added = changes.add.iter().copied().peekable();
+    let mut added = changes.add.range(range).copied().peekable();
     for &id in stored {
         while let Some(new) = added.next_if(|&new| new < id) {
             merged.push(new);
@@ -166,7 +190,27 @@ fn merge(stored: &[u64], changes: &IdChanges) -> Vec<u64> {
         }
     }
     merged.extend(added);
-    merged
+    Ok(merged)
+}
+
+/// The values and ids of block `key`, checked: its key ends in an id, and its ids start there.
+pub(crate) fn read_block<'k>(key: &'k [u8], block: &[u8]) -> Result<(&'k [u8], Vec<u64>)> {
+    let Some((values, first)) = keycode::split_id(key) else {
+        return Err(Error::Corrupt(format!(
+            "index block key {key:?} does not end in a document id; `check --repair` rebuilds \
+             the index"
+        )));
+    };
+    let mut ids = Vec::new();
+    decode_into(key, block, &mut ids)?;
+    if ids[0] != first {
+        return Err(Error::Corrupt(format!(
+            "index block {key:?} starts at document {} but its key names {first}; `check \
+             --repair` rebuilds the index",
+            ids[0]
+        )));
+    }
+    Ok((values, ids))
 }
 
 /// Every id under `values` (the entries of one tuple of values), ascending.
@@ -182,50 +226,6 @@ pub(crate) fn ids_of(reader: &Reader, values: &[u8]) -> Result<Vec<u64>> {
 /// How many entries a block holds, from its head.
 pub(crate) fn block_len(key: &[u8], block: &[u8]) -> Result<u64> {
     ids::ids_len(block).map_err(|e| unreadable(key, e))
-}
-
-/// The ids of the blocks `blocks` yields, block after block; each block's ids backwards with
-/// `reverse` (for blocks read backwards).
-pub(crate) struct BlockIds {
-    blocks: Entries,
-    reverse: bool,
-    ids: Vec<u64>,
-    at: usize,
-}
-
-impl BlockIds {
-    /// The ids of `blocks`.
-    pub fn new(blocks: Entries, reverse: bool) -> BlockIds {
-        BlockIds {
-            blocks,
-            reverse,
-            ids: Vec::new(),
-            at: 0,
-        }
-    }
-}
-
-impl Iterator for BlockIds {
-    type Item = Result<u64>;
-
-    fn next(&mut self) -> Option<Result<u64>> {
-        while self.at == self.ids.len() {
-            let (key, block) = match self.blocks.next()? {
-                Ok(found) => found,
-                Err(err) => return Some(Err(err)),
-            };
-            self.ids.clear();
-            self.at = 0;
-            if let Err(err) = decode_into(&key, &block, &mut self.ids) {
-                return Some(Err(err));
-            }
-            if self.reverse {
-                self.ids.reverse();
-            }
-        }
-        self.at += 1;
-        Some(Ok(self.ids[self.at - 1]))
-    }
 }
 
 #[cfg(test)]
@@ -265,10 +265,8 @@ mod tests {
                 .scan_prefix(values)
                 .map(|item| {
                     let (key, block) = item.unwrap();
-                    (
-                        first_id(values, &key).unwrap(),
-                        ids::decode_ids(&block).unwrap(),
-                    )
+                    let (_, ids) = read_block(&key, &block).unwrap();
+                    (ids[0], ids)
                 })
                 .collect()
         }
@@ -339,9 +337,50 @@ mod tests {
             .apply(&Reader::tree(&blocks.tree), &mut batch)
             .unwrap_err();
         assert!(err.to_string().contains("check --repair"), "{err}");
-        let read: Vec<Result<u64>> =
-            BlockIds::new(Reader::tree(&blocks.tree).prefixed(A, false), false).collect();
-        assert!(matches!(read.as_slice(), [Err(Error::Corrupt(_))]));
+        let read = ids_of(&Reader::tree(&blocks.tree), A);
+        assert!(matches!(read, Err(Error::Corrupt(_))), "{read:?}");
+    }
+
+    #[test]
+    fn a_change_rewrites_only_the_blocks_its_ids_fall_in() {
+        let blocks = Blocks::new();
+        blocks.change(|c| (0..2560).for_each(|id| c.add(A, id)));
+        assert_eq!(blocks.blocks(A).len(), 10);
+        // Two ids far apart: their two blocks are written again, the eight between are not.
+        let mut changes = BlockChanges::default();
+        changes.remove(A, 3);
+        changes.remove(A, 2500);
+        let mut batch = Batch::Staged(Default::default());
+        changes
+            .apply(&Reader::tree(&blocks.tree), &mut batch)
+            .unwrap();
+        let Batch::Staged(writes) = batch else {
+            unreachable!()
+        };
+        let written: BTreeSet<Vec<u64>> = writes
+            .iter()
+            .filter_map(|(key, value)| value.as_ref().map(|v| read_block(key, v).unwrap().1))
+            .collect();
+        assert_eq!(written.len(), 2, "{written:?}");
+        assert!(written.iter().all(|ids| ids.len() == 255));
+    }
+
+    #[test]
+    fn a_block_out_of_order_with_the_next_is_refused_not_written_again() {
+        let blocks = Blocks::new();
+        blocks.change(|c| (0..10).for_each(|id| c.add(A, id)));
+        // A second block that overlaps the first.
+        blocks
+            .tree
+            .insert(block_key(A, 5), ids::encode_ids(&[5, 6]))
+            .unwrap();
+        let mut changes = BlockChanges::default();
+        changes.remove(A, 1);
+        let mut batch = Batch::Direct(sled::Batch::default());
+        let err = changes
+            .apply(&Reader::tree(&blocks.tree), &mut batch)
+            .unwrap_err();
+        assert!(err.to_string().contains("out of order"), "{err}");
     }
 
     proptest! {
@@ -371,11 +410,7 @@ mod tests {
                 let expected: Vec<u64> = model.iter().copied().collect();
                 prop_assert_eq!(blocks.checked_ids(A), expected.clone());
                 let reader = Reader::tree(&blocks.tree);
-                prop_assert_eq!(ids_of(&reader, A).unwrap(), expected.clone());
-                let backwards: Vec<u64> = BlockIds::new(reader.prefixed(A, true), true)
-                    .map(Result::unwrap)
-                    .collect();
-                prop_assert_eq!(backwards, expected.into_iter().rev().collect::<Vec<_>>());
+                prop_assert_eq!(ids_of(&reader, A).unwrap(), expected);
             }
         }
     }

@@ -565,6 +565,7 @@ impl Collection {
         self.refuse_in_transaction("repair")?;
         let _guard = self.state.lock_writes()?;
         let mut failures = Vec::new();
+        self.state.restore_strays()?;
         let mut count = 0u64;
         let mut max_id = 0u64;
         // A page that cannot be read is left as it is: the indexes cannot be rebuilt without

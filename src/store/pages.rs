@@ -103,13 +103,29 @@ fn read(key: &[u8], page: &[u8]) -> Result<Vec<(u64, Body)>> {
     })
 }
 
-/// Document `id` stored apart.
-fn apart(reader: &Reader, id: u64) -> Result<IVec> {
-    reader.get(&layout::doc_key(id))?.ok_or_else(|| {
-        Error::Corrupt(format!(
-            "document {id} is stored apart from its page, but is not there"
-        ))
-    })
+/// Document `id`, which its page (`key`) marked as stored apart: under its own key, or, when
+/// a batch moved it back into its page or removed it between the two reads, what the page
+/// says now.
+fn apart(reader: &Reader, key: &[u8], id: u64) -> Result<Option<IVec>> {
+    for _ in 0..3 {
+        if let Some(found) = reader.get(&layout::doc_key(id))? {
+            return Ok(Some(found));
+        }
+        let Some(page) = reader.get(key)? else {
+            return Ok(None);
+        };
+        let slot = id % PAGE_SLOTS;
+        match read(key, &page)?.into_iter().find(|(s, _)| *s == slot) {
+            None => return Ok(None),
+            Some((_, Body::Here(range))) => {
+                return Ok(Some(page.subslice(range.start, range.len())));
+            }
+            Some((_, Body::Apart)) => {}
+        }
+    }
+    Err(Error::Corrupt(format!(
+        "document {id} is stored apart from its page, but is not there"
+    )))
 }
 
 /// The encoding of document `id`, if the collection holds it.
@@ -122,7 +138,7 @@ pub(crate) fn read_document(reader: &Reader, id: u64) -> Result<Option<IVec>> {
     match read(&key, &page)?.into_iter().find(|(s, _)| *s == slot) {
         None => Ok(None),
         Some((_, Body::Here(range))) => Ok(Some(page.subslice(range.start, range.len()))),
-        Some((_, Body::Apart)) => apart(reader, id).map(Some),
+        Some((_, Body::Apart)) => apart(reader, &key, id),
     }
 }
 
@@ -163,7 +179,8 @@ impl PageDocuments {
 
     /// Unpacks page `key` into `ready`.
     fn unpack(&mut self, key: &[u8], page: &IVec) {
-        let Some(number) = layout::page_number(key) else {
+        let first = layout::page_number(key).and_then(|n| n.checked_mul(PAGE_SLOTS));
+        let Some(first) = first else {
             let error = Error::Corrupt(format!("unreadable document page key {key:?}"));
             self.ready.push_back(Err(error));
             return;
@@ -176,15 +193,21 @@ impl PageDocuments {
             }
         };
         for (slot, body) in head {
-            let id = number * PAGE_SLOTS + slot;
+            let id = first + slot;
             if id < self.from {
                 continue;
             }
-            let document = match body {
-                Body::Here(range) => Ok(page.subslice(range.start, range.len())),
-                Body::Apart => apart(&self.reader, id),
-            };
-            self.ready.push_back(document.map(|bytes| (id, bytes)));
+            match body {
+                Body::Here(range) => {
+                    let bytes = page.subslice(range.start, range.len());
+                    self.ready.push_back(Ok((id, bytes)));
+                }
+                Body::Apart => match apart(&self.reader, key, id) {
+                    Ok(Some(bytes)) => self.ready.push_back(Ok((id, bytes))),
+                    Ok(None) => {}
+                    Err(err) => self.ready.push_back(Err(err)),
+                },
+            }
         }
     }
 }

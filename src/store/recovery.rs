@@ -158,6 +158,36 @@ impl CollectionState {
         }
     }
 
+    /// Puts right documents stored apart that their pages do not list (left by damage): one
+    /// whose page holds another version of it is dropped, one whose page lacks it goes back
+    /// into its page. Call with the write lock.
+    pub(in crate::store) fn restore_strays(&self) -> Result<()> {
+        let reader = self.reader();
+        let mut strays = Vec::new();
+        for item in self.tree.scan_prefix([layout::DOC_PREFIX]) {
+            let (key, body) = item?;
+            let id = layout::doc_id(&key);
+            // A page that cannot be read is left as it is (`check` reports it).
+            match id.map(|id| crate::store::pages::marked_apart(&reader, id)) {
+                Some(Ok(true) | Err(_)) => {}
+                Some(Ok(false)) | None => strays.push((key, id, body)),
+            }
+        }
+        for chunk in strays.chunks(CHUNK) {
+            let mut writer = Writer::new(self);
+            for (key, id, body) in chunk {
+                match id {
+                    Some(id) if self.read_stored(*id)?.is_none() => {
+                        writer.pack_document(*id, body);
+                    }
+                    _ => writer.remove_key(key),
+                }
+            }
+            writer.commit_unchecked()?;
+        }
+        Ok(())
+    }
+
     /// Moves format 3's entries (`"e" <number> <values> <id>`, one key each) into id blocks,
     /// [`CHUNK`] × 10 entries per batch, each batch deleting the entries it packs.
     fn pack_entries(&self) -> Result<()> {
