@@ -461,6 +461,12 @@ fn entry_keys(path: &std::path::Path) -> Vec<Vec<u8>> {
     entries
 }
 
+/// What `check` says is wrong with `db`.
+fn problem_messages(db: &Db) -> Vec<String> {
+    let report = db.check().unwrap();
+    report.problems.into_iter().map(|p| p.message).collect()
+}
+
 /// The keys of collection 1 starting with `kind`.
 fn keys_of_kind(path: &std::path::Path, kind: u8) -> Vec<sled::IVec> {
     let raw = raw_sled(path);
@@ -810,13 +816,7 @@ fn check_finds_id_blocks_that_overlap_are_misplaced_or_do_not_decode() {
         raw.flush().unwrap();
     }
     let db = Db::open(&path).unwrap();
-    let problems: Vec<String> = db
-        .check()
-        .unwrap()
-        .problems
-        .into_iter()
-        .map(|p| p.message)
-        .collect();
+    let problems = problem_messages(&db);
     let has = |text: &str| problems.iter().any(|p| p.contains(text));
     assert!(
         has("index `c_k` has a block keyed by document 9 that holds 1 ids from document 10"),
@@ -894,13 +894,7 @@ fn repair_puts_back_a_document_stored_apart_that_no_page_lists_and_drops_a_stale
         raw.flush().unwrap();
     }
     let db = Db::open(&path).unwrap();
-    let problems: Vec<String> = db
-        .check()
-        .unwrap()
-        .problems
-        .into_iter()
-        .map(|p| p.message)
-        .collect();
+    let problems = problem_messages(&db);
     let apart = problems
         .iter()
         .filter(|p| p.contains("stored apart but no page lists it"))

@@ -9,7 +9,7 @@
 //! ```
 
 use crate::codec::CodecError;
-use crate::codec::varint::{Cursor, put};
+use crate::codec::varint::{Cursor, bad, put};
 
 /// Encodes `ids` (ascending, without repeats, at least one) as a block.
 ///
@@ -69,10 +69,6 @@ fn checked_count(count: u64, bytes: &[u8]) -> Result<u64, CodecError> {
         true => Err(bad("index block with a bad count")),
         false => Ok(count),
     }
-}
-
-fn bad(what: &str) -> CodecError {
-    CodecError::Decode(what.into())
 }
 
 #[cfg(test)]

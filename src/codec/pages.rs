@@ -13,7 +13,7 @@
 use std::ops::Range;
 
 use crate::codec::CodecError;
-use crate::codec::varint::{Cursor, put};
+use crate::codec::varint::{Cursor, bad, put};
 
 /// How many consecutive ids share a page: with documents of about 1 KB, a page of about
 /// 4 KB, as SQLite's. Larger pages load a little faster but every scattered write rewrites
@@ -91,10 +91,6 @@ pub fn read_page(bytes: &[u8]) -> Result<Vec<(u64, Body)>, CodecError> {
         true => Ok(documents),
         false => Err(bad("trailing bytes in a document page")),
     }
-}
-
-fn bad(what: &str) -> CodecError {
-    CodecError::Decode(what.into())
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@
 //! writing field changes apart keeps a later field's positions as short as the first's.
 
 use crate::codec::CodecError;
-use crate::codec::varint::{Cursor, put};
+use crate::codec::varint::{Cursor, bad, put};
 use crate::text::search::{FIELD_SHIFT, MAX_TEXT_FIELDS};
 
 /// One document in a posting block: its id and the (field-tagged) positions of the term.
@@ -69,10 +69,6 @@ impl PostingList {
             _ => &[],
         }
     }
-}
-
-fn bad(what: &str) -> CodecError {
-    CodecError::Decode(what.into())
 }
 
 /// Builds posting blocks one document at a time, ids ascending.

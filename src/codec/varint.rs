@@ -15,6 +15,11 @@ pub(crate) fn put(out: &mut Vec<u8>, mut value: u64) {
     out.push(value as u8);
 }
 
+/// The error of a stored value that does not decode, saying `what` is wrong.
+pub(crate) fn bad(what: &str) -> CodecError {
+    CodecError::Decode(what.into())
+}
+
 /// Reads varints from the front of a byte slice, one after another.
 pub(crate) struct Cursor<'a> {
     bytes: &'a [u8],

@@ -192,12 +192,7 @@ impl CollectionState {
     /// [`CHUNK`] × 10 entries per batch, each batch deleting the entries it packs.
     fn pack_entries(&self) -> Result<()> {
         loop {
-            let keys: Vec<sled::IVec> = self
-                .tree
-                .scan_prefix([layout::FORMAT3_ENTRY_PREFIX])
-                .keys()
-                .take(CHUNK * 10)
-                .collect::<std::result::Result<_, _>>()?;
+            let keys = self.first_keys(&[layout::FORMAT3_ENTRY_PREFIX])?;
             if keys.is_empty() {
                 return Ok(());
             }
@@ -253,15 +248,17 @@ impl CollectionState {
         Ok(converted)
     }
 
+    /// The first [`CHUNK`] × 10 keys starting with `prefix`: what one batch of a conversion
+    /// or a deletion takes on.
+    fn first_keys(&self, prefix: &[u8]) -> Result<Vec<sled::IVec>> {
+        let keys = self.tree.scan_prefix(prefix).keys().take(CHUNK * 10);
+        Ok(keys.collect::<std::result::Result<_, _>>()?)
+    }
+
     /// Deletes every key starting with `prefix`, in batches. Call with the write lock.
     fn remove_prefix(&self, prefix: &[u8]) -> Result<()> {
         loop {
-            let keys: Vec<sled::IVec> = self
-                .tree
-                .scan_prefix(prefix)
-                .keys()
-                .take(CHUNK * 10)
-                .collect::<std::result::Result<_, _>>()?;
+            let keys = self.first_keys(prefix)?;
             if keys.is_empty() {
                 return Ok(());
             }
