@@ -46,6 +46,17 @@ pub enum CodecError {
     Convert(String),
 }
 
+impl CodecError {
+    /// What is wrong, without the "corrupt document" a document's error says first: for a
+    /// message about another stored value.
+    pub fn into_reason(self) -> String {
+        match self {
+            CodecError::Decode(why) => why,
+            other => other.to_string(),
+        }
+    }
+}
+
 impl From<DecodeError> for CodecError {
     fn from(err: DecodeError) -> Self {
         CodecError::Decode(err.to_string())

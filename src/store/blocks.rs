@@ -6,9 +6,9 @@
 //! ascending, all below the next block's first id. So the blocks of a key range, read in key
 //! order, give exactly the entries that range holds, in value order then id order; and an
 //! entry `(values, id)` is in the block whose key is the greatest at or before
-//! `values` + `id`. A change rewrites the blocks from the one its lowest id falls in to the one
-//! its highest falls in, split again into even blocks of at most [`BLOCK_IDS`]; a block that
-//! removals leave with fewer than a quarter of that takes in the block after it.
+//! `values` + `id`. A change rewrites only the blocks its ids fall in, each split again into
+//! even blocks of at most [`BLOCK_IDS`]; a block left with fewer than a quarter of that takes
+//! in the block after it.
 
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Bound;
@@ -86,12 +86,9 @@ pub(crate) fn decode_into(key: &[u8], block: &[u8], ids: &mut Vec<u64>) -> Resul
 
 /// The error of a block that does not decode.
 fn unreadable(key: &[u8], err: crate::codec::CodecError) -> Error {
-    let why = match err {
-        crate::codec::CodecError::Decode(why) => why,
-        other => other.to_string(),
-    };
     Error::Corrupt(format!(
-        "index block {key:?} cannot be read ({why}); `check --repair` rebuilds the index"
+        "index block {key:?} cannot be read ({}); `check --repair` rebuilds the index",
+        err.into_reason()
     ))
 }
 

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use crate::codec::keycode;
 use crate::error::{Error, Result};
+use crate::store::blocks;
 use crate::store::index::IndexDef;
 use crate::store::state::CollectionState;
 use crate::store::{BuildProgress, Collection, Db, damage, layout};
-use crate::store::{blocks, pages};
 
 /// One thing `check` found wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -227,17 +227,10 @@ fn check_collection(state: &CollectionState, report: &mut CheckReport) -> Result
             }
         }
     }
-    for key in state.tree.scan_prefix([layout::DOC_PREFIX]).keys() {
-        let key = key?;
-        let marked = match layout::doc_id(&key) {
-            Some(id) => pages::marked_apart(&state.reader(), id).unwrap_or(false),
-            None => false,
-        };
-        if !marked {
-            problem(format!(
-                "document key {key:?} is stored apart but no page lists it"
-            ));
-        }
+    for (key, _) in state.strays_apart()? {
+        problem(format!(
+            "document key {key:?} is stored apart but no page lists it"
+        ));
     }
     report.documents += documents;
     if documents > 0 && max_id >= meta.next_id {
@@ -307,21 +300,14 @@ fn check_collection(state: &CollectionState, report: &mut CheckReport) -> Result
                 ids[ids.len().min(2) - 1]
             ));
         }
-        let expected = expected.get_mut(&def.number);
+        let mut expected = expected.get_mut(&def.number);
         let mut unknown = Vec::new();
         let mut entry = values.to_vec();
         for &id in &ids {
             entry.truncate(values.len());
             keycode::append_id(id, &mut entry);
-            if !expected.as_ref().is_some_and(|set| set.contains(&entry)) {
+            if !expected.as_mut().is_some_and(|set| set.remove(&entry)) {
                 unknown.push(id);
-            }
-        }
-        if let Some(set) = expected {
-            for &id in &ids {
-                entry.truncate(values.len());
-                keycode::append_id(id, &mut entry);
-                set.remove(&entry);
             }
         }
         if !unknown.is_empty() {

@@ -93,34 +93,50 @@ impl PageChanges {
 /// The head of page `key`.
 fn read(key: &[u8], page: &[u8]) -> Result<Vec<(u64, Body)>> {
     pages::read_page(page).map_err(|e| {
-        let why = match e {
-            crate::codec::CodecError::Decode(why) => why,
-            other => other.to_string(),
-        };
         Error::Corrupt(format!(
-            "document page {key:?} cannot be read ({why}); restore the store from a copy"
+            "document page {key:?} cannot be read ({}); restore the store from a copy",
+            e.into_reason()
         ))
     })
 }
 
-/// Document `id`, which its page (`key`) marked as stored apart: under its own key, or, when
-/// a batch moved it back into its page or removed it between the two reads, what the page
-/// says now.
-fn apart(reader: &Reader, key: &[u8], id: u64) -> Result<Option<IVec>> {
+/// What document `id`'s page says of it now.
+enum InPage {
+    /// Its encoding, sliced out of the page.
+    Here(IVec),
+    /// Stored apart, under its own key.
+    Apart,
+}
+
+/// What document `id`'s page says of it (`None`: the page does not hold it).
+fn in_page(reader: &Reader, id: u64) -> Result<Option<InPage>> {
+    let key = layout::page_key(id / PAGE_SLOTS);
+    let Some(page) = reader.get(&key)? else {
+        return Ok(None);
+    };
+    let slot = id % PAGE_SLOTS;
+    Ok(
+        match read(&key, &page)?.into_iter().find(|(s, _)| *s == slot) {
+            None => None,
+            Some((_, Body::Here(range))) => {
+                Some(InPage::Here(page.subslice(range.start, range.len())))
+            }
+            Some((_, Body::Apart)) => Some(InPage::Apart),
+        },
+    )
+}
+
+/// Document `id`, which its page marked as stored apart: under its own key, or, when a batch
+/// moved it back into its page or removed it between the two reads, what the page says now.
+fn apart(reader: &Reader, id: u64) -> Result<Option<IVec>> {
     for _ in 0..3 {
         if let Some(found) = reader.get(&layout::doc_key(id))? {
             return Ok(Some(found));
         }
-        let Some(page) = reader.get(key)? else {
-            return Ok(None);
-        };
-        let slot = id % PAGE_SLOTS;
-        match read(key, &page)?.into_iter().find(|(s, _)| *s == slot) {
+        match in_page(reader, id)? {
             None => return Ok(None),
-            Some((_, Body::Here(range))) => {
-                return Ok(Some(page.subslice(range.start, range.len())));
-            }
-            Some((_, Body::Apart)) => {}
+            Some(InPage::Here(bytes)) => return Ok(Some(bytes)),
+            Some(InPage::Apart) => {}
         }
     }
     Err(Error::Corrupt(format!(
@@ -130,28 +146,16 @@ fn apart(reader: &Reader, key: &[u8], id: u64) -> Result<Option<IVec>> {
 
 /// The encoding of document `id`, if the collection holds it.
 pub(crate) fn read_document(reader: &Reader, id: u64) -> Result<Option<IVec>> {
-    let key = layout::page_key(id / PAGE_SLOTS);
-    let Some(page) = reader.get(&key)? else {
-        return Ok(None);
-    };
-    let slot = id % PAGE_SLOTS;
-    match read(&key, &page)?.into_iter().find(|(s, _)| *s == slot) {
+    match in_page(reader, id)? {
         None => Ok(None),
-        Some((_, Body::Here(range))) => Ok(Some(page.subslice(range.start, range.len()))),
-        Some((_, Body::Apart)) => apart(reader, &key, id),
+        Some(InPage::Here(bytes)) => Ok(Some(bytes)),
+        Some(InPage::Apart) => apart(reader, id),
     }
 }
 
 /// Whether document `id`'s page marks it as stored apart.
 pub(crate) fn marked_apart(reader: &Reader, id: u64) -> Result<bool> {
-    let key = layout::page_key(id / PAGE_SLOTS);
-    let Some(page) = reader.get(&key)? else {
-        return Ok(false);
-    };
-    let slot = id % PAGE_SLOTS;
-    Ok(read(&key, &page)?
-        .iter()
-        .any(|(s, body)| *s == slot && *body == Body::Apart))
+    Ok(matches!(in_page(reader, id)?, Some(InPage::Apart)))
 }
 
 /// The documents from id `from` on, in id order, with their encodings. A page that cannot be
@@ -202,7 +206,7 @@ impl PageDocuments {
                     let bytes = page.subslice(range.start, range.len());
                     self.ready.push_back(Ok((id, bytes)));
                 }
-                Body::Apart => match apart(&self.reader, key, id) {
+                Body::Apart => match apart(&self.reader, id) {
                     Ok(Some(bytes)) => self.ready.push_back(Ok((id, bytes))),
                     Ok(None) => {}
                     Err(err) => self.ready.push_back(Err(err)),

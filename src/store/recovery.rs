@@ -162,23 +162,12 @@ impl CollectionState {
     /// whose page holds another version of it is dropped, one whose page lacks it goes back
     /// into its page. Call with the write lock.
     pub(in crate::store) fn restore_strays(&self) -> Result<()> {
-        let reader = self.reader();
-        let mut strays = Vec::new();
-        for item in self.tree.scan_prefix([layout::DOC_PREFIX]) {
-            let (key, body) = item?;
-            let id = layout::doc_id(&key);
-            // A page that cannot be read is left as it is (`check` reports it).
-            match id.map(|id| crate::store::pages::marked_apart(&reader, id)) {
-                Some(Ok(true) | Err(_)) => {}
-                Some(Ok(false)) | None => strays.push((key, id, body)),
-            }
-        }
-        for chunk in strays.chunks(CHUNK) {
+        for chunk in self.strays_apart()?.chunks(CHUNK) {
             let mut writer = Writer::new(self);
-            for (key, id, body) in chunk {
-                match id {
-                    Some(id) if self.read_stored(*id)?.is_none() => {
-                        writer.pack_document(*id, body);
+            for (key, id) in chunk {
+                match (id, self.tree.get(key)?) {
+                    (Some(id), Some(body)) if self.read_stored(*id)?.is_none() => {
+                        writer.pack_document(*id, &body);
                     }
                     _ => writer.remove_key(key),
                 }
@@ -186,6 +175,23 @@ impl CollectionState {
             writer.commit_unchecked()?;
         }
         Ok(())
+    }
+
+    /// The keys of documents stored apart that their pages do not list, with the id each
+    /// holds (`None`: not a document key). One whose page cannot be read is left out: the
+    /// page is the problem, and `check` reports it.
+    pub(in crate::store) fn strays_apart(&self) -> Result<Vec<(sled::IVec, Option<u64>)>> {
+        let reader = self.reader();
+        let mut strays = Vec::new();
+        for key in self.tree.scan_prefix([layout::DOC_PREFIX]).keys() {
+            let key = key?;
+            let id = layout::doc_id(&key);
+            match id.map(|id| crate::store::pages::marked_apart(&reader, id)) {
+                Some(Ok(true) | Err(_)) => {}
+                Some(Ok(false)) | None => strays.push((key, id)),
+            }
+        }
+        Ok(strays)
     }
 
     /// Moves format 3's entries (`"e" <number> <values> <id>`, one key each) into id blocks,

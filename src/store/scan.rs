@@ -358,9 +358,10 @@ impl CollectionState {
         epoch.is_settled() && self.batches() == epoch.0
     }
 
-    /// Counts the entries in `ranges`, up to `cap`, from the heads of their blocks. With `keep`, the ids read are
-    /// kept so that running the scan forwards starts where the count stopped; what was read
-    /// while a batch was being applied, or with a read error, is not kept.
+    /// Counts the entries in `ranges`, up to `cap`, from the heads of their blocks. With
+    /// `keep`, the ids read are kept so that running the scan forwards starts where the count
+    /// stopped; what was read while a batch was being applied, or with a read error, is not
+    /// kept.
     pub fn estimate(&self, ranges: &KeyRanges, keep: bool, cap: u64) -> Estimate {
         let epoch = self.epoch();
         let mut ids = Vec::new();
@@ -515,6 +516,7 @@ mod tests {
         db.execute(statement).unwrap();
         seen.extend(ids.map(Result::unwrap));
         let mut sorted = seen.clone();
+        sorted.sort_unstable();
         sorted.dedup();
         assert_eq!(sorted.len(), seen.len(), "an id came twice");
         let mut want: Vec<u64> = (1..=600).filter(|id| !gone(*id)).collect();
@@ -532,7 +534,7 @@ mod tests {
         scan_across(false, 10, "delete from c where i >= 5 and i <= 250", |id| {
             (5..=250).contains(&id)
         });
-        // Backwards, and an update that moves ids between values and back.
+        // Backwards; and forwards across an update that moves ids to another value.
         scan_across(
             true,
             10,

@@ -237,8 +237,8 @@ impl<'a> Writer<'a> {
         self.batch.remove(key);
     }
 
-    /// Moves a document from the key of its own an older format gave it into its page (where
-    /// a large one is stored apart again, under that key).
+    /// Moves document `id` from a key of its own (as format 3 stored every document, or as
+    /// damage left it) into its page, where a large one is stored apart again, under that key.
     pub fn pack_document(&mut self, id: u64, body: &[u8]) {
         self.batch.remove(&layout::doc_key(id));
         self.pages.put(id, body.to_vec());
