@@ -34,7 +34,7 @@ pub enum Body {
 /// ```
 /// use quarry::internals::codec::pages::{Body, encode_page, read_page};
 /// let page = encode_page(&[(0, Some(b"abc".as_slice())), (3, None)]);
-/// assert_eq!(read_page(&page).unwrap(), [(0, Body::Here(5..8)), (3, Body::Apart)]);
+/// assert_eq!(*read_page(&page).unwrap(), [(0, Body::Here(5..8)), (3, Body::Apart)]);
 /// ```
 pub fn encode_page(documents: &[(u64, Option<&[u8]>)]) -> Vec<u8> {
     debug_assert!(documents.windows(2).all(|w| w[0].0 < w[1].0));
@@ -54,41 +54,67 @@ pub fn encode_page(documents: &[(u64, Option<&[u8]>)]) -> Vec<u8> {
     out
 }
 
+/// A page's head as read: each document's slot and where its body is, in slot order. It
+/// lives inline (a page holds at most [`PAGE_SLOTS`] documents), so a point read allocates
+/// nothing for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PageHead {
+    len: usize,
+    documents: [(u64, Body); PAGE_SLOTS as usize],
+}
+
+impl std::ops::Deref for PageHead {
+    type Target = [(u64, Body)];
+    fn deref(&self) -> &[(u64, Body)] {
+        &self.documents[..self.len]
+    }
+}
+
+impl IntoIterator for PageHead {
+    type Item = (u64, Body);
+    type IntoIter = std::iter::Take<std::array::IntoIter<(u64, Body), { PAGE_SLOTS as usize }>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.documents.into_iter().take(self.len)
+    }
+}
+
 /// Reads a page's head: each document's slot and where its body is.
-pub fn read_page(bytes: &[u8]) -> Result<Vec<(u64, Body)>, CodecError> {
+pub fn read_page(bytes: &[u8]) -> Result<PageHead, CodecError> {
     let mut cursor = Cursor::new(bytes);
     let count = cursor.next()?;
     if count == 0 || count > PAGE_SLOTS {
         return Err(bad("document page with a bad count"));
     }
-    let mut sizes = Vec::with_capacity(count as usize);
-    for _ in 0..count {
+    let mut head = PageHead {
+        len: count as usize,
+        documents: std::array::from_fn(|_| (0, Body::Apart)),
+    };
+    // First the slots and sizes, then the bodies' ranges once the head's end is known.
+    let mut sizes = [0u64; PAGE_SLOTS as usize];
+    let mut previous = None;
+    for (document, size) in head.documents[..head.len].iter_mut().zip(&mut sizes) {
         let slot = cursor.next()?;
-        if slot >= PAGE_SLOTS || sizes.last().is_some_and(|&(last, _)| last >= slot) {
+        if slot >= PAGE_SLOTS || previous.is_some_and(|last| last >= slot) {
             return Err(bad("document page slots out of order"));
         }
-        sizes.push((slot, cursor.next()?));
+        previous = Some(slot);
+        document.0 = slot;
+        *size = cursor.next()?;
     }
     let mut at = cursor.position();
-    let mut documents = Vec::with_capacity(sizes.len());
-    for (slot, size) in sizes {
-        let body = match size.checked_sub(1) {
-            None => Body::Apart,
-            Some(len) => {
-                let end = usize::try_from(len)
-                    .ok()
-                    .and_then(|len| at.checked_add(len))
-                    .filter(|&end| end <= bytes.len())
-                    .ok_or_else(|| bad("document page cut short"))?;
-                let range = at..end;
-                at = end;
-                Body::Here(range)
-            }
-        };
-        documents.push((slot, body));
+    for (document, size) in head.documents[..head.len].iter_mut().zip(sizes) {
+        if let Some(len) = size.checked_sub(1) {
+            let end = usize::try_from(len)
+                .ok()
+                .and_then(|len| at.checked_add(len))
+                .filter(|&end| end <= bytes.len())
+                .ok_or_else(|| bad("document page cut short"))?;
+            document.1 = Body::Here(at..end);
+            at = end;
+        }
     }
     match at == bytes.len() {
-        true => Ok(documents),
+        true => Ok(head),
         false => Err(bad("trailing bytes in a document page")),
     }
 }

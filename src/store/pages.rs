@@ -12,7 +12,7 @@ use std::ops::Bound;
 
 use sled::IVec;
 
-use crate::codec::pages::{self, Body, PAGE_SLOTS};
+use crate::codec::pages::{self, Body, PAGE_SLOTS, PageHead};
 use crate::error::{Error, Result};
 use crate::store::layout::{self, APART_BYTES};
 use crate::store::staged::{Batch, Entries, Reader};
@@ -49,12 +49,12 @@ impl PageChanges {
             let stored = reader.get(&key)?;
             let mut documents: BTreeMap<u64, Option<&[u8]>> = BTreeMap::new();
             if let Some(page) = &stored {
-                for (slot, body) in read(&key, page)? {
+                for (slot, body) in read(&key, page)?.iter() {
                     let body = match body {
-                        Body::Here(range) => Some(&page[range]),
+                        Body::Here(range) => Some(&page[range.clone()]),
                         Body::Apart => None,
                     };
-                    documents.insert(slot, body);
+                    documents.insert(*slot, body);
                 }
             }
             for (slot, change) in &changes {
@@ -91,7 +91,7 @@ impl PageChanges {
 }
 
 /// The head of page `key`.
-fn read(key: &[u8], page: &[u8]) -> Result<Vec<(u64, Body)>> {
+fn read(key: &[u8], page: &[u8]) -> Result<PageHead> {
     pages::read_page(page).map_err(|e| {
         Error::Corrupt(format!(
             "document page {key:?} cannot be read ({}); restore the store from a copy",
@@ -115,15 +115,11 @@ fn in_page(reader: &Reader, id: u64) -> Result<Option<InPage>> {
         return Ok(None);
     };
     let slot = id % PAGE_SLOTS;
-    Ok(
-        match read(&key, &page)?.into_iter().find(|(s, _)| *s == slot) {
-            None => None,
-            Some((_, Body::Here(range))) => {
-                Some(InPage::Here(page.subslice(range.start, range.len())))
-            }
-            Some((_, Body::Apart)) => Some(InPage::Apart),
-        },
-    )
+    Ok(match read(&key, &page)?.iter().find(|(s, _)| *s == slot) {
+        None => None,
+        Some((_, Body::Here(range))) => Some(InPage::Here(page.subslice(range.start, range.len()))),
+        Some((_, Body::Apart)) => Some(InPage::Apart),
+    })
 }
 
 /// Document `id`, which its page marked as stored apart: under its own key, or, when a batch
@@ -196,7 +192,7 @@ impl PageDocuments {
                 return;
             }
         };
-        for (slot, body) in head {
+        for (slot, body) in head.iter() {
             let id = first + slot;
             if id < self.from {
                 continue;
