@@ -25,8 +25,18 @@ fn survive(path: &Path) -> String {
                 let count = db
                     .execute("count from c")
                     .map(|o| o[0].to_string().trim().to_owned());
+                // Rows read lazily, after the statement returned, as values and as a type.
+                let read = db
+                    .query("from c")
+                    .map(|rows| rows.filter(Result::is_ok).count());
+                let typed = db.query("from c").map(|rows| {
+                    rows.deserialize::<serde_json::Value>()
+                        .filter(Result::is_ok)
+                        .count()
+                });
                 format!(
-                    "opened, {} problems, count {count:?}, {} warnings",
+                    "opened, {} problems, count {count:?}, read {read:?} and {typed:?}, {} \
+                     warnings",
                     report.problems.len(),
                     db.warnings().len()
                 )

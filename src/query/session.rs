@@ -730,8 +730,11 @@ impl Session {
     }
 
     fn rows(&mut self, query: &Query) -> Result<Rows> {
-        let (collection, pipeline) = self.pipeline(query)?;
-        Ok(exec::rows(&collection, &pipeline, &mut Measures::off()))
+        let db = self.base.clone();
+        db.contain_damage(|| {
+            let (collection, pipeline) = self.pipeline(query)?;
+            Ok(exec::rows(&collection, &pipeline, &mut Measures::off()))
+        })
     }
 
     /// Plans a query: the collection it reads and the pipeline that reads it.

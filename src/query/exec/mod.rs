@@ -99,8 +99,7 @@ pub(crate) fn rows(collection: &Collection, pipeline: &Pipeline, measures: &mut 
             Ok(rows) => Box::new(rows.into_iter().map(Ok)),
             Err(e) => Box::new(std::iter::once(Err(e))),
         };
-        let inner = RowStream::Built(rows);
-        return Rows { inner, state };
+        return Rows::new(RowStream::Built(rows), collection);
     }
     let plan = &pipeline.plan;
     let steps = &pipeline.steps;
@@ -159,7 +158,7 @@ pub(crate) fn rows(collection: &Collection, pipeline: &Pipeline, measures: &mut 
         }
         None => RowStream::Stored(stream),
     };
-    Rows { inner, state }
+    Rows::new(inner, collection)
 }
 
 /// The documents the plan selects, with ids, after the filter (for updates/deletes), read one

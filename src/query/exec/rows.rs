@@ -1,5 +1,9 @@
 //! What a query hands back: rows produced lazily, as [`Value`]s or straight into serde types,
 //! and the steps that only pass rows on (offset, limit, projection).
+//!
+//! Invariant: reading a row never panics into the caller. Rows are read after the statement
+//! that made them returned, so each step runs contained: a panic inside sled (a damaged store)
+//! becomes an error that says so, the last row, and the store then refuses writes.
 
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -10,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::query::exec::Stream;
 use crate::query::exec::doc::Doc;
 use crate::query::pipeline::Projection;
-use crate::store::CollectionState;
+use crate::store::{CollectionState, Db};
 use crate::value::Value;
 
 /// The result of a query: documents (or projected rows), produced lazily.
@@ -23,8 +27,11 @@ use crate::value::Value;
 /// # Ok::<(), quarry::Error>(())
 /// ```
 pub struct Rows {
-    pub(super) inner: RowStream,
-    pub(super) state: Arc<CollectionState>,
+    inner: RowStream,
+    state: Arc<CollectionState>,
+    /// The store the rows come from, whose damage ends them with an error.
+    db: Db,
+    ended: bool,
 }
 
 /// The rows as the pipeline hands them out: stored documents not yet decoded whole, or rows
@@ -38,17 +45,45 @@ impl Iterator for Rows {
     type Item = Result<Value>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        match &mut self.inner {
-            RowStream::Stored(docs) => Some(
-                docs.next()?
-                    .and_then(|doc| doc.into_fields(&self.state, None)),
-            ),
+        self.contained(|inner, state| match inner {
+            RowStream::Stored(docs) => {
+                Some(docs.next()?.and_then(|doc| doc.into_fields(state, None)))
+            }
             RowStream::Built(rows) => rows.next(),
-        }
+        })
     }
 }
 
 impl Rows {
+    pub(super) fn new(inner: RowStream, collection: &crate::store::Collection) -> Rows {
+        Rows {
+            inner,
+            state: collection.state.clone(),
+            db: collection.db.clone(),
+            ended: false,
+        }
+    }
+
+    /// The next row as `step` reads it, with a panic inside sled while it does (a damaged
+    /// store) made the rows' last item, an error that says the store is damaged.
+    fn contained<T>(
+        &mut self,
+        step: impl FnOnce(&mut RowStream, &CollectionState) -> Option<Result<T>>,
+    ) -> Option<Result<T>> {
+        if self.ended {
+            return None;
+        }
+        let Rows {
+            inner, state, db, ..
+        } = self;
+        match db.contain_damage(|| Ok(step(inner, state))) {
+            Ok(item) => item,
+            Err(damaged) => {
+                self.ended = true;
+                Some(Err(damaged))
+            }
+        }
+    }
     /// The rows as `T`s, lazily. A whole document is read straight from its stored bytes into
     /// a `T`, with no [`Value`] built on the way, and the fields `T` does not have are stepped
     /// over; a row that does not fit `T` is an [`Error::Conversion`].
@@ -86,14 +121,15 @@ impl<T: DeserializeOwned> Iterator for TypedRows<T> {
     type Item = Result<T>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let state = &self.rows.state;
-        Some(match &mut self.rows.inner {
-            RowStream::Stored(docs) => docs
-                .next()?
-                .and_then(|doc| state.decode_as(doc.id, &doc.bytes)),
-            RowStream::Built(rows) => rows.next()?.and_then(|value| {
-                crate::value::from_value(&value).map_err(|e| Error::Conversion(e.0))
-            }),
+        self.rows.contained(|inner, state| {
+            Some(match inner {
+                RowStream::Stored(docs) => docs
+                    .next()?
+                    .and_then(|doc| state.decode_as(doc.id, &doc.bytes)),
+                RowStream::Built(rows) => rows.next()?.and_then(|value| {
+                    crate::value::from_value(&value).map_err(|e| Error::Conversion(e.0))
+                }),
+            })
         })
     }
 }
@@ -139,4 +175,51 @@ pub(super) fn project(doc: &Value, columns: &[Projection]) -> Value {
             .map(|c| (c.name.as_str().into(), c.calc.eval(doc)))
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows whose second read panics inside sled (a slice past the end of a value), as a
+    /// read of a damaged store can.
+    fn rows_that_meet_damage(collection: &crate::store::Collection) -> Rows {
+        let mut read = 0i64;
+        let stream: Stream<Value> = Box::new(std::iter::from_fn(move || {
+            read += 1;
+            if read == 2 {
+                sled::IVec::from(&[1u8, 2, 3][..]).subslice(2, 5);
+            }
+            Some(Ok(Value::from(read)))
+        }));
+        Rows::new(RowStream::Built(stream), collection)
+    }
+
+    #[test]
+    fn a_panic_inside_sled_while_rows_are_read_is_their_last_row_an_error() {
+        let db = crate::Db::temporary().unwrap();
+        let notes = db.collection("notes").unwrap();
+        let mut rows = rows_that_meet_damage(&notes);
+        assert_eq!(rows.next().unwrap().unwrap(), Value::from(1));
+        let err = rows.next().unwrap().unwrap_err();
+        assert!(err.to_string().contains("is damaged"), "{err}");
+        assert!(rows.next().is_none());
+        // As after any damage met: reads go on, writes are refused.
+        assert_eq!(notes.len().unwrap(), 0);
+        let refused = notes.insert(&serde_json::json!({"n": 1})).unwrap_err();
+        assert!(
+            refused.to_string().contains("writes are refused"),
+            "{refused}"
+        );
+    }
+
+    #[test]
+    fn typed_rows_end_the_same_way() {
+        let db = crate::Db::temporary().unwrap();
+        let notes = db.collection("notes").unwrap();
+        let mut rows = rows_that_meet_damage(&notes).deserialize::<i64>();
+        assert_eq!(rows.next().unwrap().unwrap(), 1);
+        assert!(rows.next().unwrap().is_err());
+        assert!(rows.next().is_none());
+    }
 }
