@@ -356,16 +356,17 @@ fn a_newer_format_version_is_refused_naming_both_versions() {
         err,
         Error::FormatVersion {
             found: 99,
-            supported: 4
+            supported: 5
         }
     ));
     assert_eq!(
         err.to_string(),
-        "database format version 99 is not supported: this build of quarry reads format version 4"
+        "database format version 99 is not supported: this build of quarry reads format version 5"
     );
 }
 
-/// Rewrites a closed database behind quarry's back as format `version` (1, 2 or 3) left it.
+/// Rewrites a closed database behind quarry's back as format `version` (1 to 4) left it.
+/// Format 4: pages of four ids, `"p" <id / 4>`, and layout mark 4.
 /// Format 3: a key per document, `"d" <id>`, a key per index entry, `"e" <index number>
 /// <values> <id>`, and layout mark 3.
 /// Formats 1 and 2: index entries `"i" <u32 index number> <values> <u64 id>`, group counts
@@ -382,6 +383,10 @@ fn rewrite_as_old_format(path: &std::path::Path, version: u32) {
             continue;
         }
         let tree = raw.open_tree(name).unwrap();
+        if version == 4 {
+            rewrite_pages_as_format_4(&tree);
+            continue;
+        }
         let blocks: Vec<_> = tree
             .scan_prefix([layout::BLOCK_PREFIX])
             .map(Result::unwrap)
@@ -438,6 +443,40 @@ fn rewrite_as_old_format(path: &std::path::Path, version: u32) {
         }
     }
     raw.flush().unwrap();
+}
+
+/// Format 4's pages in `tree`: `"p" <id / 4>`, four ids each, and layout mark 4.
+fn rewrite_pages_as_format_4(tree: &sled::Tree) {
+    use quarry::internals::codec::pages::{self, Body};
+    use quarry::internals::layout;
+    /// A page's documents by slot: a body, or `None` for one stored apart.
+    type Slots = Vec<(u64, Option<Vec<u8>>)>;
+    let mut old_pages: std::collections::BTreeMap<u64, Slots> = Default::default();
+    let stored: Vec<_> = tree
+        .scan_prefix([layout::PAGE_PREFIX])
+        .map(Result::unwrap)
+        .collect();
+    for (key, page) in stored {
+        tree.remove(&key).unwrap();
+        let number = layout::page_number(&key).unwrap();
+        for (slot, body) in pages::read_page(&page).unwrap() {
+            let id = number * pages::PAGE_SLOTS + slot;
+            let body = match body {
+                Body::Here(range) => Some(page[range].to_vec()),
+                Body::Apart => None,
+            };
+            old_pages.entry(id / 4).or_default().push((id % 4, body));
+        }
+    }
+    for (number, documents) in old_pages {
+        let list: Vec<(u64, Option<&[u8]>)> =
+            documents.iter().map(|(s, b)| (*s, b.as_deref())).collect();
+        let mut key = vec![layout::FORMAT4_PAGE_PREFIX];
+        key.extend_from_slice(&number.to_be_bytes());
+        tree.insert(key, pages::encode_page(&list)).unwrap();
+    }
+    tree.insert(layout::LAYOUT_KEY, &4u32.to_be_bytes())
+        .unwrap();
 }
 
 /// Every index entry of collection 1, its id block unpacked: `"b" <index number> <values>
@@ -540,7 +579,7 @@ fn a_format_2_database_is_converted_on_open_to_short_index_keys() {
     assert!(before[4].contains("Index scan c_org_year"), "{}", before[4]);
     assert_eq!(answers(&db), before);
     drop(db);
-    assert_eq!(stored_format(&path), 4);
+    assert_eq!(stored_format(&path), 5);
     assert_eq!(entry_keys(&path), entries);
     assert_eq!(keys_of_kind(&path, GROUP_PREFIX), groups);
     for kind in [OLD_ENTRY_PREFIX, OLD_GROUP_PREFIX, FORMAT3_ENTRY_PREFIX] {
@@ -574,13 +613,13 @@ fn a_format_3_database_is_packed_on_open_into_id_blocks() {
     assert_eq!(report.index_entries, 90);
     assert_eq!(answers(&db), before);
     drop(db);
-    assert_eq!(stored_format(&path), 4);
+    assert_eq!(stored_format(&path), 5);
     assert_eq!(entry_keys(&path), entries);
     assert_eq!(keys_of_kind(&path, BLOCK_PREFIX), blocks);
     assert_eq!(keys_of_kind(&path, GROUP_PREFIX), groups);
     assert!(keys_of_kind(&path, FORMAT3_ENTRY_PREFIX).is_empty());
-    // Documents 1 to 30 in eight pages of four ids, none apart.
-    assert_eq!(keys_of_kind(&path, PAGE_PREFIX).len(), 8);
+    // Documents 1 to 30 in sixteen pages of two ids, none apart.
+    assert_eq!(keys_of_kind(&path, PAGE_PREFIX).len(), 16);
     assert!(keys_of_kind(&path, DOC_PREFIX).is_empty());
 }
 
@@ -646,6 +685,115 @@ fn packing_cut_short_by_a_crash_is_finished_at_the_next_open() {
     assert!(keys_of_kind(&path, layout::DOC_PREFIX).is_empty());
 }
 
+/// The upgrade fixture with a document too large for a page (stored apart) after it: its
+/// answers and documents.
+fn fixture_with_a_document_apart(path: &std::path::Path) -> (Vec<String>, Vec<Value>) {
+    old_format_fixture(path);
+    let db = Db::open(path).unwrap();
+    let c = db.collection("c").unwrap();
+    c.insert(&json!({"org": "ICC", "year": 2031, "tags": ["a"], "text": "x".repeat(6000)}))
+        .unwrap();
+    db.flush().unwrap();
+    (answers(&db), docs(&c))
+}
+
+#[test]
+fn a_format_4_database_has_its_pages_of_four_split_on_open() {
+    use quarry::internals::layout::{BLOCK_PREFIX, DOC_PREFIX, FORMAT4_PAGE_PREFIX, PAGE_PREFIX};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let (answered, documents) = fixture_with_a_document_apart(&path);
+    let pages = keys_of_kind(&path, PAGE_PREFIX);
+    let blocks = keys_of_kind(&path, BLOCK_PREFIX);
+    // Ids 1 to 31 in pages 0 to 15; format 4 kept them in pages 0 to 7.
+    assert_eq!(pages.len(), 16);
+    rewrite_as_old_format(&path, 4);
+    assert_eq!(keys_of_kind(&path, FORMAT4_PAGE_PREFIX).len(), 8);
+    assert!(keys_of_kind(&path, PAGE_PREFIX).is_empty());
+
+    let db = Db::open(&path).unwrap();
+    let report = db.check().unwrap();
+    assert!(report.is_clean(), "{:?}", report.problems);
+    assert_eq!(answers(&db), answered);
+    assert_eq!(docs(&db.collection("c").unwrap()), documents);
+    drop(db);
+    assert_eq!(stored_format(&path), 5);
+    assert_eq!(keys_of_kind(&path, PAGE_PREFIX), pages);
+    assert_eq!(keys_of_kind(&path, BLOCK_PREFIX), blocks);
+    assert!(keys_of_kind(&path, FORMAT4_PAGE_PREFIX).is_empty());
+    assert_eq!(keys_of_kind(&path, DOC_PREFIX).len(), 1);
+}
+
+#[test]
+fn splitting_pages_cut_short_by_a_crash_is_finished_at_the_next_open() {
+    use quarry::internals::layout;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let (answered, documents) = fixture_with_a_document_apart(&path);
+    let new_pages: Vec<(sled::IVec, sled::IVec)> = {
+        let raw = raw_sled(&path);
+        let tree = raw.open_tree(layout::collection_tree(1)).unwrap();
+        tree.scan_prefix([layout::PAGE_PREFIX])
+            .map(Result::unwrap)
+            .collect()
+    };
+    rewrite_as_old_format(&path, 4);
+    {
+        // The first batch of the split landed: format 4's page 0 (ids 1 to 3) is gone and
+        // pages 0 and 1 (ids 1, then 2 and 3) are written; the format already says 5.
+        let raw = raw_sled(&path);
+        write_format(&raw, 5);
+        let tree = raw.open_tree(layout::collection_tree(1)).unwrap();
+        let mut old_first = vec![layout::FORMAT4_PAGE_PREFIX];
+        old_first.extend_from_slice(&0u64.to_be_bytes());
+        assert!(tree.remove(old_first).unwrap().is_some());
+        for (key, page) in &new_pages[..2] {
+            tree.insert(key, page).unwrap();
+        }
+        raw.flush().unwrap();
+    }
+    let db = Db::open(&path).unwrap();
+    let report = db.check().unwrap();
+    assert!(report.is_clean(), "{:?}", report.problems);
+    assert_eq!(answers(&db), answered);
+    assert_eq!(docs(&db.collection("c").unwrap()), documents);
+    drop(db);
+    assert_eq!(
+        keys_of_kind(&path, layout::PAGE_PREFIX).len(),
+        new_pages.len()
+    );
+    assert!(keys_of_kind(&path, layout::FORMAT4_PAGE_PREFIX).is_empty());
+}
+
+#[test]
+fn check_reports_a_page_of_an_older_format_left_in_a_current_collection() {
+    use quarry::internals::{codec::pages, layout};
+    let (dir, db) = fresh();
+    db.collection("c")
+        .unwrap()
+        .insert(&json!({"n": 1}))
+        .unwrap();
+    drop(db);
+    let path = dir.path().join("test.db");
+    {
+        let raw = raw_sled(&path);
+        let tree = raw.open_tree(layout::collection_tree(1)).unwrap();
+        let mut key = vec![layout::FORMAT4_PAGE_PREFIX];
+        key.extend_from_slice(&7u64.to_be_bytes());
+        tree.insert(key, pages::encode_page(&[(3, Some(b"x".as_slice()))]))
+            .unwrap();
+        raw.flush().unwrap();
+    }
+    let db = Db::open(&path).unwrap();
+    let problems = problem_messages(&db);
+    assert!(
+        problems.iter().any(
+            |p| p.contains("format 4 document page") && p.contains("left behind by an upgrade")
+        ),
+        "{problems:?}"
+    );
+}
+
 #[test]
 fn a_format_1_database_is_upgraded_on_open_with_group_counts_built() {
     let dir = tempfile::tempdir().unwrap();
@@ -668,7 +816,7 @@ fn a_format_1_database_is_upgraded_on_open_with_group_counts_built() {
         keys_of_kind(&path, quarry::internals::layout::GROUP_PREFIX),
         groups
     );
-    assert_eq!(stored_format(&path), 4);
+    assert_eq!(stored_format(&path), 5);
 }
 
 #[test]
@@ -842,6 +990,7 @@ fn check_finds_id_blocks_that_overlap_are_misplaced_or_do_not_decode() {
 
 #[test]
 fn repair_puts_back_a_document_stored_apart_that_no_page_lists_and_drops_a_stale_one() {
+    use quarry::internals::codec::pages::PAGE_SLOTS;
     use quarry::internals::layout;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("damaged.db");
@@ -852,9 +1001,15 @@ fn repair_puts_back_a_document_stored_apart_that_no_page_lists_and_drops_a_stale
         drop((c, db));
         let raw = raw_sled(&path);
         let tree = raw.open_tree(layout::collection_tree(1)).unwrap();
-        let page = tree.get(layout::page_key(id / 4)).unwrap().unwrap();
+        let page = tree
+            .get(layout::page_key(id / PAGE_SLOTS))
+            .unwrap()
+            .unwrap();
         let head = quarry::internals::codec::pages::read_page(&page).unwrap();
-        let (_, body) = head.into_iter().find(|(slot, _)| *slot == id % 4).unwrap();
+        let (_, body) = head
+            .into_iter()
+            .find(|(slot, _)| *slot == id % PAGE_SLOTS)
+            .unwrap();
         let quarry::internals::codec::pages::Body::Here(range) = body else {
             panic!("stored apart")
         };
@@ -874,18 +1029,18 @@ fn repair_puts_back_a_document_stored_apart_that_no_page_lists_and_drops_a_stale
         // page holds it.
         let raw = raw_sled(&path);
         let tree = raw.open_tree(layout::collection_tree(1)).unwrap();
-        let page = tree.get(layout::page_key(1)).unwrap().unwrap();
+        let page = tree.get(layout::page_key(5 / PAGE_SLOTS)).unwrap().unwrap();
         let head = quarry::internals::codec::pages::read_page(&page).unwrap();
         let kept: Vec<(u64, Option<&[u8]>)> = head
             .iter()
-            .filter(|(slot, _)| *slot != 1)
+            .filter(|(slot, _)| *slot != 5 % PAGE_SLOTS)
             .map(|(slot, body)| match body {
                 quarry::internals::codec::pages::Body::Here(r) => (*slot, Some(&page[r.clone()])),
                 quarry::internals::codec::pages::Body::Apart => (*slot, None),
             })
             .collect();
         tree.insert(
-            layout::page_key(1),
+            layout::page_key(5 / PAGE_SLOTS),
             quarry::internals::codec::pages::encode_page(&kept),
         )
         .unwrap();

@@ -15,10 +15,15 @@ use std::ops::Range;
 use crate::codec::CodecError;
 use crate::codec::varint::{Cursor, bad, put};
 
-/// How many consecutive ids share a page: with documents of about 1 KB, a page of about
-/// 4 KB, as SQLite's. Larger pages load a little faster but every scattered write rewrites
-/// more, and sled keeps what is rewritten on disk longer (`bench/FINDINGS.md`, format 4).
-pub const PAGE_SLOTS: u64 = 4;
+/// How many consecutive ids share a page. Larger pages load a little faster, but sled
+/// rewrites a leaf of 16 pages whenever one of its documents changes, and what it rewrites
+/// stays on disk, and is written over at every open, until it is reused: with pages of 4 the
+/// open after churn was three times slower (`bench/FINDINGS.md`, pages of two).
+pub const PAGE_SLOTS: u64 = 2;
+
+/// The most slots a page of any format has held (format 4's pages had 4): what
+/// [`read_page_of`] reads.
+pub const MOST_SLOTS: u64 = 4;
 
 /// Where a page holds one document.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,8 +38,8 @@ pub enum Body {
 ///
 /// ```
 /// use quarry::internals::codec::pages::{Body, encode_page, read_page};
-/// let page = encode_page(&[(0, Some(b"abc".as_slice())), (3, None)]);
-/// assert_eq!(*read_page(&page).unwrap(), [(0, Body::Here(5..8)), (3, Body::Apart)]);
+/// let page = encode_page(&[(0, Some(b"abc".as_slice())), (1, None)]);
+/// assert_eq!(*read_page(&page).unwrap(), [(0, Body::Here(5..8)), (1, Body::Apart)]);
 /// ```
 pub fn encode_page(documents: &[(u64, Option<&[u8]>)]) -> Vec<u8> {
     debug_assert!(documents.windows(2).all(|w| w[0].0 < w[1].0));
@@ -55,12 +60,12 @@ pub fn encode_page(documents: &[(u64, Option<&[u8]>)]) -> Vec<u8> {
 }
 
 /// A page's head as read: each document's slot and where its body is, in slot order. It
-/// lives inline (a page holds at most [`PAGE_SLOTS`] documents), so a point read allocates
+/// lives inline (a page of any format holds at most [`MOST_SLOTS`] documents), so a point read allocates
 /// nothing for it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PageHead {
     len: usize,
-    documents: [(u64, Body); PAGE_SLOTS as usize],
+    documents: [(u64, Body); MOST_SLOTS as usize],
 }
 
 impl std::ops::Deref for PageHead {
@@ -72,7 +77,7 @@ impl std::ops::Deref for PageHead {
 
 impl IntoIterator for PageHead {
     type Item = (u64, Body);
-    type IntoIter = std::iter::Take<std::array::IntoIter<(u64, Body), { PAGE_SLOTS as usize }>>;
+    type IntoIter = std::iter::Take<std::array::IntoIter<(u64, Body), { MOST_SLOTS as usize }>>;
     fn into_iter(self) -> Self::IntoIter {
         self.documents.into_iter().take(self.len)
     }
@@ -80,9 +85,16 @@ impl IntoIterator for PageHead {
 
 /// Reads a page's head: each document's slot and where its body is.
 pub fn read_page(bytes: &[u8]) -> Result<PageHead, CodecError> {
+    read_page_of(bytes, PAGE_SLOTS)
+}
+
+/// Reads the head of a page of `slots` slots (an older format's page), at most
+/// [`MOST_SLOTS`].
+pub fn read_page_of(bytes: &[u8], slots: u64) -> Result<PageHead, CodecError> {
+    debug_assert!(slots <= MOST_SLOTS);
     let mut cursor = Cursor::new(bytes);
     let count = cursor.next()?;
-    if count == 0 || count > PAGE_SLOTS {
+    if count == 0 || count > slots.min(MOST_SLOTS) {
         return Err(bad("document page with a bad count"));
     }
     let mut head = PageHead {
@@ -90,11 +102,11 @@ pub fn read_page(bytes: &[u8]) -> Result<PageHead, CodecError> {
         documents: std::array::from_fn(|_| (0, Body::Apart)),
     };
     // First the slots and sizes, then the bodies' ranges once the head's end is known.
-    let mut sizes = [0u64; PAGE_SLOTS as usize];
+    let mut sizes = [0u64; MOST_SLOTS as usize];
     let mut previous = None;
     for (document, size) in head.documents[..head.len].iter_mut().zip(&mut sizes) {
         let slot = cursor.next()?;
-        if slot >= PAGE_SLOTS || previous.is_some_and(|last| last >= slot) {
+        if slot >= slots || previous.is_some_and(|last| last >= slot) {
             return Err(bad("document page slots out of order"));
         }
         previous = Some(slot);
@@ -151,12 +163,24 @@ mod tests {
 
     #[test]
     fn damaged_pages_are_refused() {
-        let page = encode_page(&[(1, Some(b"xy".as_slice())), (2, Some(b"z".as_slice()))]);
+        let page = encode_page(&[(0, Some(b"xy".as_slice())), (1, Some(b"z".as_slice()))]);
+        assert!(read_page(&page).is_ok());
         assert!(read_page(&page[..page.len() - 1]).is_err());
         assert!(read_page(&[page.as_slice(), b"!"].concat()).is_err());
         // No document, slots out of order, a slot past the page, more documents than slots.
-        for bad in [vec![0], vec![2, 3, 1, 1, 1], vec![1, 4, 1], vec![5]] {
+        for bad in [vec![0], vec![2, 1, 1, 0, 1], vec![1, 2, 1], vec![3]] {
             assert!(read_page(&bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_format_4_page_of_four_reads_only_as_one() {
+        let page = encode_page(&[(0, Some(b"ab".as_slice())), (3, None)]);
+        let head = read_page_of(&page, 4).unwrap();
+        assert_eq!(*head, [(0, Body::Here(5..7)), (3, Body::Apart)]);
+        assert!(read_page(&page).is_err());
+        let full: Vec<(u64, Option<&[u8]>)> = (0..4).map(|s| (s, Some(b"x".as_slice()))).collect();
+        assert_eq!(read_page_of(&encode_page(&full), 4).unwrap().len(), 4);
+        assert!(read_page(&encode_page(&full)).is_err());
     }
 }

@@ -232,6 +232,16 @@ fn check_collection(state: &CollectionState, report: &mut CheckReport) -> Result
             "document key {key:?} is stored apart but no page lists it"
         ));
     }
+    // An upgrade marks the collection only once none of these is left: one now is damage,
+    // and what it holds is not read.
+    for (kind, what) in [
+        (layout::FORMAT4_PAGE_PREFIX, "format 4 document page"),
+        (layout::FORMAT3_ENTRY_PREFIX, "format 3 index entry"),
+    ] {
+        for key in state.tree.scan_prefix([kind]).keys() {
+            problem(format!("{what} {:?} was left behind by an upgrade", key?));
+        }
+    }
     report.documents += documents;
     if documents > 0 && max_id >= meta.next_id {
         problem(format!(

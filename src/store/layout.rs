@@ -16,8 +16,8 @@
 //!   "m/index/" <u32 index number>   -> IndexDef { number, name, paths, unique, multikey, state }
 //!   "m/journal"                     -> u64 first id of an import still running
 //!   "m/journal/saved/" <u64 doc id> -> a document that import replaced, as it was before
-//!   "m/layout"                      -> u32 4: the collection's keys are format 4's (below)
-//!   "p" <u64 id / 4>                -> page of the documents of 4 consecutive ids
+//!   "m/layout"                      -> u32 5: the collection's keys are format 5's (below)
+//!   "q" <u64 id / 2>                -> page of the documents of 2 consecutive ids
 //!                                      (codec::pages): each one's bincode encoding, or a
 //!                                      mark that it is stored apart
 //!   "d" <u64 doc id>                -> bincode document stored apart from its page (one
@@ -38,8 +38,8 @@
 //!                                                     words, and their words
 //! ```
 //!
-//! Documents share a page with their id neighbours, so a load writes one key per 4
-//! documents, a scan reads one per 4, and a point read gets one page and slices its
+//! Documents share a page with their id neighbour, so a load writes one key per 2
+//! documents, a scan reads one per 2, and a point read gets one page and slices its
 //! document out; a document longer than [`APART_BYTES`] keeps a key of its own, so that a page
 //! stays small enough to rewrite whenever one of its documents changes (see `store::pages`).
 //!
@@ -57,7 +57,8 @@
 //! An index number below 255 is one byte, a larger one 0xFF and four (big-endian); with
 //! [`keycode`](crate::codec::keycode)'s short ids a date index's key fits the 22 bytes sled
 //! keeps inline. Formats 1 and 2 wrote entries as `"i" <u32> <values> <u64 id>` and counts as
-//! `"g" <u32> <first value>`; format 3 wrote a key per entry, `"e" <number> <values> <id>`:
+//! `"g" <u32> <first value>`; format 3 wrote a key per entry, `"e" <number> <values> <id>`,
+//! and a key per document, `"d" <id>`; format 4 wrote pages of 4 documents, `"p" <id / 4>`:
 //! opening such a collection rewrites them (see `CollectionState::upgrade`); the kind bytes
 //! keep the layouts apart while it runs.
 //!
@@ -107,13 +108,17 @@ pub const JOURNAL_SAVED_PREFIX: &[u8] = b"m/journal/saved/";
 /// Prefix byte of documents stored apart from their pages.
 pub const DOC_PREFIX: u8 = b'd';
 /// Prefix byte of document pages.
-pub const PAGE_PREFIX: u8 = b'p';
+pub const PAGE_PREFIX: u8 = b'q';
+/// Prefix byte of format 4's document pages, of [`FORMAT4_PAGE_SLOTS`] ids each.
+pub const FORMAT4_PAGE_PREFIX: u8 = b'p';
+/// How many consecutive ids shared a page in format 4.
+pub const FORMAT4_PAGE_SLOTS: u64 = 4;
 /// The longest document encoding a page holds; a longer one is stored apart.
 pub const APART_BYTES: usize = 4096;
 /// Collection-tree key saying which key layout the collection has.
 pub const LAYOUT_KEY: &[u8] = b"m/layout";
 /// The key layout this build writes (the value of [`LAYOUT_KEY`]).
-pub const LAYOUT_VERSION: u32 = 4;
+pub const LAYOUT_VERSION: u32 = 5;
 /// Prefix byte of a value index's id blocks.
 pub const BLOCK_PREFIX: u8 = b'b';
 /// The most ids a value index's block holds: a bound on what one small write rewrites.
@@ -215,7 +220,7 @@ pub fn doc_key(id: u64) -> [u8; 9] {
     key
 }
 
-/// The key of document page `number` (ids `number × 4` to `number × 4 + 3`).
+/// The key of document page `number` (ids `number × 2` and `number × 2 + 1`).
 ///
 /// ```
 /// use quarry::internals::layout::{page_key, page_number};
@@ -232,6 +237,14 @@ pub fn page_key(number: u64) -> [u8; 9] {
 pub fn page_number(key: &[u8]) -> Option<u64> {
     match key {
         [PAGE_PREFIX, rest @ ..] => rest.try_into().ok().map(u64::from_be_bytes),
+        _ => None,
+    }
+}
+
+/// The page number in a format 4 page key, if it is one.
+pub fn format4_page_number(key: &[u8]) -> Option<u64> {
+    match key {
+        [FORMAT4_PAGE_PREFIX, rest @ ..] => rest.try_into().ok().map(u64::from_be_bytes),
         _ => None,
     }
 }

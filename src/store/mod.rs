@@ -59,9 +59,10 @@ use crate::codec;
 use crate::error::{Error, Result};
 
 /// The on-disk format this build reads and writes. Formats 1 (without group counts), 2 (with
-/// 4-byte index numbers and 8-byte ids in every index key) and 3 (with a key per index entry,
-/// not id blocks) are upgraded in place when opened: see `CollectionState::upgrade`.
-pub const FORMAT_VERSION: u32 = 4;
+/// 4-byte index numbers and 8-byte ids in every index key), 3 (with a key per index entry,
+/// not id blocks, and a key per document, not pages) and 4 (with pages of four documents, not
+/// two) are upgraded in place when opened: see `CollectionState::upgrade`.
+pub const FORMAT_VERSION: u32 = 5;
 
 /// The oldest format this build can upgrade.
 const OLDEST_FORMAT: u32 = 1;

@@ -1,5 +1,6 @@
-//! Putting a collection right when it opens: converting an older format's keys (format 3's
-//! entries into id blocks, formats 1 and 2 first into format 3's keys), rolling back
+//! Putting a collection right when it opens: converting an older format's keys (format 4's
+//! pages of four documents into pages of two, format 3's documents into pages and entries
+//! into id blocks, formats 1 and 2 first into format 3's keys), rolling back
 //! an import a crash interrupted, and removing indexes left half built or half dropped.
 //!
 //! Invariant: each step is safe to cut short at any point; the next open finds what is left and
@@ -8,7 +9,7 @@
 
 use std::sync::Arc;
 
-use crate::codec::keycode;
+use crate::codec::{self, keycode, pages::Body};
 use crate::error::Result;
 use crate::store::index::{IndexState, count_groups_under};
 use crate::store::layout::{self, IndexPrefix};
@@ -72,8 +73,11 @@ impl CollectionState {
     /// - Format 3: its documents, one key each, are packed into pages, and its entries, one
     ///   key each, into id blocks, a few thousand per batch that writes the pages or blocks
     ///   and deletes the keys they replace, so that a crash leaves each document and entry
-    ///   either packed or as it was; once none is left the collection is marked as format 4.
-    ///   Group counts do not change.
+    ///   either packed or as it was. Group counts do not change.
+    /// - Format 4: its pages of four documents (`"p" <id / 4>`) are split into pages of two,
+    ///   [`CHUNK`] pages per batch that writes the new pages and deletes the old ones, so that
+    ///   a crash leaves each page split or as it was. Once no key of an older layout is left,
+    ///   the collection is marked as format 5.
     pub fn upgrade(&self) -> Result<()> {
         let _guard = self.lock_writes()?;
         let layout_version = match self.tree.get(layout::LAYOUT_KEY)? {
@@ -120,6 +124,7 @@ impl CollectionState {
         if layout_version.is_none_or(|v| v < layout::LAYOUT_VERSION) {
             self.pack_documents()?;
             self.pack_entries()?;
+            self.split_pages()?;
             self.tree
                 .insert(layout::LAYOUT_KEY, &layout::LAYOUT_VERSION.to_be_bytes())?;
         }
@@ -128,7 +133,8 @@ impl CollectionState {
 
     /// Moves format 3's documents (`"d" <id>`, one key each) into their pages, [`CHUNK`]
     /// per batch, each batch deleting the keys it packs (a large document is stored apart
-    /// again under its key, which a later pass packs again, the same way).
+    /// again under its key, which a later pass packs again, the same way; so are format 4's
+    /// documents stored apart).
     fn pack_documents(&self) -> Result<()> {
         use std::ops::Bound;
         let end = [layout::DOC_PREFIX + 1];
@@ -152,6 +158,48 @@ impl CollectionState {
             for (key, body) in &documents {
                 if let Some(id) = layout::doc_id(key) {
                     writer.pack_document(id, body);
+                }
+            }
+            writer.commit_unchecked()?;
+        }
+    }
+
+    /// Splits format 4's pages of four documents into pages of two, [`CHUNK`] pages per
+    /// batch, each batch deleting the pages it splits. A document a page marks as stored apart
+    /// keeps its key, and its new page marks it so.
+    fn split_pages(&self) -> Result<()> {
+        loop {
+            let pages: Vec<(sled::IVec, sled::IVec)> = self
+                .tree
+                .scan_prefix([layout::FORMAT4_PAGE_PREFIX])
+                .take(CHUNK)
+                .collect::<std::result::Result<_, _>>()?;
+            if pages.is_empty() {
+                return Ok(());
+            }
+            let mut writer = Writer::new(self);
+            for (key, page) in &pages {
+                writer.remove_key(key);
+                let first = layout::format4_page_number(key)
+                    .and_then(|n| n.checked_mul(layout::FORMAT4_PAGE_SLOTS));
+                let head = codec::pages::read_page_of(page, layout::FORMAT4_PAGE_SLOTS);
+                let (Some(first), Ok(head)) = (first, head) else {
+                    return Err(crate::error::Error::Corrupt(format!(
+                        "collection `{}`: format 4 document page {key:?} cannot be read, so \
+                         the store cannot be upgraded; restore it from a copy",
+                        self.name
+                    )));
+                };
+                for (slot, body) in head {
+                    let id = first + slot;
+                    match body {
+                        Body::Here(range) => writer.pack_document(id, &page[range]),
+                        Body::Apart => {
+                            if let Some(body) = self.tree.get(layout::doc_key(id))? {
+                                writer.pack_document(id, &body);
+                            }
+                        }
+                    }
                 }
             }
             writer.commit_unchecked()?;
