@@ -633,15 +633,34 @@ fn packing_cut_short_by_a_crash_is_finished_at_the_next_open() {
     let path = dir.path().join("old.db");
     let before = old_format_fixture(&path);
     let entries = entry_keys(&path);
+    // Format 4's first page, as the build that packed format 3 into format 4 wrote it: ids 1
+    // to 3 under `"p" 0`.
     let first_page = {
         let raw = raw_sled(&path);
         let tree = raw.open_tree(layout::collection_tree(1)).unwrap();
-        tree.scan_prefix([layout::PAGE_PREFIX])
-            .next()
-            .unwrap()
-            .unwrap()
+        let mut bodies: Vec<(u64, Vec<u8>)> = Vec::new();
+        for item in tree.scan_prefix([layout::PAGE_PREFIX]).take(2) {
+            let (key, page) = item.unwrap();
+            let number = layout::page_number(&key).unwrap();
+            for (slot, body) in pages::read_page(&page).unwrap() {
+                let pages::Body::Here(range) = body else {
+                    panic!("stored apart")
+                };
+                bodies.push((number * pages::PAGE_SLOTS + slot, page[range].to_vec()));
+            }
+        }
+        assert_eq!(
+            bodies.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+            [1, 2, 3]
+        );
+        let list: Vec<(u64, Option<&[u8]>)> = bodies
+            .iter()
+            .map(|(id, b)| (*id, Some(b.as_slice())))
+            .collect();
+        let mut key = vec![layout::FORMAT4_PAGE_PREFIX];
+        key.extend_from_slice(&0u64.to_be_bytes());
+        (key, pages::encode_page(&list))
     };
-    assert_eq!(layout::page_number(&first_page.0), Some(0));
     rewrite_as_old_format(&path, 3);
     {
         // Batches of the packing landed: the first two entries of the tag "a" are in a block
@@ -669,10 +688,10 @@ fn packing_cut_short_by_a_crash_is_finished_at_the_next_open() {
             .unwrap();
         // And the documents of the first page are in it.
         let (page_key, page) = &first_page;
-        for (slot, _) in pages::read_page(page).unwrap() {
+        for (slot, _) in pages::read_page_of(page, layout::FORMAT4_PAGE_SLOTS).unwrap() {
             tree.remove(layout::doc_key(slot)).unwrap();
         }
-        tree.insert(page_key, page).unwrap();
+        tree.insert(page_key, page.as_slice()).unwrap();
         raw.flush().unwrap();
     }
     let db = Db::open(&path).unwrap();
@@ -683,6 +702,7 @@ fn packing_cut_short_by_a_crash_is_finished_at_the_next_open() {
     assert_eq!(entry_keys(&path), entries);
     assert!(keys_of_kind(&path, layout::FORMAT3_ENTRY_PREFIX).is_empty());
     assert!(keys_of_kind(&path, layout::DOC_PREFIX).is_empty());
+    assert!(keys_of_kind(&path, layout::FORMAT4_PAGE_PREFIX).is_empty());
 }
 
 /// The upgrade fixture with a document too large for a page (stored apart) after it: its
@@ -766,32 +786,112 @@ fn splitting_pages_cut_short_by_a_crash_is_finished_at_the_next_open() {
 }
 
 #[test]
-fn check_reports_a_page_of_an_older_format_left_in_a_current_collection() {
-    use quarry::internals::{codec::pages, layout};
-    let (dir, db) = fresh();
-    db.collection("c")
-        .unwrap()
-        .insert(&json!({"n": 1}))
-        .unwrap();
-    drop(db);
-    let path = dir.path().join("test.db");
+fn a_damaged_format_4_page_is_left_for_check_and_the_rest_is_split() {
+    use quarry::internals::layout::{self, DOC_PREFIX, FORMAT4_PAGE_PREFIX};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let (_, documents) = fixture_with_a_document_apart(&path);
+    rewrite_as_old_format(&path, 4);
     {
+        // Format 4's page 1 (ids 4 to 7) does not read, and the document stored apart (31,
+        // in page 7) lost its own key.
+        let raw = raw_sled(&path);
+        let tree = raw.open_tree(layout::collection_tree(1)).unwrap();
+        let mut damaged = vec![FORMAT4_PAGE_PREFIX];
+        damaged.extend_from_slice(&1u64.to_be_bytes());
+        tree.insert(damaged, &[7, 7, 7]).unwrap();
+        assert!(tree.remove(layout::doc_key(31)).unwrap().is_some());
+        raw.flush().unwrap();
+    }
+    let db = Db::open(&path).unwrap();
+    let c = db.collection("c").unwrap();
+    // Document 31 reads as an error; the damaged page's four are gone; the rest are whole.
+    let read: Vec<_> = c.iter().collect();
+    assert_eq!(read.iter().filter(|d| d.is_err()).count(), 1);
+    let ids: Vec<u64> = read
+        .iter()
+        .filter_map(|d| d.as_ref().ok())
+        .map(|d| d.0)
+        .collect();
+    assert_eq!(ids, (1..=3).chain(8..=30).collect::<Vec<_>>());
+    let whole: Vec<&Value> = documents
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !(3..=6).contains(i) && *i != 30)
+        .map(|(_, d)| d)
+        .collect();
+    let kept: Vec<&Value> = read
+        .iter()
+        .filter_map(|d| d.as_ref().ok())
+        .map(|d| &d.1)
+        .collect();
+    assert_eq!(kept, whole);
+    let problems = problem_messages(&db);
+    let has = |text: &str| problems.iter().any(|p| p.contains(text));
+    assert!(has("format 4 document page"), "{problems:?}");
+    assert!(has("left behind by an upgrade"), "{problems:?}");
+    assert!(
+        has("document 31 is stored apart from its page, but is not there"),
+        "{problems:?}"
+    );
+    drop((c, db));
+    assert_eq!(stored_format(&path), 5);
+    assert_eq!(keys_of_kind(&path, FORMAT4_PAGE_PREFIX).len(), 1);
+    assert!(keys_of_kind(&path, DOC_PREFIX).is_empty());
+}
+
+#[test]
+fn repair_splits_a_format_4_page_and_drops_format_3_entries_left_in_a_current_collection() {
+    use quarry::internals::{codec::pages, layout};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("left.db");
+    {
+        let db = Db::open(&path).unwrap();
+        let c = db.collection("c").unwrap();
+        c.create_index(&["n"]).unwrap();
+        c.insert(&json!({"n": 1})).unwrap();
+        db.flush().unwrap();
+    }
+    let body = {
+        // Document 1's encoding, as a page holds it.
+        let raw = raw_sled(&path);
+        let tree = raw.open_tree(layout::collection_tree(1)).unwrap();
+        let page = tree.get(layout::page_key(0)).unwrap().unwrap();
+        let head = pages::read_page(&page).unwrap();
+        let pages::Body::Here(range) = head[0].1.clone() else {
+            panic!("stored apart")
+        };
+        page[range].to_vec()
+    };
+    {
+        // A format 4 page holding a copy of document 1 as id 30, and a format 3 entry.
         let raw = raw_sled(&path);
         let tree = raw.open_tree(layout::collection_tree(1)).unwrap();
         let mut key = vec![layout::FORMAT4_PAGE_PREFIX];
         key.extend_from_slice(&7u64.to_be_bytes());
-        tree.insert(key, pages::encode_page(&[(3, Some(b"x".as_slice()))]))
+        tree.insert(key, pages::encode_page(&[(2, Some(body.as_slice()))]))
+            .unwrap();
+        tree.insert([layout::FORMAT3_ENTRY_PREFIX, 1, 9, 9], b"")
             .unwrap();
         raw.flush().unwrap();
     }
     let db = Db::open(&path).unwrap();
     let problems = problem_messages(&db);
-    assert!(
-        problems.iter().any(
-            |p| p.contains("format 4 document page") && p.contains("left behind by an upgrade")
-        ),
-        "{problems:?}"
-    );
+    let left = |what: &str| {
+        problems
+            .iter()
+            .any(|p| p.contains(what) && p.contains("left behind by an upgrade"))
+    };
+    assert!(left("format 4 document page"), "{problems:?}");
+    assert!(left("format 3 index entry"), "{problems:?}");
+    let repaired = db.repair().unwrap();
+    assert!(repaired.is_clean(), "{:?}", repaired.problems);
+    let c = db.collection("c").unwrap();
+    assert_eq!(c.len().unwrap(), 2);
+    assert_eq!(db.query("from c where n = 1").unwrap().count(), 2);
+    drop((c, db));
+    assert!(keys_of_kind(&path, layout::FORMAT4_PAGE_PREFIX).is_empty());
+    assert!(keys_of_kind(&path, layout::FORMAT3_ENTRY_PREFIX).is_empty());
 }
 
 #[test]

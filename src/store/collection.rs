@@ -565,6 +565,7 @@ impl Collection {
         self.refuse_in_transaction("repair")?;
         let _guard = self.state.lock_writes()?;
         let mut failures = Vec::new();
+        self.state.clear_older_layouts()?;
         self.state.restore_strays()?;
         let mut count = 0u64;
         let mut max_id = 0u64;

@@ -20,21 +20,41 @@ use crate::store::staged::{Batch, Entries, Reader};
 /// Documents a batch writes and removes, gathered per page and applied to the pages at once.
 #[derive(Default)]
 pub(crate) struct PageChanges {
-    /// Page number -> slot -> the document's new encoding, or `None` for a removal.
-    pages: BTreeMap<u64, BTreeMap<u64, Option<Vec<u8>>>>,
+    /// Page number -> slot -> what becomes of the document there.
+    pages: BTreeMap<u64, BTreeMap<u64, Change>>,
+}
+
+/// What a batch does to one document of a page.
+enum Change {
+    /// Writes its encoding, replacing what the id held.
+    Put(Vec<u8>),
+    /// Removes it.
+    Remove,
+    /// Marks it as stored apart, its key left as it is.
+    MarkApart,
 }
 
 impl PageChanges {
     /// Writes document `id` (its encoding), replacing what the id held.
     pub fn put(&mut self, id: u64, body: Vec<u8>) {
-        let slots = self.pages.entry(id / PAGE_SLOTS).or_default();
-        slots.insert(id % PAGE_SLOTS, Some(body));
+        self.change(id, Change::Put(body));
     }
 
     /// Removes document `id`.
     pub fn remove(&mut self, id: u64) {
+        self.change(id, Change::Remove);
+    }
+
+    /// Marks document `id` as stored apart, leaving its own key as it is: an older format's
+    /// page being split, whose document apart stays where it is (or stays missing, for
+    /// `check` to name).
+    pub fn mark_apart(&mut self, id: u64) {
+        self.change(id, Change::MarkApart);
+    }
+
+    fn change(&mut self, id: u64, change: Change) {
         let slots = self.pages.entry(id / PAGE_SLOTS).or_default();
-        slots.insert(id % PAGE_SLOTS, None);
+        slots.insert(id % PAGE_SLOTS, change);
     }
 
     /// Whether there is nothing to apply.
@@ -61,21 +81,24 @@ impl PageChanges {
                 let id = number * PAGE_SLOTS + slot;
                 let was_apart = matches!(documents.get(slot), Some(None));
                 match change {
-                    Some(body) if body.len() > APART_BYTES => {
+                    Change::Put(body) if body.len() > APART_BYTES => {
                         batch.insert(&layout::doc_key(id), body.as_slice());
                         documents.insert(*slot, None);
                     }
-                    Some(body) => {
+                    Change::Put(body) => {
                         if was_apart {
                             batch.remove(&layout::doc_key(id));
                         }
                         documents.insert(*slot, Some(body));
                     }
-                    None => {
+                    Change::Remove => {
                         if was_apart {
                             batch.remove(&layout::doc_key(id));
                         }
                         documents.remove(slot);
+                    }
+                    Change::MarkApart => {
+                        documents.insert(*slot, None);
                     }
                 }
             }

@@ -122,7 +122,10 @@ impl CollectionState {
             self.remove_prefix(&[prefix])?;
         }
         if layout_version.is_none_or(|v| v < layout::LAYOUT_VERSION) {
-            self.pack_documents()?;
+            // Format 4's `"d"` keys are documents stored apart, already where they belong.
+            if layout_version.is_none_or(|v| v < 4) {
+                self.pack_documents()?;
+            }
             self.pack_entries()?;
             self.split_pages()?;
             self.tree
@@ -166,44 +169,52 @@ impl CollectionState {
 
     /// Splits format 4's pages of four documents into pages of two, [`CHUNK`] pages per
     /// batch, each batch deleting the pages it splits. A document a page marks as stored apart
-    /// keeps its key, and its new page marks it so.
-    fn split_pages(&self) -> Result<()> {
+    /// keeps its key, and its new page marks it so. A page that does not read is left as it
+    /// is, for `check` to report: one damaged page does not keep the store from opening.
+    pub(in crate::store) fn split_pages(&self) -> Result<()> {
+        use std::ops::Bound;
+        let end = [layout::FORMAT4_PAGE_PREFIX + 1];
+        let mut after: Option<sled::IVec> = None;
         loop {
+            let start = match &after {
+                Some(key) => Bound::Excluded(key.as_ref()),
+                None => Bound::Included(&[layout::FORMAT4_PAGE_PREFIX][..]),
+            };
             let pages: Vec<(sled::IVec, sled::IVec)> = self
                 .tree
-                .scan_prefix([layout::FORMAT4_PAGE_PREFIX])
+                .range::<&[u8], _>((start, Bound::Excluded(&end[..])))
                 .take(CHUNK)
                 .collect::<std::result::Result<_, _>>()?;
-            if pages.is_empty() {
+            let Some((last, _)) = pages.last() else {
                 return Ok(());
-            }
+            };
+            after = Some(last.clone());
             let mut writer = Writer::new(self);
             for (key, page) in &pages {
-                writer.remove_key(key);
                 let first = layout::format4_page_number(key)
                     .and_then(|n| n.checked_mul(layout::FORMAT4_PAGE_SLOTS));
                 let head = codec::pages::read_page_of(page, layout::FORMAT4_PAGE_SLOTS);
                 let (Some(first), Ok(head)) = (first, head) else {
-                    return Err(crate::error::Error::Corrupt(format!(
-                        "collection `{}`: format 4 document page {key:?} cannot be read, so \
-                         the store cannot be upgraded; restore it from a copy",
-                        self.name
-                    )));
+                    continue;
                 };
+                writer.remove_key(key);
                 for (slot, body) in head {
-                    let id = first + slot;
                     match body {
-                        Body::Here(range) => writer.pack_document(id, &page[range]),
-                        Body::Apart => {
-                            if let Some(body) = self.tree.get(layout::doc_key(id))? {
-                                writer.pack_document(id, &body);
-                            }
-                        }
+                        Body::Here(range) => writer.pack_document(first + slot, &page[range]),
+                        Body::Apart => writer.mark_apart(first + slot),
                     }
                 }
             }
             writer.commit_unchecked()?;
         }
+    }
+
+    /// Puts right what an upgrade left behind (only damage can leave it): splits format 4's
+    /// pages that read, and drops format 3's entries, which the indexes' rebuild replaces.
+    /// Call with the write lock.
+    pub(in crate::store) fn clear_older_layouts(&self) -> Result<()> {
+        self.split_pages()?;
+        self.remove_prefix(&[layout::FORMAT3_ENTRY_PREFIX])
     }
 
     /// Puts right documents stored apart that their pages do not list (left by damage): one

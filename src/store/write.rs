@@ -244,6 +244,12 @@ impl<'a> Writer<'a> {
         self.pages.put(id, body.to_vec());
     }
 
+    /// Marks document `id` as stored apart in its page, its own key left as it is (an older
+    /// format's page being split).
+    pub fn mark_apart(&mut self, id: u64) {
+        self.pages.mark_apart(id);
+    }
+
     /// Adds an entry that is already counted in its group (an older format's entry being
     /// packed into a block): `values` is its block prefix.
     pub fn pack_entry(&mut self, values: &[u8], id: u64) {

@@ -116,7 +116,7 @@ pub(crate) fn rows(collection: &Collection, pipeline: &Pipeline, measures: &mut 
                 let inner =
                     source::filtered(collection, plan, filter_slot, measures, Some(stop.clone()));
                 Box::new(read_ahead::read_ahead(
-                    inner,
+                    rows::contained(collection.db.clone(), inner),
                     stop,
                     read_ahead::Backlog::default(),
                 ))

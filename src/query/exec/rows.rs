@@ -2,8 +2,9 @@
 //! and the steps that only pass rows on (offset, limit, projection).
 //!
 //! Invariant: reading a row never panics into the caller. Rows are read after the statement
-//! that made them returned, so each step runs contained: a panic inside sled (a damaged store)
-//! becomes an error that says so, the last row, and the store then refuses writes.
+//! that made them returned, so each step runs contained, on the caller's thread and on a
+//! thread that reads ahead ([`contained`]): a panic inside sled (a damaged store) becomes an
+//! error that says so, the last row, and the store then refuses writes.
 
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -39,6 +40,25 @@ pub struct Rows {
 pub(super) enum RowStream {
     Stored(Stream<Doc>),
     Built(Stream<Value>),
+}
+
+/// `stream` with each step run as [`Rows`] runs its own, for a stream read on a thread that
+/// reads ahead: sled failing there ends it with the error that says the store is damaged, and
+/// the store then refuses writes.
+pub(super) fn contained<T: Send + 'static>(db: Db, mut stream: Stream<T>) -> Stream<T> {
+    let mut ended = false;
+    Box::new(std::iter::from_fn(move || {
+        if ended {
+            return None;
+        }
+        match db.contain_damage(|| Ok(stream.next())) {
+            Ok(item) => item,
+            Err(damaged) => {
+                ended = true;
+                Some(Err(damaged))
+            }
+        }
+    }))
 }
 
 impl Iterator for Rows {
@@ -206,6 +226,32 @@ mod tests {
         assert!(rows.next().is_none());
         // As after any damage met: reads go on, writes are refused.
         assert_eq!(notes.len().unwrap(), 0);
+        let refused = notes.insert(&serde_json::json!({"n": 1})).unwrap_err();
+        assert!(
+            refused.to_string().contains("writes are refused"),
+            "{refused}"
+        );
+    }
+
+    #[test]
+    fn a_panic_inside_sled_on_a_thread_reading_ahead_ends_the_rows_and_stops_writes() {
+        use crate::query::exec::read_ahead::{Backlog, read_ahead};
+        let db = crate::Db::temporary().unwrap();
+        let notes = db.collection("notes").unwrap();
+        let Rows { inner, .. } = rows_that_meet_damage(&notes);
+        let RowStream::Built(stream) = inner else {
+            unreachable!()
+        };
+        let read: Vec<Result<Value>> = read_ahead(
+            contained(notes.db.clone(), stream),
+            Arc::default(),
+            Backlog::default(),
+        )
+        .collect();
+        assert_eq!(read.len(), 2);
+        assert_eq!(read[0].as_ref().unwrap(), &Value::from(1));
+        let err = read[1].as_ref().unwrap_err();
+        assert!(err.to_string().contains("is damaged"), "{err}");
         let refused = notes.insert(&serde_json::json!({"n": 1})).unwrap_err();
         assert!(
             refused.to_string().contains("writes are refused"),
