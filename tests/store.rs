@@ -373,7 +373,7 @@ fn a_newer_format_version_is_refused_naming_both_versions() {
 /// `"g" <u32 index number> <first value>` (format 2 only; format 1 had none), and no layout
 /// mark.
 fn rewrite_as_old_format(path: &std::path::Path, version: u32) {
-    use quarry::internals::codec::{ids, pages};
+    use quarry::internals::codec::ids;
     use quarry::internals::keycode;
     use quarry::internals::layout;
     let raw = raw_sled(path);
@@ -401,18 +401,9 @@ fn rewrite_as_old_format(path: &std::path::Path, version: u32) {
                 tree.insert(entry, b"").unwrap();
             }
         }
-        let pages: Vec<_> = tree
-            .scan_prefix([layout::PAGE_PREFIX])
-            .map(Result::unwrap)
-            .collect();
-        for (key, page) in pages {
-            tree.remove(&key).unwrap();
-            let number = layout::page_number(&key).unwrap();
-            for (slot, body) in pages::read_page(&page).unwrap() {
-                if let pages::Body::Here(range) = body {
-                    let id = number * pages::PAGE_SLOTS + slot;
-                    tree.insert(layout::doc_key(id), &page[range]).unwrap();
-                }
+        for (id, body) in take_pages(&tree) {
+            if let Some(body) = body {
+                tree.insert(layout::doc_key(id), body).unwrap();
             }
         }
         tree.insert(layout::LAYOUT_KEY, &3u32.to_be_bytes())
@@ -445,28 +436,39 @@ fn rewrite_as_old_format(path: &std::path::Path, version: u32) {
     raw.flush().unwrap();
 }
 
-/// Format 4's pages in `tree`: `"p" <id / 4>`, four ids each, and layout mark 4.
-fn rewrite_pages_as_format_4(tree: &sled::Tree) {
+/// Removes every page from `tree`; the documents they held, by id: a body, or `None` for one
+/// stored apart.
+fn take_pages(tree: &sled::Tree) -> Vec<(u64, Option<Vec<u8>>)> {
     use quarry::internals::codec::pages::{self, Body};
     use quarry::internals::layout;
-    /// A page's documents by slot: a body, or `None` for one stored apart.
-    type Slots = Vec<(u64, Option<Vec<u8>>)>;
-    let mut old_pages: std::collections::BTreeMap<u64, Slots> = Default::default();
     let stored: Vec<_> = tree
         .scan_prefix([layout::PAGE_PREFIX])
         .map(Result::unwrap)
         .collect();
+    let mut documents = Vec::new();
     for (key, page) in stored {
         tree.remove(&key).unwrap();
         let number = layout::page_number(&key).unwrap();
         for (slot, body) in pages::read_page(&page).unwrap() {
-            let id = number * pages::PAGE_SLOTS + slot;
             let body = match body {
                 Body::Here(range) => Some(page[range].to_vec()),
                 Body::Apart => None,
             };
-            old_pages.entry(id / 4).or_default().push((id % 4, body));
+            documents.push((number * pages::PAGE_SLOTS + slot, body));
         }
+    }
+    documents
+}
+
+/// Format 4's pages in `tree`: `"p" <id / 4>`, four ids each, and layout mark 4.
+fn rewrite_pages_as_format_4(tree: &sled::Tree) {
+    use quarry::internals::codec::pages;
+    use quarry::internals::layout;
+    /// A page's documents by slot: a body, or `None` for one stored apart.
+    type Slots = Vec<(u64, Option<Vec<u8>>)>;
+    let mut old_pages: std::collections::BTreeMap<u64, Slots> = Default::default();
+    for (id, body) in take_pages(tree) {
+        old_pages.entry(id / 4).or_default().push((id % 4, body));
     }
     for (number, documents) in old_pages {
         let list: Vec<(u64, Option<&[u8]>)> =

@@ -221,11 +221,15 @@ mod tests {
         let notes = db.collection("notes").unwrap();
         let mut rows = rows_that_meet_damage(&notes);
         assert_eq!(rows.next().unwrap().unwrap(), Value::from(1));
-        let err = rows.next().unwrap().unwrap_err();
-        assert!(err.to_string().contains("is damaged"), "{err}");
+        said_damaged_and_refuses_writes(&rows.next().unwrap().unwrap_err(), &notes);
         assert!(rows.next().is_none());
-        // As after any damage met: reads go on, writes are refused.
+        // Reads go on.
         assert_eq!(notes.len().unwrap(), 0);
+    }
+
+    /// `err` says the store is damaged, and the store now refuses writes.
+    fn said_damaged_and_refuses_writes(err: &Error, notes: &crate::store::Collection) {
+        assert!(err.to_string().contains("is damaged"), "{err}");
         let refused = notes.insert(&serde_json::json!({"n": 1})).unwrap_err();
         assert!(
             refused.to_string().contains("writes are refused"),
@@ -250,13 +254,7 @@ mod tests {
         .collect();
         assert_eq!(read.len(), 2);
         assert_eq!(read[0].as_ref().unwrap(), &Value::from(1));
-        let err = read[1].as_ref().unwrap_err();
-        assert!(err.to_string().contains("is damaged"), "{err}");
-        let refused = notes.insert(&serde_json::json!({"n": 1})).unwrap_err();
-        assert!(
-            refused.to_string().contains("writes are refused"),
-            "{refused}"
-        );
+        said_damaged_and_refuses_writes(read[1].as_ref().unwrap_err(), &notes);
     }
 
     #[test]
