@@ -732,6 +732,8 @@ fn a_format_4_database_has_its_pages_of_four_split_on_open() {
     rewrite_as_old_format(&path, 4);
     assert_eq!(keys_of_kind(&path, FORMAT4_PAGE_PREFIX).len(), 8);
     assert!(keys_of_kind(&path, PAGE_PREFIX).is_empty());
+    let marker = path.join(quarry::internals::layout::MARKER_FILE);
+    std::fs::write(&marker, "quarry database, format 4\n").unwrap();
 
     let db = Db::open(&path).unwrap();
     let report = db.check().unwrap();
@@ -740,6 +742,10 @@ fn a_format_4_database_has_its_pages_of_four_split_on_open() {
     assert_eq!(docs(&db.collection("c").unwrap()), documents);
     drop(db);
     assert_eq!(stored_format(&path), 5);
+    assert_eq!(
+        std::fs::read_to_string(&marker).unwrap(),
+        "quarry database, format 5\n"
+    );
     assert_eq!(keys_of_kind(&path, PAGE_PREFIX), pages);
     assert_eq!(keys_of_kind(&path, BLOCK_PREFIX), blocks);
     assert!(keys_of_kind(&path, FORMAT4_PAGE_PREFIX).is_empty());

@@ -288,17 +288,7 @@ impl Db {
             }
         }
         if let Some(marker) = marker.as_ref().filter(|m| !m.exists()) {
-            // How sled writes the log, beside sled's own record (see `sled_config`).
-            let compressed = match sled_config::recorded_compression(&path) {
-                Some(true) => format!("{}\n", sled_config::COMPRESSED_LINE),
-                _ => String::new(),
-            };
-            let mut file = std::fs::File::create(marker)?;
-            std::io::Write::write_all(
-                &mut file,
-                format!("quarry database, format {FORMAT_VERSION}\n{compressed}").as_bytes(),
-            )?;
-            file.sync_all()?;
+            write_marker(&path, marker)?;
         }
         let mut collections = BTreeMap::new();
         for item in catalog.scan_prefix(layout::COLLECTION_PREFIX) {
@@ -339,6 +329,9 @@ impl Db {
         }
         if upgraded {
             sled.flush()?;
+            if let Some(marker) = &marker {
+                write_marker(&path, marker)?;
+            }
         }
         Ok(Db {
             inner: Arc::new(DbInner {
@@ -786,6 +779,26 @@ fn check_name(name: &str) -> Result<()> {
 }
 
 /// Each collection's number, name and generation now.
+/// Writes the marker file of the store at `path`: the format it is in, and whether sled
+/// compresses its log, beside sled's own record (see `sled_config`). Written beside and renamed
+/// over, so that it is always whole.
+fn write_marker(path: &Path, marker: &Path) -> Result<()> {
+    let compressed = match sled_config::recorded_compression(path) {
+        Some(true) => format!("{}\n", sled_config::COMPRESSED_LINE),
+        _ => String::new(),
+    };
+    let beside = marker.with_extension("format.new");
+    let mut file = std::fs::File::create(&beside)?;
+    std::io::Write::write_all(
+        &mut file,
+        format!("quarry database, format {FORMAT_VERSION}\n{compressed}").as_bytes(),
+    )?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&beside, marker)?;
+    Ok(())
+}
+
 fn generations<'a>(states: impl Iterator<Item = &'a Arc<CollectionState>>) -> Vec<seal::Sealed> {
     states
         .map(|state| seal::Sealed {
