@@ -771,6 +771,11 @@ fn splitting_pages_cut_short_by_a_crash_is_finished_at_the_next_open() {
         // pages 0 and 1 (ids 1, then 2 and 3) are written; the format already says 5.
         let raw = raw_sled(&path);
         write_format(&raw, 5);
+        std::fs::write(
+            path.join(layout::MARKER_FILE),
+            "quarry database, format 4\n",
+        )
+        .unwrap();
         let tree = raw.open_tree(layout::collection_tree(1)).unwrap();
         let mut old_first = vec![layout::FORMAT4_PAGE_PREFIX];
         old_first.extend_from_slice(&0u64.to_be_bytes());
@@ -791,6 +796,9 @@ fn splitting_pages_cut_short_by_a_crash_is_finished_at_the_next_open() {
         new_pages.len()
     );
     assert!(keys_of_kind(&path, layout::FORMAT4_PAGE_PREFIX).is_empty());
+    // The open that finished the split also set the marker right.
+    let marker = std::fs::read_to_string(path.join(layout::MARKER_FILE)).unwrap();
+    assert_eq!(marker, "quarry database, format 5\n");
 }
 
 #[test]
@@ -857,28 +865,32 @@ fn repair_splits_a_format_4_page_and_drops_format_3_entries_left_in_a_current_co
         let db = Db::open(&path).unwrap();
         let c = db.collection("c").unwrap();
         c.create_index(&["n"]).unwrap();
-        c.insert(&json!({"n": 1})).unwrap();
+        c.insert_many([json!({"n": 1}), json!({"n": 99})]).unwrap();
         db.flush().unwrap();
     }
     let body = {
-        // Document 1's encoding, as a page holds it.
+        // Document 2's encoding, as its page holds it.
         let raw = raw_sled(&path);
         let tree = raw.open_tree(layout::collection_tree(1)).unwrap();
-        let page = tree.get(layout::page_key(0)).unwrap().unwrap();
+        let page = tree
+            .get(layout::page_key(2 / pages::PAGE_SLOTS))
+            .unwrap()
+            .unwrap();
         let head = pages::read_page(&page).unwrap();
-        let pages::Body::Here(range) = head[0].1.clone() else {
+        let (_, pages::Body::Here(range)) = head[head.len() - 1].clone() else {
             panic!("stored apart")
         };
         page[range].to_vec()
     };
     {
-        // A format 4 page holding a copy of document 1 as id 30, and a format 3 entry.
+        // A format 4 page with document 2's encoding as id 1 (which a current page holds)
+        // and as id 3 (which none does), and a format 3 entry.
         let raw = raw_sled(&path);
         let tree = raw.open_tree(layout::collection_tree(1)).unwrap();
         let mut key = vec![layout::FORMAT4_PAGE_PREFIX];
-        key.extend_from_slice(&7u64.to_be_bytes());
-        tree.insert(key, pages::encode_page(&[(2, Some(body.as_slice()))]))
-            .unwrap();
+        key.extend_from_slice(&0u64.to_be_bytes());
+        let old = [(1, Some(body.as_slice())), (3, Some(body.as_slice()))];
+        tree.insert(key, pages::encode_page(&old)).unwrap();
         tree.insert([layout::FORMAT3_ENTRY_PREFIX, 1, 9, 9], b"")
             .unwrap();
         raw.flush().unwrap();
@@ -894,9 +906,18 @@ fn repair_splits_a_format_4_page_and_drops_format_3_entries_left_in_a_current_co
     assert!(left("format 3 index entry"), "{problems:?}");
     let repaired = db.repair().unwrap();
     assert!(repaired.is_clean(), "{:?}", repaired.problems);
+    // The current page's document 1 wins over the old copy; document 3 comes from the old page.
     let c = db.collection("c").unwrap();
-    assert_eq!(c.len().unwrap(), 2);
-    assert_eq!(db.query("from c where n = 1").unwrap().count(), 2);
+    assert_eq!(c.len().unwrap(), 3);
+    assert_eq!(
+        c.get_value(1).unwrap(),
+        Some(value(json!({"_id": 1, "n": 1})))
+    );
+    assert_eq!(
+        c.get_value(3).unwrap(),
+        Some(value(json!({"_id": 3, "n": 99})))
+    );
+    assert_eq!(db.query("from c where n = 99").unwrap().count(), 2);
     drop((c, db));
     assert!(keys_of_kind(&path, layout::FORMAT4_PAGE_PREFIX).is_empty());
     assert!(keys_of_kind(&path, layout::FORMAT3_ENTRY_PREFIX).is_empty());

@@ -329,9 +329,10 @@ impl Db {
         }
         if upgraded {
             sled.flush()?;
-            if let Some(marker) = &marker {
-                write_marker(&path, marker)?;
-            }
+        }
+        // After an upgrade, also one a crash cut short and this open finished.
+        if let Some(marker) = &marker {
+            write_marker(&path, marker)?;
         }
         Ok(Db {
             inner: Arc::new(DbInner {
@@ -778,27 +779,34 @@ fn check_name(name: &str) -> Result<()> {
     }
 }
 
-/// Each collection's number, name and generation now.
-/// Writes the marker file of the store at `path`: the format it is in, and whether sled
-/// compresses its log, beside sled's own record (see `sled_config`). Written beside and renamed
-/// over, so that it is always whole.
-fn write_marker(path: &Path, marker: &Path) -> Result<()> {
+/// The marker file's text for the store at `path`: the format it is in, and whether sled
+/// compresses its log, beside sled's own record (see `sled_config`).
+fn marker_text(path: &Path) -> String {
     let compressed = match sled_config::recorded_compression(path) {
         Some(true) => format!("{}\n", sled_config::COMPRESSED_LINE),
         _ => String::new(),
     };
+    format!("quarry database, format {FORMAT_VERSION}\n{compressed}")
+}
+
+/// Writes the marker file of the store at `path` ([`marker_text`]) unless it already says
+/// that: written beside, synced and renamed over, so that it is always whole.
+fn write_marker(path: &Path, marker: &Path) -> Result<()> {
+    let text = marker_text(path);
+    if std::fs::read_to_string(marker).is_ok_and(|found| found == text) {
+        return Ok(());
+    }
     let beside = marker.with_extension("format.new");
     let mut file = std::fs::File::create(&beside)?;
-    std::io::Write::write_all(
-        &mut file,
-        format!("quarry database, format {FORMAT_VERSION}\n{compressed}").as_bytes(),
-    )?;
+    std::io::Write::write_all(&mut file, text.as_bytes())?;
     file.sync_all()?;
     drop(file);
     std::fs::rename(&beside, marker)?;
+    std::fs::File::open(path)?.sync_all()?;
     Ok(())
 }
 
+/// Each collection's number, name and generation now.
 fn generations<'a>(states: impl Iterator<Item = &'a Arc<CollectionState>>) -> Vec<seal::Sealed> {
     states
         .map(|state| seal::Sealed {

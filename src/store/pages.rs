@@ -145,6 +145,11 @@ fn in_page(reader: &Reader, id: u64) -> Result<Option<InPage>> {
     })
 }
 
+/// Whether document `id`'s page lists it (whole, or as stored apart).
+pub(crate) fn page_lists(reader: &Reader, id: u64) -> Result<bool> {
+    Ok(in_page(reader, id)?.is_some())
+}
+
 /// Document `id`, which its page marked as stored apart: under its own key, or, when a batch
 /// moved it back into its page or removed it between the two reads, what the page says now.
 fn apart(reader: &Reader, id: u64) -> Result<Option<IVec>> {

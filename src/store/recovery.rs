@@ -169,11 +169,15 @@ impl CollectionState {
 
     /// Splits format 4's pages of four documents into pages of two, [`CHUNK`] pages per
     /// batch, each batch deleting the pages it splits. A document a page marks as stored apart
-    /// keeps its key, and its new page marks it so. A page that does not read is left as it
-    /// is, for `check` to report: one damaged page does not keep the store from opening.
+    /// keeps its key, and its new page marks it so. What a current page already holds wins
+    /// over an old page's copy (an upgrade never leaves both; damage can, for `repair`). An old
+    /// page that does not read, or whose documents fall in a current page that does not, is
+    /// left as it is for `check` to report: one damaged page does not keep the store from
+    /// opening.
     pub(in crate::store) fn split_pages(&self) -> Result<()> {
         use std::ops::Bound;
         let end = [layout::FORMAT4_PAGE_PREFIX + 1];
+        let reader = self.reader();
         let mut after: Option<sled::IVec> = None;
         loop {
             let start = match &after {
@@ -190,6 +194,7 @@ impl CollectionState {
             };
             after = Some(last.clone());
             let mut writer = Writer::new(self);
+            let mut split = 0;
             for (key, page) in &pages {
                 let first = layout::format4_page_number(key)
                     .and_then(|n| n.checked_mul(layout::FORMAT4_PAGE_SLOTS));
@@ -197,15 +202,26 @@ impl CollectionState {
                 let (Some(first), Ok(head)) = (first, head) else {
                     continue;
                 };
+                let listed: Result<Vec<bool>> = head
+                    .iter()
+                    .map(|(slot, _)| crate::store::pages::page_lists(&reader, first + slot))
+                    .collect();
+                let Ok(listed) = listed else {
+                    continue;
+                };
                 writer.remove_key(key);
-                for (slot, body) in head {
+                split += 1;
+                for ((slot, body), listed) in head.into_iter().zip(listed) {
                     match body {
+                        _ if listed => {}
                         Body::Here(range) => writer.pack_document(first + slot, &page[range]),
                         Body::Apart => writer.mark_apart(first + slot),
                     }
                 }
             }
-            writer.commit_unchecked()?;
+            if split > 0 {
+                writer.commit_unchecked()?;
+            }
         }
     }
 
