@@ -329,10 +329,7 @@ mod tests {
         blocks.tree.insert(block_key(A, 5), &[7, 1]).unwrap();
         let mut changes = BlockChanges::default();
         changes.add(A, 6);
-        let mut batch = Batch::Direct(sled::Batch::default());
-        let err = changes
-            .apply(&Reader::tree(&blocks.tree), &mut batch)
-            .unwrap_err();
+        let err = refused(&blocks, changes);
         assert!(err.to_string().contains("check --repair"), "{err}");
         let read = ids_of(&Reader::tree(&blocks.tree), A);
         assert!(matches!(read, Err(Error::Corrupt(_))), "{read:?}");
@@ -373,11 +370,16 @@ mod tests {
             .unwrap();
         let mut changes = BlockChanges::default();
         changes.remove(A, 1);
-        let mut batch = Batch::Direct(sled::Batch::default());
-        let err = changes
-            .apply(&Reader::tree(&blocks.tree), &mut batch)
-            .unwrap_err();
+        let err = refused(&blocks, changes);
         assert!(err.to_string().contains("out of order"), "{err}");
+    }
+
+    /// The error `changes` meet when applied to `blocks`.
+    fn refused(blocks: &Blocks, changes: BlockChanges) -> Error {
+        let mut batch = Batch::Direct(sled::Batch::default());
+        changes
+            .apply(&Reader::tree(&blocks.tree), &mut batch)
+            .unwrap_err()
     }
 
     proptest! {

@@ -48,20 +48,12 @@ pub(crate) fn open(config: &sled::Config, path: &Path) -> Result<sled::Db> {
 /// Runs `f`, which reads (or writes) the store at `path`; a panic inside sled comes back as
 /// the outer error, which says the store is damaged. A panic from elsewhere goes on.
 pub(crate) fn contain<T>(path: &Path, f: impl FnOnce() -> T) -> Result<T> {
-    quietly(Quiet::SledOnly, f).map_err(|detail| damaged(&path.display().to_string(), &detail))
-}
-
-/// Runs `f` on a thread that reads for a statement (reading ahead): a panic inside sled comes
-/// back as the outer error, which says the store is damaged. A panic from elsewhere goes on.
-pub(crate) fn contain_reading<T>(f: impl FnOnce() -> T) -> Result<T> {
-    quietly(Quiet::SledOnly, f).map_err(|detail| damaged("the store", &detail))
-}
-
-/// Why a store whose reading made sled panic with `detail` cannot be used.
-fn damaged(store: &str, detail: &str) -> Error {
-    Error::Corrupt(format!(
-        "{store} is damaged: sled failed reading it ({detail}); restore it from a copy"
-    ))
+    quietly(Quiet::SledOnly, f).map_err(|detail| {
+        Error::Corrupt(format!(
+            "{} is damaged: sled failed reading it ({detail}); restore it from a copy",
+            path.display()
+        ))
+    })
 }
 
 /// Runs `f`, catching a panic on this thread that `quiet` covers without printing it, and

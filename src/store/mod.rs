@@ -45,7 +45,6 @@ pub use bulk::BulkLoad;
 pub use check::{CheckReport, Problem};
 pub use collection::{Collection, Documents};
 pub use compact::Compacted;
-pub(crate) use damage::contain_reading;
 pub use index::{IndexDef, IndexKind, MAX_ENTRIES_PER_DOCUMENT, MAX_INDEX_PATHS};
 pub(crate) use index::{default_index_name, strings_in};
 pub use progress::BuildProgress;

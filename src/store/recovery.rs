@@ -139,32 +139,16 @@ impl CollectionState {
     /// again under its key, which a later pass packs again, the same way; so are format 4's
     /// documents stored apart).
     fn pack_documents(&self) -> Result<()> {
-        use std::ops::Bound;
-        let end = [layout::DOC_PREFIX + 1];
-        let mut after: Option<sled::IVec> = None;
-        loop {
-            let start = match &after {
-                Some(key) => Bound::Excluded(key.as_ref()),
-                None => Bound::Included(&[layout::DOC_PREFIX][..]),
-            };
-            let documents: Vec<(sled::IVec, sled::IVec)> = self
-                .tree
-                .range::<&[u8], _>((start, Bound::Excluded(&end[..])))
-                .take(CHUNK)
-                .collect::<std::result::Result<_, _>>()?;
-            let Some((last, _)) = documents.last() else {
-                return Ok(());
-            };
-            after = Some(last.clone());
+        self.in_chunks(layout::DOC_PREFIX, |documents| {
             let mut writer = Writer::new(self);
             // A key that holds no id is left: `check` reports it.
-            for (key, body) in &documents {
+            for (key, body) in documents {
                 if let Some(id) = layout::doc_id(key) {
                     writer.pack_document(id, body);
                 }
             }
-            writer.commit_unchecked()?;
-        }
+            writer.commit_unchecked()
+        })
     }
 
     /// Splits format 4's pages of four documents into pages of two, [`CHUNK`] pages per
@@ -175,27 +159,11 @@ impl CollectionState {
     /// left as it is for `check` to report: one damaged page does not keep the store from
     /// opening.
     pub(in crate::store) fn split_pages(&self) -> Result<()> {
-        use std::ops::Bound;
-        let end = [layout::FORMAT4_PAGE_PREFIX + 1];
         let reader = self.reader();
-        let mut after: Option<sled::IVec> = None;
-        loop {
-            let start = match &after {
-                Some(key) => Bound::Excluded(key.as_ref()),
-                None => Bound::Included(&[layout::FORMAT4_PAGE_PREFIX][..]),
-            };
-            let pages: Vec<(sled::IVec, sled::IVec)> = self
-                .tree
-                .range::<&[u8], _>((start, Bound::Excluded(&end[..])))
-                .take(CHUNK)
-                .collect::<std::result::Result<_, _>>()?;
-            let Some((last, _)) = pages.last() else {
-                return Ok(());
-            };
-            after = Some(last.clone());
+        self.in_chunks(layout::FORMAT4_PAGE_PREFIX, |pages| {
             let mut writer = Writer::new(self);
             let mut split = 0;
-            for (key, page) in &pages {
+            for (key, page) in pages {
                 let first = layout::format4_page_number(key)
                     .and_then(|n| n.checked_mul(layout::FORMAT4_PAGE_SLOTS));
                 let head = codec::pages::read_page_of(page, layout::FORMAT4_PAGE_SLOTS);
@@ -219,9 +187,39 @@ impl CollectionState {
                     }
                 }
             }
-            if split > 0 {
-                writer.commit_unchecked()?;
+            match split {
+                0 => Ok(()),
+                _ => writer.commit_unchecked(),
             }
+        })
+    }
+
+    /// Runs `f` on the keys and values starting with `prefix`, [`CHUNK`] at a time in key
+    /// order, reading each chunk after `f` has run on the one before: `f` may delete what it
+    /// was given, or leave it.
+    fn in_chunks(
+        &self,
+        prefix: u8,
+        mut f: impl FnMut(&[(sled::IVec, sled::IVec)]) -> Result<()>,
+    ) -> Result<()> {
+        use std::ops::Bound;
+        let end = [prefix + 1];
+        let mut after: Option<sled::IVec> = None;
+        loop {
+            let start = match &after {
+                Some(key) => Bound::Excluded(key.as_ref()),
+                None => Bound::Included(&[prefix][..]),
+            };
+            let chunk: Vec<(sled::IVec, sled::IVec)> = self
+                .tree
+                .range::<&[u8], _>((start, Bound::Excluded(&end[..])))
+                .take(CHUNK)
+                .collect::<std::result::Result<_, _>>()?;
+            let Some((last, _)) = chunk.last() else {
+                return Ok(());
+            };
+            after = Some(last.clone());
+            f(&chunk)?;
         }
     }
 

@@ -116,9 +116,10 @@ pub(crate) fn rows(collection: &Collection, pipeline: &Pipeline, measures: &mut 
                 let inner =
                     source::filtered(collection, plan, filter_slot, measures, Some(stop.clone()));
                 Box::new(read_ahead::read_ahead(
-                    rows::contained(collection.db.clone(), inner),
+                    inner,
                     stop,
                     read_ahead::Backlog::default(),
+                    collection.db.clone(),
                 ))
             };
             (measured(stream, measures, at + 1), at + 1)

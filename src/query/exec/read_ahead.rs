@@ -17,6 +17,7 @@ use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
 use std::thread::JoinHandle;
 
 use crate::error::{Error, Result};
+use crate::store::Db;
 
 /// Rows a query is expected to read before reading ahead is worth a thread: an indexed query
 /// returning 633 documents of 10,000 took 0.9-1.4 ms read ahead against 0.7-1.1 ms on one
@@ -50,16 +51,18 @@ impl Backlog {
     }
 }
 
-/// The rows of `source`, read ahead on another thread once the first is asked for. `stop` is
-/// raised when the rows are dropped: a source that may read long between two rows (a
-/// selective filter) should end when it sees it raised. `backlog` counts the batches waiting
-/// for the caller.
+/// The rows of `source`, read ahead on another thread once the first is asked for, from the
+/// store `db`. `stop` is raised when the rows are dropped: a source that may read long between
+/// two rows (a selective filter) should end when it sees it raised. `backlog` counts the
+/// batches waiting for the caller.
 pub(crate) fn read_ahead<T: Send + 'static>(
     source: Source<T>,
     stop: Arc<AtomicBool>,
     backlog: Backlog,
+    db: Db,
 ) -> ReadAhead<T> {
     ReadAhead {
+        db,
         unstarted: Some(source),
         inline: None,
         batch: Vec::new().into_iter(),
@@ -72,6 +75,8 @@ pub(crate) fn read_ahead<T: Send + 'static>(
 
 /// Rows read ahead: see [`read_ahead`].
 pub(crate) struct ReadAhead<T> {
+    /// The store read: damage met on the thread makes it refuse writes.
+    db: Db,
     /// The source, until the first row is asked for.
     unstarted: Option<Source<T>>,
     /// The source read on this thread, when no other could be started.
@@ -98,13 +103,17 @@ impl<T: Send + 'static> ReadAhead<T> {
             in_flight: self.in_flight.clone(),
             stop: self.stop.clone(),
         };
+        let db = self.db.clone();
         let started = std::thread::Builder::new()
             .name("quarry-read-ahead".into())
             .spawn(move || {
                 if let Ok(source) = take.recv() {
                     // sled failing on a damaged store ends the rows with the error that says
-                    // so, without printing a panic.
-                    let read = crate::store::contain_reading(|| send_all(source, &handover));
+                    // so, without printing a panic, and the store then refuses writes.
+                    let read = db.contain_damage(|| {
+                        send_all(source, &handover);
+                        Ok(())
+                    });
                     if let Err(damaged) = read {
                         handover.in_flight.fetch_add(1, Ordering::AcqRel);
                         let _ = handover.to.send(vec![Err(damaged)]);
@@ -230,6 +239,11 @@ impl<T> std::fmt::Debug for ReadAhead<T> {
 mod tests {
     use super::*;
 
+    /// A store for the rows to come from.
+    fn db() -> Db {
+        Db::temporary().unwrap()
+    }
+
     #[test]
     fn rows_come_in_order_with_their_errors() {
         let source = (0..2000).map(|i| {
@@ -240,7 +254,7 @@ mod tests {
             }
         });
         let rows: Vec<std::result::Result<i32, String>> =
-            read_ahead(Box::new(source), Arc::default(), Backlog::default())
+            read_ahead(Box::new(source), Arc::default(), Backlog::default(), db())
                 .map(|r| r.map_err(|e| e.to_string()))
                 .collect();
         let expected: Vec<std::result::Result<i32, String>> = (0..2000)
@@ -263,7 +277,7 @@ mod tests {
             counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             Ok(i)
         });
-        let mut rows = read_ahead(Box::new(source), Arc::default(), Backlog::default());
+        let mut rows = read_ahead(Box::new(source), Arc::default(), Backlog::default(), db());
         assert_eq!(rows.next().unwrap().unwrap(), 0);
         drop(rows);
         // The drop waited for the thread: it read no more than the batches it could hold.
@@ -290,7 +304,7 @@ mod tests {
             .take_while(move |_| !raised.load(Ordering::Relaxed))
             .filter(|i| *i == 0 || *i == 9_999_999)
             .map(Ok);
-        let mut rows = read_ahead(Box::new(source), stop, Backlog::default());
+        let mut rows = read_ahead(Box::new(source), stop, Backlog::default(), db());
         assert_eq!(rows.next().unwrap().unwrap(), 0);
         drop(rows);
         assert!(read.load(std::sync::atomic::Ordering::SeqCst) < 10_000_000);
@@ -300,7 +314,7 @@ mod tests {
     fn a_panic_on_the_reading_thread_is_an_error_not_a_short_answer() {
         let source = (0..100).map(|i| if i == 50 { panic!("boom") } else { Ok(i) });
         let rows: Vec<Result<i32>> =
-            read_ahead(Box::new(source), Arc::default(), Backlog::default()).collect();
+            read_ahead(Box::new(source), Arc::default(), Backlog::default(), db()).collect();
         let (last, before) = rows.split_last().unwrap();
         assert!(matches!(last, Err(Error::Storage(_))), "{last:?}");
         // The rows handed over before the panic, in order; the batch it broke off is lost.
@@ -320,7 +334,7 @@ mod tests {
             Ok(i)
         });
         let rows: Vec<Result<i32>> =
-            read_ahead(Box::new(source), Arc::default(), Backlog::default()).collect();
+            read_ahead(Box::new(source), Arc::default(), Backlog::default(), db()).collect();
         let (last, before) = rows.split_last().unwrap();
         assert!(
             matches!(last, Err(Error::Corrupt(m)) if m.contains("is damaged: sled failed")),
@@ -337,7 +351,7 @@ mod tests {
             seen.store(true, std::sync::atomic::Ordering::SeqCst);
             Ok(1)
         });
-        let rows = read_ahead(Box::new(source), Arc::default(), Backlog::default());
+        let rows = read_ahead(Box::new(source), Arc::default(), Backlog::default(), db());
         std::thread::sleep(std::time::Duration::from_millis(10));
         assert!(!read.load(std::sync::atomic::Ordering::SeqCst));
         assert_eq!(rows.map(Result::unwrap).collect::<Vec<_>>(), [1]);

@@ -2,9 +2,9 @@
 //! and the steps that only pass rows on (offset, limit, projection).
 //!
 //! Invariant: reading a row never panics into the caller. Rows are read after the statement
-//! that made them returned, so each step runs contained, on the caller's thread and on a
-//! thread that reads ahead ([`contained`]): a panic inside sled (a damaged store) becomes an
-//! error that says so, the last row, and the store then refuses writes.
+//! that made them returned, so each step runs contained, as a thread that reads ahead runs
+//! (`read_ahead`): a panic inside sled (a damaged store) becomes an error that says so, the
+//! last row, and the store then refuses writes.
 
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -42,25 +42,6 @@ pub(super) enum RowStream {
     Built(Stream<Value>),
 }
 
-/// `stream` with each step run as [`Rows`] runs its own, for a stream read on a thread that
-/// reads ahead: sled failing there ends it with the error that says the store is damaged, and
-/// the store then refuses writes.
-pub(super) fn contained<T: Send + 'static>(db: Db, mut stream: Stream<T>) -> Stream<T> {
-    let mut ended = false;
-    Box::new(std::iter::from_fn(move || {
-        if ended {
-            return None;
-        }
-        match db.contain_damage(|| Ok(stream.next())) {
-            Ok(item) => item,
-            Err(damaged) => {
-                ended = true;
-                Some(Err(damaged))
-            }
-        }
-    }))
-}
-
 impl Iterator for Rows {
     type Item = Result<Value>;
 
@@ -75,6 +56,7 @@ impl Iterator for Rows {
 }
 
 impl Rows {
+    /// The rows `inner` gives, read from `collection`.
     pub(super) fn new(inner: RowStream, collection: &crate::store::Collection) -> Rows {
         Rows {
             inner,
@@ -104,6 +86,7 @@ impl Rows {
             }
         }
     }
+
     /// The rows as `T`s, lazily. A whole document is read straight from its stored bytes into
     /// a `T`, with no [`Value`] built on the way, and the fields `T` does not have are stepped
     /// over; a row that does not fit `T` is an [`Error::Conversion`].
@@ -246,12 +229,8 @@ mod tests {
         let RowStream::Built(stream) = inner else {
             unreachable!()
         };
-        let read: Vec<Result<Value>> = read_ahead(
-            contained(notes.db.clone(), stream),
-            Arc::default(),
-            Backlog::default(),
-        )
-        .collect();
+        let read: Vec<Result<Value>> =
+            read_ahead(stream, Arc::default(), Backlog::default(), notes.db.clone()).collect();
         assert_eq!(read.len(), 2);
         assert_eq!(read[0].as_ref().unwrap(), &Value::from(1));
         said_damaged_and_refuses_writes(read[1].as_ref().unwrap_err(), &notes);

@@ -134,8 +134,7 @@ pub(super) fn shared_reading(
         }
         read_tested(&reader, id, reader_test.as_ref()).map(|found| found.map(Found::Read))
     }));
-    let found = super::rows::contained(collection.db.clone(), found);
-    let found = read_ahead::read_ahead(found, stop, backlog);
+    let found = read_ahead::read_ahead(found, stop, backlog, collection.db.clone());
     Box::new(found.filter_map(move |item| match item {
         Err(e) => Some(Err(e)),
         Ok(Found::Read(doc)) => Some(Ok(doc)),
